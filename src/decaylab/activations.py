@@ -1,0 +1,74 @@
+"""Activation functions, written in place on preallocated arrays.
+
+Each activation is a pair of functions: ``forward(z, out)`` writes a = f(z)
+into ``out``, and ``derivative(z, a, out)`` writes f'(z) into ``out``, using
+whichever of z or a is cheaper (σ' = a(1 − a), tanh' = 1 − a²).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from decaylab._validation import check_choice
+
+
+def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # 1/(1 + e^{-z}) overflows harmlessly to 0 for z ≪ 0; silence that one warning.
+    with np.errstate(over="ignore"):
+        np.negative(z, out=out)
+        np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    return out
+
+
+def _sigmoid_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    np.subtract(1.0, a, out=out)
+    out *= a
+    return out
+
+
+def _tanh(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=out)
+
+
+def _tanh_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    np.multiply(a, a, out=out)
+    np.subtract(1.0, out, out=out)
+    return out
+
+
+def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0, out=out)
+
+
+def _relu_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.greater(z, 0.0, out=out, casting="unsafe")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation f with its derivative f'."""
+
+    name: str
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """Return f(z) as a new array."""
+        return self.forward(z, np.empty_like(z))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative),
+    "tanh": Activation("tanh", _tanh, _tanh_derivative),
+    "relu": Activation("relu", _relu, _relu_derivative),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Return the activation called ``name`` ("sigmoid", "tanh" or "relu")."""
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]

@@ -1,0 +1,223 @@
+"""The record of a training run: plain NumPy arrays indexed by epoch.
+
+Row 0 of every array is the state before training; row e the state after
+epoch e. Per-layer statistics have one column per weight layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from decaylab.errors import DataFileError
+
+#: Summary statistics kept for weights and (separately) biases.
+STATISTICS = ("norm", "rms", "mean_abs", "l1", "sum", "variance", "max_abs")
+
+
+def layer_statistics(arrays) -> dict[str, np.ndarray]:
+    """Summary statistics of each array in ``arrays``.
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        One array per layer, any shape.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (len(arrays),)
+        ``norm`` = ‖w‖₂ (the quantity L2 regularises), ``rms`` = ‖w‖₂/√size,
+        ``mean_abs`` = mean |w|, ``l1`` = Σ|w|, ``sum`` = Σw (signed, so it
+        can stay near zero while the weights grow), ``variance`` = population
+        variance, ``max_abs`` = max |w|.
+    """
+    stats = {name: np.empty(len(arrays)) for name in STATISTICS}
+    for i, w in enumerate(arrays):
+        flat = w.reshape(-1)
+        sq = float(np.dot(flat, flat))
+        absolute = np.abs(flat)
+        stats["norm"][i] = np.sqrt(sq)
+        stats["rms"][i] = np.sqrt(sq / flat.size)
+        stats["l1"][i] = absolute.sum()
+        stats["mean_abs"][i] = stats["l1"][i] / flat.size
+        stats["sum"][i] = flat.sum()
+        stats["variance"][i] = flat.var()
+        stats["max_abs"][i] = absolute.max()
+    return stats
+
+
+@dataclass
+class ParameterStats:
+    """Per-epoch, per-layer statistics of one kind of parameter (weights or biases).
+
+    Each statistic is an array of shape (epochs + 1, n_layers); ``counts``
+    (n_layers,) holds the number of parameters in each layer. :attr:`total`
+    gives the same statistics over all layers together.
+    """
+
+    counts: np.ndarray
+    norm: np.ndarray
+    rms: np.ndarray
+    mean_abs: np.ndarray
+    l1: np.ndarray
+    sum: np.ndarray
+    variance: np.ndarray
+    max_abs: np.ndarray
+
+    @classmethod
+    def from_rows(cls, counts, rows: list[dict[str, np.ndarray]]) -> ParameterStats:
+        return cls(counts=np.asarray(counts, dtype=np.int64),
+                   **{name: np.array([r[name] for r in rows], dtype=np.float64).reshape(
+                       len(rows), len(counts)) for name in STATISTICS})
+
+    @property
+    def total(self) -> ParameterStats:
+        """The statistics over all layers pooled; arrays of shape (epochs + 1,)."""
+        n = self.counts.sum()
+        sq = (self.norm**2).sum(axis=1)
+        s = self.sum.sum(axis=1)
+        l1 = self.l1.sum(axis=1)
+        mean = s / n
+        second = ((self.variance + (self.sum / self.counts) ** 2) * self.counts).sum(axis=1) / n
+        return ParameterStats(counts=np.array(n), norm=np.sqrt(sq), rms=np.sqrt(sq / n),
+                              mean_abs=l1 / n, l1=l1, sum=s, variance=second - mean**2,
+                              max_abs=self.max_abs.max(axis=1))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in STATISTICS:
+            raise KeyError(f"{name!r} is not a statistic; expected one of {STATISTICS}")
+        return getattr(self, name)
+
+
+@dataclass
+class History:
+    """What a training run measured, epoch by epoch.
+
+    Attributes
+    ----------
+    epoch : ndarray of int, shape (E + 1,)
+        Epoch numbers; 0 is the state before training.
+    weights, biases : ParameterStats
+        Statistics per epoch and layer, e.g. ``weights.norm[e, l]`` = ‖w_l‖
+        after epoch e, ``weights.total.rms[e]`` over all weights.
+    training_cost, training_accuracy : ndarray, shape (E + 1,), or None
+        Cost (with the penalty, n = training-set size) and accuracy on the
+        training data; None when training metrics were switched off.
+    evaluation_cost, evaluation_accuracy : ndarray, shape (E + 1,), or None
+        The same on the evaluation data; None when none was given. The
+        evaluation cost carries the same penalty, computed once with the
+        training-set n.
+    settings : dict
+        The hyper-parameters and network settings that produced the run.
+    monitors : dict of str to dict of str to ndarray
+        Records of opt-in monitors, by monitor name.
+    """
+
+    epoch: np.ndarray
+    weights: ParameterStats
+    biases: ParameterStats
+    training_cost: np.ndarray | None = None
+    training_accuracy: np.ndarray | None = None
+    evaluation_cost: np.ndarray | None = None
+    evaluation_accuracy: np.ndarray | None = None
+    settings: dict = field(default_factory=dict)
+    monitors: dict = field(default_factory=dict)
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs trained (rows minus the initial state)."""
+        return len(self.epoch) - 1
+
+    def __repr__(self) -> str:
+        s = self.settings
+        keys = ("sizes", "eta", "lmbda", "batch_size", "decay")
+        shown = ", ".join(f"{k}={s[k]!r}" for k in keys if k in s)
+        return f"History({self.n_epochs} epochs, {shown})"
+
+    # -- serialisation -------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """All arrays under flat names, plus the settings as a JSON string."""
+        out = {"epoch": self.epoch,
+               "settings_json": np.array(json.dumps(self.settings, default=_json_default))}
+        for kind in ("weights", "biases"):
+            stats = getattr(self, kind)
+            for f in fields(stats):
+                out[f"{kind}.{f.name}"] = getattr(stats, f.name)
+        for name in ("training_cost", "training_accuracy", "evaluation_cost",
+                     "evaluation_accuracy"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        for monitor, record in self.monitors.items():
+            for key, value in record.items():
+                out[f"monitors.{monitor}.{key}"] = np.asarray(value)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays, *, source: str = "arrays") -> History:
+        """Rebuild a History from :meth:`to_arrays` output."""
+        try:
+            kinds = {kind: ParameterStats(**{f.name: np.asarray(arrays[f"{kind}.{f.name}"])
+                                             for f in fields(ParameterStats)})
+                     for kind in ("weights", "biases")}
+            monitors: dict = {}
+            for key in arrays:
+                if key.startswith("monitors."):
+                    _, monitor, name = key.split(".", 2)
+                    monitors.setdefault(monitor, {})[name] = np.asarray(arrays[key])
+            optional = {name: (np.asarray(arrays[name]) if name in arrays else None)
+                        for name in ("training_cost", "training_accuracy",
+                                     "evaluation_cost", "evaluation_accuracy")}
+            return cls(epoch=np.asarray(arrays["epoch"]), **kinds, **optional,
+                       settings=json.loads(str(arrays["settings_json"])), monitors=monitors)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataFileError(f"{source} is not a decaylab History: {exc}") from exc
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the history to an ``.npz`` file (no pickle)."""
+        np.savez_compressed(path, **self.to_arrays())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> History:
+        """Read a history written by :meth:`save`, without executing anything."""
+        from decaylab._files import open_npz
+
+        with open_npz(path) as arrays:
+            return cls.from_arrays({k: arrays[k] for k in arrays.files}, source=str(path))
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per epoch (requires pandas).
+
+        Columns: ``epoch``; ``weights.<stat>.<layer>`` and ``weights.<stat>.total``
+        for every statistic; the same for ``biases``; and the cost/accuracy
+        columns that were recorded.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("History.to_frame needs pandas: pip install 'decaylab[tables]'") \
+                from exc
+        columns: dict[str, np.ndarray] = {"epoch": self.epoch}
+        for kind in ("weights", "biases"):
+            stats, total = getattr(self, kind), getattr(self, kind).total
+            for name in STATISTICS:
+                for layer in range(stats.norm.shape[1]):
+                    columns[f"{kind}.{name}.{layer}"] = stats[name][:, layer]
+                columns[f"{kind}.{name}.total"] = total[name]
+        for name in ("training_cost", "training_accuracy", "evaluation_cost",
+                     "evaluation_accuracy"):
+            if getattr(self, name) is not None:
+                columns[name] = getattr(self, name)
+        return pd.DataFrame(columns).set_index("epoch")
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"settings value {value!r} of type {type(value).__name__} is not JSON")
