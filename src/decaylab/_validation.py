@@ -27,11 +27,14 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return value
 
 
-def check_int(name: str, value: object, *, minimum: int | None = None,
-              maximum: int | None = None) -> int:
+def check_int(
+    name: str, value: object, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an ``int`` if it is an integer within [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}={_show(value)} has type {type(value).__name__}; expected an integer")
+        raise TypeError(
+            f"{name}={_show(value)} has type {type(value).__name__}; expected an integer"
+        )
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}={value} is too small; expected an integer >= {minimum}")
@@ -40,11 +43,14 @@ def check_int(name: str, value: object, *, minimum: int | None = None,
     return value
 
 
-def check_real(name: str, value: object, *, positive: bool = False,
-               nonnegative: bool = False) -> float:
+def check_real(
+    name: str, value: object, *, positive: bool = False, nonnegative: bool = False
+) -> float:
     """Return ``value`` as a finite ``float``, optionally > 0 or >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}={_show(value)} has type {type(value).__name__}; expected a real number")
+        raise TypeError(
+            f"{name}={_show(value)} has type {type(value).__name__}; expected a real number"
+        )
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name}={value} is not finite; expected a finite real number")
@@ -58,15 +64,20 @@ def check_real(name: str, value: object, *, positive: bool = False,
 def check_sizes(sizes: object) -> tuple[int, ...]:
     """Return the layer sizes as a tuple of at least two positive ints."""
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise TypeError(f"sizes={_show(sizes)} is not a sequence; expected layer sizes like [64, 30, 10]")
+        raise TypeError(
+            f"sizes={_show(sizes)} is not a sequence; expected layer sizes like [64, 30, 10]"
+        )
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"sizes={sizes} has {len(sizes)} layer(s); expected at least 2 (input, output)")
+        raise ValueError(
+            f"sizes={sizes} has {len(sizes)} layer(s); expected at least 2 (input, output)"
+        )
     return tuple(check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes))
 
 
-def check_data(data: object, *, n_inputs: int, n_outputs: int, name: str = "data",
-               dtype: np.dtype = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_data(
+    data: object, *, n_inputs: int, n_outputs: int, name: str = "data", dtype: np.dtype = np.float64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check a data set ``(X, y)`` against a network's shape.
 
     Parameters
@@ -94,25 +105,35 @@ def check_data(data: object, *, n_inputs: int, n_outputs: int, name: str = "data
     X = check_inputs(X, n_inputs=n_inputs, name=f"{name} X", dtype=dtype)
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != len(X):
-        raise ValueError(f"{name} has len(X)={len(X)} but y has shape {y.shape}; "
-                         "expected one label (or one-hot row) per example")
+        raise ValueError(
+            f"{name} has len(X)={len(X)} but y has shape {y.shape}; "
+            "expected one label (or one-hot row) per example"
+        )
     if y.ndim == 1:
-        if not (np.issubdtype(y.dtype, np.integer)
-                or (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))):
+        if not (
+            np.issubdtype(y.dtype, np.integer)
+            or (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))
+        ):
             raise ValueError(f"{name} y has dtype {y.dtype}; expected integer class labels")
         if y.min() < 0 or y.max() >= n_outputs:
-            raise ValueError(f"{name} y has labels in [{y.min()}, {y.max()}]; expected labels in "
-                             f"[0, {n_outputs}), the network's output size sizes[-1]={n_outputs}")
+            raise ValueError(
+                f"{name} y has labels in [{y.min()}, {y.max()}]; expected labels in "
+                f"[0, {n_outputs}), the network's output size sizes[-1]={n_outputs}"
+            )
         labels = y.astype(np.int64)
         targets = np.zeros((len(y), n_outputs), dtype=dtype)
         targets[np.arange(len(y)), labels] = 1.0
     elif y.ndim == 2:
         if y.shape[1] != n_outputs:
-            raise ValueError(f"{name} y is one-hot of width {y.shape[1]} (shape {y.shape}); "
-                             f"expected width {n_outputs}, the network's output size")
+            raise ValueError(
+                f"{name} y is one-hot of width {y.shape[1]} (shape {y.shape}); "
+                f"expected width {n_outputs}, the network's output size"
+            )
         if not (np.isin(y, (0, 1)).all() and np.all(y.sum(axis=1) == 1)):
-            raise ValueError(f"{name} y has shape {y.shape} but its rows are not one-hot; "
-                             "expected each row to hold a single 1 and zeros elsewhere")
+            raise ValueError(
+                f"{name} y has shape {y.shape} but its rows are not one-hot; "
+                "expected each row to hold a single 1 and zeros elsewhere"
+            )
         labels = np.argmax(y, axis=1).astype(np.int64)
         targets = np.ascontiguousarray(y, dtype=dtype)
     else:
@@ -120,16 +141,21 @@ def check_data(data: object, *, n_inputs: int, n_outputs: int, name: str = "data
     return X, labels, targets
 
 
-def check_inputs(X: object, *, n_inputs: int, name: str = "X",
-                 dtype: np.dtype = np.float64) -> np.ndarray:
+def check_inputs(
+    X: object, *, n_inputs: int, name: str = "X", dtype: np.dtype = np.float64
+) -> np.ndarray:
     """Return ``X`` as a finite C-contiguous array of shape (n, n_inputs) and type ``dtype``."""
     X = np.asarray(X)
     if X.ndim != 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"{name} has shape {X.shape} and dtype {X.dtype}; "
-                         f"expected a numeric array of shape (n, {n_inputs})")
+        raise ValueError(
+            f"{name} has shape {X.shape} and dtype {X.dtype}; "
+            f"expected a numeric array of shape (n, {n_inputs})"
+        )
     if X.shape[1] != n_inputs:
-        raise ValueError(f"{name} has {X.shape[1]} columns (shape {X.shape}); expected "
-                         f"{n_inputs}, the network's input size sizes[0]")
+        raise ValueError(
+            f"{name} has {X.shape[1]} columns (shape {X.shape}); expected "
+            f"{n_inputs}, the network's input size sizes[0]"
+        )
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no rows; expected at least one example")
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -150,6 +176,8 @@ def as_generator(name: str, seed: object) -> np.random.Generator:
     if seed is None:
         return np.random.default_rng()
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"{name}={_show(seed)} is not a seed; expected a non-negative int, "
-                        "None, or a numpy.random.Generator")
+        raise TypeError(
+            f"{name}={_show(seed)} is not a seed; expected a non-negative int, "
+            "None, or a numpy.random.Generator"
+        )
     return np.random.default_rng(int(seed))

@@ -75,8 +75,9 @@ class DecayConvention:
             )
         return d
 
-    def penalty(self, sum_of_squares: float, lmbda: float, *, eta: float, n: int,
-                n_weights: int) -> float:
+    def penalty(
+        self, sum_of_squares: float, lmbda: float, *, eta: float, n: int, n_weights: int
+    ) -> float:
         """The regularisation term (c/2)·Σw² that this convention adds to the cost."""
         return 0.5 * self.coefficient(lmbda, eta=eta, n=n, n_weights=n_weights) * sum_of_squares
 
@@ -143,8 +144,15 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
-def decay_factor(eta: float, lmbda: float, n: int, batch_size: int, *,
-                 decay: str | DecayConvention = "sum", n_weights: int = 1) -> float:
+def decay_factor(
+    eta: float,
+    lmbda: float,
+    n: int,
+    batch_size: int,
+    *,
+    decay: str | DecayConvention = "sum",
+    n_weights: int = 1,
+) -> float:
     r"""Exact factor by which one epoch of pure decay multiplies every weight.
 
     Parameters

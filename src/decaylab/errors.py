@@ -35,8 +35,7 @@ class TrainingDiverged(FloatingPointError):
     epoch, matching the last row of ``history``.
     """
 
-    def __init__(self, message: str, *, history, epoch: int, step: int | None,
-                 layer: int | None):
+    def __init__(self, message: str, *, history, epoch: int, step: int | None, layer: int | None):
         super().__init__(message)
         self.history = history
         self.epoch = epoch

@@ -69,9 +69,15 @@ class ParameterStats:
 
     @classmethod
     def from_rows(cls, counts, rows: list[dict[str, np.ndarray]]) -> ParameterStats:
-        return cls(counts=np.asarray(counts, dtype=np.int64),
-                   **{name: np.array([r[name] for r in rows], dtype=np.float64).reshape(
-                       len(rows), len(counts)) for name in STATISTICS})
+        return cls(
+            counts=np.asarray(counts, dtype=np.int64),
+            **{
+                name: np.array([r[name] for r in rows], dtype=np.float64).reshape(
+                    len(rows), len(counts)
+                )
+                for name in STATISTICS
+            },
+        )
 
     @property
     def total(self) -> ParameterStats:
@@ -82,9 +88,16 @@ class ParameterStats:
         l1 = self.l1.sum(axis=1)
         mean = s / n
         second = ((self.variance + (self.sum / self.counts) ** 2) * self.counts).sum(axis=1) / n
-        return ParameterStats(counts=np.array(n), norm=np.sqrt(sq), rms=np.sqrt(sq / n),
-                              mean_abs=l1 / n, l1=l1, sum=s, variance=second - mean**2,
-                              max_abs=self.max_abs.max(axis=1))
+        return ParameterStats(
+            counts=np.array(n),
+            norm=np.sqrt(sq),
+            rms=np.sqrt(sq / n),
+            mean_abs=l1 / n,
+            l1=l1,
+            sum=s,
+            variance=second - mean**2,
+            max_abs=self.max_abs.max(axis=1),
+        )
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in STATISTICS:
@@ -140,14 +153,20 @@ class History:
     # -- serialisation -------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
         """All arrays under flat names, plus the settings as a JSON string."""
-        out = {"epoch": self.epoch,
-               "settings_json": np.array(json.dumps(self.settings, default=_json_default))}
+        out = {
+            "epoch": self.epoch,
+            "settings_json": np.array(json.dumps(self.settings, default=_json_default)),
+        }
         for kind in ("weights", "biases"):
             stats = getattr(self, kind)
             for f in fields(stats):
                 out[f"{kind}.{f.name}"] = getattr(stats, f.name)
-        for name in ("training_cost", "training_accuracy", "evaluation_cost",
-                     "evaluation_accuracy"):
+        for name in (
+            "training_cost",
+            "training_accuracy",
+            "evaluation_cost",
+            "evaluation_accuracy",
+        ):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         for monitor, record in self.monitors.items():
@@ -159,19 +178,36 @@ class History:
     def from_arrays(cls, arrays, *, source: str = "arrays") -> History:
         """Rebuild a History from :meth:`to_arrays` output."""
         try:
-            kinds = {kind: ParameterStats(**{f.name: np.asarray(arrays[f"{kind}.{f.name}"])
-                                             for f in fields(ParameterStats)})
-                     for kind in ("weights", "biases")}
+            kinds = {
+                kind: ParameterStats(
+                    **{
+                        f.name: np.asarray(arrays[f"{kind}.{f.name}"])
+                        for f in fields(ParameterStats)
+                    }
+                )
+                for kind in ("weights", "biases")
+            }
             monitors: dict = {}
             for key in arrays:
                 if key.startswith("monitors."):
                     _, monitor, name = key.split(".", 2)
                     monitors.setdefault(monitor, {})[name] = np.asarray(arrays[key])
-            optional = {name: (np.asarray(arrays[name]) if name in arrays else None)
-                        for name in ("training_cost", "training_accuracy",
-                                     "evaluation_cost", "evaluation_accuracy")}
-            return cls(epoch=np.asarray(arrays["epoch"]), **kinds, **optional,
-                       settings=json.loads(str(arrays["settings_json"])), monitors=monitors)
+            optional = {
+                name: (np.asarray(arrays[name]) if name in arrays else None)
+                for name in (
+                    "training_cost",
+                    "training_accuracy",
+                    "evaluation_cost",
+                    "evaluation_accuracy",
+                )
+            }
+            return cls(
+                epoch=np.asarray(arrays["epoch"]),
+                **kinds,
+                **optional,
+                settings=json.loads(str(arrays["settings_json"])),
+                monitors=monitors,
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise DataFileError(f"{source} is not a decaylab History: {exc}") from exc
 
@@ -197,8 +233,9 @@ class History:
         try:
             import pandas as pd
         except ImportError as exc:
-            raise ImportError("History.to_frame needs pandas: pip install 'decaylab[tables]'") \
-                from exc
+            raise ImportError(
+                "History.to_frame needs pandas: pip install 'decaylab[tables]'"
+            ) from exc
         columns: dict[str, np.ndarray] = {"epoch": self.epoch}
         for kind in ("weights", "biases"):
             stats, total = getattr(self, kind), getattr(self, kind).total
@@ -206,8 +243,12 @@ class History:
                 for layer in range(stats.norm.shape[1]):
                     columns[f"{kind}.{name}.{layer}"] = stats[name][:, layer]
                 columns[f"{kind}.{name}.total"] = total[name]
-        for name in ("training_cost", "training_accuracy", "evaluation_cost",
-                     "evaluation_accuracy"):
+        for name in (
+            "training_cost",
+            "training_accuracy",
+            "evaluation_cost",
+            "evaluation_accuracy",
+        ):
             if getattr(self, name) is not None:
                 columns[name] = getattr(self, name)
         return pd.DataFrame(columns).set_index("epoch")

@@ -51,8 +51,10 @@ class LayerViews(Sequence):
         target = self._views[index]
         value = np.asarray(value)
         if value.shape != target.shape:
-            raise ValueError(f"{self._what}[{index}] has shape {target.shape}; "
-                             f"got an array of shape {value.shape}")
+            raise ValueError(
+                f"{self._what}[{index}] has shape {target.shape}; "
+                f"got an array of shape {value.shape}"
+            )
         if not np.isfinite(value).all():
             raise ValueError(f"{self._what}[{index}] must be finite; got NaN or inf values")
         target[...] = value
@@ -101,15 +103,28 @@ class Network:
     ((30, 64), (10,), 2220)
     """
 
-    def __init__(self, sizes: Sequence[int], init: str = "large", activation: str = "sigmoid",
-                 cost: str = "cross_entropy", seed: int | np.random.Generator | None = None,
-                 dtype: str = "float64"):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        init: str = "large",
+        activation: str = "sigmoid",
+        cost: str = "cross_entropy",
+        seed: int | np.random.Generator | None = None,
+        dtype: str = "float64",
+    ):
         self.sizes = check_sizes(sizes)
         self.init = check_choice("init", init, INITS)
         self.activation = get_activation(activation)
         self.cost_function = get_cost(cost)
-        self.dtype = np.dtype(DTYPES[check_choice("dtype", str(np.dtype(dtype)) if dtype in
-                                                  (np.float32, np.float64) else dtype, DTYPES)])
+        self.dtype = np.dtype(
+            DTYPES[
+                check_choice(
+                    "dtype",
+                    str(np.dtype(dtype)) if dtype in (np.float32, np.float64) else dtype,
+                    DTYPES,
+                )
+            ]
+        )
         rng = as_generator("seed", seed)
         shapes = [(o, i) for i, o in zip(self.sizes[:-1], self.sizes[1:])]
         self.n_weights = int(sum(o * i for o, i in shapes))
@@ -117,10 +132,10 @@ class Network:
         self.params = np.empty(self.n_weights + self.n_biases, dtype=self.dtype)
         weight_views, bias_views, start = [], [], 0
         for o, i in shapes:
-            weight_views.append(self.params[start:start + o * i].reshape(o, i))
+            weight_views.append(self.params[start : start + o * i].reshape(o, i))
             start += o * i
         for o, _ in shapes:
-            bias_views.append(self.params[start:start + o])
+            bias_views.append(self.params[start : start + o])
             start += o
         self.weights = LayerViews(weight_views, "weights")
         self.biases = LayerViews(bias_views, "biases")
@@ -149,9 +164,13 @@ class Network:
 
     def settings(self) -> dict:
         """The constructor arguments that define this network's shape and functions."""
-        return {"sizes": list(self.sizes), "init": self.init,
-                "activation": self.activation.name, "cost": self.cost_function.name,
-                "dtype": self.dtype.name}
+        return {
+            "sizes": list(self.sizes),
+            "init": self.init,
+            "activation": self.activation.name,
+            "cost": self.cost_function.name,
+            "dtype": self.dtype.name,
+        }
 
     def copy(self) -> Network:
         """An independent network with the same settings and parameters."""
@@ -160,15 +179,18 @@ class Network:
         other.params = self.params.copy()
         offsets = np.cumsum([0] + [w.size for w in self.weights] + [b.size for b in self.biases])
         views = [other.params[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        other.weights = LayerViews([v.reshape(w.shape) for v, w in zip(views, self.weights)],
-                                   "weights")
-        other.biases = LayerViews(views[self.n_layers:], "biases")
+        other.weights = LayerViews(
+            [v.reshape(w.shape) for v, w in zip(views, self.weights)], "weights"
+        )
+        other.biases = LayerViews(views[self.n_layers :], "biases")
         return other
 
     def __repr__(self) -> str:
-        return (f"Network(sizes={list(self.sizes)}, init={self.init!r}, "
-                f"activation={self.activation.name!r}, cost={self.cost!r}, "
-                f"dtype={self.dtype.name!r})")
+        return (
+            f"Network(sizes={list(self.sizes)}, init={self.init!r}, "
+            f"activation={self.activation.name!r}, cost={self.cost!r}, "
+            f"dtype={self.dtype.name!r})"
+        )
 
     # -- evaluation --------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -183,8 +205,9 @@ class Network:
         ndarray, shape (m, sizes[-1])
         """
         X = check_inputs(X, n_inputs=self.sizes[0], dtype=self.dtype)
-        return np.concatenate([self._forward(X[i:i + _CHUNK])[1]
-                               for i in range(0, len(X), _CHUNK)])
+        return np.concatenate(
+            [self._forward(X[i : i + _CHUNK])[1] for i in range(0, len(X), _CHUNK)]
+        )
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (z, a) of the output layer for checked input X."""
@@ -201,8 +224,9 @@ class Network:
         """Predicted class, the index of the largest output; shape (m,)."""
         return np.argmax(self.forward(X), axis=1)
 
-    def evaluate(self, data, *, lmbda: float = 0.0, n: int | None = None,
-                 decay="sum", eta: float = 1.0) -> tuple[float, float]:
+    def evaluate(
+        self, data, *, lmbda: float = 0.0, n: int | None = None, decay="sum", eta: float = 1.0
+    ) -> tuple[float, float]:
         """Cost and accuracy on a data set, in one pass.
 
         Parameters
@@ -228,19 +252,28 @@ class Network:
         """
         from decaylab.conventions import get_convention
 
-        X, labels, targets = check_data(data, n_inputs=self.sizes[0],
-                                        n_outputs=self.sizes[-1], dtype=self.dtype)
-        return self._evaluate(X, labels, targets,
-                              penalty=get_convention(decay).penalty(
-                                  self.weight_sum_of_squares(), lmbda, eta=eta,
-                                  n=len(X) if n is None else n, n_weights=self.n_weights))
+        X, labels, targets = check_data(
+            data, n_inputs=self.sizes[0], n_outputs=self.sizes[-1], dtype=self.dtype
+        )
+        return self._evaluate(
+            X,
+            labels,
+            targets,
+            penalty=get_convention(decay).penalty(
+                self.weight_sum_of_squares(),
+                lmbda,
+                eta=eta,
+                n=len(X) if n is None else n,
+                n_weights=self.n_weights,
+            ),
+        )
 
     def _evaluate(self, X, labels, targets, penalty: float = 0.0) -> tuple[float, float]:
         total, correct = 0.0, 0
         for i in range(0, len(X), _CHUNK):
-            z, a = self._forward(X[i:i + _CHUNK])
-            total += float(np.sum(self.cost_function.value(z, a, targets[i:i + _CHUNK])))
-            correct += int(np.count_nonzero(np.argmax(a, axis=1) == labels[i:i + _CHUNK]))
+            z, a = self._forward(X[i : i + _CHUNK])
+            total += float(np.sum(self.cost_function.value(z, a, targets[i : i + _CHUNK])))
+            correct += int(np.count_nonzero(np.argmax(a, axis=1) == labels[i : i + _CHUNK]))
         return total / len(X) + penalty, correct / len(X)
 
     def cost_value(self, data, *, lmbda: float = 0.0, n: int | None = None) -> float:
@@ -274,8 +307,9 @@ class Network:
             Laid out like :attr:`params`; use :meth:`unflatten` for per-layer
             arrays.
         """
-        X, _, targets = check_data((X, y), n_inputs=self.sizes[0],
-                                   n_outputs=self.sizes[-1], dtype=self.dtype)
+        X, _, targets = check_data(
+            (X, y), n_inputs=self.sizes[0], n_outputs=self.sizes[-1], dtype=self.dtype
+        )
         return Backprop(self, len(X)).run(X, targets).copy()
 
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -285,10 +319,10 @@ class Network:
             raise ValueError(f"flat has shape {flat.shape}; expected {self.params.shape}")
         out_w, out_b, start = [], [], 0
         for w in self.weights:
-            out_w.append(flat[start:start + w.size].reshape(w.shape))
+            out_w.append(flat[start : start + w.size].reshape(w.shape))
             start += w.size
         for b in self.biases:
-            out_b.append(flat[start:start + b.size])
+            out_b.append(flat[start : start + b.size])
             start += b.size
         return out_w, out_b
 

@@ -28,8 +28,9 @@ from decaylab.history import History, ParameterStats, layer_statistics
 from decaylab.network import Backprop, Network
 
 
-def sgd_step(net: Network, grad: np.ndarray, *, multiplier: float, eta: float,
-             batch_length: int) -> None:
+def sgd_step(
+    net: Network, grad: np.ndarray, *, multiplier: float, eta: float, batch_length: int
+) -> None:
     r"""Apply one step of eq. 93 to ``net`` in place.
 
     Parameters
@@ -69,8 +70,7 @@ class StepMonitor(Protocol):
 
     def start(self, net: Network, *, eta: float, multiplier: float) -> None: ...
 
-    def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None:
-        ...
+    def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None: ...
 
     def end_epoch(self, net: Network) -> None: ...
 
@@ -101,10 +101,13 @@ class _Recorder:
         for prefix, data in (("training", self.train_set), ("evaluation", self.evaluation)):
             if data is not None:
                 row[f"{prefix}_cost"], row[f"{prefix}_accuracy"] = net._evaluate(
-                    *data, penalty=penalty)
-        finite = (all(np.isfinite(v).all() for v in weights.values())
-                  and all(np.isfinite(v).all() for v in biases.values())
-                  and np.isfinite(list(row.values())).all())
+                    *data, penalty=penalty
+                )
+        finite = (
+            all(np.isfinite(v).all() for v in weights.values())
+            and all(np.isfinite(v).all() for v in biases.values())
+            and np.isfinite(list(row.values())).all()
+        )
         if finite:
             self.epochs.append(epoch)
             self.weight_rows.append(weights)
@@ -125,8 +128,19 @@ class _Recorder:
         )
 
 
-def _run_epoch(net, backprop, X, targets, order, *, batch_size, multiplier, eta, monitors,
-               locate_divergence=False):
+def _run_epoch(
+    net,
+    backprop,
+    X,
+    targets,
+    order,
+    *,
+    batch_size,
+    multiplier,
+    eta,
+    monitors,
+    locate_divergence=False,
+):
     """One pass over the data; with ``locate_divergence``, return (step, layer) of the
     first non-finite weight or bias, else None."""
     n = len(X)
@@ -154,11 +168,22 @@ def _run_epoch(net, backprop, X, targets, order, *, batch_size, multiplier, eta,
     return None
 
 
-def train(net: Network, data, *, epochs: int, batch_size: int, eta: float,
-          lmbda: float = 0.0, decay: str | DecayConvention = "sum", evaluation=None,
-          shuffle: bool = True, seed: int | np.random.Generator | None = None,
-          training_metrics: bool = True, monitors: Sequence[StepMonitor] = (),
-          progress: bool | None = None) -> History:
+def train(
+    net: Network,
+    data,
+    *,
+    epochs: int,
+    batch_size: int,
+    eta: float,
+    lmbda: float = 0.0,
+    decay: str | DecayConvention = "sum",
+    evaluation=None,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = None,
+    training_metrics: bool = True,
+    monitors: Sequence[StepMonitor] = (),
+    progress: bool | None = None,
+) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
     Parameters
@@ -229,8 +254,9 @@ def train(net: Network, data, *, epochs: int, batch_size: int, eta: float,
     """
     if not isinstance(net, Network):
         raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    X, labels, targets = check_data(data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1],
-                                    name="data", dtype=net.dtype)
+    X, labels, targets = check_data(
+        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
+    )
     n = len(X)
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
@@ -239,22 +265,36 @@ def train(net: Network, data, *, epochs: int, batch_size: int, eta: float,
     convention = get_convention(decay)
     multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
     if evaluation is not None:
-        evaluation = check_data(evaluation, n_inputs=net.sizes[0], n_outputs=net.sizes[-1],
-                                name="evaluation", dtype=net.dtype)
+        evaluation = check_data(
+            evaluation,
+            n_inputs=net.sizes[0],
+            n_outputs=net.sizes[-1],
+            name="evaluation",
+            dtype=net.dtype,
+        )
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle={shuffle!r} has type {type(shuffle).__name__}; expected a bool")
     rng = as_generator("seed", seed)
 
-    settings = {**net.settings(), "n_weights": net.n_weights, "epochs": epochs,
-                "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "decay": convention.name,
-                "multiplier": multiplier, "n": n, "steps_per_epoch": steps_per_epoch(n, batch_size),
-                "shuffle": shuffle, "seed": seed if isinstance(seed, int) else None}
+    settings = {
+        **net.settings(),
+        "n_weights": net.n_weights,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "eta": eta,
+        "lmbda": lmbda,
+        "decay": convention.name,
+        "multiplier": multiplier,
+        "n": n,
+        "steps_per_epoch": steps_per_epoch(n, batch_size),
+        "shuffle": shuffle,
+        "seed": seed if isinstance(seed, int) else None,
+    }
 
     def penalty(sum_of_squares: float) -> float:
         return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
 
-    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics,
-                         penalty)
+    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
     backprop = Backprop(net, batch_size)
     for monitor in monitors:
         monitor.start(net, eta=eta, multiplier=multiplier)
@@ -264,15 +304,25 @@ def train(net: Network, data, *, epochs: int, batch_size: int, eta: float,
     with np.errstate(over="ignore", invalid="ignore"):
         if not recorder.record(0):
             raise ValueError("net has non-finite weights or biases before training")
-        bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress,
-                   leave=False)
+        bar = tqdm(
+            range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False
+        )
         for epoch in bar:
             rng_state = rng.bit_generator.state
             start = net.params.copy()
             try:
                 order = rng.permutation(n) if shuffle else None
-                _run_epoch(net, backprop, X, targets, order, batch_size=batch_size,
-                           multiplier=multiplier, eta=eta, monitors=monitors)
+                _run_epoch(
+                    net,
+                    backprop,
+                    X,
+                    targets,
+                    order,
+                    batch_size=batch_size,
+                    multiplier=multiplier,
+                    eta=eta,
+                    monitors=monitors,
+                )
                 for monitor in monitors:
                     monitor.end_epoch(net)
             except KeyboardInterrupt:
@@ -284,23 +334,41 @@ def train(net: Network, data, *, epochs: int, batch_size: int, eta: float,
                     f"training interrupted during epoch {epoch}; epochs 0-{epoch - 1} are kept "
                     f"in .history and the network is at the end of epoch {epoch - 1}. To resume, "
                     f"call train(net, ..., epochs={epochs - epoch + 1}, seed=exc.generator).",
-                    history=history, generator=rng) from None
+                    history=history,
+                    generator=rng,
+                ) from None
             finite = np.isfinite(net.params).all() and recorder.record(epoch)
             if not finite:
                 net.params[...] = start
-                located = _run_epoch(net, backprop, X, targets, order, batch_size=batch_size,
-                                     multiplier=multiplier, eta=eta, monitors=(),
-                                     locate_divergence=True)
+                located = _run_epoch(
+                    net,
+                    backprop,
+                    X,
+                    targets,
+                    order,
+                    batch_size=batch_size,
+                    multiplier=multiplier,
+                    eta=eta,
+                    monitors=(),
+                    locate_divergence=True,
+                )
                 net.params[...] = start
                 rng.bit_generator.state = rng_state
                 bar.close()
                 step, layer = located if located else (None, None)
-                where = (f"at step {step} in layer {layer}" if located
-                         else "in the cost or the statistics at the end of the epoch")
+                where = (
+                    f"at step {step} in layer {layer}"
+                    if located
+                    else "in the cost or the statistics at the end of the epoch"
+                )
                 raise TrainingDiverged(
                     f"training diverged in epoch {epoch} {where} (eta={eta}, lmbda={lmbda}, "
                     f"batch_size={batch_size}); the network is left at the end of epoch "
                     f"{epoch - 1} and .history holds epochs 0-{epoch - 1}",
-                    history=recorder.history(monitors), epoch=epoch, step=step, layer=layer)
+                    history=recorder.history(monitors),
+                    epoch=epoch,
+                    step=step,
+                    layer=layer,
+                )
         bar.close()
     return recorder.history(monitors)
