@@ -19,6 +19,7 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
+from decaylab._validation import as_generator, check_int
 from decaylab.errors import DataFileError
 
 __all__ = ["Dataset", "Split", "load_digits", "load_mnist", "make_teacher_student"]
@@ -73,7 +74,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.n_classes < 2:
-            raise ValueError(f"n_classes must be >= 2, got {self.n_classes}")
+            raise ValueError(f"n_classes={self.n_classes!r} is too small; expected an integer >= 2")
         n_inputs = self.train.X.shape[1] if self.train.X.ndim == 2 else None
         for part in ("train", "validation", "test"):
             X, y = getattr(self, part)
@@ -97,19 +98,10 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
-        raise TypeError(f"dtype must be a floating-point dtype, got {dtype!r}") from exc
+        raise TypeError(f"dtype={dtype!r} is not a dtype; expected a floating-point dtype") from exc
     if not np.issubdtype(dt, np.floating):
-        raise TypeError(f"dtype must be a floating-point dtype such as np.float64, got {dt}")
+        raise TypeError(f"dtype={dtype!r} is not floating point; expected e.g. np.float64")
     return dt
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    # bool is an int subclass, but passing True as a size is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- digits
@@ -207,7 +199,7 @@ def load_mnist(
         If ``validation_size`` is not an int in ``1 .. n_train - 1``.
     """
     dt = _float_dtype(dtype)
-    validation_size = _check_int("validation_size", validation_size, 1)
+    validation_size = check_int("validation_size", validation_size, minimum=1)
     path = Path(path)
     if path.is_dir():
         X_train, y_train, X_test, y_test = _read_idx_dir(path)
@@ -219,8 +211,9 @@ def load_mnist(
     n_fit = X_train.shape[0] - validation_size
     if n_fit < 1:
         raise ValueError(
-            f"validation_size must be between 1 and {X_train.shape[0] - 1} (one less than the "
-            f"{X_train.shape[0]} training examples in {path}), got {validation_size}"
+            f"validation_size={validation_size} is too large; expected an integer <= "
+            f"{X_train.shape[0] - 1} so that some of the {X_train.shape[0]} training examples "
+            f"in {path} are left for training"
         )
     return Dataset(
         train=Split(X_train[:n_fit].astype(dt), y_train[:n_fit]),
@@ -279,7 +272,7 @@ def _read_nielsen_pickle(path: Path) -> tuple[np.ndarray, ...]:
     try:
         with gzip.open(path, "rb") as fh:
             obj = _ArrayOnlyUnpickler(fh, path).load()
-    except DataFileError:
+    except (DataFileError, MemoryError):
         raise
     except Exception as exc:  # gzip, zlib and pickle each raise their own zoo of errors
         raise DataFileError(
@@ -429,19 +422,16 @@ def make_teacher_student(
         ``X`` of shape ``(n_split, n_inputs)``, float64; ``y`` of shape ``(n_split,)``,
         int64 in ``0 .. n_classes - 1``.
     """
-    n = _check_int("n", n, 1)
-    n_inputs = _check_int("n_inputs", n_inputs, 1)
-    n_classes = _check_int("n_classes", n_classes, 2)
-    hidden = _check_int("hidden", hidden, 1)
+    n = check_int("n", n, minimum=1)
+    n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=2)
+    hidden = check_int("hidden", hidden, minimum=1)
     default = max(1, n // 4)
-    n_validation = _check_int("n_validation", default if n_validation is None else n_validation, 1)
-    n_test = _check_int("n_test", default if n_test is None else n_test, 1)
-    try:
-        rng = np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"seed must be a non-negative int, a numpy.random.Generator or None, got {seed!r}"
-        ) from exc
+    n_validation = check_int(
+        "n_validation", default if n_validation is None else n_validation, minimum=1
+    )
+    n_test = check_int("n_test", default if n_test is None else n_test, minimum=1)
+    rng = as_generator("seed", seed)
 
     W1 = rng.normal(0.0, 1.0 / np.sqrt(n_inputs), size=(n_inputs, hidden))
     W2 = rng.normal(0.0, 1.0 / np.sqrt(hidden), size=(hidden, n_classes))
