@@ -116,15 +116,9 @@ class Network:
         self.init = check_choice("init", init, INITS)
         self.activation = get_activation(activation)
         self.cost_function = get_cost(cost)
-        self.dtype = np.dtype(
-            DTYPES[
-                check_choice(
-                    "dtype",
-                    str(np.dtype(dtype)) if dtype in (np.float32, np.float64) else dtype,
-                    DTYPES,
-                )
-            ]
-        )
+        # Accept np.float32 as well as "float32"; anything else is named in the error.
+        name = np.dtype(dtype).name if dtype in (np.float32, np.float64) else dtype
+        self.dtype = np.dtype(DTYPES[check_choice("dtype", name, DTYPES)])
         rng = as_generator("seed", seed)
         shapes = [(o, i) for i, o in zip(self.sizes[:-1], self.sizes[1:])]
         self.n_weights = int(sum(o * i for o, i in shapes))
