@@ -67,6 +67,8 @@ class DecayConvention:
         """
         eta = check_real("eta", eta, positive=True)
         lmbda = check_real("lmbda", lmbda, nonnegative=True)
+        n = check_int("n", n, minimum=1)
+        n_weights = check_int("n_weights", n_weights, minimum=1)
         d = 1.0 - eta * self.coefficient(lmbda, eta=eta, n=n, n_weights=n_weights)
         if d <= 0.0:
             raise ValueError(
