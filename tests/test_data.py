@@ -581,7 +581,7 @@ BAD_TEACHER_ARGS = [
     (dict(n_validation=1.5), TypeError, "n_validation"),
     (dict(n_test=-1), ValueError, "n_test"),
     (dict(n_test="5"), TypeError, "n_test"),
-    (dict(seed=-1), TypeError, "seed"),
+    (dict(seed=-1), ValueError, "seed"),
     (dict(seed="abc"), TypeError, "seed"),
     (dict(seed=1.0), TypeError, "seed"),
 ]

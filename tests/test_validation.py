@@ -62,7 +62,7 @@ BAD_TRAIN_CALLS = [
     ("decay type", {"decay": 3}, ValueError, r"decay=3 is not recognised"),
     ("per_step too big", {"decay": "per_step", "lmbda": 3.0}, ValueError, r"'per_step'"),
     ("shuffle str", {"shuffle": "yes"}, TypeError, r"shuffle='yes'"),
-    ("seed negative", {"seed": -1}, TypeError, r"seed=-1 is not a seed"),
+    ("seed negative", {"seed": -1}, ValueError, r"seed=-1 is not a seed"),
     ("seed float", {"seed": 1.5}, TypeError, r"seed=1.5 is not a seed"),
     ("not a network", {"net": "net"}, TypeError, r"net has type str"),
 ]

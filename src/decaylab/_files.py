@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,16 +19,32 @@ def open_npz(path: str | os.PathLike):
     if not os.path.exists(path):
         raise DataFileError(f"{path}: file not found")
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc})") from exc
+    # Say what the file is before NumPy guesses (it calls anything unknown a pickle).
+    if head.startswith(b"\x93NUMPY"):
+        raise DataFileError(f"{path}: holds a single .npy array, expected an .npz archive")
+    if not head.startswith(b"PK"):
+        raise DataFileError(
+            f"{path}: not an .npz archive (those are zip files, starting with b'PK'; "
+            f"this one starts with {head!r})"
+        )
+    try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataFileError(f"{path}: not a readable .npz file ({exc})") from exc
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DataFileError(f"{path}: truncated or damaged .npz archive ({exc})") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataFileError(f"{path}: holds a single array, expected an .npz archive")
     try:
         yield archive
     except DataFileError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataFileError(f"{path}: truncated or corrupted .npz file ({exc})") from exc
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DataFileError(
+            f"{path}: an entry cannot be read: the file is truncated or corrupted, or holds "
+            f"pickled objects, which are never loaded ({exc})"
+        ) from exc
     finally:
         archive.close()

@@ -175,9 +175,11 @@ def as_generator(name: str, seed: object) -> np.random.Generator:
         return seed
     if seed is None:
         return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(
             f"{name}={_show(seed)} is not a seed; expected a non-negative int, "
             "None, or a numpy.random.Generator"
         )
+    if seed < 0:
+        raise ValueError(f"{name}={seed} is not a seed; expected a non-negative int")
     return np.random.default_rng(int(seed))

@@ -144,6 +144,82 @@ class History:
         """Number of epochs trained (rows minus the initial state)."""
         return len(self.epoch) - 1
 
+    def concatenate(self, later: History) -> History:
+        """This history followed by ``later``, a run that continued from its last epoch.
+
+        ``later.epoch[0]`` must equal ``self.epoch[-1]``: the first row of
+        ``later`` is the state this history ends in, so it is dropped. The
+        settings are this history's with ``epochs`` set to the total; monitor
+        records, which hold only what happened during a run, are joined whole
+        along their first axis.
+
+        Raises
+        ------
+        TypeError
+            If ``later`` is not a History.
+        ValueError
+            If ``later`` does not start at this history's last epoch, has other
+            layers, or records other metrics or monitors.
+        """
+        if not isinstance(later, History):
+            raise TypeError(f"later has type {type(later).__name__}; expected a History")
+        if len(later.epoch) == 0 or len(self.epoch) == 0 or later.epoch[0] != self.epoch[-1]:
+            raise ValueError(
+                f"later starts at epoch {later.epoch[:1].tolist()}; expected it to start at "
+                f"epoch {self.epoch[-1:].tolist()}, where this history ends"
+            )
+        for kind in ("weights", "biases"):
+            ours, theirs = getattr(self, kind).counts, getattr(later, kind).counts
+            if not np.array_equal(ours, theirs):
+                raise ValueError(
+                    f"later has {kind} layers of sizes {theirs.tolist()}; expected "
+                    f"{ours.tolist()} as in this history"
+                )
+        optional = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+        for name in optional:
+            if (getattr(self, name) is None) != (getattr(later, name) is None):
+                have = "records" if getattr(later, name) is not None else "does not record"
+                raise ValueError(f"later {have} {name} but this history does not; expected both")
+        keys = {m: sorted(r) for m, r in self.monitors.items()}
+        if keys != {m: sorted(r) for m, r in later.monitors.items()}:
+            raise ValueError(
+                f"later has monitor records {sorted(later.monitors)}; expected the same "
+                f"monitors and keys as this history, {keys}"
+            )
+
+        def join(first, second):
+            return np.concatenate([first, second[1:]])
+
+        stats = {
+            kind: ParameterStats(
+                counts=getattr(self, kind).counts,
+                **{
+                    name: join(getattr(self, kind)[name], getattr(later, kind)[name])
+                    for name in STATISTICS
+                },
+            )
+            for kind in ("weights", "biases")
+        }
+        metrics = {
+            name: join(getattr(self, name), getattr(later, name))
+            for name in optional
+            if getattr(self, name) is not None
+        }
+        monitors = {
+            m: {
+                key: np.concatenate([np.asarray(value), np.asarray(later.monitors[m][key])])
+                for key, value in record.items()
+            }
+            for m, record in self.monitors.items()
+        }
+        return History(
+            epoch=join(self.epoch, later.epoch),
+            **stats,
+            **metrics,
+            settings={**self.settings, "epochs": self.n_epochs + later.n_epochs},
+            monitors=monitors,
+        )
+
     def __repr__(self) -> str:
         s = self.settings
         keys = ("sizes", "eta", "lmbda", "batch_size", "decay")
@@ -208,12 +284,18 @@ class History:
                 settings=json.loads(str(arrays["settings_json"])),
                 monitors=monitors,
             )
-        except (KeyError, ValueError, TypeError) as exc:
+        except KeyError as exc:
+            raise DataFileError(f"{source} is not a decaylab History: no entry {exc}") from exc
+        except (ValueError, TypeError) as exc:
             raise DataFileError(f"{source} is not a decaylab History: {exc}") from exc
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the history to an ``.npz`` file (no pickle)."""
-        np.savez_compressed(path, **self.to_arrays())
+        """Write the history to ``path`` in ``.npz`` format (no pickle).
+
+        The file is written exactly at ``path``; no ``.npz`` suffix is added.
+        """
+        with open(path, "wb") as file:
+            np.savez_compressed(file, **self.to_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:

@@ -14,6 +14,8 @@ conventions (:mod:`decaylab.conventions`) change only that number.
 
 from __future__ import annotations
 
+import os
+import numbers
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -90,9 +92,13 @@ class _Recorder:
         self.weight_rows: list[dict] = []
         self.bias_rows: list[dict] = []
         self.metrics: dict[str, list[float]] = {}
+        self.problem: tuple[str, int | None] | None = None
 
     def record(self, epoch: int) -> bool:
-        """Add the network's current state; return False if anything is not finite."""
+        """Add the network's current state; return False if anything is not finite.
+
+        Then :attr:`problem` says what was not finite, and in which layer.
+        """
         net = self.net
         weights = layer_statistics(net.weights)
         biases = layer_statistics(net.biases)
@@ -108,6 +114,8 @@ class _Recorder:
             and all(np.isfinite(v).all() for v in biases.values())
             and np.isfinite(list(row.values())).all()
         )
+        if not finite:
+            self.problem = _first_non_finite(weights, biases, row)
         if finite:
             self.epochs.append(epoch)
             self.weight_rows.append(weights)
@@ -115,6 +123,12 @@ class _Recorder:
             for key, value in row.items():
                 self.metrics.setdefault(key, []).append(value)
         return finite
+
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` rows (an interrupted record may be half-appended)."""
+        del self.epochs[rows:], self.weight_rows[rows:], self.bias_rows[rows:]
+        for values in self.metrics.values():
+            del values[rows:]
 
     def history(self, monitors) -> History:
         net = self.net
@@ -126,6 +140,27 @@ class _Recorder:
             settings=dict(self.settings),
             monitors={m.name: m.result() for m in monitors},
         )
+
+
+def _first_non_finite(weights, biases, row) -> tuple[str, int | None]:
+    """Describe the first non-finite statistic or metric, and its layer."""
+    for kind, stats in (("weights", weights), ("biases", biases)):
+        for name, values in stats.items():
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                layer = int(bad[0])
+                if np.isnan(values[layer]):
+                    return f"the {kind} of layer {layer} hold NaN or infinite values", layer
+                # Finite parameters whose statistic is infinite: it overflowed.
+                return (
+                    f"the {kind} of layer {layer} are too large to measure (their {name} is "
+                    f"{values[layer]})",
+                    layer,
+                )
+    for name, value in row.items():
+        if not np.isfinite(value):
+            return f"the {name.replace('_', ' ')} is {value}", None
+    return "a statistic is not finite", None
 
 
 def _run_epoch(
@@ -152,9 +187,11 @@ def _run_epoch(
         stop = min(start + batch_size, n)
         k = stop - start
         if shuffled:
+            # order is a permutation of range(n), so no index is out of range;
+            # mode="raise" would gather through a temporary and take twice as long.
             idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[:k])
-            yb = np.take(targets, idx, axis=0, out=ybuf[:k])
+            xb = np.take(X, idx, axis=0, out=xbuf[:k], mode="clip")
+            yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
         else:
             xb, yb = X[start:stop], targets[start:stop]
         grad = backprop.run(xb, yb)
@@ -166,6 +203,47 @@ def _run_epoch(
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):
                     return step, layer
     return None
+
+
+def _check_continuation(
+    history, settings: dict, training_metrics: bool, evaluation, monitors
+) -> int:
+    """Check that ``history`` records a run this call can continue; return its last epoch."""
+    if not isinstance(history, History):
+        raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
+    if len(history.epoch) == 0:
+        raise ValueError("history has no rows; expected the History of the run to continue")
+    # The run's length and its seed may differ between the parts of a run; nothing else may.
+    differ = {
+        key: (history.settings.get(key), value)
+        for key, value in settings.items()
+        if key not in ("epochs", "seed") and history.settings.get(key) != value
+    }
+    if differ:
+        shown = ", ".join(
+            f"{k}: {old!r} in history, {new!r} now" for k, (old, new) in differ.items()
+        )
+        raise ValueError(
+            f"history was recorded with other settings ({shown}); expected the settings of the "
+            "run it records, which this call continues"
+        )
+    for name, recorded, argument in (
+        ("training_cost", training_metrics, "training_metrics=True"),
+        ("evaluation_cost", evaluation is not None, "the same evaluation data"),
+    ):
+        if (getattr(history, name) is not None) != recorded:
+            have = "records" if getattr(history, name) is not None else "does not record"
+            raise ValueError(
+                f"history {have} {name} but this call would {'' if recorded else 'not '}"
+                f"record it; expected {argument if not recorded else 'the same metrics'}"
+            )
+    names = sorted(m.name for m in monitors)
+    if names != sorted(history.monitors):
+        raise ValueError(
+            f"history has records of the monitors {sorted(history.monitors)} but this call has "
+            f"monitors {names}; expected the same monitors, so that their records continue"
+        )
+    return int(history.epoch[-1])
 
 
 def train(
@@ -183,6 +261,9 @@ def train(
     training_metrics: bool = True,
     monitors: Sequence[StepMonitor] = (),
     progress: bool | None = None,
+    history: History | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
@@ -219,19 +300,36 @@ def train(
         decomposition of :mod:`decaylab.dynamics`.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
+    history : History, optional
+        The record of an earlier run that this call continues, e.g. the
+        ``history`` of a :class:`~decaylab.TrainingInterrupted` or of a
+        checkpoint. ``net`` must be in the state of its last row and every
+        setting but ``epochs`` and ``seed`` must be the same. The returned
+        History then holds its epochs followed by ``epochs`` more, numbered on.
+    checkpoint_every : int, optional
+        Write a checkpoint after every epoch whose number is a multiple of
+        this (>= 1); needs ``checkpoint_path``.
+    checkpoint_path : str or os.PathLike, optional
+        Where checkpoints go (see :func:`decaylab.save_checkpoint`): the
+        network, the generator, the settings and the History so far, each
+        write replacing the last atomically. With a path, a checkpoint is also
+        written at the end of training and when training is interrupted;
+        :func:`decaylab.resume` continues from it.
 
     Returns
     -------
     History
-        Statistics for epochs 0..``epochs``.
+        Statistics for epochs 0..``epochs`` (continuing ``history``: its
+        epochs, then ``epochs`` more).
 
     Raises
     ------
     ValueError, TypeError
         For bad arguments or data; nothing has been changed then.
     TrainingDiverged
-        When a weight, bias or cost becomes non-finite. The network is left at
-        the end of the last finite epoch and the error carries its History.
+        When a weight, bias, statistic or cost becomes non-finite. The network
+        is left at the end of the last finite epoch and the error carries its
+        History, the epoch, and the step and layer where it could be located.
     TrainingInterrupted
         On Ctrl-C; the network is left at the end of the last completed epoch
         and the error carries the History and a generator to resume from.
@@ -242,6 +340,10 @@ def train(
 
     .. math:: w \to \left(1 - \frac{\eta\lambda}{n}\right) w
               - \frac{\eta}{m}\sum_x \frac{\partial C_x}{\partial w}.
+
+    A run continued with the same settings, the generator it stopped with
+    and ``history=`` (or by :func:`decaylab.resume` from a checkpoint) is bit
+    for bit the run that was never stopped, History included.
 
     Examples
     --------
@@ -274,6 +376,29 @@ def train(
         )
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle={shuffle!r} has type {type(shuffle).__name__}; expected a bool")
+    if not isinstance(training_metrics, bool):
+        raise TypeError(
+            f"training_metrics={training_metrics!r} has type {type(training_metrics).__name__}; "
+            "expected a bool"
+        )
+    if checkpoint_every is not None:
+        checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
+        if checkpoint_path is None:
+            raise ValueError(
+                f"checkpoint_every={checkpoint_every} but checkpoint_path is None; expected a "
+                "file to write the checkpoints to"
+            )
+    if checkpoint_path is not None:
+        if not isinstance(checkpoint_path, (str, os.PathLike)):
+            raise TypeError(
+                f"checkpoint_path={checkpoint_path!r} has type {type(checkpoint_path).__name__}; "
+                "expected a str or os.PathLike"
+            )
+        if not os.path.isdir(os.path.dirname(os.path.abspath(checkpoint_path))):
+            raise ValueError(
+                f"checkpoint_path={os.fspath(checkpoint_path)!r} is in a directory that does not "
+                "exist; expected a file in an existing directory"
+            )
     rng = as_generator("seed", seed)
 
     settings = {
@@ -288,87 +413,158 @@ def train(
         "n": n,
         "steps_per_epoch": steps_per_epoch(n, batch_size),
         "shuffle": shuffle,
-        "seed": seed if isinstance(seed, int) else None,
+        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
     }
+    first = (
+        0
+        if history is None
+        else _check_continuation(history, settings, training_metrics, evaluation, monitors)
+    )
+    last = first + epochs
 
     def penalty(sum_of_squares: float) -> float:
         return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
 
     recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not recorder.record(first):
+            raise ValueError(
+                f"net is not finite before training: {recorder.problem[0]}; expected finite "
+                "weights, biases and cost"
+            )
+    if history is not None and not np.allclose(
+        recorder.weight_rows[0]["norm"], history.weights.norm[-1], rtol=1e-9, atol=0.0
+    ):
+        raise ValueError(
+            f"net has weight norms {recorder.weight_rows[0]['norm'].tolist()} but history ends "
+            f"with {history.weights.norm[-1].tolist()}; expected net in the state history ends in"
+        )
+
+    def full_history() -> History:
+        new = recorder.history(monitors)
+        return new if history is None else history.concatenate(new)
+
+    def write_checkpoint(epoch: int) -> None:
+        from decaylab.checkpoint import save_checkpoint
+
+        training = {**settings, "epochs": last, "training_metrics": training_metrics}
+        save_checkpoint(
+            checkpoint_path,
+            net,
+            generator=rng,
+            epoch=epoch,
+            training=training,
+            history=full_history(),
+        )
+
+    def interrupted(done: int) -> TrainingInterrupted:
+        saved = ""
+        if checkpoint_path is not None:
+            write_checkpoint(done)
+            saved = (
+                f" A checkpoint of epoch {done} is in {os.fspath(checkpoint_path)!r}: "
+                f"decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
+            )
+        kept = full_history()
+        return TrainingInterrupted(
+            f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
+            f".history and the network is at the end of epoch {done}. To resume, call "
+            f"train(net, data, epochs={last - done}, seed=exc.generator, history=exc.history) "
+            f"with the same other settings.{saved}",
+            history=kept,
+            generator=rng,
+        )
+
     backprop = Backprop(net, batch_size)
     for monitor in monitors:
         monitor.start(net, eta=eta, multiplier=multiplier)
     if progress is None:
         progress = sys.stderr.isatty()
 
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not recorder.record(0):
-            raise ValueError("net has non-finite weights or biases before training")
-        bar = tqdm(
-            range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False
-        )
-        for epoch in bar:
-            rng_state = rng.bit_generator.state
-            start = net.params.copy()
-            try:
-                order = rng.permutation(n) if shuffle else None
-                _run_epoch(
-                    net,
-                    backprop,
-                    X,
-                    targets,
-                    order,
-                    batch_size=batch_size,
-                    multiplier=multiplier,
-                    eta=eta,
-                    monitors=monitors,
-                )
-                for monitor in monitors:
-                    monitor.end_epoch(net)
-            except KeyboardInterrupt:
-                net.params[...] = start
-                rng.bit_generator.state = rng_state
-                bar.close()
-                history = recorder.history(monitors)
-                raise TrainingInterrupted(
-                    f"training interrupted during epoch {epoch}; epochs 0-{epoch - 1} are kept "
-                    f"in .history and the network is at the end of epoch {epoch - 1}. To resume, "
-                    f"call train(net, ..., epochs={epochs - epoch + 1}, seed=exc.generator).",
-                    history=history,
-                    generator=rng,
-                ) from None
-            finite = np.isfinite(net.params).all() and recorder.record(epoch)
-            if not finite:
-                net.params[...] = start
-                located = _run_epoch(
-                    net,
-                    backprop,
-                    X,
-                    targets,
-                    order,
-                    batch_size=batch_size,
-                    multiplier=multiplier,
-                    eta=eta,
-                    monitors=(),
-                    locate_divergence=True,
-                )
-                net.params[...] = start
-                rng.bit_generator.state = rng_state
-                bar.close()
-                step, layer = located if located else (None, None)
-                where = (
-                    f"at step {step} in layer {layer}"
-                    if located
-                    else "in the cost or the statistics at the end of the epoch"
-                )
-                raise TrainingDiverged(
-                    f"training diverged in epoch {epoch} {where} (eta={eta}, lmbda={lmbda}, "
-                    f"batch_size={batch_size}); the network is left at the end of epoch "
-                    f"{epoch - 1} and .history holds epochs 0-{epoch - 1}",
-                    history=recorder.history(monitors),
-                    epoch=epoch,
-                    step=step,
-                    layer=layer,
-                )
+    bar = tqdm(
+        range(first + 1, last + 1),
+        desc="epochs",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+    )
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in bar:
+                rng_state = rng.bit_generator.state
+                start = net.params.copy()
+                # Everything an epoch changes is undone on Ctrl-C, so that what is
+                # kept is exactly the completed epochs.
+                try:
+                    order = rng.permutation(n) if shuffle else None
+                    _run_epoch(
+                        net,
+                        backprop,
+                        X,
+                        targets,
+                        order,
+                        batch_size=batch_size,
+                        multiplier=multiplier,
+                        eta=eta,
+                        monitors=monitors,
+                    )
+                    if not (np.isfinite(net.params).all() and recorder.record(epoch)):
+                        net.params[...] = start
+                        located = _run_epoch(
+                            net,
+                            backprop,
+                            X,
+                            targets,
+                            order,
+                            batch_size=batch_size,
+                            multiplier=multiplier,
+                            eta=eta,
+                            monitors=(),
+                            locate_divergence=True,
+                        )
+                        net.params[...] = start
+                        rng.bit_generator.state = rng_state
+                        raise _diverged(
+                            located, recorder.problem, full_history(), epoch, eta, lmbda, batch_size
+                        )
+                    # Only a finite epoch reaches the monitors' records.
+                    for monitor in monitors:
+                        monitor.end_epoch(net)
+                except KeyboardInterrupt:
+                    net.params[...] = start
+                    rng.bit_generator.state = rng_state
+                    recorder.truncate(epoch - first)
+                    raise
+                if checkpoint_every is not None and epoch % checkpoint_every == 0:
+                    write_checkpoint(epoch)
+        if checkpoint_path is not None and not (
+            checkpoint_every is not None and epochs > 0 and last % checkpoint_every == 0
+        ):
+            write_checkpoint(last)
+    except KeyboardInterrupt:
+        # Network, generator and record all stand at the end of the last recorded epoch.
+        done = recorder.epochs[-1]
+        raise interrupted(done) from None
+    finally:
         bar.close()
-    return recorder.history(monitors)
+    return full_history()
+
+
+def _diverged(located, problem, history, epoch, eta, lmbda, batch_size) -> TrainingDiverged:
+    """The error for an epoch that produced a non-finite value; see :func:`train`."""
+    if located:
+        step, layer = located
+        where = f"at step {step}: a weight or bias of layer {layer} became NaN or infinite"
+    else:
+        step = None
+        what, layer = problem or ("a weight or bias is not finite", None)
+        where = f"at its end: {what}"
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch} {where} (eta={eta}, lmbda={lmbda}, "
+        f"batch_size={batch_size}); the network is left at the end of epoch {epoch - 1} "
+        f"and .history holds the epochs up to {epoch - 1}",
+        history=history,
+        epoch=epoch,
+        step=step,
+        layer=layer,
+    )

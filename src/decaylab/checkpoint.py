@@ -1,0 +1,587 @@
+"""Checkpoints: a network with everything needed to continue training, in an open format.
+
+A checkpoint is an ``.npz`` archive, read back without pickle, holding
+
+* ``weights.<l>``, shape (sizes[l+1], sizes[l]), and ``biases.<l>``, shape
+  (sizes[l+1],): the parameters, in the network's dtype;
+* ``checkpoint_json``: one JSON string with the format name and version, the
+  network's settings (sizes, init, activation, cost, dtype), the epoch, the
+  state of the shuffling generator's bit generator and the training settings
+  (eta, lmbda, batch_size, decay, shuffle, the planned number of epochs...);
+* ``history.<name>``: optionally, the History up to the checkpoint's epoch, laid
+  out as by :meth:`decaylab.History.to_arrays`.
+
+Any tool that reads ``.npz`` and JSON can read it. Files are written
+atomically: to a temporary file in the same directory, then renamed over the
+target, so a crash during a write leaves the previous checkpoint intact.
+
+:func:`resume` continues training from a checkpoint; the run it produces is
+bit for bit the run that was never stopped. :func:`load_network2` reads
+networks saved by Nielsen's ``network2.py`` (its JSON format).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from decaylab._files import open_npz
+from decaylab._validation import check_choice, check_int, check_sizes
+from decaylab.conventions import DecayConvention
+from decaylab.errors import DataFileError
+from decaylab.history import History
+from decaylab.network import Network
+
+FORMAT = "decaylab-checkpoint"
+VERSION = 1
+
+# Bit generators a checkpoint may name; each is rebuilt from its JSON state.
+_BIT_GENERATORS = {
+    name: getattr(np.random, name) for name in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+}
+
+# Nielsen's network2.py stores its cost as the class name.
+_NETWORK2_COSTS = {"CrossEntropyCost": "cross_entropy", "QuadraticCost": "quadratic"}
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` reads back.
+
+    Attributes
+    ----------
+    network : Network
+        The network, parameters bit for bit as saved.
+    epoch : int
+        The number of epochs the network had been trained for.
+    generator : numpy.random.Generator or None
+        The shuffling generator, in the state it had after ``epoch`` epochs
+        (the state the next epoch starts from); None if none was saved.
+    training : dict
+        The training settings (eta, lmbda, batch_size, decay, shuffle, the
+        planned final epoch ``epochs``, ``training_metrics``...); empty if none
+        were saved.
+    history : History or None
+        The record of epochs 0..``epoch``, if it was saved.
+    """
+
+    network: Network
+    epoch: int
+    generator: np.random.Generator | None = None
+    training: dict = field(default_factory=dict)
+    history: History | None = None
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    net: Network,
+    *,
+    generator: np.random.Generator | None = None,
+    epoch: int = 0,
+    training: dict | None = None,
+    history: History | None = None,
+) -> None:
+    """Write ``net`` and the state needed to continue training it to ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write, used exactly as given (no suffix is added); by
+        convention it ends in ``.npz``. An existing file is replaced only once
+        the new one is complete.
+    net : Network
+        The network; its parameters are stored in its dtype, bit for bit.
+    generator : numpy.random.Generator, optional
+        The shuffling generator; its bit generator's state is stored.
+    epoch : int
+        Epochs trained so far, >= 0.
+    training : dict, optional
+        Training settings, JSON-serialisable (numbers, strings, lists, dicts).
+    history : History, optional
+        The record of the run so far; its last epoch must be ``epoch``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arguments of the wrong type or inconsistent with each other.
+    OSError
+        If the file cannot be written (the target is then left unchanged).
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(
+            f"generator has type {type(generator).__name__}; expected a numpy.random.Generator"
+        )
+    epoch = check_int("epoch", epoch, minimum=0)
+    if training is not None and not isinstance(training, dict):
+        raise TypeError(f"training has type {type(training).__name__}; expected a dict or None")
+    if history is not None:
+        _check_history(history, net, epoch, where="history")
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "network": net.settings(),
+        "epoch": epoch,
+        "generator": None if generator is None else _plain(generator.bit_generator.state),
+        "training": None if training is None else _plain(training),
+        "history": history is not None,
+    }
+    try:
+        text = json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"training={training!r} cannot be stored as JSON ({exc}); expected numbers, "
+            "strings, booleans, lists and dicts"
+        ) from None
+    arrays = {"checkpoint_json": np.array(text)}
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"weights.{l}"] = w
+        arrays[f"biases.{l}"] = b
+    if history is not None:
+        arrays.update({f"history.{k}": v for k, v in history.to_arrays().items()})
+    _write_atomically(os.fspath(path), arrays)
+
+
+def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "xb") as fh:
+            _write_npz(fh, arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        # Also on KeyboardInterrupt: never leave a half-written file behind.
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(fh, **arrays)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`, without pickle.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Checkpoint
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, truncated, corrupted, not a decaylab
+        checkpoint, or inconsistent (shapes, non-finite parameters, a
+        generator state that does not fit); the message names the file and
+        what was wrong.
+    """
+    path = os.fspath(path)
+    with open_npz(path) as archive:
+        names = set(archive.files)
+        if "checkpoint_json" not in names:
+            raise DataFileError(
+                f"{path}: not a decaylab checkpoint (no 'checkpoint_json' entry; "
+                f"found {sorted(names)[:8]})"
+            )
+        meta = _read_meta(path, archive["checkpoint_json"])
+        sizes = _check_network_settings(path, meta["network"])
+        # Shapes are checked against the file before the network is built, so a
+        # corrupted 'sizes' cannot ask for a huge allocation.
+        parameters = {}
+        for key, shape in _parameter_shapes(sizes).items():
+            if key not in names:
+                raise DataFileError(f"{path}: entry {key!r} is missing")
+            parameters[key] = _checked_array(path, key, archive[key], shape)
+        net = _build_network(path, meta["network"], parameters)
+        expected = {"checkpoint_json", *parameters}
+        history = None
+        if meta["history"]:
+            entries = {k[len("history.") :]: archive[k] for k in names if k.startswith("history.")}
+            expected |= {f"history.{k}" for k in entries}
+            history = History.from_arrays(entries, source=f"{path} (its history)")
+        unexpected = sorted(names - expected)
+        if unexpected:
+            raise DataFileError(
+                f"{path}: unexpected entries {unexpected[:8]}; expected only the parameters "
+                f"of a {list(net.sizes)} network, checkpoint_json and the history"
+            )
+    if history is not None:
+        try:
+            _check_history(history, net, meta["epoch"], where="its history")
+        except ValueError as exc:
+            raise DataFileError(f"{path}: {exc}") from None
+    return Checkpoint(
+        network=net,
+        epoch=meta["epoch"],
+        generator=_build_generator(path, meta["generator"]),
+        training=meta["training"] or {},
+        history=history,
+    )
+
+
+def resume(
+    checkpoint: Checkpoint,
+    data,
+    *,
+    epochs: int | None = None,
+    evaluation=None,
+    decay: str | DecayConvention | None = None,
+    monitors: Sequence = (),
+    progress: bool | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+) -> History:
+    """Continue training from a checkpoint written by :func:`decaylab.train`.
+
+    Trains ``checkpoint.network`` in place with the checkpoint's settings and
+    generator, so that the result is bit for bit the run that was never
+    stopped.
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+        From :func:`load_checkpoint`.
+    data : pair (X, y)
+        The same training data as the original run.
+    epochs : int, optional
+        Further epochs to train; by default those the original run had left,
+        ``checkpoint.training["epochs"] − checkpoint.epoch``.
+    evaluation : pair (X, y), optional
+        The evaluation data of the original run, if it had one.
+    decay : str or DecayConvention, optional
+        Only needed if the original run used a convention object that is not
+        one of the named conventions; by default the checkpoint's.
+    monitors, progress, checkpoint_every, checkpoint_path
+        As for :func:`decaylab.train`.
+
+    Returns
+    -------
+    History
+        Epochs 0..(checkpoint.epoch + epochs) when the checkpoint holds the
+        history so far, else epochs 0..``epochs`` of this call.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If the checkpoint lacks the training settings or the data do not
+        match them.
+    TrainingDiverged, TrainingInterrupted
+        As for :func:`decaylab.train`.
+    """
+    from decaylab.training import train
+
+    if not isinstance(checkpoint, Checkpoint):
+        raise TypeError(
+            f"checkpoint has type {type(checkpoint).__name__}; expected a Checkpoint "
+            "from decaylab.load_checkpoint"
+        )
+    settings = checkpoint.training
+    missing = [k for k in ("eta", "lmbda", "batch_size", "decay", "shuffle") if k not in settings]
+    if missing:
+        raise ValueError(
+            f"checkpoint.training lacks {missing}; expected a checkpoint written by "
+            "decaylab.train (checkpoint_path=...)"
+        )
+    if settings["shuffle"] and checkpoint.generator is None:
+        raise ValueError(
+            "checkpoint.generator is None but the run shuffles its data; expected a "
+            "checkpoint that stores the shuffling generator"
+        )
+    if epochs is None:
+        if "epochs" not in settings:
+            raise ValueError(
+                "epochs=None but checkpoint.training does not record the planned number of "
+                "epochs; expected epochs= to be given"
+            )
+        epochs = settings["epochs"] - checkpoint.epoch
+    return train(
+        checkpoint.network,
+        data,
+        epochs=epochs,
+        batch_size=settings["batch_size"],
+        eta=settings["eta"],
+        lmbda=settings["lmbda"],
+        decay=settings["decay"] if decay is None else decay,
+        evaluation=evaluation,
+        shuffle=settings["shuffle"],
+        seed=checkpoint.generator,
+        training_metrics=settings.get("training_metrics", True),
+        monitors=monitors,
+        progress=progress,
+        history=checkpoint.history,
+        checkpoint_every=checkpoint_every,
+        checkpoint_path=checkpoint_path,
+    )
+
+
+# -- Nielsen's network2.py ---------------------------------------------------------
+
+
+def load_network2(path: str | os.PathLike, *, init: str = "scaled") -> Network:
+    """Load a network saved by ``Network.save`` of Nielsen's ``network2.py``.
+
+    network2 writes JSON ``{"sizes": [...], "weights": [...], "biases": [...],
+    "cost": "CrossEntropyCost" | "QuadraticCost"}`` with ``weights[l]`` of shape
+    (sizes[l+1], sizes[l]), as here, and ``biases[l]`` a column of shape
+    (sizes[l+1], 1), which becomes a flat (sizes[l+1],) array. Its networks
+    have sigmoid neurons throughout.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    init : {"scaled", "large"}
+        How the network was initialised (the file does not say): network2's
+        default initialiser is "scaled"; ``large_weight_initializer`` is
+        "large". Only recorded in the settings.
+
+    Returns
+    -------
+    Network
+        Computes what the saved network computed: a = σ(w·a + b) layer by layer.
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, not JSON, or not in network2's format (wrong
+        keys, shapes, cost, non-finite numbers); the message names the file and
+        what was wrong.
+    """
+    init = check_choice("init", init, ("scaled", "large"))
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable JSON file ({type(exc).__name__}: {exc}); "
+            "expected a network saved by network2.py"
+        ) from None
+    if not isinstance(data, dict) or not {"sizes", "weights", "biases", "cost"} <= set(data):
+        found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
+        raise DataFileError(
+            f"{path}: expected a JSON object with keys 'sizes', 'weights', 'biases' and "
+            f"'cost' as network2.py writes; found {found}"
+        )
+    cost = data["cost"]
+    if not isinstance(cost, str) or cost not in _NETWORK2_COSTS:
+        raise DataFileError(
+            f"{path}: cost {str(cost)[:40]!r} is not one of network2's costs "
+            f"{sorted(_NETWORK2_COSTS)}"
+        )
+    try:
+        sizes = check_sizes(data["sizes"])
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"{path}: bad 'sizes' ({exc})") from None
+    shapes = _parameter_shapes(sizes)
+    parameters = {}
+    for kind in ("weights", "biases"):
+        given = data[kind]
+        if not isinstance(given, list) or len(given) != len(sizes) - 1:
+            found = f"a list of {len(given)}" if isinstance(given, list) else type(given).__name__
+            raise DataFileError(
+                f"{path}: '{kind}' is {found}; expected a list of {len(sizes) - 1} arrays, "
+                f"one per layer of sizes {list(sizes)}"
+            )
+        for l, value in enumerate(given):
+            shape = shapes[f"{kind}.{l}"]
+            try:
+                array = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise DataFileError(
+                    f"{path}: {kind}[{l}] is not an array of numbers ({exc})"
+                ) from None
+            if kind == "biases" and array.shape == shape + (1,):
+                array = array[:, 0]  # network2's biases are column vectors
+            parameters[f"{kind}.{l}"] = _checked_array(path, f"{kind}[{l}]", array, shape)
+    settings = {
+        "sizes": sizes,
+        "init": init,
+        "activation": "sigmoid",
+        "cost": _NETWORK2_COSTS[cost],
+        "dtype": "float64",
+    }
+    return _build_network(path, settings, parameters)
+
+
+def save_network2(net: Network, path: str | os.PathLike) -> None:
+    """Write ``net`` in the JSON format of Nielsen's ``network2.py`` (``Network.load`` reads it).
+
+    Parameters
+    ----------
+    net : Network
+        A sigmoid network with the "cross_entropy" or "quadratic" cost, the only
+        kind network2 has.
+    path : str or os.PathLike
+
+    Raises
+    ------
+    ValueError
+        If the network has other activations or costs.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
+    if net.activation.name != "sigmoid":
+        raise ValueError(
+            f"net has activation {net.activation.name!r}; network2.py only has sigmoid neurons"
+        )
+    cost = {v: k for k, v in _NETWORK2_COSTS.items()}[net.cost]
+    data = {
+        "sizes": list(net.sizes),
+        "weights": [np.asarray(w, dtype=np.float64).tolist() for w in net.weights],
+        "biases": [np.asarray(b, dtype=np.float64).reshape(-1, 1).tolist() for b in net.biases],
+        "cost": cost,
+    }
+    text = json.dumps(data)
+    _write_text_atomically(os.fspath(path), text)
+
+
+def _write_text_atomically(path: str, text: str) -> None:
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _plain(value):
+    """``value`` with NumPy arrays and scalars turned into lists and Python numbers, for JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _check_history(history: History, net: Network, epoch: int, *, where: str) -> None:
+    if not isinstance(history, History):
+        raise TypeError(f"{where} has type {type(history).__name__}; expected a History")
+    last = int(history.epoch[-1]) if len(history.epoch) else None
+    if last != epoch:
+        raise ValueError(f"{where} ends at epoch {last}; expected epoch {epoch}")
+    counts = history.weights.counts.tolist()
+    if counts != [w.size for w in net.weights]:
+        raise ValueError(
+            f"{where} has weight layers of sizes {counts}; expected "
+            f"{[w.size for w in net.weights]} for a {list(net.sizes)} network"
+        )
+
+
+def _read_meta(path: str, entry: np.ndarray) -> dict:
+    if entry.shape != () or entry.dtype.kind != "U":
+        raise DataFileError(
+            f"{path}: 'checkpoint_json' holds a {entry.dtype} array of shape {entry.shape}; "
+            "expected one JSON string"
+        )
+    try:
+        meta = json.loads(str(entry))
+    except (ValueError, RecursionError) as exc:
+        raise DataFileError(f"{path}: 'checkpoint_json' is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise DataFileError(f"{path}: 'checkpoint_json' does not describe a {FORMAT!r} file")
+    if meta.get("version") != VERSION:
+        raise DataFileError(
+            f"{path}: checkpoint format version {meta.get('version')!r}; this decaylab reads "
+            f"version {VERSION}"
+        )
+    epoch = meta.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise DataFileError(f"{path}: epoch {epoch!r} is not an integer >= 0")
+    if not isinstance(meta.get("network"), dict):
+        raise DataFileError(f"{path}: 'network' settings are missing")
+    if meta.get("training") is not None and not isinstance(meta["training"], dict):
+        raise DataFileError(f"{path}: 'training' settings are not a JSON object")
+    if not isinstance(meta.get("history"), bool):
+        raise DataFileError(f"{path}: 'history' flag is not true or false")
+    return meta
+
+
+def _check_network_settings(path: str, settings: dict) -> tuple[int, ...]:
+    """Check the keys of the saved network settings and return its sizes."""
+    keys = {"sizes", "init", "activation", "cost", "dtype"}
+    if set(settings) != keys:
+        raise DataFileError(
+            f"{path}: network settings have keys {sorted(settings)}; expected {sorted(keys)}"
+        )
+    try:
+        return check_sizes(settings["sizes"])
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"{path}: bad network sizes ({exc})") from None
+
+
+def _parameter_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Entry names and shapes of the parameters of a network of these sizes, weights first."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    shapes = {f"weights.{l}": (o, i) for l, (i, o) in enumerate(layers)}
+    shapes.update({f"biases.{l}": (o,) for l, (_, o) in enumerate(layers)})
+    return shapes
+
+
+def _build_network(path: str, settings: dict, parameters: dict[str, np.ndarray]) -> Network:
+    """A network with these settings and parameters (checked shapes, laid out as by
+    :func:`_parameter_shapes`)."""
+    try:
+        # The seed only fills the buffer that the saved parameters overwrite.
+        net = Network(**settings, seed=0)
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"{path}: bad network settings ({exc})") from None
+    for l in range(net.n_layers):
+        net.weights[l][...] = parameters[f"weights.{l}"]
+        net.biases[l][...] = parameters[f"biases.{l}"]
+    return net
+
+
+def _checked_array(path: str, key: str, array: np.ndarray, shape: tuple) -> np.ndarray:
+    if array.shape != shape or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
+        raise DataFileError(
+            f"{path}: {key} is a {array.dtype} array of shape {array.shape}; expected "
+            f"real numbers of shape {shape}"
+        )
+    if not np.isfinite(array).all():
+        raise DataFileError(f"{path}: {key} holds NaN or infinite values; expected finite numbers")
+    return array
+
+
+def _build_generator(path: str, state) -> np.random.Generator | None:
+    if state is None:
+        return None
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if not isinstance(name, str) or name not in _BIT_GENERATORS:
+        raise DataFileError(
+            f"{path}: generator state names bit generator {str(name)[:40]!r}; expected one of "
+            f"{sorted(_BIT_GENERATORS)}"
+        )
+    # The seed is overwritten at once by the saved state.
+    bit_generator = _BIT_GENERATORS[name](0)
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise DataFileError(f"{path}: generator state does not fit {name} ({exc})") from None
+    return np.random.Generator(bit_generator)

@@ -1,0 +1,304 @@
+r"""Question 4: does L2 turn the large initialisation into the scaled one?
+
+The scaled initialisation draws each layer's weights from N(0, 1/n_in), so
+their RMS starts at 1/√n_in. This experiment trains the same network three
+ways — large N(0, 1) initialisation with L2, scaled initialisation without
+L2, scaled initialisation with L2 — and follows each layer's RMS against
+1/√n_in, and the validation accuracy, epoch by epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from decaylab._validation import check_int, check_real
+from decaylab.experiments.common import (
+    Estimate,
+    ExperimentResult,
+    RunSpec,
+    as_seeds,
+    estimate,
+    resolve_data,
+    run_many,
+)
+
+__all__ = ["InitialisationResult", "initialisation_comparison", "initialisation_verdict"]
+
+
+@dataclass
+class InitialisationResult(ExperimentResult):
+    """Per-layer weight scale and learning curves of three initialisation/L2 conditions.
+
+    Conditions c: 0 = large init with L2 (λ), 1 = scaled init without L2,
+    2 = scaled init with L2 (λ).
+
+    Attributes
+    ----------
+    labels : list of str, length 3
+    inits : list of str, length 3
+    lmbdas : ndarray, shape (3,)
+    epoch : ndarray of int, shape (E + 1,)
+    reference : ndarray, shape (L,)
+        1/√n_in of each weight layer.
+    weight_rms : ndarray, shape (3, seeds, E + 1, L)
+        RMS of each layer's weights after each epoch (NaN after a divergence).
+    accuracy : ndarray, shape (3, seeds, E + 1)
+        Validation accuracy after each epoch.
+    scale_ratio_initial, scale_ratio_final : list of list of Estimate, 3 × L
+        RMS·√n_in before training and after the last epoch.
+    epochs_to_target : list of Estimate, length 3
+        First epoch at which validation accuracy reached ``target_accuracy``
+        (over the seeds that reached it).
+    reached_target : ndarray of int, shape (3,)
+        How many seeds reached it.
+    final_accuracy : list of Estimate, length 3
+        Validation accuracy after the last epoch.
+    """
+
+    number = 4
+    title = "Large initialisation with L2 against the scaled initialisation"
+    question = (
+        "Does L2 with the large N(0, 1) initialisation drive each layer's weights toward the "
+        "scale 1/√n_in that the scaled N(0, 1/n_in) initialisation starts from, and how do the "
+        "learning curves compare?"
+    )
+
+    labels: list[str]
+    inits: list[str]
+    lmbdas: np.ndarray
+    epoch: np.ndarray
+    reference: np.ndarray
+    weight_rms: np.ndarray
+    accuracy: np.ndarray
+    scale_ratio_initial: list[list[Estimate]]
+    scale_ratio_final: list[list[Estimate]]
+    epochs_to_target: list[Estimate]
+    reached_target: np.ndarray
+    final_accuracy: list[Estimate]
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        n_layers = len(self.reference)
+        target = self.settings["target_accuracy"]
+        header = ["condition"]
+        header += [f"RMS·√n_in layer {l}, start → end" for l in range(n_layers)]
+        header += [f"epochs to {target:.0%} accuracy", "final accuracy"]
+        seeds = len(self.settings["seeds"])
+        rows = []
+        for c, label in enumerate(self.labels):
+            row = [label]
+            for l in range(n_layers):
+                row.append(f"{self.scale_ratio_initial[c][l]} → {self.scale_ratio_final[c][l]}")
+            reached = int(self.reached_target[c])
+            row.append(
+                f"{self.epochs_to_target[c]} ({reached}/{seeds} seeds)" if reached else "not reached"
+            )
+            row.append(format(self.final_accuracy[c]))
+            rows.append(row)
+        return header, rows
+
+
+def initialisation_verdict(
+    labels: Sequence[str],
+    scale_ratio_initial: Sequence[Sequence[Estimate]],
+    scale_ratio_final: Sequence[Sequence[Estimate]],
+    epochs_to_target: Sequence[Estimate],
+    final_accuracy: Sequence[Estimate],
+    *,
+    target_accuracy: float,
+    scale_tolerance: float = 2.0,
+) -> str:
+    """Judge the approach to 1/√n_in and compare the learning curves.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Condition 0 must be the large initialisation with L2.
+    scale_ratio_initial, scale_ratio_final : C × L Estimates
+        RMS·√n_in at the start and end of training.
+    epochs_to_target, final_accuracy : sequence of Estimate, length C
+    target_accuracy : float
+    scale_tolerance : float
+        A layer "reaches" the scale 1/√n_in when its final RMS·√n_in lies
+        within a factor ``scale_tolerance`` of 1.
+
+    Returns
+    -------
+    str
+    """
+    parts = []
+    layers = []
+    for l, (start, end) in enumerate(zip(scale_ratio_initial[0], scale_ratio_final[0])):
+        closer = abs(np.log(end.mean)) < abs(np.log(start.mean))
+        within = abs(np.log(end.mean)) <= np.log(scale_tolerance)
+        if within:
+            state = f"reaches 1/√n_in (within a factor {scale_tolerance:g})"
+        elif closer:
+            state = f"moves toward 1/√n_in but ends {end.mean:.2g}× it"
+        else:
+            state = f"does not move toward 1/√n_in (ends {end.mean:.2g}× it)"
+        layers.append(f"layer {l} RMS·√n_in {start} → {end}, {state}")
+    parts.append(f"{labels[0]}: " + "; ".join(layers))
+    if len(labels) > 2:
+        ratio = [
+            scale_ratio_final[0][l].mean / scale_ratio_final[2][l].mean
+            for l in range(len(scale_ratio_final[0]))
+        ]
+        parts.append(
+            f"its final layer RMS is {', '.join(f'{r:.3f}' for r in ratio)} times that of "
+            f"{labels[2]}"
+        )
+
+    speed = []
+    for c, label in enumerate(labels):
+        e = epochs_to_target[c]
+        speed.append(f"{label} {e}" if e.n else f"{label} never")
+    parts.append(f"epochs to {target_accuracy:.0%} validation accuracy: " + ", ".join(speed))
+    best = int(np.nanargmax([a.mean for a in final_accuracy]))
+    comparisons = []
+    for c, label in enumerate(labels):
+        if c == best:
+            continue
+        a, b = final_accuracy[best], final_accuracy[c]
+        se = np.hypot(a.stderr if a.n > 1 else 0.0, b.stderr if b.n > 1 else 0.0)
+        gap = a.mean - b.mean
+        significant = se > 0 and gap > 2 * se
+        comparisons.append(
+            f"{'above' if significant else 'not distinguishable from'} {label} "
+            f"({a} vs {b})"
+        )
+    parts.append(f"final accuracy of {labels[best]} is " + ", ".join(comparisons))
+    return "; ".join(parts) + "."
+
+
+def _epochs_to(accuracy: np.ndarray, target: float) -> float:
+    reached = np.flatnonzero(accuracy >= target)
+    return float(reached[0]) if reached.size else np.nan
+
+
+def initialisation_comparison(
+    data=None,
+    *,
+    hidden: int = 30,
+    lmbda: float = 5.0,
+    eta: float = 0.5,
+    batch_size: int = 10,
+    epochs: int = 30,
+    target_accuracy: float = 0.9,
+    scale_tolerance: float = 2.0,
+    seeds: int | Sequence[int] = 3,
+    executor=None,
+    progress: bool = False,
+) -> InitialisationResult:
+    """Train large+L2, scaled without L2 and scaled+L2; compare weight scales and accuracy.
+
+    Parameters
+    ----------
+    data : Dataset, optional
+        The bundled digits by default; accuracy is measured on ``data.validation``.
+    hidden : int
+        Width of the hidden layer of the [n_in, hidden, n_classes] network.
+    lmbda : float
+        λ of the two runs with L2 (sum convention).
+    eta, batch_size, epochs : float, int, int
+    target_accuracy : float
+        The validation accuracy whose first epoch is reported.
+    scale_tolerance : float
+        Factor within which a layer's RMS counts as having reached 1/√n_in.
+    seeds : int or sequence of int
+    executor : concurrent.futures.Executor, optional
+    progress : bool
+
+    Returns
+    -------
+    InitialisationResult
+    """
+    data = resolve_data(data)
+    hidden = check_int("hidden", hidden, minimum=1)
+    lmbda = check_real("lmbda", lmbda, positive=True)
+    eta = check_real("eta", eta, positive=True)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=data.train.n)
+    epochs = check_int("epochs", epochs, minimum=1)
+    target_accuracy = check_real("target_accuracy", target_accuracy, positive=True)
+    if target_accuracy > 1:
+        raise ValueError(f"target_accuracy={target_accuracy} must be <= 1")
+    scale_tolerance = check_real("scale_tolerance", scale_tolerance, positive=True)
+    if scale_tolerance <= 1:
+        raise ValueError(f"scale_tolerance={scale_tolerance} must be > 1 (a factor)")
+    seeds = as_seeds(seeds)
+
+    conditions = [("large", lmbda), ("scaled", 0.0), ("scaled", lmbda)]
+    labels = [f"large init, λ={lmbda:g}", "scaled init, λ=0", f"scaled init, λ={lmbda:g}"]
+    sizes = (data.n_inputs, hidden, data.n_classes)
+    specs = [
+        RunSpec(sizes, init, seed, epochs, batch_size, eta, lam)
+        for init, lam in conditions
+        for seed in seeds
+    ]
+    outcomes = run_many(specs, data, executor=executor, progress=progress, desc="Q4 init")
+
+    n_layers = len(sizes) - 1
+    reference = 1.0 / np.sqrt(np.array(sizes[:-1], dtype=float))
+    rms = np.full((3, len(seeds), epochs + 1, n_layers), np.nan)
+    accuracy = np.full((3, len(seeds), epochs + 1), np.nan)
+    diverged = []
+    for i, outcome in enumerate(outcomes):
+        c, k = divmod(i, len(seeds))
+        h = outcome.history
+        if outcome.diverged:
+            diverged.append(outcome.spec.describe())
+        rms[c, k, : h.n_epochs + 1] = h.weights.rms
+        accuracy[c, k, : h.n_epochs + 1] = h.evaluation_accuracy
+    ratio = rms / reference
+    finished = ~np.isnan(rms[:, :, -1, 0])
+    initial = [[estimate(ratio[c, :, 0, l]) for l in range(n_layers)] for c in range(3)]
+    final = [[estimate(ratio[c, finished[c], -1, l]) for l in range(n_layers)] for c in range(3)]
+    to_target = np.array(
+        [[_epochs_to(accuracy[c, k], target_accuracy) for k in range(len(seeds))] for c in range(3)]
+    )
+    epochs_to_target = [estimate(to_target[c]) for c in range(3)]
+    final_accuracy = [estimate(accuracy[c, finished[c], -1]) for c in range(3)]
+    return InitialisationResult(
+        settings={
+            "data": data.name,
+            "n": data.train.n,
+            "sizes": list(sizes),
+            "lmbda": lmbda,
+            "eta": eta,
+            "batch_size": batch_size,
+            "epochs": epochs,
+            "target_accuracy": target_accuracy,
+            "scale_tolerance": scale_tolerance,
+            "seeds": list(seeds),
+        },
+        prediction=(
+            "L2 shrinks the large-initialised weights every epoch by up to e^(−ηλ/m), so each "
+            "layer's RMS·√n_in (√n_in at the start) should fall toward 1, where the scaled "
+            "initialisation starts; the scaled initialisation, which starts unsaturated, "
+            "should reach a given accuracy in fewer epochs"
+        ),
+        verdict=initialisation_verdict(
+            labels,
+            initial,
+            final,
+            epochs_to_target,
+            final_accuracy,
+            target_accuracy=target_accuracy,
+            scale_tolerance=scale_tolerance,
+        ),
+        diverged=diverged,
+        labels=labels,
+        inits=[c[0] for c in conditions],
+        lmbdas=np.array([c[1] for c in conditions]),
+        epoch=np.arange(epochs + 1),
+        reference=reference,
+        weight_rms=rms,
+        accuracy=accuracy,
+        scale_ratio_initial=initial,
+        scale_ratio_final=final,
+        epochs_to_target=epochs_to_target,
+        reached_target=np.sum(np.isfinite(to_target), axis=1),
+        final_accuracy=final_accuracy,
+    )
