@@ -12,7 +12,7 @@ from reference import example_gradient, one_hot
 def _train(problem, *, batch_size, eta=0.7, lmbda=3.0, epochs=2, decay="sum", shuffle=True):
     X, y = problem
     net = dl.Network([X.shape[1], 5, 3], seed=len(X))
-    monitor = dl.DecompositionMonitor()
+    monitor = dl.DecompositionMonitor(displacement=True)
     history = dl.train(
         net, (X, y), epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda, decay=decay,
         shuffle=shuffle, seed=1, training_metrics=False, monitors=[monitor],
@@ -78,6 +78,21 @@ def test_record_matches_a_per_example_reference(n, batch_size, key, make_problem
     )
     _, history = _train((X, y), batch_size=batch_size, epochs=1, shuffle=False)
     np.testing.assert_allclose(history.monitors["decomposition"][key][0], expected[key], rtol=1e-10)
+
+
+def test_displacement_is_off_by_default(make_problem):
+    X, y = make_problem(4, 3, 20)
+    history = dl.train(dl.Network([4, 3]), (X, y), epochs=2, batch_size=5, eta=0.5, lmbda=1.0,
+                       seed=0, monitors=[dl.DecompositionMonitor()])  # fmt: skip
+    assert "net_decay_norm" not in history.monitors["decomposition"]
+    assert dl.decay_share(history, measure="step").shape == (2, 1)
+    with pytest.raises(ValueError, match="displacement=True"):
+        dl.decay_share(history, measure="net")
+
+
+def test_displacement_must_be_a_bool():
+    with pytest.raises(TypeError, match="displacement"):
+        dl.DecompositionMonitor(displacement=1)
 
 
 def test_ratio_is_decay_over_gradient_norm(make_problem):

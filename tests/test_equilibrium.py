@@ -24,12 +24,13 @@ def _history(scales):
     base = [rng.standard_normal((o, i)) for i, o in zip(SIZES[:-1], SIZES[1:])]
     rows = [layer_statistics([b * s for b, s in zip(base, row)]) for row in scales]
     counts = [b.size for b in base]
+    bias_rows = [layer_statistics([np.ones(4), np.ones(3)])] * len(rows)
     return dl.History(
         epoch=np.arange(len(scales)),
         weights=ParameterStats.from_rows(counts, rows),
-        biases=ParameterStats.from_rows([4, 3], [layer_statistics([np.ones(4), np.ones(3)])] * len(rows)),
+        biases=ParameterStats.from_rows([4, 3], bias_rows),
         settings={"sizes": SIZES, "multiplier": 0.99, "steps_per_epoch": 10},
-    )  # fmt: skip
+    )
 
 
 def _decay_then_flat(decay_epochs, total_epochs, factor=0.8):

@@ -105,7 +105,9 @@ def test_ceiling_term_is_the_fraction_of_a_step_that_ceil_adds(n, batch_size, ex
     assert comparison.ceiling_term == pytest.approx(eta * lmbda / n * expected_ceiling, abs=1e-16)
 
 
-@pytest.mark.parametrize(("eta", "lmbda", "n"), [(0.5, 5.0, 1000), (0.1, 5.0, 50000), (3.0, 1.0, 7)])
+@pytest.mark.parametrize(
+    ("eta", "lmbda", "n"), [(0.5, 5.0, 1000), (0.1, 5.0, 50000), (3.0, 1.0, 7)]
+)
 def test_eta_lambda_over_n_is_reported(eta, lmbda, n):
     assert dl.compare_factors(eta, lmbda, n, 1).eta_lambda_over_n == pytest.approx(eta * lmbda / n)
 
@@ -119,7 +121,9 @@ def test_array_arguments_give_the_scalar_results_elementwise():
     for i, lmbda in enumerate(lmbdas[:, 0]):
         for j, (eta, m) in enumerate(zip(etas, batch_sizes)):
             scalar = dl.compare_factors(float(eta), float(lmbda), 1000, int(m))
-            assert vectorised.relative_error[i, j] == pytest.approx(scalar.relative_error, rel=1e-12)
+            assert vectorised.relative_error[i, j] == pytest.approx(
+                scalar.relative_error, rel=1e-12
+            )
             assert vectorised.exact[i, j] == pytest.approx(scalar.exact, rel=1e-14)
 
 

@@ -34,9 +34,7 @@ def test_angular_update_flattens_matrices():
     assert dl.angular_update(before.reshape(3, 4), after.reshape(3, 4)) == pytest.approx(0.25)
 
 
-@pytest.mark.parametrize(
-    ("before", "after"), [(np.zeros(3), np.ones(3)), (np.ones(3), np.ones(4))]
-)
+@pytest.mark.parametrize(("before", "after"), [(np.zeros(3), np.ones(3)), (np.ones(3), np.ones(4))])
 def test_angular_update_rejects_zero_or_mismatched_vectors(before, after):
     with pytest.raises(ValueError, match="w_"):
         dl.angular_update(before, after)
@@ -86,9 +84,7 @@ def _reference_weights(net, X, targets, *, batch_size, eta, lmbda, epochs):
     for _ in range(epochs):
         for start in range(0, len(X), batch_size):
             batch = range(start, min(start + batch_size, len(X)))
-            sums = [
-                example_gradient(weights, biases, X[i], targets[i]) for i in batch
-            ]
+            sums = [example_gradient(weights, biases, X[i], targets[i]) for i in batch]
             grad_w = [sum(s[0][l] for s in sums) for l in range(len(weights))]
             grad_b = [sum(s[1][l] for s in sums) for l in range(len(weights))]
             weights = [d * w - eta / len(batch) * g for w, g in zip(weights, grad_w)]
@@ -133,9 +129,7 @@ def test_mean_step_angle_averages_the_angles_of_single_steps(monitored_run):
         ]
         for a, b in zip(boundaries[:-1], boundaries[1:])
     ]
-    np.testing.assert_allclose(
-        history.monitors["rotation"]["mean_step_angle"], expected, rtol=1e-7
-    )
+    np.testing.assert_allclose(history.monitors["rotation"]["mean_step_angle"], expected, rtol=1e-7)
 
 
 def test_monitor_effective_learning_rate_uses_the_end_of_epoch_norm(monitored_run):

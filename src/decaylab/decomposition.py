@@ -14,8 +14,8 @@ so the squared norm changes by
 
 :class:`DecompositionMonitor` accumulates, per epoch and layer, Σ‖u‖,
 Σ‖v‖, the three budget terms (whose epoch sums add up to
-‖w_end‖² − ‖w_start‖² exactly, up to rounding) and the net displacement each
-part caused over the epoch, ‖Σu‖ and ‖Σv‖. :func:`decay_share` turns them
+‖w_end‖² − ‖w_start‖² exactly, up to rounding) and, on request, the net
+displacement each part caused over the epoch, ‖Σu‖ and ‖Σv‖. :func:`decay_share` turns them
 into the fraction of the epoch's change that decay accounts for, and
 :func:`decay_dominated_epochs` lists the epochs where it is above a
 threshold (Nielsen's claim that the first epochs are dominated by decay).
@@ -23,6 +23,7 @@ threshold (Nielsen's claim that the first epochs are dominated by decay).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -53,31 +54,55 @@ class DecompositionMonitor:
     Pass an instance in ``train(..., monitors=[DecompositionMonitor()])``;
     the History then holds its record under ``history.monitors["decomposition"]``.
 
-    Record (all arrays of shape (epochs, n_layers))
-    -----------------------------------------------
+    Parameters
+    ----------
+    displacement : bool
+        Also record how far each part moved the weights over the whole epoch
+        (``net_decay_norm``, ``net_gradient_norm``; needed by
+        ``decay_share(..., measure="net")``). Costs one more addition over
+        the weights per step; off by default.
+
+    Record (arrays of shape (epochs, n_layers))
+    -------------------------------------------
     decay_norm : Σ_steps ‖u‖ = Σ (1 − d)‖w‖, the path length of the decay part.
     gradient_norm : Σ_steps ‖v‖ = Σ (η/m_B)‖Σ_x ∂C_x/∂w‖.
     ratio : decay_norm / gradient_norm (inf where the gradient was exactly 0).
     contraction : Σ (d² − 1)‖w‖², the decay term of the ‖w‖² budget (<= 0).
     radial : Σ −2d·w·v, the part of the gradient step along w.
     noise : Σ ‖v‖², the squared length of the gradient steps (>= 0).
-    net_decay_norm : ‖Σ_steps u‖, how far decay moved the weights over the epoch.
-    net_gradient_norm : ‖Σ_steps v‖, how far the gradient moved them; the
-        epoch's change is w_end − w_start = −Σu − Σv.
+    net_decay_norm : (with ``displacement``) ‖Σ_steps u‖, how far decay moved
+        the weights over the epoch.
+    net_gradient_norm : (with ``displacement``) ‖Σ_steps v‖, how far the
+        gradient moved them; the epoch's change is w_end − w_start = −Σu − Σv.
 
     contraction + radial + noise = ‖w_end‖² − ‖w_start‖² for every epoch and layer.
 
     Notes
     -----
-    Per step and layer the cost is three dot products and one addition over
-    the layer's weights (Σu is (1 − d)·Σ_steps w, and Σv follows from the
-    epoch's start and end weights), on preallocated buffers.
+    Per step and layer the cost is two dot products over the layer's
+    weights (w·g and ‖g‖²) and a few float operations: ‖w‖² is carried
+    from step to step by the budget ‖w'‖² = d²‖w‖² − 2d·w·v + ‖v‖² (the
+    step of eq. 93 is exactly w' = d·w − v) and measured afresh at the end of
+    every epoch, so rounding cannot accumulate beyond one epoch. With
+    ``displacement`` one addition more (Σu is (1 − d)·Σ_steps w, and Σv
+    follows from the epoch's start and end weights).
     """
 
     name = "decomposition"
 
-    def __init__(self) -> None:
+    def __init__(self, displacement: bool = False) -> None:
+        if not isinstance(displacement, bool):
+            raise TypeError(
+                f"displacement={displacement!r} has type {type(displacement).__name__}; "
+                "expected a bool"
+            )
+        self.displacement = displacement
         self._rows: list[np.ndarray] = []
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The names of the record's arrays."""
+        return RECORD_KEYS if self.displacement else RECORD_KEYS[:6]
 
     def start(self, net: Network, *, eta: float, multiplier: float) -> None:
         """Reset the record and allocate the buffers for ``net``."""
@@ -85,13 +110,16 @@ class DecompositionMonitor:
         self.multiplier = float(multiplier)
         self.n_layers = net.n_layers
         self._rows = []
-        # Rows of the running epoch: decay_norm, gradient_norm, contraction, radial, noise.
-        self._epoch = np.zeros((5, self.n_layers))
+        # Running sums of the epoch, as Python floats: per-step bookkeeping on
+        # floats costs far less than indexing into NumPy arrays.
+        self._sums = [[0.0] * self.n_layers for _ in range(5)]
         self._weights = [w.reshape(-1) for w in net.weights]
-        self._weight_sum = [np.zeros_like(w) for w in self._weights]
-        self._epoch_start = [w.copy() for w in self._weights]
+        self._squared = [float(np.dot(w, w)) for w in self._weights]
         self._grad_source = None
         self._grads: list[np.ndarray] = []
+        if self.displacement:
+            self._weight_sum = [np.zeros_like(w) for w in self._weights]
+            self._epoch_start = [w.copy() for w in self._weights]
 
     def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None:
         """Account for one step, called before the update with the batch gradient sums."""
@@ -100,43 +128,52 @@ class DecompositionMonitor:
             self._grads = [g.reshape(-1) for g in grad_weights]
         d = self.multiplier
         scale = self.eta / batch_length
-        acc = self._epoch
-        for l, (w, g, total) in enumerate(zip(self._weights, self._grads, self._weight_sum)):
-            ww = float(np.dot(w, w))
-            wg = float(np.dot(w, g))
-            gg = float(np.dot(g, g))
-            acc[0, l] += (1.0 - d) * np.sqrt(ww)
-            acc[1, l] += scale * np.sqrt(gg)
-            acc[2, l] += (d * d - 1.0) * ww
-            acc[3, l] += -2.0 * d * scale * wg
-            acc[4, l] += scale * scale * gg
-            total += w
+        decay_rate, contraction_rate, radial_rate = 1.0 - d, d * d - 1.0, -2.0 * d * scale
+        noise_rate = scale * scale
+        decay_norm, gradient_norm, contraction, radial, noise = self._sums
+        squared = self._squared
+        dot, sqrt = np.dot, math.sqrt
+        for l, (w, g) in enumerate(zip(self._weights, self._grads)):
+            ww, wg, gg = squared[l], float(dot(w, g)), float(dot(g, g))
+            decay_norm[l] += decay_rate * sqrt(ww)
+            gradient_norm[l] += scale * sqrt(gg)
+            contraction[l] += contraction_rate * ww
+            radial[l] += radial_rate * wg
+            noise[l] += noise_rate * gg
+            # ‖w'‖² from the budget itself, which saves a third dot product per step;
+            # end_epoch replaces it by the measured value.
+            squared[l] = max(ww + contraction_rate * ww + radial_rate * wg + noise_rate * gg, 0.0)
+        if self.displacement:
+            for w, total in zip(self._weights, self._weight_sum):
+                np.add(total, w, out=total)
 
     def end_epoch(self, net: Network) -> None:
         """Close the epoch's row and start a new one."""
-        row = np.empty((len(RECORD_KEYS), self.n_layers))
-        decay_norm, gradient_norm, contraction, radial, noise = self._epoch
-        row[0], row[1] = decay_norm, gradient_norm
+        row = np.empty((len(self.keys), self.n_layers))
+        row[[0, 1, 3, 4, 5]] = self._sums
         with np.errstate(divide="ignore", invalid="ignore"):
-            row[2] = decay_norm / gradient_norm
-        row[3], row[4], row[5] = contraction, radial, noise
-        for l, (w, total, start) in enumerate(
-            zip(self._weights, self._weight_sum, self._epoch_start)
-        ):
-            total *= 1.0 - self.multiplier  # now Σu
-            row[6, l] = np.sqrt(np.dot(total, total))
-            start -= w  # w_start − w_end = Σu + Σv
-            start -= total  # Σv
-            row[7, l] = np.sqrt(np.dot(start, start))
-            start[...] = w
-            total[...] = 0.0
+            row[2] = row[0] / row[1]
+        if self.displacement:
+            for l, (w, total, start) in enumerate(
+                zip(self._weights, self._weight_sum, self._epoch_start)
+            ):
+                total *= 1.0 - self.multiplier  # now Σu
+                row[6, l] = np.sqrt(np.dot(total, total))
+                start -= w  # w_start − w_end = Σu + Σv
+                start -= total  # Σv
+                row[7, l] = np.sqrt(np.dot(start, start))
+                start[...] = w
+                total[...] = 0.0
         self._rows.append(row)
-        self._epoch[...] = 0.0
+        for sums in self._sums:
+            sums[:] = [0.0] * self.n_layers
+        self._squared = [float(np.dot(w, w)) for w in self._weights]
 
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""
-        rows = np.array(self._rows).reshape(len(self._rows), len(RECORD_KEYS), self.n_layers)
-        return {key: rows[:, i, :].copy() for i, key in enumerate(RECORD_KEYS)}
+        keys = self.keys
+        rows = np.array(self._rows).reshape(len(self._rows), len(keys), -1)
+        return {key: rows[:, i, :].copy() for i, key in enumerate(keys)}
 
 
 def _record(source: History | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -157,10 +194,10 @@ def _record(source: History | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
             f"history has type {type(source).__name__}; expected a decaylab.History or the "
             "record dict of a DecompositionMonitor"
         )
-    missing = [k for k in RECORD_KEYS if k not in record]
+    missing = [k for k in RECORD_KEYS[:6] if k not in record]
     if missing:
         raise ValueError(f"the decomposition record lacks {missing}; expected keys {RECORD_KEYS}")
-    return {k: np.asarray(record[k])[:epochs] for k in RECORD_KEYS}
+    return {k: np.asarray(record[k])[:epochs] for k in RECORD_KEYS if k in record}
 
 
 def decay_share(
@@ -178,7 +215,7 @@ def decay_share(
         ``"norm"`` (default): the change of ‖w‖², the quantity decay acts on,
             |contraction| / (|contraction| + |radial| + noise).
         ``"net"``: the epoch's displacement w_end − w_start = −Σu − Σv,
-            ‖Σu‖ / (‖Σu‖ + ‖Σv‖).
+            ‖Σu‖ / (‖Σu‖ + ‖Σv‖) (needs ``DecompositionMonitor(displacement=True)``).
         ``"step"``: the path travelled step by step,
             Σ‖u‖ / (Σ‖u‖ + Σ‖v‖).
 
@@ -201,6 +238,11 @@ def decay_share(
         decay = np.abs(record["contraction"])
         gradient = np.abs(record["radial"]) + record["noise"]
     elif measure == "net":
+        if "net_decay_norm" not in record:
+            raise ValueError(
+                "measure='net' needs the epoch displacements; expected a run trained with "
+                "DecompositionMonitor(displacement=True)"
+            )
         decay, gradient = record["net_decay_norm"], record["net_gradient_norm"]
     else:
         decay, gradient = record["decay_norm"], record["gradient_norm"]
@@ -234,6 +276,14 @@ def decay_dominated_epochs(
     -------
     ndarray of int
         Epoch numbers (1-based, as in ``History.epoch``), increasing.
+
+    Notes
+    -----
+    With the default "norm" measure a share above 1/2 means decay shrank
+    ‖w‖² by more than the gradient grew it, i.e. the layer's norm fell over
+    the epoch. Near an equilibrium the share hovers around 1/2, so with
+    ``threshold=0.5`` SGD noise alone can mark late epochs; "dominated almost
+    entirely" (Nielsen's words) is better read with a threshold such as 0.9.
     """
     threshold = check_real("threshold", threshold, nonnegative=True)
     if threshold >= 1.0:

@@ -62,28 +62,6 @@ def angular_update(w_before: np.ndarray, w_after: np.ndarray) -> float:
     )
 
 
-def _angle_from_sides(a: float, b: float, c: float) -> float:
-    """Angle between sides of lengths a and b of a triangle whose third side is c.
-
-    Kahan's formula ("Miscalculating area and angles of a needle-like
-    triangle"), accurate when the angle is tiny.
-    """
-    if a < b:
-        a, b = b, a
-    if a == 0.0 or b == 0.0:
-        return float("nan")
-    mu = c - (a - b) if b >= c else b - (a - c)
-    numerator = ((a - b) + c) * mu
-    denominator = (a + (b + c)) * ((a - c) + b)
-    # Rounding can push the sides past the triangle inequality when the
-    # vectors are collinear: c <= a - b means parallel, c >= a + b opposite.
-    if denominator <= 0.0:
-        return math.pi
-    if numerator <= 0.0:
-        return 0.0
-    return 2.0 * math.atan(math.sqrt(numerator / denominator))
-
-
 def effective_learning_rate(eta, norm):
     r"""η/‖w‖², the rate at which a step of size η turns a scale-invariant weight vector.
 
@@ -140,8 +118,8 @@ class RotationMonitor:
     Parameters
     ----------
     per_step : bool
-        Also record the mean angle of a single step (costs a copy and a
-        subtraction of the weights per step; off by default).
+        Also record the mean angle turned by a single step (two dot products
+        per step and layer; off by default).
 
     Record (arrays of shape (epochs, n_layers))
     -------------------------------------------
@@ -149,7 +127,15 @@ class RotationMonitor:
         at the end of the epoch.
     effective_learning_rate : η/‖w‖² at the end of the epoch.
     mean_step_angle : (only with ``per_step``) mean over the epoch's steps
-        of the angle turned by one step.
+        of the angle between w and w' = d·w − (η/m_B)·g.
+
+    Notes
+    -----
+    The angle of one step is computed before the update from w and the batch
+    gradient g, with no copy of the weights: w·w' = d‖w‖² − s·w·g and
+    ‖w × w'‖ = ‖w‖·s·‖g_⊥‖, where s = η/m_B and ‖g_⊥‖² = ‖g‖² − (w·g)²/‖w‖²,
+    give θ = atan2(‖w‖·s·‖g_⊥‖, w·w'). ‖w‖² is carried from step to step by
+    ‖w'‖² = d²‖w‖² − 2ds·w·g + s²‖g‖² and measured afresh every epoch.
     """
 
     name = "rotation"
@@ -165,59 +151,51 @@ class RotationMonitor:
     def start(self, net: Network, *, eta: float, multiplier: float) -> None:
         """Reset the record and keep a copy of the starting weights."""
         self.eta = float(eta)
+        self.multiplier = float(multiplier)
         self.n_layers = net.n_layers
         self._rows = []
         self._weights = [w.reshape(-1) for w in net.weights]
         self._epoch_start = [w.copy() for w in self._weights]
-        if self.per_step:
-            self._previous = [w.copy() for w in self._weights]
-            self._previous_sq = [float(np.dot(w, w)) for w in self._weights]
-            self._difference = [np.empty_like(w) for w in self._weights]
-            self._angle_sum = np.zeros(self.n_layers)
-            self._steps = 0
-            self._pending = False
-
-    def _close_step(self) -> None:
-        """Add the angle between the stored weights and the current ones."""
-        for l, (w, previous, difference) in enumerate(
-            zip(self._weights, self._previous, self._difference)
-        ):
-            np.subtract(w, previous, out=difference)
-            current_sq = float(np.dot(w, w))
-            self._angle_sum[l] += _angle_from_sides(
-                math.sqrt(self._previous_sq[l]),
-                math.sqrt(current_sq),
-                math.sqrt(float(np.dot(difference, difference))),
-            )
-            previous[...] = w
-            self._previous_sq[l] = current_sq
-        self._steps += 1
+        self._squared = [float(np.dot(w, w)) for w in self._weights]
+        self._angle_sum = [0.0] * self.n_layers
+        self._steps = 0
+        self._grad_source = None
+        self._grads: list[np.ndarray] = []
 
     def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None:
-        """Called before each update; with ``per_step``, closes the previous step's angle."""
-        if self.per_step:
-            if self._pending:
-                self._close_step()
-            self._pending = True
+        """With ``per_step``, add the angle this step will turn each layer by."""
+        if not self.per_step:
+            return
+        if grad_weights is not self._grad_source:
+            self._grad_source = grad_weights
+            self._grads = [g.reshape(-1) for g in grad_weights]
+        d, scale = self.multiplier, self.eta / batch_length
+        squared, angle_sum = self._squared, self._angle_sum
+        dot, sqrt = np.dot, math.sqrt
+        for l, (w, g) in enumerate(zip(self._weights, self._grads)):
+            ww, wg, gg = squared[l], float(dot(w, g)), float(dot(g, g))
+            if ww > 0.0:
+                across = scale * sqrt(max(gg - wg * wg / ww, 0.0) * ww)
+                angle_sum[l] += math.atan2(across, d * ww - scale * wg)
+            squared[l] = max(d * d * ww - 2.0 * d * scale * wg + scale * scale * gg, 0.0)
+        self._steps += 1
 
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
-        if self.per_step and self._pending:
-            self._close_step()
-            self._pending = False
         row = np.empty((3 if self.per_step else 2, self.n_layers))
         for l, (w, start) in enumerate(zip(self._weights, self._epoch_start)):
             row[0, l] = angular_update(start, w)
-            row[1, l] = effective_learning_rate(self.eta, np.sqrt(np.dot(w, w)))
+            self._squared[l] = float(np.dot(w, w))
+            row[1, l] = effective_learning_rate(self.eta, math.sqrt(self._squared[l]))
             start[...] = w
         if self.per_step:
-            row[2] = self._angle_sum / max(self._steps, 1)
-            self._angle_sum[...] = 0.0
+            row[2] = np.array(self._angle_sum) / max(self._steps, 1)
+            self._angle_sum = [0.0] * self.n_layers
             self._steps = 0
         self._rows.append(row)
 
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""
         keys = ["angle", "effective_learning_rate"] + (["mean_step_angle"] if self.per_step else [])
-        rows = np.array(self._rows).reshape(len(self._rows), len(keys), self.n_layers)
+        rows = np.array(self._rows).reshape(len(self._rows), len(keys), -1)
         return {key: rows[:, i, :].copy() for i, key in enumerate(keys)}
