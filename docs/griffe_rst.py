@@ -10,7 +10,9 @@ docstrings as Markdown, so before it does, each docstring is rewritten:
   linked to the object's API entry when the name resolves in the docstring's
   scope (an optional cross-reference: no link, and no warning, otherwise);
 - a simple table (rows framed by ``====  ====`` rules) becomes a pipe table,
-  with continuation lines (an empty first cell) joined to the row above.
+  with continuation lines (an empty first cell) joined to the row above;
+- a paragraph ending in ``::`` loses one colon (its indented literal block is
+  already a Markdown code block), and a bare ``::`` line disappears.
 
 The docstrings themselves are left as they are in the source.
 """
@@ -25,6 +27,7 @@ import griffe
 _ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|exc|obj|const|ref):`([^`]+)`")
 _MATH_ROLE = re.compile(r":math:`([^`]+)`")
 _RULE = re.compile(r"^\s*=+(\s+=+)+\s*$")
+_LITERAL = re.compile(r"^(?!\s*\.\. )(.*?)(\s*)::\s*$")
 
 
 def _indent(line: str) -> int:
@@ -61,7 +64,9 @@ def _math_blocks(lines: list[str]) -> list[str]:
 
 def _cells(line: str, starts: list[int]) -> list[str]:
     bounds = [*starts[1:], None]
-    return [line[a:b].strip() if b is not None else line[a:].strip() for a, b in zip(starts, bounds)]
+    return [
+        line[a:b].strip() if b is not None else line[a:].strip() for a, b in zip(starts, bounds)
+    ]
 
 
 def _tables(lines: list[str]) -> list[str]:
@@ -122,6 +127,19 @@ def _role(match: re.Match, resolve: Callable[[str], str | None] | None) -> str:
     return f'<autoref identifier="{path}" optional><code>{shown}</code></autoref>'
 
 
+def _literal_markers(lines: list[str]) -> list[str]:
+    """Turn ``text::`` into ``text:`` and drop bare ``::`` lines."""
+    out = []
+    for line in lines:
+        match = _LITERAL.match(line)
+        if match is None:
+            out.append(line)
+        elif match.group(1).strip():
+            out.append(match.group(1) + ":")
+        # a bare "::" introduces the literal block and shows nothing
+    return out
+
+
 def rst_to_markdown(text: str, resolve: Callable[[str], str | None] | None = None) -> str:
     """Rewrite the reStructuredText constructs of a numpydoc docstring as Markdown.
 
@@ -134,7 +152,7 @@ def rst_to_markdown(text: str, resolve: Callable[[str], str | None] | None = Non
         full path of the object it refers to, or None; roles whose name
         resolves become links.
     """
-    lines = _tables(_math_blocks(text.splitlines()))
+    lines = _literal_markers(_tables(_math_blocks(text.splitlines())))
     text = "\n".join(lines)
     text = _MATH_ROLE.sub(lambda m: f"${m.group(1)}$", text)
     return _ROLE.sub(lambda m: _role(m, resolve), text)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -28,8 +28,8 @@ matplotlib.use("Agg")  # the build has no display; set before pyplot is imported
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))  # document the checkout being built, not an installed copy
+log = logging.getLogger("mkdocs.hooks")
+SOURCE = str(Path(__file__).resolve().parent.parent / "src")
 
 _EXEC_BLOCK = re.compile(r"^```python exec[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _GENERATED = re.compile(r"^\{\{ generated ([\w./-]+) \}\}[ \t]*$", re.MULTILINE)
@@ -103,12 +103,129 @@ def insert_generated(markdown: str, where: str, snippets: dict[str, str]) -> str
     return _GENERATED.sub(insert, markdown)
 
 
+# The experiment function behind each section slug of decaylab.report.
+EXPERIMENTS = {
+    "q1_dominance": "early_decay_dominance",
+    "q2_factor": "per_epoch_factor",
+    "q3_equilibrium": "equilibrium_size",
+    "q4_initialisation": "initialisation_comparison",
+    "q5_layers": "layer_movement",
+    "q6_conventions": "convention_transfer",
+}
+FIGURE_DIRECTORY = "experiments/figures"
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|])")
+
+
+def escape(text: object) -> str:
+    """``text`` as literal Markdown: "λ*_sum" must not start an emphasis, "|" a cell."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return escaped.replace("<", "&lt;").replace("\n", " ")
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown pipe table from a header and rows of strings."""
+    lines = ["| " + " | ".join(escape(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"`{key}={value!r}`" for key, value in settings.items())
+
+
+def experiment_markdown(result, seconds: float, figure: str | None = None) -> str:
+    """What an experiment page shows of a result: figure, tables, prediction, verdict, settings.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        The record an experiment returned.
+    seconds : float
+        How long the run took.
+    figure : str, optional
+        Link to the figure drawn from ``result``, relative to the page.
+
+    Returns
+    -------
+    str
+        Markdown; every measured text is escaped so that it shows literally.
+    """
+    parts = []
+    if figure is not None:
+        parts.append(f"![{escape(result.title)}: figure drawn from this run]({figure})")
+    parts.append(markdown_table(*result.table()))
+    for extra in ("fit_table", "transfer_table"):
+        if hasattr(result, extra):
+            parts.append(markdown_table(*getattr(result, extra)()))
+    parts.append(f"**Prediction.** {escape(result.prediction)}")
+    parts.append(f"**Verdict (computed from the numbers above).** {escape(result.verdict)}")
+    if result.diverged:
+        parts.append(
+            f"**Diverged runs ({len(result.diverged)})**, left out of the estimates: "
+            + escape("; ".join(result.diverged))
+        )
+    settings = _settings_text(result.settings)
+    parts.append(f"*Quick run made by this build in {seconds:.1f} s, with* {settings}.")
+    return "\n\n".join(parts) + "\n"
+
+
+def _png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    # No timestamp in the PNG, so an unchanged figure gives unchanged bytes.
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def _generate() -> tuple[dict[str, str], dict[str, bytes]]:
-    """Run what the pages show; return their Markdown snippets and figures."""
-    return {}, {}
+    """Run every experiment with the report's quick settings; return snippets and figures.
+
+    The settings are :func:`decaylab.report.experiment_settings` with
+    ``quick=True`` on the bundled digits, the ones ``decaylab report --quick``
+    uses, and each figure is :func:`decaylab.plots.figure_for` of the result.
+    """
+    import decaylab.experiments as experiments
+    import decaylab.plots as plots
+    from decaylab.data import load_digits
+    from decaylab.report import SLUGS, experiment_settings
+
+    if set(SLUGS) != set(EXPERIMENTS):
+        raise PluginError(
+            f"decaylab.report.SLUGS is {SLUGS}; the docs hook knows {tuple(EXPERIMENTS)}"
+        )
+    settings = experiment_settings(load_digits(), quick=True)
+    snippets: dict[str, str] = {}
+    figures: dict[str, bytes] = {}
+    for slug in SLUGS:
+        function = EXPERIMENTS[slug]
+        start = time.perf_counter()
+        try:
+            result = getattr(experiments, function)(**settings[slug])
+        except Exception as exc:
+            raise PluginError(f"experiment {slug} ({function}) failed: {exc!r}") from exc
+        seconds = time.perf_counter() - start
+        try:
+            figures[f"{FIGURE_DIRECTORY}/{slug}.png"] = _png(plots.figure_for(result))
+        except Exception as exc:
+            raise PluginError(f"the figure of experiment {slug} failed: {exc!r}") from exc
+        snippets[slug] = experiment_markdown(result, seconds, figure=f"figures/{slug}.png")
+        log.info(f"hooks: {slug} ran in {seconds:.1f} s")
+    return snippets, figures
 
 
 # -- MkDocs events -------------------------------------------------------------
+
+
+def on_config(config, **kwargs):
+    # Run and document the checkout being built, not an installed copy. (MkDocs
+    # restores sys.path after importing this file, so this cannot be done above.)
+    if SOURCE not in sys.path:
+        sys.path.insert(0, SOURCE)
+    return config
 
 
 def on_pre_build(config, **kwargs) -> None:
@@ -118,11 +235,10 @@ def on_pre_build(config, **kwargs) -> None:
     _snippets.update(snippets)
     _figures.clear()
     _figures.update(figures)
-    if figures:
-        print(
-            f"INFO    -  hooks: generated {len(figures)} figures in "
-            f"{time.perf_counter() - start:.1f} s"
-        )
+    log.info(
+        f"hooks: ran {len(snippets)} experiments and drew {len(figures)} figures "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
 
 
 def on_files(files, config, **kwargs):
@@ -135,7 +251,3 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     where = page.file.src_uri
     markdown = insert_generated(markdown, where, _snippets)
     return run_exec_blocks(markdown, where)
-
-
-def _indent(text: str, prefix: str = "    ") -> str:
-    return textwrap.indent(text, prefix)

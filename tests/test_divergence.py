@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference
 
 import decaylab as dl
+import reference
 
 # (sizes, eta, batch_size, seed) and where the run must stop: (epoch, step, layer).
 # Absurd learning rates with unbounded relu units make the weights, their
@@ -177,3 +177,21 @@ def test_non_finite_network_is_refused_before_training():
     net.params[0] = np.nan  # past the checks of net.weights[l] = ...
     with pytest.raises(ValueError, match="layer 0"):
         dl.train(net, (X, y), epochs=1, batch_size=5, eta=0.5)
+
+
+def test_sweep_marks_a_diverged_configuration_and_keeps_the_others():
+    case = "norm overflows after epoch 5"
+    (sizes, _, batch_size, seed), (epoch, _, _) = CASES[case]
+    X, y = _problem(sizes[-1])
+
+    def final_norm(eta):
+        net = dl.Network(sizes, activation="relu", seed=seed)
+        history = dl.train(net, (X, y), epochs=8, batch_size=batch_size, eta=eta, shuffle=False)
+        return {"norm": float(history.weights.total.norm[-1])}
+
+    result = dl.sweep(dl.grid_product(eta=[0.1, CASES[case][0][1], 0.2]), final_norm)
+    assert [row["error"] is None for row in result.rows] == [True, False, True]
+    assert result.rows[1]["error"].startswith("TrainingDiverged")
+    assert f"epoch {epoch}" in result.rows[1]["error"]
+    assert "norm" not in result.rows[1]
+    assert all(np.isfinite(row["norm"]) for row in (result.rows[0], result.rows[2]))

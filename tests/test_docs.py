@@ -80,6 +80,18 @@ def test_simple_table_becomes_pipe_table_with_continuations_joined():
     assert griffe_rst.rst_to_markdown(rst) == expected
 
 
+@pytest.mark.parametrize(
+    ("rst", "markdown"),
+    [
+        ("Like this::\n\n    code()\n", "Like this:\n\n    code()"),
+        ("Text.\n\n::\n\n    code()\n", "Text.\n\n\n    code()"),
+        ("Not a directive:: here", "Not a directive:: here"),
+    ],
+)
+def test_literal_block_marker_is_dropped(rst, markdown):
+    assert griffe_rst.rst_to_markdown(rst) == markdown
+
+
 def test_exec_block_is_shown_with_its_output():
     page = "Text\n\n```python exec\nprint(6 * 7)\n```\n\nEnd\n"
     assert hooks.run_exec_blocks(page, "page.md") == (
@@ -118,3 +130,96 @@ def test_generated_marker_is_replaced_by_its_snippet():
 def test_unknown_generated_marker_fails_the_build():
     with pytest.raises(PluginError, match=r"p\.md: nothing was generated under 'q9'"):
         hooks.insert_generated("{{ generated q9 }}\n", "p.md", {"q1": "x"})
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("λ*_sum and λ*_mean", r"λ\*\_sum and λ\*\_mean"),
+        ("a | b", r"a \| b"),
+        ("[x] `y` $z$ <w>", r"\[x\] \`y\` \$z\$ &lt;w>"),
+        ("two\nlines", "two lines"),
+    ],
+)
+def test_measured_text_is_escaped_as_literal_markdown(text, escaped):
+    assert hooks.escape(text) == escaped
+
+
+class _FakeResult:
+    title = "A title"
+    prediction = "p"
+    verdict = "v_1"
+    diverged: list = []
+    settings = {"eta": 0.5, "seeds": [0, 1]}
+
+    def table(self):
+        return ["λ", "x|y"], [["1", "2"]]
+
+
+def test_experiment_markdown_shows_figure_table_prediction_verdict_and_settings():
+    text = hooks.experiment_markdown(_FakeResult(), 1.25, figure="figures/q1.png")
+    assert text == (
+        "![A title: figure drawn from this run](figures/q1.png)\n\n"
+        "| λ | x\\|y |\n|---|---|\n| 1 | 2 |\n\n"
+        "**Prediction.** p\n\n"
+        "**Verdict (computed from the numbers above).** v\\_1\n\n"
+        "*Quick run made by this build in 1.2 s, with* `eta=0.5`, `seeds=[0, 1]`.\n"
+    )
+
+
+def test_hook_runs_one_experiment_per_report_section():
+    from decaylab.report import SLUGS
+
+    assert tuple(hooks.EXPERIMENTS) == SLUGS
+
+
+@pytest.mark.parametrize("slug", sorted(hooks.EXPERIMENTS))
+def test_hook_experiment_names_an_experiment_function(slug):
+    import decaylab.experiments
+
+    assert callable(getattr(decaylab.experiments, hooks.EXPERIMENTS[slug], None))
+
+
+def _generated_markers() -> list[tuple[str, str]]:
+    return [
+        (page.name, name)
+        for page in sorted(DOCS.rglob("*.md"))
+        for name in hooks._GENERATED.findall(page.read_text(encoding="utf-8"))
+    ]
+
+
+@pytest.mark.parametrize(("page", "name"), _generated_markers())
+def test_generated_marker_names_an_experiment_the_hook_runs(page, name):
+    assert name in hooks.EXPERIMENTS
+
+
+def _experiment_calls() -> list[tuple[str, str, frozenset]]:
+    """(page, function, keyword names) of each experiment call in the docs' code blocks."""
+    import ast
+    import re
+
+    import decaylab.experiments
+
+    names = set(decaylab.experiments.__all__)
+    calls = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for code in re.findall(r"^```python[^\n]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in names:
+                        keywords = frozenset(k.arg for k in node.keywords)
+                        calls.append((page.name, name, keywords))
+    return calls
+
+
+@pytest.mark.parametrize(("page", "function", "keywords"), _experiment_calls())
+def test_experiment_calls_in_the_docs_use_real_keyword_arguments(page, function, keywords):
+    import inspect
+
+    import decaylab.experiments
+
+    parameters = inspect.signature(getattr(decaylab.experiments, function)).parameters
+    assert keywords <= set(parameters), f"{page}: {function} has no {keywords - set(parameters)}"

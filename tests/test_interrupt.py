@@ -143,6 +143,16 @@ def test_monitor_records_resume_bit_for_bit(problem):
         assert np.array_equal(resumed.monitors["decomposition"][key], values), key
 
 
+@pytest.mark.parametrize(
+    "monitor", [dl.DecompositionMonitor, dl.RotationMonitor, lambda: dl.RotationMonitor(True)]
+)
+def test_interruption_in_the_first_epoch_keeps_empty_monitor_records(problem, monitor):
+    monitor = monitor()
+    _, error = _interrupted(problem, 1, 2, monitors=[monitor])
+    record = error.history.monitors[monitor.name]
+    assert record and all(values.shape == (0, 2) for values in record.values())
+
+
 def _evaluate_interrupted_at(call: int):
     """A stand-in for Network._evaluate that presses Ctrl-C on its ``call``-th call (0-based)."""
     original, calls = dl.Network._evaluate, []
@@ -215,3 +225,41 @@ def test_interruption_while_writing_a_checkpoint_keeps_that_epoch(problem, tmp_p
     np.testing.assert_array_equal(caught.value.history.epoch, np.arange(3))
     assert dl.load_checkpoint(path).epoch == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
+
+
+# -- sweeps ----------------------------------------------------------------------------
+
+
+def _sweep_fn(problem, interrupt_at=None):
+    """A sweep function that trains; Ctrl-C inside the training of lmbda == interrupt_at."""
+
+    def final_norm(lmbda):
+        monitors = [InterruptAt(2, 1)] if lmbda == interrupt_at else []
+        net = dl.Network([5, 4, 3], seed=0)
+        history = dl.train(net, problem[0], epochs=3, seed=1, monitors=monitors,
+                           **{**SETTINGS, "lmbda": lmbda})  # fmt: skip
+        return {"norm": float(history.weights.total.norm[-1]), "history": history}
+
+    return final_norm
+
+
+def test_ctrl_c_inside_training_keeps_the_completed_configurations(problem):
+    grid = dl.grid_product(lmbda=[0.0, 1.0, 2.0, 3.0])
+    with pytest.raises(dl.SweepInterrupted) as caught:
+        dl.sweep(grid, _sweep_fn(problem, interrupt_at=2.0))
+    result = caught.value.result
+    assert result.completed == [True, True, False, False]
+    assert "resume=exc.result" in str(caught.value)
+    whole = dl.sweep(grid, _sweep_fn(problem))
+    assert result.rows[:2] == whole.rows[:2]
+
+
+def test_resumed_sweep_equals_the_uninterrupted_one(problem):
+    grid = dl.grid_product(lmbda=[0.0, 1.0, 2.0, 3.0])
+    with pytest.raises(dl.SweepInterrupted) as caught:
+        dl.sweep(grid, _sweep_fn(problem, interrupt_at=2.0))
+    resumed = dl.sweep(grid, _sweep_fn(problem), resume=caught.value.result)
+    whole = dl.sweep(grid, _sweep_fn(problem))
+    assert resumed.rows == whole.rows
+    for got, expected in zip(resumed.histories, whole.histories):
+        _assert_same_history(got, expected)

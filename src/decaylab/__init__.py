@@ -55,6 +55,21 @@ from decaylab.rotation import (
 )
 from decaylab.scaling import ScalingFit, fit_power_law
 
+# speed and scale
+from decaylab.ensemble import train_ensemble
+from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
+
+# experiments
+from decaylab.experiments import (
+    convention_transfer,
+    early_decay_dominance,
+    equilibrium_size,
+    initialisation_comparison,
+    layer_movement,
+    per_epoch_factor,
+)
+from decaylab.report import write_report
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -114,4 +129,16 @@ __all__ += [
     "relaxation_time",
     "simulate_ar1",
     "stationarity",
+]
+# speed and scale
+__all__ += ["SweepInterrupted", "SweepResult", "grid_product", "sweep", "train_ensemble"]
+# experiments
+__all__ += [
+    "convention_transfer",
+    "early_decay_dominance",
+    "equilibrium_size",
+    "initialisation_comparison",
+    "layer_movement",
+    "per_epoch_factor",
+    "write_report",
 ]

@@ -11,6 +11,19 @@ import numpy as np
 
 from decaylab.errors import DataFileError
 
+# What zipfile, zlib and NumPy's .npy reader raise on damaged bytes: a damaged header
+# can claim an unknown zip version (NotImplementedError) or encryption (RuntimeError).
+_READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+)
+
 
 @contextmanager
 def open_npz(path: str | os.PathLike):
@@ -33,7 +46,7 @@ def open_npz(path: str | os.PathLike):
         )
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except _READ_ERRORS as exc:
         raise DataFileError(f"{path}: truncated or damaged .npz archive ({exc})") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataFileError(f"{path}: holds a single array, expected an .npz archive")
@@ -41,7 +54,7 @@ def open_npz(path: str | os.PathLike):
         yield archive
     except DataFileError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except _READ_ERRORS as exc:
         raise DataFileError(
             f"{path}: an entry cannot be read: the file is truncated or corrupted, or holds "
             f"pickled objects, which are never loaded ({exc})"

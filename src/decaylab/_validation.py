@@ -146,10 +146,11 @@ def check_inputs(
 ) -> np.ndarray:
     """Return ``X`` as a finite C-contiguous array of shape (n, n_inputs) and type ``dtype``."""
     X = np.asarray(X)
-    if X.ndim != 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+    real = np.issubdtype(X.dtype, np.number) and not np.issubdtype(X.dtype, np.complexfloating)
+    if X.ndim != 2 or not (real or X.dtype == bool):
         raise ValueError(
             f"{name} has shape {X.shape} and dtype {X.dtype}; "
-            f"expected a numeric array of shape (n, {n_inputs})"
+            f"expected a real-valued array of shape (n, {n_inputs})"
         )
     if X.shape[1] != n_inputs:
         raise ValueError(

@@ -172,7 +172,7 @@ class DecompositionMonitor:
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""
         keys = self.keys
-        rows = np.array(self._rows).reshape(len(self._rows), len(keys), -1)
+        rows = np.array(self._rows).reshape(len(self._rows), len(keys), self.n_layers)
         return {key: rows[:, i, :].copy() for i, key in enumerate(keys)}
 
 

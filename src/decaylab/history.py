@@ -180,8 +180,9 @@ class History:
             if (getattr(self, name) is None) != (getattr(later, name) is None):
                 have = "records" if getattr(later, name) is not None else "does not record"
                 raise ValueError(f"later {have} {name} but this history does not; expected both")
-        keys = {m: sorted(r) for m, r in self.monitors.items()}
-        if keys != {m: sorted(r) for m, r in later.monitors.items()}:
+        # A record without arrays cannot be told from none once saved: ignore those.
+        keys = {m: sorted(r) for m, r in self.monitors.items() if r}
+        if keys != {m: sorted(r) for m, r in later.monitors.items() if r}:
             raise ValueError(
                 f"later has monitor records {sorted(later.monitors)}; expected the same "
                 f"monitors and keys as this history, {keys}"
@@ -211,6 +212,7 @@ class History:
                 for key, value in record.items()
             }
             for m, record in self.monitors.items()
+            if record
         }
         return History(
             epoch=join(self.epoch, later.epoch),

@@ -197,5 +197,5 @@ class RotationMonitor:
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""
         keys = ["angle", "effective_learning_rate"] + (["mean_step_angle"] if self.per_step else [])
-        rows = np.array(self._rows).reshape(len(self._rows), len(keys), -1)
+        rows = np.array(self._rows).reshape(len(self._rows), len(keys), self.n_layers)
         return {key: rows[:, i, :].copy() for i, key in enumerate(keys)}

@@ -14,8 +14,8 @@ conventions (:mod:`decaylab.conventions`) change only that number.
 
 from __future__ import annotations
 
-import os
 import numbers
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from decaylab._validation import as_generator, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.errors import TrainingDiverged, TrainingInterrupted
-from decaylab.history import History, ParameterStats, layer_statistics
+from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
 from decaylab.network import Backprop, Network
 
 
@@ -89,8 +89,10 @@ class _Recorder:
         self.evaluation = evaluation
         self.penalty = penalty
         self.epochs: list[int] = []
-        self.weight_rows: list[dict] = []
-        self.bias_rows: list[dict] = []
+        # One (statistics, layers) array per kind and epoch: dicts of seven small
+        # arrays would keep kilobytes per epoch alive over a long run.
+        self.weight_rows: list[np.ndarray] = []
+        self.bias_rows: list[np.ndarray] = []
         self.metrics: dict[str, list[float]] = {}
         self.problem: tuple[str, int | None] | None = None
 
@@ -118,8 +120,8 @@ class _Recorder:
             self.problem = _first_non_finite(weights, biases, row)
         if finite:
             self.epochs.append(epoch)
-            self.weight_rows.append(weights)
-            self.bias_rows.append(biases)
+            self.weight_rows.append(np.array([weights[name] for name in STATISTICS]))
+            self.bias_rows.append(np.array([biases[name] for name in STATISTICS]))
             for key, value in row.items():
                 self.metrics.setdefault(key, []).append(value)
         return finite
@@ -130,12 +132,20 @@ class _Recorder:
         for values in self.metrics.values():
             del values[rows:]
 
+    @staticmethod
+    def _stats(counts: list[int], rows: list[np.ndarray]) -> ParameterStats:
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(STATISTICS), len(counts))
+        return ParameterStats(
+            counts=np.asarray(counts, dtype=np.int64),
+            **{name: table[:, i].copy() for i, name in enumerate(STATISTICS)},
+        )
+
     def history(self, monitors) -> History:
         net = self.net
         return History(
             epoch=np.array(self.epochs, dtype=np.int64),
-            weights=ParameterStats.from_rows([w.size for w in net.weights], self.weight_rows),
-            biases=ParameterStats.from_rows([b.size for b in net.biases], self.bias_rows),
+            weights=self._stats([w.size for w in net.weights], self.weight_rows),
+            biases=self._stats([b.size for b in net.biases], self.bias_rows),
             **{key: np.array(values) for key, values in self.metrics.items()},
             settings=dict(self.settings),
             monitors={m.name: m.result() for m in monitors},
@@ -205,9 +215,29 @@ def _run_epoch(
     return None
 
 
-def _check_continuation(
-    history, settings: dict, training_metrics: bool, evaluation, monitors
-) -> int:
+def _check_monitors(monitors) -> tuple:
+    """Return ``monitors`` as a tuple of objects that have the StepMonitor methods."""
+    if isinstance(monitors, (str, bytes)) or not hasattr(monitors, "__iter__"):
+        raise TypeError(
+            f"monitors has type {type(monitors).__name__}; expected a sequence of StepMonitors"
+        )
+    monitors = tuple(monitors)
+    for i, monitor in enumerate(monitors):
+        missing = [
+            a for a in ("name", "start", "step", "end_epoch", "result") if not hasattr(monitor, a)
+        ]
+        if missing:
+            raise TypeError(
+                f"monitors[{i}] has type {type(monitor).__name__}, which lacks {missing}; "
+                "expected a StepMonitor"
+            )
+    names = [m.name for m in monitors]
+    if len(set(names)) != len(names):
+        raise ValueError(f"monitors have the names {names}; expected each name once")
+    return monitors
+
+
+def _check_continuation(history, settings: dict, training_metrics: bool, evaluation) -> int:
     """Check that ``history`` records a run this call can continue; return its last epoch."""
     if not isinstance(history, History):
         raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
@@ -237,13 +267,20 @@ def _check_continuation(
                 f"history {have} {name} but this call would {'' if recorded else 'not '}"
                 f"record it; expected {argument if not recorded else 'the same metrics'}"
             )
-    names = sorted(m.name for m in monitors)
-    if names != sorted(history.monitors):
-        raise ValueError(
-            f"history has records of the monitors {sorted(history.monitors)} but this call has "
-            f"monitors {names}; expected the same monitors, so that their records continue"
-        )
     return int(history.epoch[-1])
+
+
+def _check_monitor_records(history, monitors) -> None:
+    """Check that the started ``monitors`` keep the records ``history`` holds (empty ones aside:
+    a file cannot tell an empty record from none)."""
+    ours = {m.name: sorted(m.result()) for m in monitors}
+    ours = {name: keys for name, keys in ours.items() if keys}
+    theirs = {name: sorted(record) for name, record in history.monitors.items() if record}
+    if ours != theirs:
+        raise ValueError(
+            f"history has the monitor records {theirs} but this call's monitors keep {ours}; "
+            "expected the same monitors, so that their records continue"
+        )
 
 
 def train(
@@ -360,7 +397,8 @@ def train(
         data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
     )
     n = len(X)
-    epochs = check_int("epochs", epochs, minimum=0)
+    # Epoch numbers must stay valid indices, continuations included.
+    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
     batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
     eta = check_real("eta", eta, positive=True)
     lmbda = check_real("lmbda", lmbda, nonnegative=True)
@@ -376,6 +414,7 @@ def train(
         )
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle={shuffle!r} has type {type(shuffle).__name__}; expected a bool")
+    monitors = _check_monitors(monitors)
     if not isinstance(training_metrics, bool):
         raise TypeError(
             f"training_metrics={training_metrics!r} has type {type(training_metrics).__name__}; "
@@ -418,7 +457,7 @@ def train(
     first = (
         0
         if history is None
-        else _check_continuation(history, settings, training_metrics, evaluation, monitors)
+        else _check_continuation(history, settings, training_metrics, evaluation)
     )
     last = first + epochs
 
@@ -432,13 +471,13 @@ def train(
                 f"net is not finite before training: {recorder.problem[0]}; expected finite "
                 "weights, biases and cost"
             )
-    if history is not None and not np.allclose(
-        recorder.weight_rows[0]["norm"], history.weights.norm[-1], rtol=1e-9, atol=0.0
-    ):
-        raise ValueError(
-            f"net has weight norms {recorder.weight_rows[0]['norm'].tolist()} but history ends "
-            f"with {history.weights.norm[-1].tolist()}; expected net in the state history ends in"
-        )
+    if history is not None:
+        norms = recorder.history(()).weights.norm[0]
+        if not np.allclose(norms, history.weights.norm[-1], rtol=1e-9, atol=0.0):
+            raise ValueError(
+                f"net has weight norms {norms.tolist()} but history ends with "
+                f"{history.weights.norm[-1].tolist()}; expected net in the state history ends in"
+            )
 
     def full_history() -> History:
         new = recorder.history(monitors)
@@ -478,6 +517,8 @@ def train(
     backprop = Backprop(net, batch_size)
     for monitor in monitors:
         monitor.start(net, eta=eta, multiplier=multiplier)
+    if history is not None:
+        _check_monitor_records(history, monitors)
     if progress is None:
         progress = sys.stderr.isatty()
 

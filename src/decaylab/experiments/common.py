@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -35,6 +36,7 @@ __all__ = [
     "as_seeds",
     "estimate",
     "resolve_data",
+    "run_group",
     "run_many",
     "run_one",
     "subset",
@@ -309,8 +311,10 @@ class RunSpec:
         Record validation cost and accuracy every epoch.
     training_metrics : bool
         Record training cost and accuracy every epoch.
-    tag : tuple
-        The experiment's own key for this run (e.g. ("width", 128)).
+    stationarity : bool
+        Measure the stationarity identity on the final network (see
+        :func:`decaylab.equilibrium.stationarity`); its ``total_ratio`` goes
+        into ``RunOutcome.measurements["stationarity_ratio"]``.
     """
 
     sizes: tuple[int, ...]
@@ -325,7 +329,7 @@ class RunSpec:
     monitors: tuple[str, ...] = ()
     evaluate: bool = True
     training_metrics: bool = False
-    tag: tuple = ()
+    stationarity: bool = False
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""
@@ -334,6 +338,20 @@ class RunSpec:
             f"sizes={list(self.sizes)}, init={self.init}, eta={self.eta:g}, "
             f"lmbda={self.lmbda:g} ({self.decay}), batch_size={self.batch_size}{n}, "
             f"seed={self.seed}"
+        )
+
+    def _group_key(self) -> tuple:
+        # Runs that differ only in eta, lmbda and decay share their initial network
+        # and batch order, so they can be trained together as one ensemble.
+        return (
+            self.sizes,
+            self.init,
+            self.seed,
+            self.epochs,
+            self.batch_size,
+            self.n_train,
+            self.evaluate,
+            self.training_metrics,
         )
 
 
@@ -350,21 +368,15 @@ class RunOutcome:
         True when training produced a non-finite weight or cost.
     message : str or None
         The divergence message.
-    final_params : ndarray, shape (n_weights + n_biases,)
-        The network's parameters at the end (at the last finite epoch).
+    measurements : dict of str to float
+        Numbers measured on the final network (e.g. "stationarity_ratio").
     """
 
     spec: RunSpec
     history: History
     diverged: bool
     message: str | None
-    final_params: np.ndarray = field(repr=False)
-
-    def network(self) -> Network:
-        """Rebuild the final network of the run (in this process)."""
-        net = Network(self.spec.sizes, init=self.spec.init, seed=0)
-        net.params[...] = self.final_params
-        return net
+    measurements: dict = field(default_factory=dict)
 
 
 def _monitor(name: str):
@@ -380,14 +392,32 @@ def _monitor(name: str):
     raise ValueError(f"monitor {name!r} is not recognised; expected 'decomposition' or 'rotation'")
 
 
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent generators for the initial weights and the batch order of one seed."""
+    net_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(net_stream), np.random.default_rng(order_stream)
+
+
+def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
+    out = {}
+    if spec.stationarity and spec.lmbda > 0:
+        from decaylab.equilibrium import stationarity
+
+        result = stationarity(
+            net, subset(data.train, spec.n_train), spec.lmbda, decay=spec.decay, eta=spec.eta
+        )
+        out["stationarity_ratio"] = float(result.total_ratio)
+    return out
+
+
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """Train one network as ``spec`` says, on ``data.train``, evaluating on ``data.validation``.
 
     A run that diverges is returned with ``diverged=True`` and the history of
     its finite epochs, never as NaN values.
     """
-    net_stream, order_stream = np.random.SeedSequence(spec.seed).spawn(2)
-    net = Network(spec.sizes, init=spec.init, seed=np.random.default_rng(net_stream))
+    net_rng, order_rng = _streams(spec.seed)
+    net = Network(spec.sizes, init=spec.init, seed=net_rng)
     try:
         history = train(
             net,
@@ -398,14 +428,69 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
             lmbda=spec.lmbda,
             decay=spec.decay,
             evaluation=data.validation if spec.evaluate else None,
-            seed=np.random.default_rng(order_stream),
+            seed=order_rng,
             training_metrics=spec.training_metrics,
             monitors=[_monitor(name) for name in spec.monitors],
             progress=False,
         )
     except TrainingDiverged as exc:
-        return RunOutcome(spec, exc.history, True, str(exc), net.params.copy())
-    return RunOutcome(spec, history, False, None, net.params.copy())
+        return RunOutcome(spec, exc.history, True, str(exc))
+    return RunOutcome(spec, history, False, None, _measure(spec, net, data))
+
+
+def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
+    """Train runs that differ only in η, λ and decay convention together, as one ensemble.
+
+    Every member starts from the same network and sees the same batches as
+    :func:`run_one` would give it, so the outcomes are those of separate runs
+    (up to the order of floating-point sums); see
+    :func:`decaylab.ensemble.train_ensemble`.
+    """
+    from decaylab.ensemble import train_ensemble
+
+    first = specs[0]
+    net_rng, order_rng = _streams(first.seed)
+    template = Network(first.sizes, init=first.init, seed=net_rng)
+    nets = [template.copy() for _ in specs]
+    with warnings.catch_warnings():
+        # A diverged member is reported through its outcome, not as a warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        histories = train_ensemble(
+            nets,
+            subset(data.train, first.n_train),
+            epochs=first.epochs,
+            batch_size=first.batch_size,
+            eta=[s.eta for s in specs],
+            lmbda=[s.lmbda for s in specs],
+            decay=[s.decay for s in specs],
+            evaluation=data.validation if first.evaluate else None,
+            seed=order_rng,
+            training_metrics=first.training_metrics,
+            progress=False,
+        )
+    outcomes = []
+    for spec, net, history in zip(specs, nets, histories):
+        if history.n_epochs < spec.epochs:
+            message = (
+                f"training diverged in epoch {history.n_epochs + 1} ({spec.describe()}); "
+                f"epochs 0-{history.n_epochs} are kept"
+            )
+            outcomes.append(RunOutcome(spec, history, True, message))
+        else:
+            outcomes.append(RunOutcome(spec, history, False, None, _measure(spec, net, data)))
+    return outcomes
+
+
+def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
+    """Indices of ``specs`` grouped for ensemble training (monitored runs stay alone)."""
+    groups: dict[tuple, list[int]] = {}
+    alone = []
+    for i, spec in enumerate(specs):
+        if spec.monitors:
+            alone.append([i])
+        else:
+            groups.setdefault(spec._group_key(), []).append(i)
+    return alone + list(groups.values())
 
 
 def run_many(
@@ -416,14 +501,18 @@ def run_many(
     progress: bool = False,
     desc: str = "runs",
 ) -> list[RunOutcome]:
-    """Run every spec, in order, serially or through a ``concurrent.futures`` executor.
+    """Run every spec, in this process or through a ``concurrent.futures`` executor.
+
+    In this process, runs that differ only in η, λ and convention are trained
+    together (:func:`run_group`), which is several times faster for λ scans.
+    With an executor, every run is one call of :func:`decaylab.sweep.sweep`.
 
     Parameters
     ----------
     specs : sequence of RunSpec
     data : Dataset
     executor : concurrent.futures.Executor, optional
-        Runs go through :func:`decaylab.sweep.sweep` with it when given.
+        E.g. ``ProcessPoolExecutor(2)``; it is not shut down.
     progress : bool
         Show a progress bar over the runs on standard error.
     desc : str
@@ -437,31 +526,57 @@ def run_many(
     Raises
     ------
     RuntimeError
-        If a run failed with an error other than divergence (a bug, not a
-        result); the message names the run.
+        If a run failed with an error other than divergence (a bug or bad
+        settings, not a result); the message names the run and the error.
     """
     specs = list(specs)
-    fn: Callable[[RunSpec], RunOutcome] = partial(run_one, data=data)
-    if executor is None:
-        bar = tqdm(specs, desc=desc, unit="run", disable=not progress, leave=False, file=sys.stderr)
-        return [fn(spec) for spec in bar]
-    return _run_with_executor(specs, fn, executor, progress=progress, desc=desc)
+    if executor is not None:
+        return _run_with_executor(specs, data, executor, progress=progress)
+    outcomes: list[RunOutcome | None] = [None] * len(specs)
+    bar = tqdm(
+        total=len(specs), desc=desc, unit="run", disable=not progress, leave=False, file=sys.stderr
+    )
+    for group in _groups(specs):
+        members = [specs[i] for i in group]
+        results = run_group(members, data) if len(members) > 1 else [run_one(members[0], data)]
+        for i, outcome in zip(group, results):
+            outcomes[i] = outcome
+        bar.update(len(group))
+    bar.close()
+    return outcomes
 
 
-def _run_with_executor(specs, fn, executor, *, progress, desc):
-    try:
-        from decaylab.sweep import sweep
-    except ImportError:  # the sweep module is optional; plain map keeps the order
-        return list(executor.map(fn, specs))
-    outcome = sweep(specs, fn, executor=executor, progress=progress, desc=desc)
-    return _sweep_values(outcome, specs)
+def sweep_run(spec: RunSpec, data: Dataset) -> dict:
+    """One run as :func:`decaylab.sweep.sweep` wants it: a History and scalars."""
+    outcome = run_one(spec, data)
+    return {
+        "history": outcome.history,
+        "diverged": outcome.diverged,
+        "message": outcome.message,
+        **outcome.measurements,
+    }
 
 
-def _sweep_values(outcome, specs) -> list[RunOutcome]:
-    """The run outcomes, in order, from whatever :func:`decaylab.sweep.sweep` returned."""
-    failures = getattr(outcome, "failures", None) or getattr(outcome, "failed", None)
-    if failures:
-        raise RuntimeError(f"{len(failures)} of {len(specs)} runs failed: {failures}")
-    results = getattr(outcome, "results", outcome)
-    values = [getattr(r, "value", getattr(r, "result", r)) for r in results]
-    return values
+def _run_with_executor(specs, data, executor, *, progress) -> list[RunOutcome]:
+    from decaylab.sweep import sweep
+
+    result = sweep(
+        [{"spec": spec} for spec in specs],
+        partial(sweep_run, data=data),
+        executor=executor,
+        progress=progress,
+    )
+    errors = result.errors
+    if errors:
+        first = errors[0]
+        raise RuntimeError(
+            f"{len(errors)} of {len(specs)} runs failed; the first, "
+            f"{first['config']['spec'].describe()}, with {first['error']}"
+        )
+    outcomes = []
+    for spec, row, history in zip(specs, result.rows, result.histories):
+        measurements = {
+            k: v for k, v in row.items() if k not in ("spec", "error", "diverged", "message")
+        }
+        outcomes.append(RunOutcome(spec, history, row["diverged"], row["message"], measurements))
+    return outcomes

@@ -125,18 +125,24 @@ def dominance_verdict(
     str
     """
     lmbdas = np.asarray(lmbdas, dtype=float)
-    lower = np.array([e.lower(2.0) for e in early_share])
-    dominated = lower > threshold
+    measured = np.array([e.n > 0 for e in early_share])
+    lower = np.array([e.lower(2.0) if e.n else np.nan for e in early_share])
+    dominated = measured & (lower > threshold)
     parts = []
     for init in dict.fromkeys(inits):
         mine = np.array([i == init for i in inits])
-        best = int(np.flatnonzero(mine)[np.argmax([early_share[c].mean for c in np.flatnonzero(mine)])])
+        indices = np.flatnonzero(mine & measured)
+        if indices.size == 0:
+            parts.append(f"{init} initialisation: not measured (every run diverged)")
+            continue
+        best = int(indices[np.argmax([early_share[c].mean for c in indices])])
         if (dominated & mine).any():
-            smallest = lmbdas[dominated & mine].min()
             which = (
                 "every λ tested"
-                if (dominated | ~mine).all()
-                else f"λ ≥ {smallest:g} (not at λ = "
+                if not (mine & ~dominated).any()
+                else "λ = "
+                + ", ".join(f"{x:g}" for x in lmbdas[mine & dominated])
+                + " (not at λ = "
                 + ", ".join(f"{x:g}" for x in lmbdas[mine & ~dominated])
                 + ")"
             )
@@ -150,22 +156,23 @@ def dominance_verdict(
                 f"epochs at any λ tested (largest share {early_share[best]}, threshold "
                 f"{threshold:g})"
             )
-    large = np.array([i == "large" for i in inits])
-    scaled = np.array([i == "scaled" for i in inits])
+    large = np.array([i == "large" for i in inits]) & measured
+    scaled = np.array([i == "scaled" for i in inits]) & measured
     if large.any():
         top = lmbdas[large].max()
         holds = bool((dominated & large & (lmbdas == top)).any())
         claim = "holds" if holds else "does not hold"
-        text = f"the claim {claim} at the largest λ tested ({top:g})"
-        if scaled.any():
-            share_large = np.array([e.mean for e in early_share])[large]
-            share_scaled = np.array([e.mean for e in early_share])[scaled]
-            if np.array_equal(lmbdas[large], lmbdas[scaled]):
-                ratio = share_large / share_scaled
-                text += (
-                    f"; the large initialisation's share exceeds the scaled one's by a factor "
-                    f"{ratio.min():.2g}–{ratio.max():.2g} at equal λ"
-                )
+        text = f"the claim {claim} at the largest λ measured ({top:g})"
+        if scaled.any() and np.array_equal(lmbdas[large], lmbdas[scaled]):
+            share = np.array([e.mean for e in early_share])
+            ratio = share[large] / share[scaled]
+            text += (
+                f"; the large initialisation's share exceeds the scaled one's by a factor "
+                f"{ratio.min():.2g}–{ratio.max():.2g} at equal λ"
+                if (ratio > 1).all()
+                else f"; the ratio of the large to the scaled initialisation's share is "
+                f"{ratio.min():.2g}–{ratio.max():.2g} at equal λ"
+            )
         parts.append(text)
     return "; ".join(parts) + "."
 
@@ -232,7 +239,9 @@ def early_decay_dominance(
     data = resolve_data(data)
     lmbdas = check_positive_list("lmbdas", lmbdas)
     if isinstance(inits, str):
-        raise TypeError(f"inits={inits!r} is a str; expected a sequence such as ('large', 'scaled')")
+        raise TypeError(
+            f"inits={inits!r} is a str; expected a sequence such as ('large', 'scaled')"
+        )
     inits = tuple(inits)
     for i, init in enumerate(inits):
         if init not in INITS:
@@ -320,6 +329,6 @@ def early_decay_dominance(
         share_total=share_total,
         early_share=early_share,
         early_share_layers=early_share_layers,
-        dominated=np.array([e.lower(2.0) > threshold for e in early_share]),
+        dominated=np.array([e.n > 0 and e.lower(2.0) > threshold for e in early_share]),
         weight_rms=rms,
     )

@@ -267,7 +267,7 @@ def per_epoch_factor(
     grid = list(itertools.product(etas, lmbdas, batch_sizes))
     sizes = (data.n_inputs, hidden, data.n_classes)
     specs = [
-        RunSpec(sizes, "large", seed, 1, m, eta, lmbda, evaluate=False, tag=(s,))
+        RunSpec(sizes, "large", seed, 1, m, eta, lmbda, evaluate=False)
         for s, (eta, lmbda, m) in enumerate(grid)
         for seed in seeds
     ]

@@ -32,7 +32,6 @@ from decaylab.experiments.common import (
     estimate,
     resolve_data,
     run_many,
-    subset,
 )
 
 __all__ = ["EquilibriumResult", "equilibrium_size", "equilibrium_verdict"]
@@ -194,8 +193,7 @@ def _describe_fit(fit, quantity: str, against: str) -> str:
     if admitted:
         return text + ", which admits " + " and ".join(admitted)
     return (
-        text
-        + f", which admits none of {', '.join(fit.labels)}; nearest is {fit.labels[nearest]} "
+        text + f", which admits none of {', '.join(fit.labels)}; nearest is {fit.labels[nearest]} "
         f"(off by {abs(fit.exponent - fit.hypotheses[nearest]):.2f})"
     )
 
@@ -260,11 +258,11 @@ def equilibrium_verdict(
     if np.isfinite(ratios).any():
         parts.append(
             f"the stationarity identity ‖w‖² = (n/λ)(−w·∇C₀) under-predicts the final ‖w‖² by a "
-            f"factor {np.nanmin(ratios):.2g}–{np.nanmax(ratios):.2g} (SGD noise keeps the "
+            f"factor {np.nanmin(ratios):.2f}–{np.nanmax(ratios):.2f} (SGD noise keeps the "
             "weights larger than the full-batch stationary point)"
             if np.nanmin(ratios) > 1
             else f"measured/predicted ‖w‖² from the stationarity identity: "
-            f"{np.nanmin(ratios):.2g}–{np.nanmax(ratios):.2g}"
+            f"{np.nanmin(ratios):.2f}–{np.nanmax(ratios):.2f}"
         )
     for fit_, what, rc in ((lambda_fit, "λ", lambda_reached), (n_fit, "n", n_reached)):
         if fit_ is not None:
@@ -354,7 +352,6 @@ def equilibrium_size(
     ‖w‖² ∝ n/λ when the data term does not change, which is what the λ and n
     sweeps test.
     """
-    from decaylab.equilibrium import stationarity
     from decaylab.scaling import fit_power_law
 
     data = resolve_data(data)
@@ -382,7 +379,17 @@ def equilibrium_size(
 
     n_in, n_out = data.n_inputs, data.n_classes
     width_specs = [
-        RunSpec((n_in, h, n_out), init, seed, epochs, batch_size, eta, lmbda, evaluate=False)
+        RunSpec(
+            (n_in, h, n_out),
+            init,
+            seed,
+            epochs,
+            batch_size,
+            eta,
+            lmbda,
+            evaluate=False,
+            stationarity=True,
+        )
         for h in widths
         for seed in seeds
     ]
@@ -433,11 +440,17 @@ def equilibrium_size(
         reached[w, k], eq_epoch[w, k], eq_rms[w, k], eq_layers[w, k], eq_norm_sq[w, k] = (
             _equilibrium_values(h, **detection)
         )
-        stat_ratio[w, k] = stationarity(outcome.network(), data.train, lmbda).total_ratio
+        stat_ratio[w, k] = outcome.measurements.get("stationarity_ratio", np.nan)
 
     n_weights = np.array([h * (n_in + n_out) for h in widths], dtype=np.int64)
     x = np.repeat(n_weights, S)
     ok = np.isfinite(eq_rms.ravel())
+    if ok.sum() < 3 or np.unique(x[ok]).size < 2:
+        raise RuntimeError(
+            f"only {int(ok.sum())} of {x.size} width runs finished without diverging; at least "
+            "3 runs at 2 widths are needed for a fit. Diverged: "
+            + "; ".join(o.message for o in width_out if o.diverged)
+        )
     fit = fit_power_law(x[ok], eq_rms.ravel()[ok], confidence=confidence)
     norm_fit = fit_power_law(
         x[ok],
@@ -467,7 +480,10 @@ def equilibrium_size(
         if len(set(xs)) < 2 or good.sum() < 3:
             return None
         return fit_power_law(
-            xr[good], values.ravel()[good], hypotheses=hypotheses, confidence=confidence,
+            xr[good],
+            values.ravel()[good],
+            hypotheses=hypotheses,
+            confidence=confidence,
             labels=labels,
         )
 

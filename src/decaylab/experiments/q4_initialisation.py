@@ -54,6 +54,8 @@ class InitialisationResult(ExperimentResult):
         (over the seeds that reached it).
     reached_target : ndarray of int, shape (3,)
         How many seeds reached it.
+    finished : ndarray of int, shape (3,)
+        How many seeds trained all epochs without diverging.
     final_accuracy : list of Estimate, length 3
         Validation accuracy after the last epoch.
     """
@@ -77,6 +79,7 @@ class InitialisationResult(ExperimentResult):
     scale_ratio_final: list[list[Estimate]]
     epochs_to_target: list[Estimate]
     reached_target: np.ndarray
+    finished: np.ndarray
     final_accuracy: list[Estimate]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
@@ -85,16 +88,14 @@ class InitialisationResult(ExperimentResult):
         header = ["condition"]
         header += [f"RMS·√n_in layer {l}, start → end" for l in range(n_layers)]
         header += [f"epochs to {target:.0%} accuracy", "final accuracy"]
-        seeds = len(self.settings["seeds"])
         rows = []
         for c, label in enumerate(self.labels):
             row = [label]
             for l in range(n_layers):
                 row.append(f"{self.scale_ratio_initial[c][l]} → {self.scale_ratio_final[c][l]}")
             reached = int(self.reached_target[c])
-            row.append(
-                f"{self.epochs_to_target[c]} ({reached}/{seeds} seeds)" if reached else "not reached"
-            )
+            to_target = f"{self.epochs_to_target[c]} ({reached}/{self.finished[c]} seeds)"
+            row.append(to_target if reached else f"not reached ({self.finished[c]} seeds)")
             row.append(format(self.final_accuracy[c]))
             rows.append(row)
         return header, rows
@@ -131,6 +132,9 @@ def initialisation_verdict(
     parts = []
     layers = []
     for l, (start, end) in enumerate(zip(scale_ratio_initial[0], scale_ratio_final[0])):
+        if end.n == 0:
+            layers.append(f"layer {l} not measured (every run diverged)")
+            continue
         closer = abs(np.log(end.mean)) < abs(np.log(start.mean))
         within = abs(np.log(end.mean)) <= np.log(scale_tolerance)
         if within:
@@ -146,30 +150,35 @@ def initialisation_verdict(
             scale_ratio_final[0][l].mean / scale_ratio_final[2][l].mean
             for l in range(len(scale_ratio_final[0]))
         ]
-        parts.append(
-            f"its final layer RMS is {', '.join(f'{r:.3f}' for r in ratio)} times that of "
-            f"{labels[2]}"
-        )
+        if np.isfinite(ratio).all():
+            parts.append(
+                f"its final layer RMS is {', '.join(f'{r:.3f}' for r in ratio)} times that of "
+                f"{labels[2]}"
+            )
 
     speed = []
     for c, label in enumerate(labels):
         e = epochs_to_target[c]
         speed.append(f"{label} {e}" if e.n else f"{label} never")
     parts.append(f"epochs to {target_accuracy:.0%} validation accuracy: " + ", ".join(speed))
-    best = int(np.nanargmax([a.mean for a in final_accuracy]))
-    comparisons = []
-    for c, label in enumerate(labels):
-        if c == best:
-            continue
-        a, b = final_accuracy[best], final_accuracy[c]
-        se = np.hypot(a.stderr if a.n > 1 else 0.0, b.stderr if b.n > 1 else 0.0)
-        gap = a.mean - b.mean
-        significant = se > 0 and gap > 2 * se
-        comparisons.append(
-            f"{'above' if significant else 'not distinguishable from'} {label} "
-            f"({a} vs {b})"
-        )
-    parts.append(f"final accuracy of {labels[best]} is " + ", ".join(comparisons))
+    measured = [c for c, a in enumerate(final_accuracy) if a.n > 0]
+    if measured:
+        best = max(measured, key=lambda c: final_accuracy[c].mean)
+        comparisons = []
+        for c in measured:
+            if c == best:
+                continue
+            a, b = final_accuracy[best], final_accuracy[c]
+            se = np.hypot(a.stderr if a.n > 1 else 0.0, b.stderr if b.n > 1 else 0.0)
+            significant = se > 0 and a.mean - b.mean > 2 * se
+            comparisons.append(
+                f"{'above' if significant else 'not distinguishable from'} {labels[c]} ({a} vs {b})"
+            )
+        if comparisons:
+            parts.append(f"final accuracy of {labels[best]} is " + ", ".join(comparisons))
+    missing = [labels[c] for c in range(len(labels)) if c not in measured]
+    if missing:
+        parts.append("not measured (every run diverged): " + ", ".join(missing))
     return "; ".join(parts) + "."
 
 
@@ -256,7 +265,13 @@ def initialisation_comparison(
     initial = [[estimate(ratio[c, :, 0, l]) for l in range(n_layers)] for c in range(3)]
     final = [[estimate(ratio[c, finished[c], -1, l]) for l in range(n_layers)] for c in range(3)]
     to_target = np.array(
-        [[_epochs_to(accuracy[c, k], target_accuracy) for k in range(len(seeds))] for c in range(3)]
+        [
+            [
+                _epochs_to(accuracy[c, k], target_accuracy) if finished[c, k] else np.nan
+                for k in range(len(seeds))
+            ]
+            for c in range(3)
+        ]
     )
     epochs_to_target = [estimate(to_target[c]) for c in range(3)]
     final_accuracy = [estimate(accuracy[c, finished[c], -1]) for c in range(3)]
@@ -300,5 +315,6 @@ def initialisation_comparison(
         scale_ratio_final=final,
         epochs_to_target=epochs_to_target,
         reached_target=np.sum(np.isfinite(to_target), axis=1),
+        finished=finished.sum(axis=1),
         final_accuracy=final_accuracy,
     )

@@ -178,6 +178,7 @@ def layer_verdict(
     opposite = [
         c for c in range(len(datasets)) if (norm_dir[c] == 1).any() and (norm_dir[c] == -1).any()
     ]
+    measured = [c for c in range(len(datasets)) if np.isfinite(ratio["norm"][c][0].mean)]
     if opposite:
         examples = []
         for c in opposite:
@@ -189,11 +190,13 @@ def layer_verdict(
             f"yes: under one λ the layers move in opposite directions in {len(opposite)} of "
             f"{len(datasets)} runs: " + "; ".join(examples)
         )
-    else:
+    elif measured:
         parts.append(
-            f"no run of the {len(datasets)} tested had one layer's L2 norm grow while another's "
-            "shrank (by more than two standard errors)"
+            f"no run of the {len(measured)} measured had one layer's L2 norm grow while "
+            "another's shrank (by more than two standard errors)"
         )
+    else:
+        return "not measured: every run diverged."
     decided = norm_dir != 0
     for stat in ("l1", "variance"):
         agree = int((np.asarray(direction[stat])[decided] == norm_dir[decided]).sum())
@@ -204,13 +207,26 @@ def layer_verdict(
     sum_dir = np.asarray(direction["sum"])
     sum_agree = int((sum_dir[decided] == norm_dir[decided]).sum())
     cancel = np.array([[e.mean for e in row] for row in cancellation])
-    parts.append(
-        f"the plain sum does not: |Σw| changes in the L2 norm's direction (by more than two "
-        f"standard errors across seeds) in only {sum_agree} of {int(decided.sum())}, because positive and negative weights cancel (|Σw| is "
-        f"{np.nanmin(cancel):.1%}–{np.nanmax(cancel):.1%} of Σ|w| at the end) and Σw changed "
-        f"sign during training in {int(sum_sign_flips.sum())} of {sum_sign_flips.size * n_seeds} "
-        "layer-seeds; the sum measures the weights' mean, not their size"
+    if not np.isfinite(cancel).any():
+        return "; ".join(parts + ["the sum could not be judged (every run diverged)"]) + "."
+    decided_count = int(decided.sum())
+    flips, layer_seeds = int(sum_sign_flips.sum()), sum_sign_flips.size * n_seeds
+    evidence = (
+        f"|Σw| is {np.nanmin(cancel):.1%}–{np.nanmax(cancel):.1%} of Σ|w| at the end, and Σw "
+        f"changed sign during training in {flips} of {layer_seeds} layer-seeds"
     )
+    if sum_agree < decided_count:
+        parts.append(
+            f"the plain sum does not: |Σw| changes in the L2 norm's direction (by more than two "
+            f"standard errors across seeds) in only {sum_agree} of {decided_count}, because "
+            f"positive and negative weights cancel ({evidence}); the sum follows the weights' "
+            "mean, not their size"
+        )
+    else:
+        parts.append(
+            f"the plain sum happens to agree in all {decided_count} here, though positive and "
+            f"negative weights cancel in it ({evidence})"
+        )
     return "; ".join(parts) + "."
 
 
@@ -282,12 +298,10 @@ def layer_movement(
 
     conditions = list(itertools.product(range(len(datasets)), lmbdas))
     outcomes = []
-    for d, data in enumerate(datasets):
+    for data in datasets:
         sizes = (data.n_inputs, hidden, data.n_classes)
         specs = [
-            RunSpec(
-                sizes, "large", seed, epochs, batch_size, eta, lam * data.train.n / reference_n
-            )
+            RunSpec(sizes, "large", seed, epochs, batch_size, eta, lam * data.train.n / reference_n)
             for lam in lmbdas
             for seed in seeds
         ]
@@ -310,10 +324,14 @@ def layer_movement(
             traj[s][c, k] = h.weights[s]
         accuracy[c, k] = h.evaluation_accuracy[-1]
 
-    initial = {s: [[estimate(traj[s][c, :, 0, l]) for l in range(n_layers)] for c in range(C)]
-               for s in STATISTICS}
-    final = {s: [[estimate(traj[s][c, :, -1, l]) for l in range(n_layers)] for c in range(C)]
-             for s in STATISTICS}
+    initial = {
+        s: [[estimate(traj[s][c, :, 0, l]) for l in range(n_layers)] for c in range(C)]
+        for s in STATISTICS
+    }
+    final = {
+        s: [[estimate(traj[s][c, :, -1, l]) for l in range(n_layers)] for c in range(C)]
+        for s in STATISTICS
+    }
     ratio, direction = {}, {}
     for s in STATISTICS:
         values = traj[s]
@@ -323,8 +341,10 @@ def layer_movement(
         ratio[s] = [[estimate(r[c, :, l]) for l in range(n_layers)] for c in range(C)]
         direction[s] = np.array([[_direction(e) for e in row] for row in ratio[s]], dtype=int)
     cancellation = [
-        [estimate(np.abs(traj["sum"][c, :, -1, l]) / traj["l1"][c, :, -1, l])
-         for l in range(n_layers)]
+        [
+            estimate(np.abs(traj["sum"][c, :, -1, l]) / traj["l1"][c, :, -1, l])
+            for l in range(n_layers)
+        ]
         for c in range(C)
     ]
     flips = (np.sign(traj["sum"][:, :, 0]) != np.sign(traj["sum"][:, :, -1])) & np.isfinite(

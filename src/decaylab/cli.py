@@ -1,0 +1,120 @@
+"""The ``decaylab`` command.
+
+``decaylab report [--out DIR] [--quick] [--data digits | --data mnist PATH] [--seeds K]
+[--workers N]`` runs every experiment, writes ``report.md`` with its figures and
+``results.json`` into DIR, and prints where they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="decaylab",
+        description="Measure the dynamics of L2 weight decay in networks trained by SGD.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    report = commands.add_parser(
+        "report",
+        help="run every experiment and write a Markdown report with figures",
+        description=(
+            "Run the six experiments (decay dominance, per-epoch factor, equilibrium size, "
+            "initialisation, per-layer movement, sum/mean conventions) and write report.md, "
+            "one PNG figure per question and results.json into DIR."
+        ),
+    )
+    report.add_argument(
+        "--out",
+        metavar="DIR",
+        default="decaylab-report",
+        help="directory to write into (default: %(default)s)",
+    )
+    report.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sweeps, few epochs and seeds: under a minute, wide uncertainties",
+    )
+    report.add_argument(
+        "--data",
+        nargs="+",
+        metavar="NAME [PATH]",
+        default=["digits"],
+        help="'digits' (bundled, the default) or 'mnist PATH' with PATH Nielsen's "
+        "mnist.pkl.gz or a directory of the MNIST IDX files",
+    )
+    report.add_argument(
+        "--seeds",
+        type=int,
+        metavar="K",
+        default=None,
+        help="seeds per configuration for every experiment (default: each experiment's own)",
+    )
+    report.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        default=1,
+        help="train in N processes (default: %(default)s)",
+    )
+    report.add_argument(
+        "--no-progress", action="store_true", help="do not show progress bars on standard error"
+    )
+    return parser
+
+
+def _load(parser: argparse.ArgumentParser, values: list[str]):
+    import decaylab as dl
+
+    name, *rest = values
+    if name == "digits" and not rest:
+        return dl.load_digits()
+    if name == "mnist" and len(rest) == 1:
+        try:
+            return dl.load_mnist(rest[0])
+        except (ValueError, OSError) as exc:
+            parser.error(f"--data mnist {rest[0]}: {exc}")
+    parser.error(f"--data {' '.join(values)} is not recognised; expected 'digits' or 'mnist PATH'")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``decaylab`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; ``sys.argv[1:]`` by default.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        if args.seeds is not None and args.seeds < 1:
+            parser.error(f"--seeds {args.seeds} is too small; expected a count >= 1")
+        if args.workers < 1:
+            parser.error(f"--workers {args.workers} is too small; expected a count >= 1")
+        data = _load(parser, args.data)
+        from decaylab.report import SLUGS, write_report
+
+        report = write_report(
+            args.out,
+            quick=args.quick,
+            data=data,
+            seeds=args.seeds,
+            workers=args.workers,
+            progress=False if args.no_progress else None,
+        )
+        timings = ", ".join(
+            f"Q{i + 1} {report.seconds[slug]:.1f} s" for i, slug in enumerate(SLUGS)
+        )
+        print(f"wrote {report.markdown} in {report.seconds['total']:.0f} s ({timings})")
+        print(f"figures and results.json are beside it in {report.directory}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

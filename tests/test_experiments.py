@@ -1,0 +1,440 @@
+"""The experiments: their numbers, their verdicts, and how they handle runs and bad input.
+
+Reference values come from computations written here: the pure-decay factor
+(1 − ηλ/n)^⌈n/m⌉ by hand, means and standard errors with the statistics
+module, slopes with numpy.polyfit, the interpolated λ* by the crossing
+formula, and networks rebuilt from the documented seed streams.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import decaylab as dl
+from decaylab.experiments import (
+    Estimate,
+    best_lambda,
+    convention_verdict,
+    dominance_verdict,
+    estimate,
+    factor_verdict,
+    initialisation_verdict,
+)
+from decaylab.experiments.common import RunSpec, run_group, run_many, run_one
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    """The first 200 training and 100 validation digits."""
+    return dl.Dataset(
+        dl.Split(digits.train.X[:200], digits.train.y[:200]),
+        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
+        digits.test,
+        10,
+        "small digits",
+    )
+
+
+@pytest.fixture(scope="module")
+def records(small):
+    """One small record of each experiment, shared by the tests that only read them."""
+    return {
+        "q1": dl.early_decay_dominance(
+            small, lmbdas=(0.1, 5.0), epochs=3, first_epochs=2, seeds=2, hidden=10
+        ),
+        "q2": dl.per_epoch_factor(
+            small, etas=(0.5,), lmbdas=(5.0, 50.0), batch_sizes=(10, 30), seeds=2, hidden=10
+        ),
+        "q3": dl.equilibrium_size(
+            small,
+            widths=(4, 8, 16),
+            seeds=2,
+            epochs=12,
+            lmbdas=(5.0, 10.0),
+            relaxation_times=2.0,
+            ns=(100, 200),
+            sweep_hidden=8,
+        ),
+        "q4": dl.initialisation_comparison(small, hidden=10, epochs=4, seeds=2),
+        "q5": dl.layer_movement(
+            [small], hidden=10, lmbdas=(0.5, 5.0), reference_n=200, epochs=4, seeds=2
+        ),
+        "q6": dl.convention_transfer(
+            small,
+            widths=(4, 8),
+            sum_lmbdas=(0.5, 2.0, 8.0, 32.0),
+            mean_lmbdas=(148.0, 592.0, 2368.0, 9472.0),
+            ns=(100, 200),
+            transfer_hidden=8,
+            epochs=3,
+            average_epochs=2,
+            seeds=2,
+        ),
+    }
+
+
+# ----------------------------------------------------------------------------- estimates
+
+
+@pytest.mark.parametrize("samples", [[1.0, 2.0, 4.0], [0.5, 0.5, 0.7, 0.9], [-3.0, 3.0]])
+def test_estimate_is_mean_and_standard_error(samples):
+    e = estimate(samples)
+    assert e.mean == pytest.approx(statistics.fmean(samples))
+    assert e.stderr == pytest.approx(statistics.stdev(samples) / math.sqrt(len(samples)))
+    assert e.n == len(samples)
+
+
+def test_estimate_leaves_out_nan():
+    assert estimate([1.0, np.nan, 3.0]) == estimate([1.0, 3.0])
+
+
+def test_estimate_of_one_sample_has_no_stderr():
+    e = estimate([2.5])
+    assert (e.mean, e.n) == (2.5, 1) and math.isnan(e.stderr)
+
+
+@pytest.mark.parametrize(
+    "value, spec, text",
+    [
+        (Estimate(0.81557, 0.00086, 3), "", "0.8156 ± 0.0009"),
+        (Estimate(0.9712, 0.0123, 3), "", "0.971 ± 0.012"),
+        (Estimate(120.0, 14.0, 3), "", "120 ± 14"),
+        (Estimate(0.5, float("nan"), 1), "", "0.5"),
+        (Estimate(float("nan"), float("nan"), 0), "", "n/a"),
+        (Estimate(0.12345, 0.01, 2), ".2f", "0.12 ± 0.01"),
+    ],
+)
+def test_estimate_format(value, spec, text):
+    assert format(value, spec) == text
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def test_run_group_matches_separate_runs(small):
+    specs = [RunSpec((64, 6, 10), "scaled", 3, 2, 10, 0.5, lam) for lam in (0.0, 1.0, 20.0)]
+    together = run_group(specs, small)
+    for spec, outcome in zip(specs, together):
+        alone = run_one(spec, small).history
+        np.testing.assert_allclose(outcome.history.weights.norm, alone.weights.norm, rtol=1e-10)
+        np.testing.assert_allclose(
+            outcome.history.evaluation_accuracy, alone.evaluation_accuracy, rtol=1e-10
+        )
+
+
+def test_run_many_through_an_executor_matches_serial(small):
+    specs = [RunSpec((64, 5, 10), "large", seed, 2, 20, 0.5, 5.0) for seed in (0, 1)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        parallel = run_many(specs, small, executor=pool)
+    serial = run_many(specs, small)
+    for a, b in zip(parallel, serial):
+        np.testing.assert_array_equal(a.history.weights.norm, b.history.weights.norm)
+
+
+def test_network_comes_from_the_first_spawned_stream(small):
+    spec = RunSpec((64, 5, 10), "large", 7, 1, 10, 0.5, 5.0, evaluate=False)
+    outcome = run_one(spec, small)
+    stream = np.random.SeedSequence(7).spawn(2)[0]
+    net = dl.Network([64, 5, 10], init="large", seed=np.random.default_rng(stream))
+    assert outcome.history.weights.norm[0, 0] == pytest.approx(np.linalg.norm(net.weights[0]))
+
+
+def test_diverged_run_is_marked_not_nan(small):
+    outcome = run_one(RunSpec((64, 5, 10), "large", 0, 3, 10, 1e300, 0.0), small)
+    assert outcome.diverged
+    assert "diverged" in outcome.message
+    assert np.isfinite(outcome.history.weights.norm).all()
+
+
+def test_experiment_lists_diverged_runs(small):
+    result = dl.early_decay_dominance(
+        small, eta=1e300, lmbdas=(1e-300,), inits=("large",), epochs=2, first_epochs=1, seeds=1
+    )
+    assert len(result.diverged) == 1
+    assert "not measured" in result.verdict
+
+
+# ----------------------------------------------------------------------------- Q1
+
+
+def test_q1_shares_are_fractions(records):
+    share = records["q1"].share
+    assert share.shape == (4, 2, 3, 2)
+    assert np.all((share >= 0) & (share <= 1))
+
+
+def test_q1_early_share_averages_the_first_epochs(records):
+    r = records["q1"]
+    expected = r.share_total[0, :, :2].mean(axis=1)
+    assert r.early_share[0].mean == pytest.approx(expected.mean())
+
+
+@pytest.mark.parametrize(
+    "shares, expected",
+    [
+        ([0.9, 0.95, 0.2, 0.3], "the claim holds"),
+        ([0.3, 0.35, 0.2, 0.3], "the claim does not hold"),
+    ],
+)
+def test_dominance_verdict_follows_the_numbers(shares, expected):
+    early = [Estimate(s, 0.01, 3) for s in shares]
+    text = dominance_verdict(
+        ["large", "large", "scaled", "scaled"], np.array([1.0, 5.0, 1.0, 5.0]), early, first_epochs=3
+    )
+    assert expected in text
+
+
+def test_dominance_verdict_threshold_is_an_argument():
+    early = [Estimate(0.7, 0.01, 3)]
+    assert "claim holds" in dominance_verdict(["large"], [5.0], early, first_epochs=2)
+    assert "does not hold" in dominance_verdict(
+        ["large"], [5.0], early, first_epochs=2, threshold=0.8
+    )
+
+
+# ----------------------------------------------------------------------------- Q2
+
+
+def test_q2_exact_and_closed_form_factors(records):
+    r = records["q2"]
+    n = r.settings["n"]
+    for s in range(len(r.eta)):
+        eta, lam, m = r.eta[s], r.lmbda[s], int(r.batch_size[s])
+        assert r.exact[s] == pytest.approx((1 - eta * lam / n) ** math.ceil(n / m), rel=1e-12)
+        assert r.closed_form[s] == pytest.approx(math.exp(-eta * lam / m), rel=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [7, 20])
+def test_q2_measured_factor_is_pure_decay_without_input(small, batch_size):
+    # Zero inputs make the first layer's data gradient exactly zero: pure decay.
+    blank = dl.Dataset(
+        dl.Split(np.zeros_like(small.train.X), small.train.y),
+        small.validation,
+        small.test,
+        10,
+        "blank",
+    )
+    r = dl.per_epoch_factor(
+        blank, etas=(0.5,), lmbdas=(20.0,), batch_sizes=(batch_size,), seeds=1, hidden=4
+    )
+    n = small.train.n
+    expected = (1 - 0.5 * 20.0 / n) ** math.ceil(n / batch_size)
+    assert r.measured[0, 0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "errors, expected",
+    [([0.001, 0.002], "within 1% of the exact factor in 2 of 2"), ([0.001, 0.5], "it fails in 1")],
+)
+def test_factor_verdict_follows_the_numbers(errors, expected):
+    errors = np.array(errors)
+    exact = np.array([0.5, 0.5])
+    closed = exact * (1 + errors)
+    text = factor_verdict(
+        np.array([0.001, 0.1]),
+        errors,
+        exact,
+        closed,
+        errors,
+        [Estimate(0.5, 0.001, 3)] * 2,
+    )
+    assert expected in text
+
+
+# ----------------------------------------------------------------------------- Q3
+
+
+def test_q3_fit_is_the_log_log_regression_of_the_record(records):
+    r = records["q3"]
+    x = np.repeat(r.n_weights, r.equilibrium_rms.shape[1])
+    slope = np.polyfit(np.log(x), np.log(r.equilibrium_rms.ravel()), 1)[0]
+    assert r.fit.exponent == pytest.approx(slope, rel=1e-10)
+
+
+def test_q3_equilibrium_rms_is_the_plateau_mean(records):
+    r = records["q3"]
+    for w, k in zip(*np.nonzero(r.reached)):
+        start = int(r.equilibrium_epoch[w, k])
+        assert r.equilibrium_rms[w, k] == pytest.approx(r.total_rms[w, k, start:].mean())
+
+
+def test_q3_verdict_reports_unreached_runs(small):
+    r = dl.equilibrium_size(
+        small, widths=(4, 8), seeds=2, epochs=2, lmbda=0.5, lmbdas=(), ns=(), patience=5
+    )
+    assert not r.reached.any()
+    assert "only 0 of 4 runs reached an equilibrium" in r.verdict
+
+
+def test_q3_pure_decay_curve_uses_the_exact_factor(records):
+    r = records["q3"]
+    s = r.settings
+    factor = (1 - s["eta"] * s["lmbda"] / s["n"]) ** math.ceil(s["n"] / s["batch_size"])
+    np.testing.assert_allclose(r.pure_decay_rms[0, 3] / r.pure_decay_rms[0, 0], factor**3)
+
+
+# ----------------------------------------------------------------------------- Q4
+
+
+def test_q4_scaled_start_is_one_over_root_fan_in(records):
+    r = records["q4"]
+    for l in range(2):
+        assert r.scale_ratio_initial[1][l].mean == pytest.approx(1.0, abs=0.15)
+
+
+def test_q4_epochs_to_target_is_the_first_epoch_at_target(records):
+    r = records["q4"]
+    target = r.settings["target_accuracy"]
+    first = [np.flatnonzero(a >= target) for a in r.accuracy[0]]
+    values = [f[0] for f in first if f.size]
+    assert r.reached_target[0] == len(values)
+    if values:
+        assert r.epochs_to_target[0].mean == pytest.approx(np.mean(values))
+
+
+@pytest.mark.parametrize(
+    "final, expected",
+    [(1.5, "reaches 1/√n_in"), (3.0, "moves toward 1/√n_in"), (9.0, "does not move toward")],
+)
+def test_initialisation_verdict_follows_the_numbers(final, expected):
+    text = initialisation_verdict(
+        ["large", "scaled"],
+        [[Estimate(8.0, 0.1, 3)], [Estimate(1.0, 0.1, 3)]],
+        [[Estimate(final, 0.1, 3)], [Estimate(2.0, 0.1, 3)]],
+        [Estimate(4.0, 1.0, 3), Estimate(2.0, 1.0, 3)],
+        [Estimate(0.9, 0.01, 3), Estimate(0.95, 0.01, 3)],
+        target_accuracy=0.9,
+    )
+    assert expected in text
+
+
+# ----------------------------------------------------------------------------- Q5
+
+
+def test_q5_starting_variance_is_the_networks(records, small):
+    r = records["q5"]
+    net_stream = np.random.SeedSequence(0).spawn(2)[0]
+    net = dl.Network([64, 10, 10], init="large", seed=np.random.default_rng(net_stream))
+    assert r.trajectories["variance"][0, 0, 0, 0] == pytest.approx(net.weights[0].var())
+
+
+def test_q5_cancellation_is_abs_sum_over_l1(records):
+    r = records["q5"]
+    expected = np.abs(r.trajectories["sum"][1, :, -1, 1]) / r.trajectories["l1"][1, :, -1, 1]
+    assert r.cancellation[1][1].mean == pytest.approx(expected.mean())
+
+
+def test_q5_lambda_keeps_per_step_decay(records):
+    r = records["q5"]
+    np.testing.assert_allclose(r.eta_lambda_over_n, [0.5 * 0.5 / 200, 0.5 * 5.0 / 200])
+
+
+# ----------------------------------------------------------------------------- Q6
+
+
+def test_best_lambda_interpolates_the_crossing():
+    grid = np.array([0.1, 1.0, 10.0, 100.0])
+    acc = np.array([0.95, 0.96, 0.94, 0.5])
+    # level = 0.96 - 0.01 = 0.95 is crossed between 1 (0.96) and 10 (0.94), halfway in log λ.
+    star, censored = best_lambda(grid, acc, 0.01)
+    assert star == pytest.approx(10**0.5) and not censored
+
+
+def test_best_lambda_censored_at_top_of_grid():
+    star, censored = best_lambda(np.array([1.0, 2.0, 4.0]), np.array([0.9, 0.91, 0.905]), 0.01)
+    assert star == 4.0 and censored
+
+
+def test_q6_mean_convention_is_sum_with_lambda_over_n_weights(records):
+    # Width 4 has n_w = 296 and the mean grid is the sum grid times 296: the same runs.
+    r = records["q6"]
+    assert r.n_weights[0] == 296
+    np.testing.assert_allclose(r.accuracy["mean"][0], r.accuracy["sum"][0], atol=1e-12)
+    np.testing.assert_allclose(r.lambda_star["mean"][0], 296 * r.lambda_star["sum"][0])
+
+
+def _fit(slope):
+    x = np.array([1e3, 1e3, 1e4, 1e4, 1e5, 1e5])
+    noise = np.array([1.02, 0.98, 0.99, 1.01, 1.03, 0.97])
+    return dl.fit_power_law(x, x**slope * noise, hypotheses=(0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    "sum_slope, mean_slope, expected",
+    [
+        (0.0, 1.0, "the sum convention keeps λ* stable"),
+        (1.0, 0.0, "the mean convention keeps λ* stable"),
+    ],
+)
+def test_convention_verdict_follows_the_numbers(sum_slope, mean_slope, expected):
+    text = convention_verdict(
+        {"sum": _fit(sum_slope), "mean": _fit(mean_slope)}, None, {"λ ∝ n": np.array([np.nan])}
+    )
+    assert expected in text
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@pytest.mark.parametrize("key", ["q1", "q2", "q3", "q4", "q5", "q6"])
+def test_record_is_json_without_nan(records, key):
+    text = json.dumps(records[key].to_dict(), allow_nan=False)
+    assert json.loads(text)["number"] == int(key[1])
+
+
+@pytest.mark.parametrize("key", ["q1", "q2", "q3", "q4", "q5", "q6"])
+def test_summary_holds_question_table_and_verdict(records, key):
+    r = records[key]
+    text = r.summary()
+    assert r.question in text and r.verdict in text and r.table()[0][0] in text
+
+
+def test_same_seeds_give_identical_records(small):
+    def run():
+        return dl.initialisation_comparison(small, hidden=5, epochs=2, seeds=(3, 4)).to_dict()
+
+    assert run() == run()
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "function, kwargs, error, match",
+    [
+        (dl.early_decay_dominance, {"lmbdas": (1.0, -1.0)}, ValueError, r"lmbdas\[1\]=-1"),
+        (dl.early_decay_dominance, {"inits": ("huge",)}, ValueError, "inits"),
+        (dl.early_decay_dominance, {"inits": "large"}, TypeError, "inits"),
+        (dl.per_epoch_factor, {"batch_sizes": (5000,)}, ValueError, "batch_sizes"),
+        (dl.per_epoch_factor, {"etas": (10.0,), "lmbdas": (500.0,)}, ValueError, "eta"),
+        (dl.equilibrium_size, {"widths": (16,)}, ValueError, "widths"),
+        (dl.equilibrium_size, {"ns": (5000,)}, ValueError, "ns"),
+        (dl.initialisation_comparison, {"target_accuracy": 1.5}, ValueError, "target_accuracy"),
+        (dl.initialisation_comparison, {"seeds": 0}, ValueError, "seeds"),
+        (dl.initialisation_comparison, {"seeds": "three"}, TypeError, "seeds"),
+        (dl.layer_movement, {"datasets": ["digits"]}, TypeError, "datasets"),
+        (dl.convention_transfer, {"sum_lmbdas": (1.0,)}, ValueError, "sum_lmbdas"),
+        (dl.convention_transfer, {"data": "digits"}, TypeError, "data"),
+    ],
+)
+def test_bad_input_names_the_argument(function, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        function(**kwargs)
+
+
+def test_experiments_do_not_import_matplotlib():
+    code = (
+        "import sys, decaylab as dl\n"
+        "dl.per_epoch_factor(etas=(0.5,), lmbdas=(5.0,), batch_sizes=(100,), seeds=1, hidden=4)\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

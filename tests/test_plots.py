@@ -1,0 +1,149 @@
+"""The plotting module: it draws from records, on the axes given, and never shows.
+
+Run under the Agg backend; every drawing function must return the artists
+it drew, put them on the axes it was given, and label its axes.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import decaylab as dl  # noqa: E402
+import decaylab.plots as dp  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def records(digits):
+    small = dl.Dataset(
+        dl.Split(digits.train.X[:200], digits.train.y[:200]),
+        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
+        digits.test,
+        10,
+        "small digits",
+    )
+    return {
+        "q1": dl.early_decay_dominance(small, lmbdas=(0.1, 5.0), epochs=3, seeds=2, hidden=8),
+        "q2": dl.per_epoch_factor(
+            small, etas=(0.5,), lmbdas=(5.0, 50.0), batch_sizes=(10, 30), seeds=2, hidden=8
+        ),
+        "q3": dl.equilibrium_size(
+            small, widths=(4, 8, 16), seeds=2, epochs=8, lmbdas=(5.0, 10.0), ns=(100, 200)
+        ),
+        "q4": dl.initialisation_comparison(small, hidden=8, epochs=3, seeds=2),
+        "q5": dl.layer_movement(
+            [small], hidden=8, lmbdas=(0.5, 5.0), reference_n=200, epochs=3, seeds=2
+        ),
+        "q6": dl.convention_transfer(
+            small,
+            widths=(4, 8),
+            sum_lmbdas=(0.5, 4.0, 32.0),
+            mean_lmbdas=(100.0, 1000.0, 10000.0),
+            ns=(100, 200),
+            epochs=3,
+            average_epochs=1,
+            seeds=2,
+        ),
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_show(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("plt.show() was called")
+
+    monkeypatch.setattr(plt, "show", refuse)
+    yield
+    plt.close("all")
+
+
+# (record, function, keyword arguments)
+PANELS = [
+    ("q1", dp.plot_decay_share, {}),
+    ("q1", dp.plot_decay_share, {"layer": 0}),
+    ("q2", dp.plot_factors, {}),
+    ("q2", dp.plot_factor_error, {}),
+    ("q3", dp.plot_weight_rms, {}),
+    ("q3", dp.plot_weight_rms, {"width": 4}),
+    ("q3", dp.plot_equilibrium_scaling, {}),
+    ("q3", dp.plot_norm_against_width, {}),
+    ("q3", dp.plot_equilibrium_sweep, {"against": "lmbda"}),
+    ("q3", dp.plot_equilibrium_sweep, {"against": "n"}),
+    ("q4", dp.plot_layer_scale, {"layer": 1}),
+    ("q4", dp.plot_learning_curves, {}),
+    ("q5", dp.plot_layer_statistic, {"statistic": "norm"}),
+    ("q5", dp.plot_layer_statistic, {"statistic": "sum", "condition": 1}),
+    ("q6", dp.plot_lambda_scan, {"convention": "mean"}),
+    ("q6", dp.plot_lambda_star, {}),
+    ("q6", dp.plot_lambda_transfer, {}),
+]
+IDS = [f"{f.__name__}-{key}-{sorted(kw)}" for key, f, kw in PANELS]
+
+
+@pytest.mark.parametrize("key, function, kwargs", PANELS, ids=IDS)
+def test_panel_draws_on_the_given_axes(records, key, function, kwargs):
+    fig = Figure()
+    ax = fig.add_subplot()
+    drawn = function(records[key], ax, **kwargs)
+    assert drawn
+    assert all(artist.axes is ax for artist in drawn)
+
+
+@pytest.mark.parametrize("key, function, kwargs", PANELS, ids=IDS)
+def test_panel_labels_its_axes(records, key, function, kwargs):
+    fig = Figure()
+    ax = fig.add_subplot()
+    function(records[key], ax, **kwargs)
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_panel_without_axes_uses_the_current_ones(records):
+    fig, ax = plt.subplots()
+    drawn = dp.plot_learning_curves(records["q4"])
+    assert drawn[0].axes is ax
+
+
+@pytest.mark.parametrize("key", ["q1", "q2", "q3", "q4", "q5", "q6"])
+def test_figure_for_every_record_saves_a_png(records, key, tmp_path):
+    fig = dp.figure_for(records[key])
+    assert isinstance(fig, Figure)
+    path = tmp_path / f"{key}.png"
+    fig.savefig(path, dpi=60, bbox_inches="tight")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figure_for_refuses_other_objects():
+    with pytest.raises(TypeError, match="result has type dict"):
+        dp.figure_for({})
+
+
+def test_sweep_panel_refuses_unknown_axis(records):
+    with pytest.raises(ValueError, match="against='eta'"):
+        dp.plot_equilibrium_sweep(records["q3"], Figure().add_subplot(), against="eta")
+
+
+def test_scaling_panel_draws_the_fitted_slope(records):
+    ax = Figure().add_subplot()
+    dp.plot_equilibrium_scaling(records["q3"], ax)
+    fit = records["q3"].fit
+    line = next(line for line in ax.get_lines() if line.get_label().startswith("fit"))
+    x, y = line.get_data()
+    slope = np.polyfit(np.log(x), np.log(y), 1)[0]
+    assert slope == pytest.approx(fit.exponent)
+
+
+def test_weight_rms_panel_draws_the_reference_levels(records):
+    ax = Figure().add_subplot()
+    dp.plot_weight_rms(records["q3"], ax, width=8)
+    n_w = 8 * (64 + 10)
+    levels = sorted(
+        line.get_ydata()[0] for line in ax.get_lines() if line.get_label().startswith("1/")
+    )
+    expected = sorted([1 / n_w, 1 / np.sqrt(n_w), 1 / np.sqrt(64), 1 / np.sqrt(8)])
+    assert levels == pytest.approx(expected)
