@@ -124,9 +124,14 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
 
 
+class _HomemadeBitGenerator(np.random.PCG64):
+    """A bit generator load_checkpoint would not know how to rebuild."""
+
+
 SAVE_ERRORS = [
     (dict(net="not a network"), TypeError, "net"),
     (dict(generator=42), TypeError, "generator"),
+    (dict(generator=np.random.Generator(_HomemadeBitGenerator(0))), TypeError, "Homemade"),
     (dict(epoch=-1), ValueError, "epoch"),
     (dict(epoch=1.5), TypeError, "epoch"),
     (dict(training=[1, 2]), TypeError, "training"),

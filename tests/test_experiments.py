@@ -187,7 +187,10 @@ def test_q1_early_share_averages_the_first_epochs(records):
 def test_dominance_verdict_follows_the_numbers(shares, expected):
     early = [Estimate(s, 0.01, 3) for s in shares]
     text = dominance_verdict(
-        ["large", "large", "scaled", "scaled"], np.array([1.0, 5.0, 1.0, 5.0]), early, first_epochs=3
+        ["large", "large", "scaled", "scaled"],
+        np.array([1.0, 5.0, 1.0, 5.0]),
+        early,
+        first_epochs=3,
     )
     assert expected in text
 

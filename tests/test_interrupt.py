@@ -143,6 +143,30 @@ def test_monitor_records_resume_bit_for_bit(problem):
         assert np.array_equal(resumed.monitors["decomposition"][key], values), key
 
 
+class InterruptAtEndOf(InterruptAt):
+    """A step monitor that presses Ctrl-C as epoch ``epoch`` closes, after it was recorded."""
+
+    def __init__(self, epoch: int):
+        super().__init__(epoch, step=-1)
+
+    def end_epoch(self, net):
+        if self.epoch == self.target[0]:
+            raise KeyboardInterrupt
+        super().end_epoch(net)
+
+
+@pytest.mark.parametrize("epoch", [1, 3])
+def test_interruption_as_an_epoch_closes_drops_that_epoch_everywhere(problem, epoch):
+    train, evaluation = problem
+    net = dl.Network([5, 4, 3], seed=0)
+    with pytest.raises(dl.TrainingInterrupted) as caught:
+        dl.train(net, train, epochs=EPOCHS, evaluation=evaluation, seed=11,
+                 monitors=[InterruptAtEndOf(epoch)], **SETTINGS)  # fmt: skip
+    np.testing.assert_array_equal(caught.value.history.epoch, np.arange(epoch))
+    completed, _ = _uninterrupted(problem, epochs=epoch - 1)
+    assert np.array_equal(net.params, completed.params)
+
+
 @pytest.mark.parametrize(
     "monitor", [dl.DecompositionMonitor, dl.RotationMonitor, lambda: dl.RotationMonitor(True)]
 )

@@ -1,4 +1,5 @@
-// MathJax settings for the \( \) and \[ \] spans that pymdownx.arithmatex writes.
+// MathJax settings for the \( \) and \[ \] spans that pymdownx.arithmatex writes
+// (generic mode); only elements of class "arithmatex" are typeset.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
@@ -11,8 +12,3 @@ window.MathJax = {
     processHtmlClass: "arithmatex",
   },
 };
-
-document$ = window.document$;
-if (typeof document$ !== "undefined" && document$.subscribe) {
-  document$.subscribe(() => MathJax.typesetPromise());
-}

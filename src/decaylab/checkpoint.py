@@ -118,6 +118,11 @@ def save_checkpoint(
         raise TypeError(
             f"generator has type {type(generator).__name__}; expected a numpy.random.Generator"
         )
+    if generator is not None and type(generator.bit_generator).__name__ not in _BIT_GENERATORS:
+        raise TypeError(
+            f"generator runs on a {type(generator.bit_generator).__name__}; expected one of "
+            f"NumPy's {sorted(_BIT_GENERATORS)}, whose state can be stored"
+        )
     epoch = check_int("epoch", epoch, minimum=0)
     if training is not None and not isinstance(training, dict):
         raise TypeError(f"training has type {type(training).__name__}; expected a dict or None")
@@ -136,8 +141,8 @@ def save_checkpoint(
         text = json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"training={training!r} cannot be stored as JSON ({exc}); expected numbers, "
-            "strings, booleans, lists and dicts"
+            f"training cannot be stored as JSON ({exc}); expected finite numbers, strings, "
+            "booleans, None, lists and dicts"
         ) from None
     arrays = {"checkpoint_json": np.array(text)}
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
