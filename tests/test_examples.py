@@ -111,6 +111,7 @@ def test_example_scripts_run_as_programs_without_a_figure_argument():
         assert 'if __name__ == "__main__":' in text and "summary()" in text
 
 
+@pytest.mark.slow
 def test_walkthrough_notebook_executes(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -1,0 +1,105 @@
+"""The decaylab command line: argument handling, and one real quick report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import decaylab.report
+from decaylab import cli
+
+
+@pytest.fixture
+def calls(monkeypatch, tmp_path):
+    """Replace write_report by a recorder that writes nothing."""
+    seen = []
+
+    def fake(out, **kwargs):
+        seen.append({"out": out, **kwargs})
+        return decaylab.report.Report(
+            Path(out),
+            Path(out) / "report.md",
+            [],
+            Path(out) / "results.json",
+            [],
+            {**{slug: 1.0 for slug in decaylab.report.SLUGS}, "total": 6.0},
+        )
+
+    monkeypatch.setattr(decaylab.report, "write_report", fake)
+    return seen
+
+
+def test_report_defaults(calls, capsys):
+    assert cli.main(["report"]) == 0
+    (call,) = calls
+    assert call["out"] == "decaylab-report"
+    assert (call["quick"], call["seeds"], call["workers"]) == (False, None, 1)
+    assert call["data"].name == "digits"
+    assert "wrote decaylab-report" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, key, value",
+    [
+        (["--quick"], "quick", True),
+        (["--seeds", "5"], "seeds", 5),
+        (["--workers", "2"], "workers", 2),
+        (["--out", "elsewhere"], "out", "elsewhere"),
+        (["--no-progress"], "progress", False),
+    ],
+)
+def test_report_options(calls, argv, key, value):
+    cli.main(["report", *argv])
+    assert calls[0][key] == value
+
+
+def test_report_prints_where_it_wrote(calls, capsys, tmp_path):
+    cli.main(["report", "--out", str(tmp_path / "here")])
+    out = capsys.readouterr().out
+    assert str(tmp_path / "here" / "report.md") in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "mnist"], "expected 'digits' or 'mnist PATH'"),
+        (["--data", "cifar"], "expected 'digits' or 'mnist PATH'"),
+        (["--data", "mnist", "/nonexistent/mnist.pkl.gz"], "--data mnist /nonexistent"),
+        (["--seeds", "0"], "--seeds 0 is too small"),
+        (["--workers", "0"], "--workers 0 is too small"),
+        (["--seeds", "two"], "invalid int value"),
+    ],
+)
+def test_bad_arguments_exit_with_a_message(calls, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["report", *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not calls
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit):
+        cli.main([])
+    assert "COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_report_from_the_command_line(tmp_path):
+    out = tmp_path / "quick"
+    done = subprocess.run(
+        [sys.executable, "-m", "decaylab.cli", "report", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out / 'report.md'}" in done.stdout
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert text.count("**Verdict.**") == 6
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(
+        f"{slug}.png" for slug in decaylab.report.SLUGS
+    )
