@@ -105,6 +105,7 @@ def test_report_names_the_mnist_stand_in(written):
     assert "teacher-student task with MNIST's shape" in text
 
 
+@pytest.mark.slow
 def test_diverged_runs_are_listed_in_the_report(tmp_path):
     overrides = {slug: dict(kwargs) for slug, kwargs in TINY.items()}
     overrides["q1_dominance"].update(eta=1e300, lmbdas=(1e-300,), inits=("large",))
@@ -156,3 +157,12 @@ def test_large_data_is_cut_and_the_report_says_so():
 )
 def test_markdown_table_escapes_pipes(cells, row):
     assert markdown_table(["h1", "h2"], [cells]).splitlines()[2] == row
+
+
+@pytest.mark.slow
+def test_mnist_shaped_data_replaces_the_stand_in(tmp_path):
+    fake = dl.make_teacher_student(n=200, n_inputs=784, n_classes=10, n_validation=100, seed=1)
+    mnist = dl.Dataset(fake.train, fake.validation, fake.test, 10, "mnist")
+    result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False)
+    assert result.results[4].datasets == ["digits", "mnist"]
+    assert "Q5 is trained on MNIST" in result.markdown.read_text(encoding="utf-8")

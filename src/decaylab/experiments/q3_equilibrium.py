@@ -182,20 +182,23 @@ class EquilibriumResult(ExperimentResult):
         return header, rows
 
 
-def _describe_fit(fit, quantity: str, against: str) -> str:
+def _describe_fit(fit, quantity: str, against: str, *, nearest: bool = True) -> str:
     low, high = fit.interval
     admitted = [label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted]
-    nearest = int(np.argmin([abs(fit.exponent - h) for h in fit.hypotheses]))
+    closest = int(np.argmin([abs(fit.exponent - h) for h in fit.hypotheses]))
     text = (
         f"{quantity} ∝ {against}^b with b = {fit.exponent:.3f} "
         f"({fit.confidence:.0%} interval {low:.3f} to {high:.3f}, {fit.n_points} runs)"
     )
     if admitted:
         return text + ", which admits " + " and ".join(admitted)
-    return (
-        text + f", which admits none of {', '.join(fit.labels)}; nearest is {fit.labels[nearest]} "
-        f"(off by {abs(fit.exponent - fit.hypotheses[nearest]):.2f})"
-    )
+    text += f", which admits none of {', '.join(fit.labels)}"
+    if nearest:
+        text += (
+            f"; nearest is {fit.labels[closest]} "
+            f"(off by {abs(fit.exponent - fit.hypotheses[closest]):.2f})"
+        )
+    return text
 
 
 def equilibrium_verdict(
@@ -237,18 +240,23 @@ def equilibrium_verdict(
             "last epochs' values, which are still decaying, so it describes what was measured "
             "rather than the equilibrium"
         )
-    parts.append(_describe_fit(fit, "equilibrium RMS", "n_w"))
-    if fit.admitted:
-        labels = [label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted]
-        parts.append("the measurement supports " + " and ".join(labels))
-    else:
-        nearest = int(np.argmin([abs(fit.exponent - h) for h in fit.hypotheses]))
+    parts.append(_describe_fit(fit, "equilibrium RMS", "n_w", nearest=False))
+    if len(fit.admitted) == 1:
         parts.append(
-            f"neither law holds exactly; the equilibrium is far nearer {fit.labels[nearest]} "
-            f"than the other"
-            if len(fit.hypotheses) == 2
-            else f"neither law holds exactly; nearest is {fit.labels[nearest]}"
+            f"the measurement supports {fit.labels[fit.hypotheses.index(fit.admitted[0])]}"
         )
+    elif fit.admitted:
+        parts.append("the interval is too wide to tell the laws apart")
+    else:
+        distance = [abs(fit.exponent - h) for h in fit.hypotheses]
+        order = np.argsort(distance)
+        text = (
+            f"neither law holds exactly; the exponent is nearer {fit.labels[order[0]]} "
+            f"(off by {distance[order[0]]:.2f})"
+        )
+        if len(order) > 1:
+            text += f" than {fit.labels[order[1]]} (off by {distance[order[1]]:.2f})"
+        parts.append(text)
     parts.append(
         _describe_fit(norm_fit, "the total ‖w‖²", "n_w").replace(
             "admits x^0", "admits a width-independent ‖w‖²"
