@@ -4,7 +4,7 @@ Trains [64, 30, 10] on the digits and [784, 30, 10] on an MNIST-shaped
 teacher-student task (or on MNIST itself, given its path) from the large
 initialisation, and follows each layer's L2 norm, L1 norm, variance and sum.
 
-    python examples/q5_layers.py                    # about 15 s; writes q5_layers.png
+    python examples/q5_layers.py                    # about 10 s; writes q5_layers.png
     python examples/q5_layers.py ~/mnist.pkl.gz     # the same with real MNIST (first 5,000)
 """
 

@@ -375,6 +375,7 @@ def _fit(slope):
     [
         (0.0, 1.0, "the sum convention keeps λ* stable"),
         (1.0, 0.0, "the mean convention keeps λ* stable"),
+        (-0.3, 0.7, "no convention keeps λ* stable; the sum convention's λ* moves least"),
     ],
 )
 def test_convention_verdict_follows_the_numbers(sum_slope, mean_slope, expected):

@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="run every experiment and write a Markdown report with figures",
+        usage=(
+            "decaylab report [--out DIR] [--quick] [--data digits | --data mnist PATH] "
+            "[--seeds K] [--workers N] [--no-progress]"
+        ),
         description=(
             "Run the six experiments (decay dominance, per-epoch factor, equilibrium size, "
             "initialisation, per-layer movement, sum/mean conventions) and write report.md, "
@@ -43,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--data",
         nargs="+",
-        metavar="NAME [PATH]",
+        metavar="SOURCE",
         default=["digits"],
         help="'digits' (bundled, the default) or 'mnist PATH' with PATH Nielsen's "
         "mnist.pkl.gz or a directory of the MNIST IDX files",

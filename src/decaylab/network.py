@@ -356,7 +356,7 @@ class Backprop:
         last = net.n_layers - 1
         # The output layer is always a sigmoid; None marks the sigmoid, which
         # run() evaluates itself under a single errstate for the whole pass.
-        hidden = None if net.activation is _SIGMOID else net.activation
+        hidden = None if net.activation.name == "sigmoid" else net.activation
         self._forward = [hidden if l < last else None for l in range(last + 1)]
         self._bind()
 

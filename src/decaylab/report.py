@@ -11,7 +11,6 @@ calls it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
 import os
@@ -34,6 +33,7 @@ from decaylab.experiments import (
     layer_movement,
     per_epoch_factor,
 )
+from decaylab.experiments.common import single_threaded_blas
 from decaylab.experiments.q5_layers import mnist_stand_in
 
 __all__ = ["Report", "experiment_settings", "markdown_section", "write_report"]
@@ -238,19 +238,6 @@ _EXPERIMENTS = {
 }
 
 
-def _single_threaded_blas():
-    """Limit BLAS to one thread while the report trains, when threadpoolctl is installed.
-
-    The products of a mini-batch step are small; splitting them over threads
-    costs more than it saves, and far more when other processes share the cores.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _executor(workers: int) -> ProcessPoolExecutor | None:
     """``workers`` fresh processes whose BLAS uses one thread each (None for 1)."""
     if workers == 1:
@@ -336,7 +323,7 @@ def write_report(
     results, figures, seconds = [], [], {}
     start = time.perf_counter()
     try:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             bar = tqdm(
                 SLUGS,
                 desc="decaylab report",

@@ -9,6 +9,7 @@ from those numbers by a function with explicit thresholds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import sys
@@ -39,6 +40,7 @@ __all__ = [
     "run_group",
     "run_many",
     "run_one",
+    "single_threaded_blas",
     "subset",
 ]
 
@@ -118,13 +120,6 @@ def estimate(samples: Iterable[float]) -> Estimate:
         return Estimate(math.nan, math.nan, 0)
     stderr = float(values.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
     return Estimate(float(values.mean()), stderr, k)
-
-
-def estimates_along(samples: np.ndarray, axis: int = 0) -> list[Estimate]:
-    """One :func:`estimate` per position of ``samples`` with ``axis`` as the run axis."""
-    moved = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1)
-    flat = moved.reshape(-1, moved.shape[-1])
-    return [estimate(row) for row in flat]
 
 
 # ----------------------------------------------------------------------------- records
@@ -392,6 +387,20 @@ def _monitor(name: str):
     raise ValueError(f"monitor {name!r} is not recognised; expected 'decomposition' or 'rotation'")
 
 
+def single_threaded_blas():
+    """A context in which BLAS uses one thread (when threadpoolctl is installed).
+
+    The matrix products of a mini-batch step are small: splitting them over
+    threads costs more than it saves, and many times more when other
+    processes share the cores. Without threadpoolctl this does nothing.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """Independent generators for the initial weights and the batch order of one seed."""
     net_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
@@ -506,6 +515,8 @@ def run_many(
     In this process, runs that differ only in η, λ and convention are trained
     together (:func:`run_group`), which is several times faster for λ scans.
     With an executor, every run is one call of :func:`decaylab.sweep.sweep`.
+    Either way BLAS is held to one thread while training
+    (:func:`single_threaded_blas`).
 
     Parameters
     ----------
@@ -536,19 +547,24 @@ def run_many(
     bar = tqdm(
         total=len(specs), desc=desc, unit="run", disable=not progress, leave=False, file=sys.stderr
     )
-    for group in _groups(specs):
-        members = [specs[i] for i in group]
-        results = run_group(members, data) if len(members) > 1 else [run_one(members[0], data)]
-        for i, outcome in zip(group, results):
-            outcomes[i] = outcome
-        bar.update(len(group))
+    with single_threaded_blas():
+        for group in _groups(specs):
+            members = [specs[i] for i in group]
+            if len(members) > 1:
+                results = run_group(members, data)
+            else:
+                results = [run_one(members[0], data)]
+            for i, outcome in zip(group, results):
+                outcomes[i] = outcome
+            bar.update(len(group))
     bar.close()
     return outcomes
 
 
 def sweep_run(spec: RunSpec, data: Dataset) -> dict:
     """One run as :func:`decaylab.sweep.sweep` wants it: a History and scalars."""
-    outcome = run_one(spec, data)
+    with single_threaded_blas():
+        outcome = run_one(spec, data)
     return {
         "history": outcome.history,
         "diverged": outcome.diverged,

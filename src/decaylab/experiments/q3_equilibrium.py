@@ -374,7 +374,7 @@ def equilibrium_size(
     if init not in ("large", "scaled"):
         raise ValueError(f"init={init!r} is not recognised; expected 'large' or 'scaled'")
     lmbdas = check_positive_list("lmbdas", lmbdas) if len(lmbdas) else ()
-    ns = check_int_list("ns", ns, minimum=batch_size) if len(ns) else ()
+    ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
     for i, n in enumerate(ns):
         check_int(f"ns[{i}]", n, minimum=batch_size, maximum=data.train.n)
     sweep_hidden = check_int("sweep_hidden", sweep_hidden, minimum=1)

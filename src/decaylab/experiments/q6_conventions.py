@@ -226,7 +226,8 @@ def convention_verdict(
     n_fit : ScalingFit or None
         λ* against n.
     transfer_loss : dict of str to ndarray
-        Accuracy lost by each transfer rule at each n.
+        Accuracy lost by each transfer rule at each n, in increasing n (the
+        last, largest n is the one λ* is carried over from).
     censored_fraction : float
         Fraction of λ* values that hit the top of the grid (reported).
     loss_margin : float
@@ -247,8 +248,10 @@ def convention_verdict(
         )
     for c, f in width_fit.items():
         parts.append(_fit_sentence(f, f"{c} convention: log λ* against log n_w,"))
-        # Decided only when the interval admits exactly one of the two hypotheses.
-        decided[c] = f.admitted[0] if len(f.admitted) == 1 else None
+        # Decided when the interval admits exactly one hypothesis, or none of them.
+        decided[c] = (
+            f.admitted[0] if len(f.admitted) == 1 else ("neither" if not f.admitted else None)
+        )
     stable = [c for c, h in decided.items() if h == 0.0]
     undecided = [c for c, h in decided.items() if h is None]
     if stable and not undecided:
@@ -267,8 +270,8 @@ def convention_verdict(
         )
     elif undecided:
         parts.append(
-            f"the {' and '.join(undecided)} slope interval admits both hypotheses or neither, so "
-            "more widths or seeds are needed to decide"
+            f"the {' and '.join(undecided)} slope interval admits both hypotheses, so more "
+            "widths or seeds are needed to decide"
         )
     elif width_fit:
         steadiest = min(width_fit, key=lambda c: abs(width_fit[c].exponent))
@@ -280,11 +283,16 @@ def convention_verdict(
         parts.append(_fit_sentence(n_fit, "log λ* against log n:"))
     finite_losses = all(np.isfinite(loss).any() for loss in transfer_loss.values())
     if n_fit is not None and finite_losses:
-        losses = {rule: float(np.nanmax(loss)) for rule, loss in transfer_loss.items()}
+        # At the largest n both rules give λ* itself; the other sizes tell them apart.
+        losses = {
+            rule: float(np.nanmax(loss[:-1] if loss.size > 1 else loss))
+            for rule, loss in transfer_loss.items()
+        }
         better = min(losses, key=losses.get)
         worse = max(losses, key=losses.get)
-        text = "carrying λ* over from the largest n costs at most " + " and ".join(
-            f"{v:.3f} accuracy with {rule}" for rule, v in losses.items()
+        text = (
+            "carrying λ* over from the largest n to the smaller ones costs at most "
+            + " and ".join(f"{v:.3f} accuracy with {rule}" for rule, v in losses.items())
         )
         if losses[worse] - losses[better] > loss_margin:
             text += f"; {better} transfers better"
@@ -331,7 +339,7 @@ def convention_transfer(
     epochs: int = 15,
     average_epochs: int = 3,
     tolerance: float = 0.01,
-    seeds: int | Sequence[int] = 2,
+    seeds: int | Sequence[int] = 3,
     confidence: float = 0.95,
     executor=None,
     progress: bool = False,
@@ -384,7 +392,7 @@ def convention_transfer(
     for name, grid in grids.items():
         if grid.size < 2:
             raise ValueError(f"{name}_lmbdas has {grid.size} value; expected at least 2")
-    ns = check_int_list("ns", ns, minimum=batch_size) if len(ns) else ()
+    ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
     for i, n in enumerate(ns):
         check_int(f"ns[{i}]", n, minimum=batch_size, maximum=data.train.n)
     transfer_hidden = check_int("transfer_hidden", transfer_hidden, minimum=1)
