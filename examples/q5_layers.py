@@ -1,7 +1,7 @@
 """Question 5: can one layer shrink while another grows, under the same λ?
 
-Trains [64, 30, 10] on the digits and [784, 30, 10] on an MNIST-shaped
-teacher-student task (or on MNIST itself, given its path) from the large
+Trains [64, 30, 10] on the digits and [784, 30, 10] on the same digits
+enlarged to 28×28 pixels (or on MNIST itself, given its path) from the large
 initialisation, and follows each layer's L2 norm, L1 norm, variance and sum.
 
     python examples/q5_layers.py                    # about 10 s; writes q5_layers.png
@@ -24,7 +24,7 @@ def main(
     ----------
     mnist : str or path, optional
         MNIST (Nielsen's mnist.pkl.gz or the IDX directory); its first 5,000
-        training examples replace the teacher-student stand-in.
+        training examples replace the enlarged digits.
 
     Other keyword arguments go to :func:`decaylab.layer_movement`.
     Returns its :class:`~decaylab.experiments.LayerResult`.

@@ -102,7 +102,7 @@ def test_report_records_its_settings_and_timings(written):
 
 def test_report_names_the_mnist_stand_in(written):
     _, text = written
-    assert "teacher-student task with MNIST's shape" in text
+    assert "digits enlarged to 28×28 pixels" in text
 
 
 @pytest.mark.slow
