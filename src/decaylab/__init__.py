@@ -1,4 +1,10 @@
-"""decaylab: measure the dynamics of L2 weight decay in networks trained by mini-batch SGD."""
+"""decaylab: measure the dynamics of L2 weight decay in networks trained by mini-batch SGD.
+
+``import decaylab as dl`` gives the network, the training loop (eq. 93), the
+decay conventions, the History, the data sets, the dynamics measurements and
+the experiments. Plotting lives in :mod:`decaylab.plots`, imported explicitly,
+so that computation never imports matplotlib.
+"""
 
 from decaylab.checkpoint import (
     Checkpoint,
@@ -20,18 +26,9 @@ from decaylab.conventions import (
     get_convention,
     steps_per_epoch,
 )
-from decaylab.errors import DataFileError, TrainingDiverged, TrainingInterrupted
-from decaylab.history import History, ParameterStats, layer_statistics
-from decaylab.network import Network
-from decaylab.training import sgd_step, train
-
-try:  # the data module is optional while it is being written
-    from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
-except ImportError:  # pragma: no cover
-    pass
-
-# dynamics
+from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
 from decaylab.decomposition import DecompositionMonitor, decay_dominated_epochs, decay_share
+from decaylab.ensemble import train_ensemble
 from decaylab.equilibrium import (
     Equilibrium,
     Stationarity,
@@ -40,26 +37,7 @@ from decaylab.equilibrium import (
     relaxation_time,
     stationarity,
 )
-from decaylab.factors import FactorComparison, MeasuredFactors, compare_factors, measured_factors
-from decaylab.noise import (
-    NoiseEquilibrium,
-    ar1_stationary_variance,
-    noise_equilibrium,
-    simulate_ar1,
-)
-from decaylab.rotation import (
-    RotationMonitor,
-    angular_update,
-    effective_learning_rate,
-    equilibrium_angle,
-)
-from decaylab.scaling import ScalingFit, fit_power_law
-
-# speed and scale
-from decaylab.ensemble import train_ensemble
-from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
-
-# experiments
+from decaylab.errors import DataFileError, TrainingDiverged, TrainingInterrupted
 from decaylab.experiments import (
     convention_transfer,
     early_decay_dominance,
@@ -68,77 +46,92 @@ from decaylab.experiments import (
     layer_movement,
     per_epoch_factor,
 )
+from decaylab.factors import FactorComparison, MeasuredFactors, compare_factors, measured_factors
+from decaylab.history import History, ParameterStats, layer_statistics
+from decaylab.network import Network
+from decaylab.noise import (
+    NoiseEquilibrium,
+    ar1_stationary_variance,
+    noise_equilibrium,
+    simulate_ar1,
+)
 from decaylab.report import write_report
+from decaylab.rotation import (
+    RotationMonitor,
+    angular_update,
+    effective_learning_rate,
+    equilibrium_angle,
+)
+from decaylab.scaling import ScalingFit, fit_power_law
+from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
+from decaylab.training import sgd_step, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CONVENTIONS",
+    "angular_update",
+    "ar1_stationary_variance",
     "Checkpoint",
+    "closed_form_factor",
+    "compare_factors",
+    "convention_transfer",
+    "CONVENTIONS",
     "DataFileError",
     "Dataset",
-    "DecayConvention",
-    "DecoupledDecay",
-    "History",
-    "MeanDecay",
-    "Network",
-    "ParameterStats",
-    "PerStepDecay",
-    "Split",
-    "SumDecay",
-    "TrainingDiverged",
-    "TrainingInterrupted",
-    "closed_form_factor",
+    "decay_dominated_epochs",
     "decay_factor",
+    "decay_share",
+    "DecayConvention",
+    "DecompositionMonitor",
+    "DecoupledDecay",
+    "early_decay_dominance",
+    "effective_learning_rate",
+    "Equilibrium",
+    "equilibrium_angle",
+    "equilibrium_size",
+    "FactorComparison",
+    "find_equilibrium",
+    "fit_power_law",
     "get_convention",
+    "grid_product",
+    "History",
+    "initialisation_comparison",
+    "layer_movement",
     "layer_statistics",
     "load_checkpoint",
     "load_digits",
     "load_mnist",
     "load_network2",
     "make_teacher_student",
-    "resume",
-    "save_checkpoint",
-    "save_network2",
-    "sgd_step",
-    "steps_per_epoch",
-    "train",
-]
-# dynamics
-__all__ += [
-    "DecompositionMonitor",
-    "Equilibrium",
-    "FactorComparison",
-    "MeasuredFactors",
-    "NoiseEquilibrium",
-    "RotationMonitor",
-    "ScalingFit",
-    "Stationarity",
-    "angular_update",
-    "ar1_stationary_variance",
-    "compare_factors",
-    "decay_dominated_epochs",
-    "decay_share",
-    "effective_learning_rate",
-    "equilibrium_angle",
-    "find_equilibrium",
-    "fit_power_law",
+    "MeanDecay",
     "measured_factors",
+    "MeasuredFactors",
+    "Network",
     "noise_equilibrium",
+    "NoiseEquilibrium",
+    "ParameterStats",
+    "per_epoch_factor",
+    "PerStepDecay",
     "relaxation_steps",
     "relaxation_time",
+    "resume",
+    "RotationMonitor",
+    "save_checkpoint",
+    "save_network2",
+    "ScalingFit",
+    "sgd_step",
     "simulate_ar1",
+    "Split",
+    "Stationarity",
     "stationarity",
-]
-# speed and scale
-__all__ += ["SweepInterrupted", "SweepResult", "grid_product", "sweep", "train_ensemble"]
-# experiments
-__all__ += [
-    "convention_transfer",
-    "early_decay_dominance",
-    "equilibrium_size",
-    "initialisation_comparison",
-    "layer_movement",
-    "per_epoch_factor",
+    "steps_per_epoch",
+    "SumDecay",
+    "sweep",
+    "SweepInterrupted",
+    "SweepResult",
+    "train",
+    "train_ensemble",
+    "TrainingDiverged",
+    "TrainingInterrupted",
     "write_report",
 ]
