@@ -17,6 +17,9 @@ from decaylab.errors import DataFileError
 #: Summary statistics kept for weights and (separately) biases.
 STATISTICS = ("norm", "rms", "mean_abs", "l1", "sum", "variance", "max_abs")
 
+#: Per-epoch costs and accuracies, each recorded only when it was measured.
+METRICS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+
 
 def layer_statistics(arrays) -> dict[str, np.ndarray]:
     """Summary statistics of each array in ``arrays``.
@@ -175,8 +178,7 @@ class History:
                     f"later has {kind} layers of sizes {theirs.tolist()}; expected "
                     f"{ours.tolist()} as in this history"
                 )
-        optional = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
-        for name in optional:
+        for name in METRICS:
             if (getattr(self, name) is None) != (getattr(later, name) is None):
                 have = "records" if getattr(later, name) is not None else "does not record"
                 raise ValueError(f"later {have} {name} but this history does not; expected both")
@@ -239,12 +241,7 @@ class History:
             stats = getattr(self, kind)
             for f in fields(stats):
                 out[f"{kind}.{f.name}"] = getattr(stats, f.name)
-        for name in (
-            "training_cost",
-            "training_accuracy",
-            "evaluation_cost",
-            "evaluation_accuracy",
-        ):
+        for name in METRICS:
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         for monitor, record in self.monitors.items():
@@ -271,13 +268,7 @@ class History:
                     _, monitor, name = key.split(".", 2)
                     monitors.setdefault(monitor, {})[name] = np.asarray(arrays[key])
             optional = {
-                name: (np.asarray(arrays[name]) if name in arrays else None)
-                for name in (
-                    "training_cost",
-                    "training_accuracy",
-                    "evaluation_cost",
-                    "evaluation_accuracy",
-                )
+                name: (np.asarray(arrays[name]) if name in arrays else None) for name in METRICS
             }
             return cls(
                 epoch=np.asarray(arrays["epoch"]),
@@ -327,12 +318,7 @@ class History:
                 for layer in range(stats.norm.shape[1]):
                     columns[f"{kind}.{name}.{layer}"] = stats[name][:, layer]
                 columns[f"{kind}.{name}.total"] = total[name]
-        for name in (
-            "training_cost",
-            "training_accuracy",
-            "evaluation_cost",
-            "evaluation_accuracy",
-        ):
+        for name in METRICS:
             if getattr(self, name) is not None:
                 columns[name] = getattr(self, name)
         return pd.DataFrame(columns).set_index("epoch")
