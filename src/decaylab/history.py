@@ -205,7 +205,7 @@ class History:
         }
         metrics = {
             name: join(getattr(self, name), getattr(later, name))
-            for name in optional
+            for name in METRICS
             if getattr(self, name) is not None
         }
         monitors = {
