@@ -11,11 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from decaylab._validation import check_choice
 
+# Below this many elements scipy's expit, one ufunc call, is faster than four NumPy
+# calls; above it NumPy's vectorised exp wins (measured on [784, 30, 10] batches).
+_EXPIT_MAX_SIZE = 4096
+
 
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    if z.size <= _EXPIT_MAX_SIZE:
+        return expit(z, out=out)
     # 1/(1 + e^{-z}) overflows harmlessly to 0 for z ≪ 0; silence that one warning.
     with np.errstate(over="ignore"):
         np.negative(z, out=out)

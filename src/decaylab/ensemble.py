@@ -113,26 +113,36 @@ class _Stack:
         self._etas = np.array(etas, dtype=np.float64)
         self._multipliers = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1, 1)
         self._scales: dict[int, np.ndarray] = {}
+        self._scaled_for: int | None = None  # batch length grad was scaled for, if any
+
+    def scales(self, batch_length: int) -> np.ndarray:
+        """η_k/m_B of every member, shape (K,), divided in float64 and rounded to the dtype."""
+        if batch_length not in self._scales:
+            scales = (self._etas / batch_length).astype(self.params.dtype)
+            self._scales[batch_length] = scales
+        return self._scales[batch_length]
 
     def sgd_step(self, batch_length: int) -> None:
         r"""Apply eq. 93 to every member, with the operations of :func:`decaylab.sgd_step`.
 
         .. math:: w_k \to d_k\,w_k - (\eta_k/m_B)\sum_x \partial C_x/\partial w_k,
                   \qquad b_k \to b_k - (\eta_k/m_B)\sum_x \partial C_x/\partial b_k.
+
+        After ``gradient(..., scaled=True)`` on this batch, :attr:`grad`
+        already holds (η_k/m_B)·Σ_x ∂C_x/∂θ_k and the step is two passes over
+        the parameters instead of three.
         """
-        if batch_length not in self._scales:
-            # η_k/m_B divided in float64 and then rounded to the dtype, as in sgd_step.
-            scales = (self._etas / batch_length).astype(self.params.dtype)
-            self._scales[batch_length] = scales
-        scale = self._scales[batch_length]
+        if self._scaled_for != batch_length:
+            scale = self.scales(batch_length)
+            # Scalars broadcast over each (K, ...) block: a per-parameter vector of
+            # multipliers would have to be read from memory at every step.
+            for g in self.grad_weights:
+                g *= scale[:, None, None]
+            for g in self.grad_biases:
+                g *= scale[:, None]
+        self._scaled_for = None
         for w in self.weights:
             w *= self._multipliers  # decay: weights only, biases are never decayed
-        # Scalars broadcast over each (K, ...) block: a per-parameter vector of
-        # multipliers would have to be read from memory at every step.
-        for g in self.grad_weights:
-            g *= scale[:, None, None]
-        for g in self.grad_biases:
-            g *= scale[:, None]
         self.params -= self.grad
 
     def member(self, k: int, flat: np.ndarray | None = None) -> list[np.ndarray]:
@@ -173,13 +183,17 @@ class _Stack:
             self._views[k] = (*wide, [d[:k] for d in self._deriv], *members)
         return self._views[k]
 
-    def gradient(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    def gradient(self, X: np.ndarray, targets: np.ndarray, *, scaled: bool = False) -> np.ndarray:
         """Write every member's Σ_x ∂C_x/∂θ for the batch into :attr:`grad`.
 
         Parameters
         ----------
         X : ndarray, shape (k, sizes[0])
         targets : ndarray, shape (k, sizes[-1]), one-hot
+        scaled : bool, optional
+            Write (η_k/m_B)·Σ_x ∂C_x/∂θ_k instead, m_B = k, for :meth:`sgd_step`.
+            The factor is applied once to δ^L (every δ^l and gradient is
+            linear in it), which saves a pass over the K members' gradients.
         """
         z, a, delta, deriv, z_members, a_members, delta_members = self._buffers(len(X))
         last = len(z) - 1
@@ -195,12 +209,16 @@ class _Stack:
                 else:
                     forward.forward(z[l], a[l])
         k = len(X)
+        output_delta = delta[last].reshape(k, self.K, -1)
         self.cost_function.delta(
             z[last].reshape(k, self.K, -1),
             a[last].reshape(k, self.K, -1),
             targets[:, None, :],
-            delta[last].reshape(k, self.K, -1),
+            output_delta,
         )
+        if scaled:
+            output_delta *= self.scales(k)[:, None]
+        self._scaled_for = k if scaled else None
         derivative = self.activation.derivative
         for l in range(last, -1, -1):
             if l == 0:
@@ -504,5 +522,5 @@ def _run_epoch(stack: _Stack, X, targets, order, batch_size: int) -> None:
             yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
         else:
             xb, yb = X[start:stop], targets[start:stop]
-        stack.gradient(xb, yb)
+        stack.gradient(xb, yb, scaled=True)
         stack.sgd_step(k)

@@ -354,10 +354,8 @@ class Backprop:
         self._full = self._buffers([(m, s) for s in net.sizes[1:]], dt)
         self._sliced: dict[int, tuple] = {m: self._full}
         last = net.n_layers - 1
-        # The output layer is always a sigmoid; None marks the sigmoid, which
-        # run() evaluates itself under a single errstate for the whole pass.
-        hidden = None if net.activation.name == "sigmoid" else net.activation
-        self._forward = [hidden if l < last else None for l in range(last + 1)]
+        # The output layer is always a sigmoid.
+        self._forward = [net.activation.forward] * last + [_SIGMOID.forward]
         self._bind()
 
     def _bind(self) -> None:
@@ -383,12 +381,18 @@ class Backprop:
 
     @staticmethod
     def _sigmoid(z: np.ndarray, out: np.ndarray) -> None:
-        # σ(z) = 1/(1 + e^{−z}), the same operations in the same order as
-        # decaylab.activations, so results are bit-identical to it.
-        np.negative(z, out=out)
-        np.exp(out, out=out)
-        out += 1.0
-        np.reciprocal(out, out=out)
+        # The sigmoid of decaylab.activations, so results are bit-identical to it.
+        _SIGMOID.forward(z, out)
+
+    def _feedforward(self, X: np.ndarray, z, a) -> None:
+        prev = X
+        for l, (w_transposed, b, forward) in enumerate(
+            zip(self._weights_transposed, self._biases, self._forward)
+        ):
+            np.matmul(prev, w_transposed, out=z[l])
+            z[l] += b
+            forward(z[l], a[l])
+            prev = a[l]
 
     def run(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Write Σ_x ∂C_x/∂θ for the batch into :attr:`grad` and return it.
@@ -408,22 +412,10 @@ class Backprop:
         if net.params is not self._params:
             self._bind()
         z, a, delta, deriv = self._views(len(X))
-        weights, biases = self._weights, self._biases
+        weights = self._weights
         grad_weights, grad_biases = self.grad_weights, self.grad_biases
         last = len(weights) - 1
-        prev = X
-        # e^{−z} overflows harmlessly to inf (σ = 0) for saturated units.
-        with np.errstate(over="ignore"):
-            for l, (w_transposed, b, forward) in enumerate(
-                zip(self._weights_transposed, biases, self._forward)
-            ):
-                np.matmul(prev, w_transposed, out=z[l])
-                z[l] += b
-                if forward is None:
-                    self._sigmoid(z[l], a[l])
-                else:
-                    forward.forward(z[l], a[l])
-                prev = a[l]
+        self._feedforward(X, z, a)
         net.cost_function.delta(z[last], a[last], targets, delta[last])
         derivative = net.activation.derivative
         for l in range(last, -1, -1):
