@@ -51,7 +51,7 @@ from decaylab.conventions import (
 )
 from decaylab.errors import TrainingInterrupted
 from decaylab.history import History
-from decaylab.network import Backprop, Network
+from decaylab.network import _SIGMOID, Network
 from decaylab.training import _Recorder
 
 __all__ = ["train_ensemble"]
@@ -93,9 +93,8 @@ class _Stack:
         self._delta = [np.empty((batch_size, w), dtype=dt) for w in widths]
         self._deriv = [np.empty((batch_size, w), dtype=dt) for w in widths[:-1]]
         self._views: dict[int, tuple] = {}
-        hidden = None if first.activation.name == "sigmoid" else first.activation
-        last = len(shapes) - 1
-        self._forward = [hidden if l < last else None for l in range(last + 1)]
+        # The output layer is always a sigmoid, as in Network.
+        self._forward = [first.activation.forward] * (len(shapes) - 1) + [_SIGMOID.forward]
         self.load(nets)
 
     def _layers(self, flat, shapes):
@@ -204,10 +203,7 @@ class _Stack:
                 else:
                     np.matmul(a_members[l - 1], self.weights_transposed[l], out=z_members[l])
                 z[l] += self.wide_biases[l]
-                if forward is None:
-                    Backprop._sigmoid(z[l], a[l])
-                else:
-                    forward.forward(z[l], a[l])
+                forward(z[l], a[l])
         k = len(X)
         output_delta = delta[last].reshape(k, self.K, -1)
         self.cost_function.delta(

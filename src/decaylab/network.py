@@ -379,11 +379,6 @@ class Backprop:
             self._sliced[k] = tuple([buf[:k] for buf in group] for group in self._full)
         return self._sliced[k]
 
-    @staticmethod
-    def _sigmoid(z: np.ndarray, out: np.ndarray) -> None:
-        # The sigmoid of decaylab.activations, so results are bit-identical to it.
-        _SIGMOID.forward(z, out)
-
     def _feedforward(self, X: np.ndarray, z, a) -> None:
         prev = X
         for l, (w_transposed, b, forward) in enumerate(
