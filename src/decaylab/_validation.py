@@ -43,6 +43,13 @@ def check_int(
     return value
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a ``bool`` (not merely truthy)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} has type {type(value).__name__}; expected a bool")
+    return value
+
+
 def check_real(
     name: str, value: object, *, positive: bool = False, nonnegative: bool = False
 ) -> float:

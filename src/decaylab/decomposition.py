@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from decaylab._validation import check_choice, check_int, check_real
+from decaylab._validation import check_bool, check_choice, check_int, check_real
 from decaylab.history import History
 from decaylab.network import Network
 
@@ -91,11 +91,7 @@ class DecompositionMonitor:
     name = "decomposition"
 
     def __init__(self, displacement: bool = False) -> None:
-        if not isinstance(displacement, bool):
-            raise TypeError(
-                f"displacement={displacement!r} has type {type(displacement).__name__}; "
-                "expected a bool"
-            )
+        check_bool("displacement", displacement)
         self.displacement = displacement
         self._rows: list[np.ndarray] = []
 

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from decaylab._validation import (
     as_generator,
+    check_bool,
     check_choice,
     check_data,
     check_int,
@@ -401,9 +402,8 @@ def train_ensemble(
             name="evaluation",
             dtype=first.dtype,
         )
-    for name, flag in (("shuffle", shuffle), ("training_metrics", training_metrics)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name}={flag!r} has type {type(flag).__name__}; expected a bool")
+    check_bool("shuffle", shuffle)
+    check_bool("training_metrics", training_metrics)
     rng = as_generator("seed", seed)
 
     recorders = []

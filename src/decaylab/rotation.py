@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from decaylab._validation import check_bool
 from decaylab.conventions import DecayConvention, get_convention
 from decaylab.network import Network
 
@@ -141,10 +142,7 @@ class RotationMonitor:
     name = "rotation"
 
     def __init__(self, per_step: bool = False) -> None:
-        if not isinstance(per_step, bool):
-            raise TypeError(
-                f"per_step={per_step!r} has type {type(per_step).__name__}; expected a bool"
-            )
+        check_bool("per_step", per_step)
         self.per_step = per_step
         self._rows: list[np.ndarray] = []
 

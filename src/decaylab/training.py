@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from decaylab._validation import as_generator, check_data, check_int, check_real
+from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.errors import TrainingDiverged, TrainingInterrupted
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
@@ -412,14 +412,9 @@ def train(
             name="evaluation",
             dtype=net.dtype,
         )
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle={shuffle!r} has type {type(shuffle).__name__}; expected a bool")
+    check_bool("shuffle", shuffle)
     monitors = _check_monitors(monitors)
-    if not isinstance(training_metrics, bool):
-        raise TypeError(
-            f"training_metrics={training_metrics!r} has type {type(training_metrics).__name__}; "
-            "expected a bool"
-        )
+    check_bool("training_metrics", training_metrics)
     if checkpoint_every is not None:
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
         if checkpoint_path is None:
