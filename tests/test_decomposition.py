@@ -167,7 +167,7 @@ def test_share_works_on_the_record_and_after_save_and_load(tmp_path, make_proble
 )
 def test_dominated_epochs_are_those_above_the_threshold(share, threshold, layer, expected):
     share = np.array(share)
-    record = {key: np.zeros_like(share) for key in dl.decomposition.RECORD_KEYS}
+    record = {key: np.zeros_like(share) for key in dl.dynamics.decomposition.RECORD_KEYS}
     record["decay_norm"], record["gradient_norm"] = share, 1.0 - share
     epochs = dl.decay_dominated_epochs(record, threshold, layer=layer, measure="step")
     np.testing.assert_array_equal(epochs, expected)

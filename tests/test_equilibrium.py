@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
-from decaylab.equilibrium import mean_and_standard_error
+from decaylab.dynamics.equilibrium import mean_and_standard_error
 from decaylab.history import ParameterStats, layer_statistics
 
 SIZES = [6, 4, 3]

@@ -28,7 +28,7 @@ from decaylab.experiments import (
     factor_verdict,
     initialisation_verdict,
 )
-from decaylab.experiments.common import RunSpec, run_group, run_many, run_one
+from decaylab.experiments.runs import RunSpec, run_group, run_many, run_one
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ the experiments. Plotting lives in :mod:`decaylab.plots`, imported explicitly,
 so that computation never imports matplotlib.
 """
 
+from decaylab._version import __version__ as __version__
 from decaylab.checkpoint import (
     Checkpoint,
     load_checkpoint,
@@ -27,9 +28,12 @@ from decaylab.conventions import (
     steps_per_epoch,
 )
 from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
-from decaylab.decomposition import DecompositionMonitor, decay_dominated_epochs, decay_share
-from decaylab.ensemble import train_ensemble
-from decaylab.equilibrium import (
+from decaylab.dynamics.decomposition import (
+    DecompositionMonitor,
+    decay_dominated_epochs,
+    decay_share,
+)
+from decaylab.dynamics.equilibrium import (
     Equilibrium,
     Stationarity,
     find_equilibrium,
@@ -37,6 +41,26 @@ from decaylab.equilibrium import (
     relaxation_time,
     stationarity,
 )
+from decaylab.dynamics.factors import (
+    FactorComparison,
+    MeasuredFactors,
+    compare_factors,
+    measured_factors,
+)
+from decaylab.dynamics.noise import (
+    NoiseEquilibrium,
+    ar1_stationary_variance,
+    noise_equilibrium,
+    simulate_ar1,
+)
+from decaylab.dynamics.rotation import (
+    RotationMonitor,
+    angular_update,
+    effective_learning_rate,
+    equilibrium_angle,
+)
+from decaylab.dynamics.scaling import ScalingFit, fit_power_law
+from decaylab.ensemble import train_ensemble
 from decaylab.errors import DataFileError, TrainingDiverged, TrainingInterrupted
 from decaylab.experiments import (
     convention_transfer,
@@ -46,27 +70,11 @@ from decaylab.experiments import (
     layer_movement,
     per_epoch_factor,
 )
-from decaylab.factors import FactorComparison, MeasuredFactors, compare_factors, measured_factors
 from decaylab.history import History, ParameterStats, layer_statistics
 from decaylab.network import Network
-from decaylab.noise import (
-    NoiseEquilibrium,
-    ar1_stationary_variance,
-    noise_equilibrium,
-    simulate_ar1,
-)
 from decaylab.report import write_report
-from decaylab.rotation import (
-    RotationMonitor,
-    angular_update,
-    effective_learning_rate,
-    equilibrium_angle,
-)
-from decaylab.scaling import ScalingFit, fit_power_law
 from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
 from decaylab.training import sgd_step, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "angular_update",

@@ -73,14 +73,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(parser: argparse.ArgumentParser, values: list[str]):
-    import decaylab as dl
+    from decaylab.data import load_digits, load_mnist
 
     name, *rest = values
     if name == "digits" and not rest:
-        return dl.load_digits()
+        return load_digits()
     if name == "mnist" and len(rest) == 1:
         try:
-            return dl.load_mnist(rest[0])
+            return load_mnist(rest[0])
         except (ValueError, OSError) as exc:
             parser.error(f"--data mnist {rest[0]}: {exc}")
     parser.error(f"--data {' '.join(values)} is not recognised; expected 'digits' or 'mnist PATH'")

@@ -23,18 +23,16 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from decaylab._validation import check_int
+from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
-from decaylab.experiments import (
-    ExperimentResult,
-    convention_transfer,
-    early_decay_dominance,
-    equilibrium_size,
-    initialisation_comparison,
-    layer_movement,
-    per_epoch_factor,
-)
-from decaylab.experiments.common import single_threaded_blas
-from decaylab.experiments.q5_layers import mnist_stand_in
+from decaylab.experiments.q1_dominance import early_decay_dominance
+from decaylab.experiments.q2_factor import per_epoch_factor
+from decaylab.experiments.q3_equilibrium import equilibrium_size
+from decaylab.experiments.q4_initialisation import initialisation_comparison
+from decaylab.experiments.q5_layers import layer_movement, mnist_stand_in
+from decaylab.experiments.q6_conventions import convention_transfer
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import single_threaded_blas
 
 __all__ = ["Report", "experiment_settings", "markdown_section", "write_report"]
 
@@ -369,7 +367,6 @@ def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
 
 
 def _document(results, figures, data, *, quick, note, seconds, workers) -> str:
-    from decaylab import __version__
 
     mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
     lines = [

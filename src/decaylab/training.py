@@ -334,7 +334,7 @@ def train(
         training set per epoch).
     monitors : sequence of StepMonitor, optional
         Observers called at every step, e.g. the decay/gradient
-        decomposition of :mod:`decaylab.decomposition`.
+        decomposition of :mod:`decaylab.dynamics.decomposition`.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
     history : History, optional

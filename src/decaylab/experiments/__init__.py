@@ -19,14 +19,7 @@ number  question                              function
 ======  ====================================  ==========================
 """
 
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunOutcome,
-    RunSpec,
-    estimate,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.q1_dominance import (
     DominanceResult,
     dominance_verdict,
@@ -55,6 +48,8 @@ from decaylab.experiments.q6_conventions import (
     convention_transfer,
     convention_verdict,
 )
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunOutcome, RunSpec, run_many
 
 __all__ = [
     "ConventionResult",

@@ -3,7 +3,7 @@ r"""Question 1: do the first epochs belong to weight decay?
 Nielsen: with the large N(0, 1) initialisation and λ not too small, the first
 epochs are dominated almost entirely by weight decay, because saturated
 sigmoids make the data gradient tiny. Each run carries a
-:class:`~decaylab.decomposition.DecompositionMonitor`, which splits every
+:class:`~decaylab.dynamics.decomposition.DecompositionMonitor`, which splits every
 step's change of ‖w‖² into the decay contraction (d² − 1)‖w‖², the radial
 gradient term −2d·w·v and the noise term ‖v‖²; the decay share of an epoch
 is |contraction| / (|contraction| + |radial| + noise).
@@ -18,16 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    check_positive_list,
-    estimate,
-    resolve_data,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, check_positive_list, resolve_data
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["DominanceResult", "dominance_verdict", "early_decay_dominance"]
 
@@ -179,7 +173,7 @@ def dominance_verdict(
 
 def _total_share(history) -> np.ndarray:
     """Decay share of all weights together: the layers' ‖w‖² budgets added up."""
-    from decaylab.decomposition import decay_share
+    from decaylab.dynamics.decomposition import decay_share
 
     record = history.monitors["decomposition"]
     summed = {k: np.asarray(v).sum(axis=1, keepdims=True) for k, v in record.items()}
@@ -273,7 +267,7 @@ def early_decay_dominance(
     ]
     outcomes = run_many(specs, data, executor=executor, progress=progress, desc="Q1 dominance")
 
-    from decaylab.decomposition import decay_share
+    from decaylab.dynamics.decomposition import decay_share
 
     n_layers = len(sizes) - 1
     share = np.full((len(conditions), len(seeds), epochs, n_layers), np.nan)

@@ -18,17 +18,10 @@ import numpy as np
 
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import steps_per_epoch
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    check_int_list,
-    check_positive_list,
-    estimate,
-    resolve_data,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["FactorResult", "per_epoch_factor", "factor_verdict"]
 
@@ -54,7 +47,7 @@ class FactorResult(ExperimentResult):
         closed_form/exact − 1.
     leading_term : ndarray, shape (S,)
         The leading-order estimate of that relative error (see
-        :func:`decaylab.factors.compare_factors`).
+        :func:`decaylab.dynamics.factors.compare_factors`).
     measured : ndarray, shape (S, seeds)
         ‖w‖ after epoch 1 over ‖w‖ before, for the weights of layer ``layer``
         (NaN for a diverged run).
@@ -244,7 +237,7 @@ def per_epoch_factor(
               \log\text{exact} = -\frac{\eta\lambda}{m}\Big(1 + \frac{\eta\lambda}{2n}
               + \dots\Big) \text{ when } m \mid n.
     """
-    from decaylab.factors import compare_factors, measured_factors
+    from decaylab.dynamics.factors import compare_factors, measured_factors
 
     data = resolve_data(data)
     etas = check_positive_list("etas", etas)

@@ -5,9 +5,9 @@ around 1/√n_w; a paraphrase says 1/n_w (n_w the number of weights). The two
 differ by an exponent, so this experiment trains networks of several widths
 (n_w spanning about two decades) from the large initialisation with several
 seeds, detects each run's equilibrium
-(:func:`decaylab.equilibrium.find_equilibrium`), and fits the exponent of the
+(:func:`decaylab.dynamics.equilibrium.find_equilibrium`), and fits the exponent of the
 equilibrium RMS against n_w with a confidence interval
-(:func:`decaylab.scaling.fit_power_law`). It then moves λ and the
+(:func:`decaylab.dynamics.scaling.fit_power_law`). It then moves λ and the
 training-set size n at a fixed width, and checks the stationarity identity
 ‖w‖² = (n/λ)(−w·∇C₀) on the final networks.
 """
@@ -22,17 +22,10 @@ import numpy as np
 
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import decay_factor
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    check_int_list,
-    check_positive_list,
-    estimate,
-    resolve_data,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["EquilibriumResult", "equilibrium_size", "equilibrium_verdict"]
 
@@ -283,7 +276,7 @@ def equilibrium_verdict(
 
 def _equilibrium_values(history, *, tolerance, patience, window):
     """(reached, epoch, total rms, per-layer rms, ‖w‖²) of one run."""
-    from decaylab.equilibrium import find_equilibrium
+    from decaylab.dynamics.equilibrium import find_equilibrium
 
     eq = find_equilibrium(history, tolerance=tolerance, patience=patience, window=window)
     if eq.reached:
@@ -343,7 +336,7 @@ def equilibrium_size(
     relaxation_times : float
         Every run of the λ sweep trains for at least this many τ = m/(ηλ).
     tolerance, patience, window : float, int, int
-        Equilibrium detection (see :func:`decaylab.equilibrium.find_equilibrium`).
+        Equilibrium detection (see :func:`decaylab.dynamics.equilibrium.find_equilibrium`).
     confidence : float
         Coverage of the exponent intervals.
     executor : concurrent.futures.Executor, optional
@@ -360,7 +353,7 @@ def equilibrium_size(
     ‖w‖² ∝ n/λ when the data term does not change, which is what the λ and n
     sweeps test.
     """
-    from decaylab.scaling import fit_power_law
+    from decaylab.dynamics.scaling import fit_power_law
 
     data = resolve_data(data)
     widths = check_int_list("widths", widths)

@@ -15,15 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    estimate,
-    resolve_data,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, resolve_data
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["InitialisationResult", "initialisation_comparison", "initialisation_verdict"]
 

@@ -20,15 +20,10 @@ from scipy import ndimage
 
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset, Split, load_digits
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    check_positive_list,
-    estimate,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, check_positive_list
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["LayerResult", "layer_movement", "layer_verdict", "mnist_stand_in"]
 

@@ -26,17 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
-from decaylab.experiments.common import (
-    Estimate,
-    ExperimentResult,
-    RunSpec,
-    as_seeds,
-    check_int_list,
-    check_positive_list,
-    estimate,
-    resolve_data,
-    run_many,
-)
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
+from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.runs import RunSpec, run_many
 
 __all__ = ["ConventionResult", "best_lambda", "convention_transfer", "convention_verdict"]
 
@@ -311,7 +304,7 @@ def convention_verdict(
 
 def _fit(x, y, **options):
     """The power-law fit over the finite points, or None when they cannot support one."""
-    from decaylab.scaling import fit_power_law
+    from decaylab.dynamics.scaling import fit_power_law
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(y)

@@ -1,282 +1,31 @@
-"""What every experiment shares: the result record, the training runs, uncertainties.
+"""The training runs of an experiment: one :class:`RunSpec` each, run serially or many at once.
 
-An experiment builds a list of :class:`RunSpec` (one training run each), runs
-them with :func:`run_many` (serially, or through an executor), reduces the
-histories to numbers with their standard errors (:class:`Estimate`), and
-returns a subclass of :class:`ExperimentResult` whose ``verdict`` is computed
-from those numbers by a function with explicit thresholds.
+An experiment builds a list of :class:`RunSpec`, runs them with
+:func:`run_many` (runs that differ only in η, λ and convention are trained
+together as one ensemble; an executor spreads them over processes) and
+reduces the :class:`RunOutcome` histories to numbers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, ClassVar
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from decaylab._validation import check_int, check_real
-from decaylab.data import Dataset, Split, load_digits
+from decaylab.data import Dataset
 from decaylab.errors import TrainingDiverged
+from decaylab.experiments.inputs import subset
 from decaylab.history import History
 from decaylab.network import Network
 from decaylab.training import train
 
-__all__ = [
-    "Estimate",
-    "ExperimentResult",
-    "RunOutcome",
-    "RunSpec",
-    "as_seeds",
-    "estimate",
-    "resolve_data",
-    "run_group",
-    "run_many",
-    "run_one",
-    "single_threaded_blas",
-    "subset",
-]
-
-
-# ----------------------------------------------------------------------------- numbers
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A measured number: the mean over independent runs and its standard error.
-
-    Attributes
-    ----------
-    mean : float
-        Mean of the samples (NaN when there are none).
-    stderr : float
-        Standard error of the mean, s/√k with s the sample standard deviation
-        (ddof = 1); NaN with fewer than two samples.
-    n : int
-        Number of samples k.
-    """
-
-    mean: float
-    stderr: float
-    n: int
-
-    def __format__(self, spec: str) -> str:
-        """``mean ± stderr``, the stderr rounded to one or two significant digits.
-
-        With an empty ``spec`` the mean is rounded to the stderr's last digit;
-        otherwise ``spec`` formats the mean.
-        """
-        if math.isnan(self.mean):
-            return "n/a"
-        has_error = self.n > 1 and math.isfinite(self.stderr)
-        if not spec and has_error and self.stderr > 0:
-            # Two significant digits of the stderr when they start with 1 or 2, else one.
-            exponent = math.floor(math.log10(self.stderr))
-            leading = self.stderr / 10.0**exponent
-            decimals = (1 if leading < 2.95 else 0) - exponent
-            if 0 <= decimals <= 6 and 1e-3 <= abs(self.mean) < 1e6:
-                return f"{self.mean:.{decimals}f} ± {self.stderr:.{decimals}f}"
-        spec = spec or ".3g"
-        if not has_error:
-            return f"{self.mean:{spec}}"
-        return f"{self.mean:{spec}} ± {self.stderr:.2g}"
-
-    def __str__(self) -> str:
-        return format(self)
-
-    def upper(self, k: float = 1.0) -> float:
-        """mean + k·stderr (the mean itself when the stderr is undefined)."""
-        return self.mean + (k * self.stderr if self.n > 1 else 0.0)
-
-    def lower(self, k: float = 1.0) -> float:
-        """mean − k·stderr (the mean itself when the stderr is undefined)."""
-        return self.mean - (k * self.stderr if self.n > 1 else 0.0)
-
-
-def estimate(samples: Iterable[float]) -> Estimate:
-    """Mean and standard error of the finite values in ``samples``.
-
-    Parameters
-    ----------
-    samples : iterable of float
-        One value per independent run (e.g. per seed). NaN values (runs that
-        did not produce the number, such as diverged ones) are left out.
-
-    Returns
-    -------
-    Estimate
-    """
-    values = np.asarray(list(samples), dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    k = int(values.size)
-    if k == 0:
-        return Estimate(math.nan, math.nan, 0)
-    stderr = float(values.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
-    return Estimate(float(values.mean()), stderr, k)
-
-
-# ----------------------------------------------------------------------------- records
-
-
-def to_plain(value: Any) -> Any:
-    """Convert a result (dataclasses, arrays, numpy scalars) into JSON-ready Python values."""
-    if isinstance(value, Estimate):
-        return {"mean": _finite(value.mean), "stderr": _finite(value.stderr), "n": value.n}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, History):
-        return {k: to_plain(v) for k, v in value.to_arrays().items() if k != "settings_json"}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
-            return [to_plain(v) for v in value.tolist()] if value.ndim else _finite(float(value))
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _finite(float(value))
-    return value
-
-
-def _finite(x: Any) -> Any:
-    # JSON has no NaN; None says "not measured".
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
-
-@dataclass
-class ExperimentResult:
-    """Base of every experiment's result record.
-
-    Subclasses add the data behind the answer (plain arrays indexed by run,
-    epoch and layer) and the measured numbers, and implement :meth:`table`.
-
-    Attributes
-    ----------
-    settings : dict
-        Every argument the experiment ran with (data set name, sizes, η, λ, m,
-        epochs, seeds, ...).
-    prediction : str
-        What the theory or the claim under test predicts, stated before
-        looking at the measurement (it contains no measured number).
-    verdict : str
-        The answer, computed from the measured numbers by the module's
-        ``verdict`` function with the thresholds recorded in ``settings``.
-    diverged : list of str
-        A description of every training run that diverged (non-finite
-        weights or cost); their numbers are left out of the estimates.
-    """
-
-    number: ClassVar[int] = 0
-    title: ClassVar[str] = ""
-    question: ClassVar[str] = ""
-
-    settings: dict
-    prediction: str
-    verdict: str
-    diverged: list[str]
-
-    def table(self) -> tuple[list[str], list[list[str]]]:
-        """The measured numbers as (header, rows) of strings, for reports."""
-        raise NotImplementedError
-
-    def to_dict(self) -> dict:
-        """All fields as plain Python values (lists, floats, str; NaN as None), JSON-ready."""
-        out = {"number": self.number, "title": self.title, "question": self.question}
-        out.update(to_plain(self))
-        return out
-
-    def summary(self) -> str:
-        """A plain-text account: the question, the table, the prediction and the verdict."""
-        header, rows = self.table()
-        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-        lines = [f"Q{self.number}. {self.title}", self.question, ""]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
-        lines += ["", f"Prediction: {self.prediction}", f"Verdict: {self.verdict}"]
-        if self.diverged:
-            lines.append(f"Diverged runs ({len(self.diverged)}): " + "; ".join(self.diverged))
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def resolve_data(data: Dataset | None) -> Dataset:
-    """The data set to use: ``data`` itself, or the bundled digits when None."""
-    if data is None:
-        return load_digits()
-    if not isinstance(data, Dataset):
-        raise TypeError(
-            f"data has type {type(data).__name__}; expected a decaylab.Dataset "
-            "(dl.load_digits(), dl.load_mnist(path), dl.make_teacher_student(...)) or None"
-        )
-    return data
-
-
-def subset(split: Split, n: int | None) -> Split:
-    """The first ``n`` examples of ``split`` (all of it when n is None or >= its size)."""
-    if n is None or n >= split.n:
-        return split
-    return Split(split.X[:n], split.y[:n])
-
-
-def as_seeds(seeds: int | Sequence[int], name: str = "seeds") -> tuple[int, ...]:
-    """Seeds from a count (``k`` → 0..k−1) or an explicit sequence of ints."""
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        return tuple(range(check_int(name, seeds, minimum=1)))
-    try:
-        values = tuple(check_int(f"{name}[{i}]", s, minimum=0) for i, s in enumerate(seeds))
-    except TypeError:
-        raise TypeError(
-            f"{name}={seeds!r} has type {type(seeds).__name__}; expected a number of seeds "
-            "or a sequence of non-negative ints"
-        ) from None
-    if not values:
-        raise ValueError(f"{name}={seeds!r} is empty; expected at least one seed")
-    return values
-
-
-def check_positive_list(name: str, values: Sequence[float]) -> tuple[float, ...]:
-    """A non-empty tuple of positive reals."""
-    if isinstance(values, (int, float, str)) or not isinstance(values, Iterable):
-        raise TypeError(
-            f"{name}={values!r} has type {type(values).__name__}; "
-            "expected a sequence of positive numbers"
-        )
-    out = tuple(check_real(f"{name}[{i}]", v, positive=True) for i, v in enumerate(values))
-    if not out:
-        raise ValueError(f"{name}={values!r} is empty; expected at least one value")
-    return out
-
-
-def check_int_list(name: str, values: Sequence[int], minimum: int = 1) -> tuple[int, ...]:
-    """A non-empty tuple of ints >= ``minimum``."""
-    if isinstance(values, (int, float, str)) or not isinstance(values, Iterable):
-        raise TypeError(
-            f"{name}={values!r} has type {type(values).__name__}; expected a sequence of integers"
-        )
-    out = tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values))
-    if not out:
-        raise ValueError(f"{name}={values!r} is empty; expected at least one value")
-    return out
-
-
-# ----------------------------------------------------------------------------- runs
+__all__ = ["RunOutcome", "RunSpec", "run_group", "run_many", "run_one", "single_threaded_blas"]
 
 
 @dataclass(frozen=True)
@@ -308,7 +57,7 @@ class RunSpec:
         Record training cost and accuracy every epoch.
     stationarity : bool
         Measure the stationarity identity on the final network (see
-        :func:`decaylab.equilibrium.stationarity`); its ``total_ratio`` goes
+        :func:`decaylab.dynamics.equilibrium.stationarity`); its ``total_ratio`` goes
         into ``RunOutcome.measurements["stationarity_ratio"]``.
     """
 
@@ -377,11 +126,11 @@ class RunOutcome:
 def _monitor(name: str):
     # Imported here: the dynamics monitors are only needed by the runs that ask for them.
     if name == "decomposition":
-        from decaylab.decomposition import DecompositionMonitor
+        from decaylab.dynamics.decomposition import DecompositionMonitor
 
         return DecompositionMonitor()
     if name == "rotation":
-        from decaylab.rotation import RotationMonitor
+        from decaylab.dynamics.rotation import RotationMonitor
 
         return RotationMonitor()
     raise ValueError(f"monitor {name!r} is not recognised; expected 'decomposition' or 'rotation'")
@@ -410,7 +159,7 @@ def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
 def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
     out = {}
     if spec.stationarity and spec.lmbda > 0:
-        from decaylab.equilibrium import stationarity
+        from decaylab.dynamics.equilibrium import stationarity
 
         result = stationarity(
             net, subset(data.train, spec.n_train), spec.lmbda, decay=spec.decay, eta=spec.eta
