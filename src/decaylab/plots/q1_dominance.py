@@ -1,0 +1,70 @@
+"""Figures of experiment 1: how much of the early change of ‖w‖² decay accounts for."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from decaylab.experiments.q1_dominance import DominanceResult
+from decaylab.plots._helpers import add_legend, axes, band, hline, integer_epochs
+
+__all__ = ["plot_decay_share", "figure_dominance"]
+
+
+def plot_decay_share(
+    result: DominanceResult, ax: Axes | None = None, *, layer=None, legend: bool = True
+) -> list:
+    """Decay share of the change of ‖w‖² per epoch, one line per initialisation and λ.
+
+    Parameters
+    ----------
+    result : DominanceResult
+    ax : matplotlib Axes, optional
+    layer : int or None
+        A weight layer, or None for all weights together.
+    legend : bool
+        Draw a legend on the axes.
+
+    Returns
+    -------
+    list of matplotlib artists
+    """
+    ax = axes(ax)
+    data = result.share_total if layer is None else result.share[..., layer]
+    lmbdas = np.unique(result.lmbdas)
+    colours = dict(zip(lmbdas, ("tab:green", "tab:orange", "tab:red", "tab:purple", "tab:brown")))
+    drawn = []
+    for c, (init, lmbda) in enumerate(zip(result.inits, result.lmbdas)):
+        drawn += band(
+            ax,
+            result.epochs,
+            data[c],
+            color=colours.get(lmbda, "black"),
+            ls="-" if init == "large" else "--",
+            marker="o" if init == "large" else "s",
+            ms=3,
+            label=f"{init} init, λ = {lmbda:g}",
+        )
+    drawn += hline(ax, result.settings["threshold"], "threshold", ls="-", color="black", lw=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("epoch")
+    where = "all weights" if layer is None else f"layer {layer}"
+    ax.set_ylabel(f"decay share of Δ‖w‖² ({where})")
+    integer_epochs(ax)
+    if legend:
+        add_legend(ax, ncol=2)
+    return drawn
+
+
+def figure_dominance(result: DominanceResult) -> Figure:
+    """Q1: decay share of all weights, and of the first (hidden) layer."""
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    plot_decay_share(result, left, legend=False)
+    left.set_title("All weights")
+    plot_decay_share(result, right, layer=0, legend=False)
+    right.set_title("Layer 0 (input → hidden)")
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small")
+    return fig

@@ -1,0 +1,208 @@
+"""Figures of experiment 3: where decay tails off, and how that size scales."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from decaylab.experiments.q3_equilibrium import EquilibriumResult
+from decaylab.plots._helpers import (
+    add_legend,
+    axes,
+    band,
+    extreme,
+    hline,
+    integer_epochs,
+    layer_colour,
+    plain_log,
+)
+
+__all__ = [
+    "plot_weight_rms",
+    "plot_equilibrium_scaling",
+    "plot_norm_against_width",
+    "plot_equilibrium_sweep",
+    "figure_equilibrium",
+]
+
+
+def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=None) -> list:
+    """Weight RMS per layer against epoch (log scale), with the pure-decay prediction and
+    the reference levels 1/n_w, 1/√n_w and 1/√n_in.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    ax : matplotlib Axes, optional
+    width : int, optional
+        Hidden width to show; by default the middle one of the sweep.
+    """
+    ax = axes(ax)
+    index = len(result.widths) // 2 if width is None else list(result.widths).index(width)
+    n_w = int(result.n_weights[index])
+    drawn = []
+    for l in range(result.weight_rms.shape[-1]):
+        colour = layer_colour(l)
+        n_in = int(result.fan_ins[index, l])
+        drawn += band(
+            ax,
+            result.epoch,
+            result.weight_rms[index, :, :, l],
+            color=colour,
+            label=f"layer {l} (n_in = {n_in})",
+        )
+        drawn += hline(ax, 1 / np.sqrt(n_in), f"1/√n_in = {1 / np.sqrt(n_in):.3g}", color=colour)
+    drawn += band(ax, result.epoch, result.total_rms[index], color="black", label="all weights")
+    drawn += ax.plot(
+        result.epoch,
+        result.pure_decay_rms[index],
+        color="black",
+        ls="--",
+        lw=1,
+        label="pure decay (all weights)",
+    )
+    drawn += hline(ax, 1 / np.sqrt(n_w), f"1/√n_w = {1 / np.sqrt(n_w):.3g}", ls="-.")
+    drawn += hline(ax, 1 / n_w, f"1/n_w = {1 / n_w:.2g}", ls="--")
+    ax.set_yscale("log")
+    top = extreme(result.weight_rms[index], "max")
+    if np.isfinite(top):
+        ax.set_ylim(0.3 / n_w, 3 * top)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("weight RMS")
+    ax.set_title(f"hidden width {result.widths[index]} (n_w = {n_w})")
+    integer_epochs(ax)
+    add_legend(ax, fontsize="x-small", ncol=2, loc="lower left")
+    return drawn
+
+
+def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
+    """The fitted power law, and each hypothesis drawn through the data's centre."""
+    drawn = []
+    xs = np.geomspace(x.min() / 1.3, x.max() * 1.3, 50)
+    low, high = fit.interval
+    drawn += ax.plot(
+        xs,
+        fit.predict(xs),
+        color="black",
+        lw=1.5,
+        label=f"fit: slope {fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
+    )
+    centre = np.exp(np.mean(np.log(x)))
+    for h, style in zip(fit.hypotheses, ("--", ":", "-.")):
+        drawn += ax.plot(
+            xs,
+            anchor_y * (xs / centre) ** h,
+            color="grey",
+            ls=style,
+            lw=1,
+            label=f"slope {h:g} ({names.get(h, '')})",
+        )
+    return drawn
+
+
+def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) -> list:
+    """Equilibrium RMS against n_w on log–log axes, every run, with the fit and the slopes
+    −1 (1/n_w) and −1/2 (1/√n_w) through the centre of the data."""
+    ax = axes(ax)
+    x = np.repeat(result.n_weights, result.equilibrium_rms.shape[1]).astype(float)
+    y = result.equilibrium_rms.ravel()
+    reached = result.reached.ravel()
+    drawn = [
+        ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label="equilibrium (one run)")
+    ]
+    if (~reached).any():
+        drawn.append(
+            ax.scatter(
+                x[~reached],
+                y[~reached],
+                facecolors="none",
+                edgecolors="tab:red",
+                s=25,
+                label="not reached: last epochs",
+            )
+        )
+    ok = np.isfinite(y)
+    anchor = float(np.exp(np.mean(np.log(y[ok]))))
+    drawn += _fit_lines(ax, result.fit, x[ok], anchor, {-1.0: "1/n_w", -0.5: "1/√n_w"})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of weights n_w")
+    ax.set_ylabel("equilibrium weight RMS")
+    plain_log(ax)
+    add_legend(ax)
+    return drawn
+
+
+def plot_norm_against_width(result: EquilibriumResult, ax: Axes | None = None) -> list:
+    """Total ‖w‖² at equilibrium against n_w (log–log), with its fit."""
+    ax = axes(ax)
+    x = np.repeat(result.n_weights, result.equilibrium_norm_squared.shape[1]).astype(float)
+    y = result.equilibrium_norm_squared.ravel()
+    ok = np.isfinite(y)
+    drawn = [ax.scatter(x[ok], y[ok], color="tab:blue", s=25, label="equilibrium (one run)")]
+    anchor = float(np.exp(np.mean(np.log(y[ok]))))
+    drawn += _fit_lines(ax, result.norm_fit, x[ok], anchor, {0.0: "‖w‖² fixed", 1.0: "‖w‖² ∝ n_w"})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of weights n_w")
+    ax.set_ylabel("equilibrium ‖w‖² (all weights)")
+    plain_log(ax)
+    add_legend(ax)
+    return drawn
+
+
+def plot_equilibrium_sweep(
+    result: EquilibriumResult, ax: Axes | None = None, *, against: str = "lmbda"
+) -> list:
+    """Equilibrium ‖w‖² against λ (``against="lmbda"``) or n (``against="n"``), log–log."""
+    ax = axes(ax)
+    if against == "lmbda":
+        xs, values, fit = result.lmbdas, result.lambda_norm_squared, result.lambda_fit
+        label, names = "regularisation strength λ", {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no dependence"}
+    elif against == "n":
+        xs, values, fit = result.ns.astype(float), result.n_norm_squared, result.n_fit
+        label, names = "training-set size n", {1.0: "‖w‖² ∝ n", 0.0: "no dependence"}
+    else:
+        raise ValueError(f"against={against!r} is not recognised; expected 'lmbda' or 'n'")
+    drawn = []
+    if len(xs) == 0:
+        ax.set_axis_off()
+        return drawn
+    x = np.repeat(xs, values.shape[1])
+    y = values.ravel()
+    ok = np.isfinite(y)
+    drawn.append(ax.scatter(x[ok], y[ok], color="tab:green", s=25, label="equilibrium (one run)"))
+    if fit is not None:
+        drawn += _fit_lines(ax, fit, x[ok], float(np.exp(np.mean(np.log(y[ok])))), names)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("equilibrium ‖w‖² (all weights)")
+    ax.set_xticks(np.unique(xs))
+    plain_log(ax)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    add_legend(ax)
+    return drawn
+
+
+def figure_equilibrium(result: EquilibriumResult) -> Figure:
+    """Q3: trajectories, the size law against n_w, ‖w‖² against n_w, and against λ and n."""
+    fig = Figure(figsize=(13, 9), layout="constrained")
+    grid = fig.add_gridspec(2, 4)
+    plot_weight_rms(result, fig.add_subplot(grid[0, :2]))
+    ax = fig.add_subplot(grid[0, 2:])
+    plot_equilibrium_scaling(result, ax)
+    ax.set_title("Equilibrium size against network size")
+    ax = fig.add_subplot(grid[1, :2])
+    plot_norm_against_width(result, ax)
+    ax.set_title("Total ‖w‖² against network size")
+    hidden = result.settings["sweep_hidden"]
+    for column, against, title in ((2, "lmbda", "λ"), (3, "n", "n")):
+        ax = fig.add_subplot(grid[1, column])
+        plot_equilibrium_sweep(result, ax, against=against)
+        ax.set_title(f"Against {title} (width {hidden})")
+        if ax.get_legend() is not None:
+            add_legend(ax, fontsize="x-small")
+    return fig
