@@ -196,3 +196,106 @@ def test_training_under_each_convention_matches_reference(decay, strength, close
     )
     expected = np.concatenate([w.ravel() for w in weights] + biases)
     np.testing.assert_allclose(net.params, expected, rtol=1e-12, atol=1e-14)
+
+
+# -- the mean convention needs n_w ---------------------------------------------
+
+NEEDS_N_WEIGHTS = [
+    lambda: dl.decay_factor(0.5, 5.0, 1000, 10, decay="mean"),
+    lambda: dl.MeanDecay().multiplier(5.0, eta=0.5, n=1000),
+    lambda: dl.MeanDecay().penalty(3.0, 5.0, eta=0.5, n=1000),
+    lambda: dl.compare_factors(0.5, 5.0, 1000, 10, decay="mean"),
+    lambda: dl.convert_lmbda(5.0, "sum", "mean", eta=0.5, n=1000),
+    lambda: dl.convert_lmbda(5.0, "mean", "per_step", eta=0.5, n=1000),
+]
+
+
+@pytest.mark.parametrize("call", NEEDS_N_WEIGHTS)
+def test_mean_convention_without_n_weights_is_refused(call):
+    with pytest.raises(ValueError, match="n_weights=None"):
+        call()
+
+
+@pytest.mark.parametrize("decay", ["sum", "per_step", "decoupled"])
+def test_other_conventions_need_no_n_weights(decay):
+    assert dl.decay_factor(0.5, 1e-3, 1000, 10, decay=decay) == dl.decay_factor(
+        0.5, 1e-3, 1000, 10, decay=decay, n_weights=123
+    )
+
+
+# -- converting a strength between conventions ----------------------------------
+
+# (source, target, value, expected written out) for eta=0.5, n=1000, n_weights=2220
+CONVERSIONS = [
+    ("sum", "mean", 5.0, 5.0 * 2220),
+    ("sum", "per_step", 5.0, 5.0 / 1000),
+    ("sum", "decoupled", 5.0, 0.5 * 5.0 / 1000),
+    ("mean", "sum", 11100.0, 11100.0 / 2220),
+    ("per_step", "sum", 0.005, 0.005 * 1000),
+    ("decoupled", "per_step", 0.01, 0.01 / 0.5),
+    ("per_step", "mean", 1e-4, 1e-4 * 1000 * 2220),
+    ("sum", "sum", 5.0, 5.0),
+    ("mean", "decoupled", 0.0, 0.0),
+]
+
+
+@pytest.mark.parametrize(("source", "target", "value", "expected"), CONVERSIONS)
+def test_convert_lmbda_matches_the_coefficients_written_out(source, target, value, expected):
+    converted = dl.convert_lmbda(value, source, target, eta=0.5, n=1000, n_weights=2220)
+    assert converted == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize(("source", "target", "value", "expected"), CONVERSIONS)
+def test_converted_strength_gives_the_same_multiplier_exactly(source, target, value, expected):
+    given = dict(eta=0.5, n=1000, n_weights=2220)
+    converted = dl.convert_lmbda(value, source, target, **given)
+    d_source = dl.get_convention(source).multiplier(value, **given)
+    assert dl.get_convention(target).multiplier(converted, **given) == d_source
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "target"),
+    [
+        ("sum", 5.0, "mean"),
+        ("sum", 5.0, "per_step"),
+        ("sum", 5.0, "decoupled"),
+        ("sum", 0.7, "mean"),
+        ("decoupled", 3e-3, "mean"),
+        ("per_step", 7e-3, "sum"),
+    ],
+)
+def test_converted_strength_trains_the_same_weights_bit_for_bit(
+    small_digits, source, value, target
+):
+    n_weights = dl.Network([64, 12, 10]).n_weights
+    n = len(small_digits[0])
+    converted = dl.convert_lmbda(value, source, target, eta=0.5, n=n, n_weights=n_weights)
+    net_source, hist_source = _run(small_digits, lmbda=value, decay=source)
+    net_target, hist_target = _run(small_digits, lmbda=converted, decay=target)
+    assert np.array_equal(net_source.params, net_target.params)
+    assert np.array_equal(hist_source.weights.norm, hist_target.weights.norm)
+
+
+def test_the_same_strength_in_another_convention_trains_other_weights(small_digits):
+    # What the bit-for-bit test above would see without the conversion.
+    net_sum, _ = _run(small_digits, lmbda=5.0, decay="sum")
+    net_mean, _ = _run(small_digits, lmbda=5.0, decay="mean")
+    assert not np.array_equal(net_sum.params, net_mean.params)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(value=-1.0), ValueError, r"value=-1.0 must be >= 0"),
+        (dict(value="5"), TypeError, r"value='5'"),
+        (dict(source="L2"), ValueError, r"decay='L2' is not recognised"),
+        (dict(eta=0.0), ValueError, r"eta=0.0 must be > 0"),
+        (dict(n=0), ValueError, r"n=0 is too small"),
+        (dict(n_weights=0), ValueError, r"n_weights=0 is too small"),
+        (dict(value=300.0), ValueError, r"multiplier"),
+    ],
+)
+def test_convert_lmbda_rejects_bad_input(kwargs, error, match):
+    arguments = dict(value=5.0, source="sum", target="mean", eta=0.5, n=100, n_weights=40)
+    with pytest.raises(error, match=match):
+        dl.convert_lmbda(**{**arguments, **kwargs})

@@ -224,6 +224,29 @@ def test_exact_factor_and_closed_form_obey_their_stated_relation(x, n, batch_fra
     assert ratio <= c * (1.0 + x / 2.0 + x * x / (3.0 * (1.0 - x))) * (1.0 + 1e-9)
 
 
+@FAST
+@given(
+    eta=st.floats(1e-3, 10.0),
+    n=st.integers(1, 100_000),
+    n_weights=st.integers(1, 1_000_000),
+    source=st.sampled_from(DECAYS),
+    target=st.sampled_from(DECAYS),
+    per_step_decay=st.floats(1e-9, 0.25),  # 1 − d
+)
+def test_a_converted_strength_gives_the_same_multiplier_exactly(
+    eta, n, n_weights, source, target, per_step_decay
+):
+    # The strength whose multiplier is 1 − per_step_decay, from the table of d.
+    per_unit = {"sum": n, "mean": n * n_weights, "per_step": 1.0, "decoupled": eta}
+    value = per_step_decay / eta * per_unit[source]
+    given = dict(eta=eta, n=n, n_weights=n_weights)
+    converted = dl.convert_lmbda(value, source, target, **given)
+    assert converted == pytest.approx(per_step_decay / eta * per_unit[target], rel=1e-9)
+    # Exactly the multiplier training will apply: the runs then coincide bit for bit.
+    d = dl.get_convention(source).multiplier(value, **given)
+    assert dl.get_convention(target).multiplier(converted, **given) == d
+
+
 # -- History invariants -----------------------------------------------------------------
 
 

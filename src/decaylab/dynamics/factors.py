@@ -108,7 +108,7 @@ def compare_factors(
     batch_size,
     *,
     decay: str | DecayConvention = "sum",
-    n_weights=1,
+    n_weights=None,
 ) -> FactorComparison:
     r"""Compare the exact per-epoch decay factor with the closed form e^{−ηλ/m}.
 
@@ -125,7 +125,8 @@ def compare_factors(
     decay : str or DecayConvention, optional
         The convention that turns λ into d; Nielsen's "sum" by default.
     n_weights : int or array_like of int, optional
-        Total number of weights n_w; only the "mean" convention uses it.
+        Total number of weights n_w (``net.n_weights``); required by the
+        "mean" convention (a ValueError without it), ignored by the others.
 
     Returns
     -------
@@ -151,20 +152,23 @@ def compare_factors(
     lmbda_a = _as_array("lmbda", lmbda)
     n_a = _as_array("n", n, integer=True)
     m_a = _as_array("batch_size", batch_size, integer=True)
-    nw_a = _as_array("n_weights", n_weights, integer=True)
+    nw_a = None if n_weights is None else _as_array("n_weights", n_weights, integer=True)
     if np.any(eta_a <= 0):
         raise ValueError(f"eta={eta!r} must be > 0")
     if np.any(lmbda_a < 0):
         raise ValueError(f"lmbda={lmbda!r} must be >= 0")
     if np.any(n_a < 1):
         raise ValueError(f"n={n!r} is too small; expected integers >= 1")
-    if np.any(nw_a < 1):
+    if nw_a is not None and np.any(nw_a < 1):
         raise ValueError(f"n_weights={n_weights!r} is too small; expected integers >= 1")
     if np.any(m_a < 1) or np.any(m_a > n_a):
         raise ValueError(
             f"batch_size={batch_size!r} is out of range; expected 1 <= batch_size <= n={n!r}"
         )
-    eta_a, lmbda_a, n_a, m_a, nw_a = np.broadcast_arrays(eta_a, lmbda_a, n_a, m_a, nw_a)
+    if nw_a is None:
+        eta_a, lmbda_a, n_a, m_a = np.broadcast_arrays(eta_a, lmbda_a, n_a, m_a)
+    else:
+        eta_a, lmbda_a, n_a, m_a, nw_a = np.broadcast_arrays(eta_a, lmbda_a, n_a, m_a, nw_a)
 
     a = eta_a * convention.coefficient(lmbda_a, eta=eta_a, n=n_a, n_weights=nw_a)
     a = np.asarray(a, dtype=np.float64)
