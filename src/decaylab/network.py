@@ -309,7 +309,7 @@ class Network:
         X, _, targets = check_data(
             (X, y), n_inputs=self.sizes[0], n_outputs=self.sizes[-1], dtype=self.dtype
         )
-        return Backprop(self, len(X)).run(X, targets).copy()
+        return Backprop(self, len(X)).run(X, targets).grad.copy()
 
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Split a vector laid out like :attr:`params` into per-layer weights and biases."""
@@ -330,18 +330,28 @@ _SIGMOID = get_activation("sigmoid")
 
 
 class Backprop:
-    """Preallocated buffers for backpropagation over batches of at most ``m`` examples.
+    r"""Backpropagation over batches of at most ``m`` examples, in preallocated buffers.
 
-    Reusing the buffers removes per-step allocation, which dominates the
-    time of a step at small batch sizes. After :meth:`run`, ``grad`` holds
-    Σ_x ∂C_x/∂θ laid out like the network's ``params``, and ``grad_weights``
-    and ``grad_biases`` are its per-layer views.
+    :meth:`run` does the forward pass and computes the δ of every layer; it
+    returns the Backprop itself, which then holds the batch gradient in
+    factored form (Nielsen's BP4, summed over the batch):
+
+    .. math:: \sum_{x \in B} \frac{\partial C_x}{\partial w^l} = (\delta^l)^\top a^{l-1},
+              \qquad \sum_{x \in B} \frac{\partial C_x}{\partial b^l}
+              = \sum_{\text{rows}} \delta^l,
+
+    with δ^l of shape (k, sizes[l+1]) and a^{l−1} of shape (k, sizes[l])
+    (a^{−1} = X): :meth:`factors` gives these pairs, from which
+    :func:`decaylab.sgd_step` applies eq. 93 as one matrix product per
+    layer. The products themselves are formed only when :attr:`grad`,
+    :attr:`grad_weights` or :attr:`grad_biases` is read after a run (by a
+    step monitor, say); reading them changes nothing else.
 
     Notes
     -----
-    A step at batch size 10 on [784, 30, 10] spends most of its time in five
-    small matrix products, so everything else is kept to a fixed, short list
-    of in-place NumPy calls: the per-layer views of the parameters, of their
+    A step at batch size 10 on [784, 30, 10] spends most of its time in a
+    few small matrix products, so everything else is kept to a fixed, short
+    list of in-place calls: the per-layer views of the parameters, of their
     transposes and of the buffers are looked up once, not at every step.
     """
 
@@ -349,8 +359,11 @@ class Backprop:
         self.net = net
         self.m = m
         dt = net.dtype
-        self.grad = np.empty_like(net.params)
-        self.grad_weights, self.grad_biases = net.unflatten(self.grad)
+        self._grad = np.empty_like(net.params)
+        self._grad_weights, self._grad_biases = net.unflatten(self._grad)
+        self._formed = True  # nothing to form before the first run
+        self._factors: list[tuple[np.ndarray, np.ndarray]] = []
+        self.ones = np.ones(m, dtype=dt)
         self._full = self._buffers([(m, s) for s in net.sizes[1:]], dt)
         self._sliced: dict[int, tuple] = {m: self._full}
         last = net.n_layers - 1
@@ -389,8 +402,8 @@ class Backprop:
             forward(z[l], a[l])
             prev = a[l]
 
-    def run(self, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Write Σ_x ∂C_x/∂θ for the batch into :attr:`grad` and return it.
+    def run(self, X: np.ndarray, targets: np.ndarray) -> Backprop:
+        """Backpropagate one batch and return ``self``, holding its gradient in factored form.
 
         Parameters
         ----------
@@ -399,24 +412,58 @@ class Backprop:
 
         Notes
         -----
-        Row-per-example form of Nielsen's BP1-BP4, for all k examples at once:
-        z^l = a^{l−1} w^lᵀ + b^l, δ^L = ∂C/∂z^L, δ^{l−1} = (δ^l w^l) ⊙ f'(z^{l−1}),
-        Σ_x ∂C_x/∂w^l = δ^lᵀ a^{l−1}, Σ_x ∂C_x/∂b^l = Σ_rows δ^l.
+        Row-per-example form of Nielsen's BP1-BP3, for all k examples at once:
+        z^l = a^{l−1} w^lᵀ + b^l, δ^L = ∂C/∂z^L, δ^{l−1} = (δ^l w^l) ⊙ f'(z^{l−1}).
+        The factors stay valid until the next run, whatever happens to the
+        weights in between.
         """
         net = self.net
         if net.params is not self._params:
             self._bind()
         z, a, delta, deriv = self._views(len(X))
         weights = self._weights
-        grad_weights, grad_biases = self.grad_weights, self.grad_biases
         last = len(weights) - 1
         self._feedforward(X, z, a)
         net.cost_function.delta(z[last], a[last], targets, delta[last])
         derivative = net.activation.derivative
-        for l in range(last, -1, -1):
-            np.matmul(delta[l].T, X if l == 0 else a[l - 1], out=grad_weights[l])
-            np.add.reduce(delta[l], axis=0, out=grad_biases[l])
-            if l > 0:
-                np.matmul(delta[l], weights[l], out=delta[l - 1])
-                delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
-        return self.grad
+        for l in range(last, 0, -1):
+            np.matmul(delta[l], weights[l], out=delta[l - 1])
+            delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
+        self._factors = [(delta[0], X)] + [(delta[l], a[l - 1]) for l in range(1, last + 1)]
+        self._formed = False
+        return self
+
+    def factors(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(δ^l, a^{l−1}) of every layer for the last batch, shapes (k, sizes[l+1]) and
+        (k, sizes[l]): Σ_x ∂C_x/∂w^l = δ^lᵀ a^{l−1} and Σ_x ∂C_x/∂b^l = Σ_rows δ^l."""
+        return self._factors
+
+    def _form(self) -> None:
+        for (delta, inputs), grad_w, grad_b in zip(
+            self._factors, self._grad_weights, self._grad_biases
+        ):
+            np.matmul(delta.T, inputs, out=grad_w)
+            np.add.reduce(delta, axis=0, out=grad_b)
+        self._formed = True
+
+    @property
+    def grad(self) -> np.ndarray:
+        """Σ_x ∂C_x/∂θ of the last batch, shape (n_weights + n_biases,), laid out like
+        ``params`` (one buffer, overwritten by the next run)."""
+        if not self._formed:
+            self._form()
+        return self._grad
+
+    @property
+    def grad_weights(self) -> list[np.ndarray]:
+        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂w^l, shape (sizes[l+1], sizes[l])."""
+        if not self._formed:
+            self._form()
+        return self._grad_weights
+
+    @property
+    def grad_biases(self) -> list[np.ndarray]:
+        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂b^l, shape (sizes[l+1],)."""
+        if not self._formed:
+            self._form()
+        return self._grad_biases

@@ -1,0 +1,161 @@
+"""Eq. 93 as one GEMM per layer: the fused update against the straightforward computation.
+
+The straightforward step is written here: the flat gradient Σ_x ∂C_x/∂θ,
+then w ← d·w − (η/m_B)·g and b ← b − (η/m_B)·g with NumPy arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import decaylab as dl
+from decaylab._blas import add_column_sums, add_product
+from decaylab.network import Backprop
+from reference import one_hot
+
+SIZES = [12, 9, 6, 4]  # three weight layers
+
+
+def _straightforward_epochs(net, X, targets, *, epochs, batch_size, eta, multiplier):
+    """Eq. 93 the obvious way, batches in the given order, the last one of its own length."""
+    weights = [w.copy() for w in net.weights]
+    biases = [b.copy() for b in net.biases]
+    probe = net.copy()
+    for _ in range(epochs):
+        for start in range(0, len(X), batch_size):
+            xb, tb = X[start : start + batch_size], targets[start : start + batch_size]
+            for l in range(len(weights)):
+                probe.weights[l], probe.biases[l] = weights[l], biases[l]
+            grad_w, grad_b = probe.unflatten(probe.gradient(xb, tb))
+            m = len(xb)
+            weights = [multiplier * w - (eta / m) * g for w, g in zip(weights, grad_w)]
+            biases = [b - (eta / m) * g for b, g in zip(biases, grad_b)]
+    return np.concatenate([w.ravel() for w in weights] + [b.ravel() for b in biases])
+
+
+@pytest.mark.parametrize(("activation", "batch_size"), [("sigmoid", 10), ("tanh", 7), ("relu", 1)])
+def test_fused_epochs_equal_the_straightforward_update(activation, batch_size, make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 53, seed=3)
+    net = dl.Network(SIZES, init="scaled", activation=activation, seed=1)
+    eta, lmbda, epochs = 0.5, 5.0, 4
+    expected = _straightforward_epochs(
+        net, X, one_hot(y, SIZES[-1]), epochs=epochs, batch_size=batch_size, eta=eta,
+        multiplier=1.0 - eta * lmbda / len(X),
+    )  # fmt: skip
+    dl.train(net, (X, y), epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda,
+             shuffle=False, training_metrics=False)  # fmt: skip
+    assert np.abs(net.params - expected).max() <= 2e-15 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [("float64", 4e-16), ("float32", 2e-7)])
+def test_one_fused_step_equals_the_flat_gradient_step(dtype, tol, make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 8, seed=4)
+    X = X.astype(dtype)
+    targets = one_hot(y, SIZES[-1]).astype(dtype)
+    fused = dl.Network(SIZES, seed=2, dtype=dtype)
+    flat = fused.copy()
+    step = dict(multiplier=0.99, eta=0.3, batch_length=len(X))
+    dl.sgd_step(fused, Backprop(fused, len(X)).run(X, targets), **step)
+    dl.sgd_step(flat, flat.gradient(X, targets), **step)
+    assert np.abs(fused.params - flat.params).max() <= tol * np.abs(flat.params).max()
+
+
+def test_fused_step_does_not_decay_the_biases(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 5, seed=5)
+    net = dl.Network(SIZES, seed=3)
+    before = net.copy()
+    backprop = Backprop(net, len(X)).run(X, one_hot(y, SIZES[-1]))
+    grad_b = [g.copy() for g in backprop.grad_biases]
+    dl.sgd_step(net, backprop, multiplier=0.5, eta=0.2, batch_length=len(X))
+    for b, b0, g in zip(net.biases, before.biases, grad_b):
+        np.testing.assert_allclose(b, b0 - 0.2 / len(X) * g, rtol=1e-15, atol=1e-15)
+
+
+def test_short_batch_in_a_full_size_backprop_uses_its_own_rows(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 10, seed=6)
+    targets = one_hot(y, SIZES[-1])
+    net = dl.Network(SIZES, seed=4)
+    reference = net.copy()
+    backprop = Backprop(net, 10)
+    backprop.run(X, targets)  # fills every row of the buffers
+    dl.sgd_step(net, backprop.run(X[:3], targets[:3]), multiplier=0.9, eta=0.4, batch_length=3)
+    dl.sgd_step(reference, reference.gradient(X[:3], targets[:3]), multiplier=0.9, eta=0.4,
+                batch_length=3)  # fmt: skip
+    np.testing.assert_allclose(net.params, reference.params, rtol=1e-14, atol=1e-15)
+
+
+def test_backprop_of_another_network_is_rejected(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 4, seed=7)
+    net, other = dl.Network(SIZES, seed=5), dl.Network(SIZES, seed=6)
+    backprop = Backprop(other, 4).run(X, one_hot(y, SIZES[-1]))
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="another network"):
+        dl.sgd_step(net, backprop, multiplier=1.0, eta=0.1, batch_length=4)
+    np.testing.assert_array_equal(net.params, before)
+
+
+class _GradientRecorder:
+    """A step monitor that keeps a copy of every gradient it is shown."""
+
+    name = "gradients"
+
+    def start(self, net, *, eta, multiplier):
+        self.grads = []
+
+    def step(self, net, grad_weights, batch_length):
+        self.grads.append([g.copy() for g in grad_weights])
+
+    def end_epoch(self, net):
+        pass
+
+    def result(self):
+        return {}
+
+
+def test_monitors_do_not_change_the_trajectory(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 40, seed=8)
+    plain, monitored = dl.Network(SIZES, seed=7), dl.Network(SIZES, seed=7)
+    settings = dict(epochs=3, batch_size=6, eta=0.5, lmbda=2.0, seed=0, training_metrics=False)
+    dl.train(plain, (X, y), **settings)
+    monitors = [_GradientRecorder(), dl.DecompositionMonitor()]
+    dl.train(monitored, (X, y), monitors=monitors, **settings)
+    np.testing.assert_array_equal(monitored.params, plain.params)
+
+
+def test_monitor_is_shown_the_gradient_of_the_batch(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 20, seed=9)
+    net = dl.Network(SIZES, seed=8)
+    expected = net.unflatten(net.gradient(X[:6], y[:6]))[0]
+    recorder = _GradientRecorder()
+    dl.train(net, (X, y), epochs=1, batch_size=6, eta=0.5, shuffle=False, monitors=[recorder],
+             training_metrics=False)  # fmt: skip
+    for shown, g in zip(recorder.grads[0], expected):
+        np.testing.assert_allclose(shown, g, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_add_product_writes_into_a_view_of_a_flat_buffer(dtype):
+    rng = np.random.default_rng(0)
+    flat = rng.standard_normal(5 * 4 + 3).astype(dtype)
+    c = flat[3:].reshape(5, 4)
+    left, right = rng.standard_normal((6, 5)).astype(dtype), rng.standard_normal((6, 4))
+    right = right.astype(dtype)
+    expected = 0.7 * c.astype(np.float64) - 0.2 * left.T.astype(np.float64) @ right
+    add_product(c, left, right, alpha=-0.2, beta=0.7)
+    tol = 1e-6 if dtype == "float32" else 1e-15
+    np.testing.assert_allclose(flat[3:].reshape(5, 4), expected, rtol=tol, atol=tol)
+
+
+def test_add_product_refuses_an_output_it_would_have_to_copy():
+    c = np.zeros((4, 6))[:, ::2]  # not contiguous: BLAS would write into a copy
+    with pytest.raises(RuntimeError, match="in place"):
+        add_product(c, np.ones((2, 4)), np.ones((2, 3)), alpha=1.0, beta=1.0)
+
+
+def test_add_column_sums_adds_the_scaled_sum_of_the_rows():
+    rng = np.random.default_rng(1)
+    y, matrix = rng.standard_normal(5), rng.standard_normal((7, 5))
+    expected = y - 0.3 * matrix.sum(axis=0)
+    add_column_sums(y, matrix, np.ones(7), alpha=-0.3)
+    np.testing.assert_allclose(y, expected, rtol=1e-15, atol=1e-15)
