@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from decaylab._blas import add_column_sums, add_product
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.errors import TrainingDiverged, TrainingInterrupted
@@ -31,7 +32,12 @@ from decaylab.network import Backprop, Network
 
 
 def sgd_step(
-    net: Network, grad: np.ndarray, *, multiplier: float, eta: float, batch_length: int
+    net: Network,
+    grad: np.ndarray | Backprop,
+    *,
+    multiplier: float,
+    eta: float,
+    batch_length: int,
 ) -> None:
     r"""Apply one step of eq. 93 to ``net`` in place.
 
@@ -39,9 +45,11 @@ def sgd_step(
     ----------
     net : Network
         Updated in place.
-    grad : ndarray, shape (n_weights + n_biases,)
-        Σ_x ∂C_x/∂θ over the batch, laid out like ``net.params``. It is
-        overwritten (scaled by η/m_B) to avoid a temporary.
+    grad : ndarray, shape (n_weights + n_biases,), or Backprop
+        Σ_x ∂C_x/∂θ over the batch: either laid out like ``net.params`` (it
+        is then overwritten, scaled by η/m_B, to avoid a temporary), or the
+        :class:`~decaylab.network.Backprop` of ``net`` that has just run on
+        the batch, which holds it in factored form, Σ_x ∂C_x/∂w = δᵀa.
     multiplier : float
         The decay multiplier d, 1 − ηλ/n in Nielsen's convention.
     eta : float
@@ -53,7 +61,21 @@ def sgd_step(
     -----
     .. math:: w \to d\,w - (\eta/m_B)\sum_x \partial C_x/\partial w,
               \qquad b \to b - (\eta/m_B)\sum_x \partial C_x/\partial b.
+
+    With the factored gradient each layer's weight update is one BLAS gemm,
+    :math:`w \to d\,w - (\eta/m_B)\,\delta^\top a` (β = d, α = −η/m_B),
+    which reads and writes every weight once: no gradient buffer, no
+    separate passes to decay, scale and subtract. Both forms agree to the
+    rounding of a sum (about 1e-16 relative per step).
     """
+    if isinstance(grad, Backprop):
+        if grad.net is not net:
+            raise ValueError("grad is the Backprop of another network; expected that of net")
+        scale = eta / batch_length
+        for w, b, (delta, inputs) in zip(net.weights, net.biases, grad.factors()):
+            add_product(w, delta, inputs, alpha=-scale, beta=multiplier)  # w ← d·w − (η/m_B)·δᵀa
+            add_column_sums(b, delta, grad.ones[: len(delta)], alpha=-scale)  # b: no decay
+        return
     weights, params = net.weights_flat, net.params
     if multiplier != 1.0:
         weights *= multiplier  # decay: weights only, biases are never decayed
