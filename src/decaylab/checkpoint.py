@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 import os
+import string
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from decaylab import training
 from decaylab._files import open_npz
 from decaylab._validation import check_choice, check_int, check_sizes
 from decaylab.conventions import DecayConvention
@@ -173,6 +175,71 @@ def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
     np.savez(fh, **arrays)
 
 
+class CheckpointFiles:
+    """Where :func:`decaylab.train` writes the checkpoints of a run (its ``checkpoint_path``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file in an existing directory. If its name holds the field
+        ``{epoch}`` (a format spec may follow, as in ``run-{epoch:04d}.npz``),
+        every checkpoint goes to its own file, named by its epoch; otherwise
+        each write replaces the last. Literal braces are written ``{{`` and
+        ``}}``, as in :meth:`str.format`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``path`` is not a path, holds another field or lies in a directory
+        that does not exist.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+            raise TypeError(
+                f"checkpoint_path={path!r} has type {type(path).__name__}; "
+                "expected a str or os.PathLike"
+            )
+        self.template = os.fspath(path)
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(self.template)} - {None}
+            if fields <= {"epoch"}:
+                self.path(0)  # a bad format spec fails only here
+        except ValueError as exc:
+            raise ValueError(
+                f"checkpoint_path={self.template!r} is not a valid file name template ({exc}); "
+                "expected a file name, with {epoch} in it for one file per checkpoint"
+            ) from None
+        if not fields <= {"epoch"}:
+            raise ValueError(
+                f"checkpoint_path={self.template!r} has the format fields {sorted(fields)}; "
+                "expected none or {epoch} (a literal brace is written {{ or }})"
+            )
+        if not os.path.isdir(os.path.dirname(os.path.abspath(self.path(0)))):
+            raise ValueError(
+                f"checkpoint_path={self.template!r} is in a directory that does not exist; "
+                "expected a file in an existing directory"
+            )
+
+    def path(self, epoch: int) -> str:
+        """The file of the checkpoint of ``epoch``."""
+        return self.template.format(epoch=epoch)
+
+    def __call__(
+        self, epoch: int, *, net: Network, generator, training: dict, history: History
+    ) -> str:
+        """Write the checkpoint of ``epoch`` (see :func:`save_checkpoint`); return its file."""
+        path = self.path(epoch)
+        save_checkpoint(
+            path, net, generator=generator, epoch=epoch, training=training, history=history
+        )
+        return path
+
+
+# train writes its checkpoints through this class, without importing this module.
+training.checkpoint_files = CheckpointFiles
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`, without pickle.
 
@@ -285,8 +352,6 @@ def resume(
     TrainingDiverged, TrainingInterrupted
         As for :func:`decaylab.train`.
     """
-    from decaylab.training import train
-
     if not isinstance(checkpoint, Checkpoint):
         raise TypeError(
             f"checkpoint has type {type(checkpoint).__name__}; expected a Checkpoint "
@@ -311,7 +376,7 @@ def resume(
                 "epochs; expected epochs= to be given"
             )
         epochs = settings["epochs"] - checkpoint.epoch
-    return train(
+    return training.train(
         checkpoint.network,
         data,
         epochs=epochs,
