@@ -47,6 +47,7 @@ from decaylab.plots.q6_conventions import (
     plot_lambda_star,
     plot_lambda_transfer,
 )
+from decaylab.plots.run import plot_budget, plot_histories, plot_history
 
 __all__ = [
     "figure_conventions",
@@ -56,11 +57,14 @@ __all__ = [
     "figure_for",
     "figure_initialisation",
     "figure_layers",
+    "plot_budget",
     "plot_decay_share",
     "plot_equilibrium_scaling",
     "plot_equilibrium_sweep",
     "plot_factor_error",
     "plot_factors",
+    "plot_histories",
+    "plot_history",
     "plot_lambda_scan",
     "plot_lambda_star",
     "plot_lambda_transfer",
