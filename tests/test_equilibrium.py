@@ -2,112 +2,171 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import decaylab as dl
-from decaylab.dynamics.equilibrium import mean_and_standard_error
+from decaylab.dynamics.equilibrium import mean_and_standard_error, window_drift
 from decaylab.history import ParameterStats, layer_statistics
 
 SIZES = [6, 4, 3]
 
 
-def _history(scales):
-    """A History whose weights are a fixed random draw times ``scales[e]`` at epoch e.
+def _history(norm_squared, *, multiplier=0.99, steps_per_epoch=10):
+    """A History whose layers' ‖w‖² after epoch e are ``norm_squared[e]``.
 
-    ``scales`` has shape (E + 1,) (every layer alike) or (E + 1, 2).
+    ``norm_squared`` has shape (E + 1,) (every layer alike) or (E + 1, 2); the
+    weights are a fixed random draw rescaled to those norms. With the default
+    settings τ = −1/(10 log 0.99) ≈ 9.95 epochs.
     """
-    scales = np.asarray(scales, dtype=float)
-    if scales.ndim == 1:
-        scales = np.repeat(scales[:, None], 2, axis=1)
+    norm_squared = np.asarray(norm_squared, dtype=float)
+    if norm_squared.ndim == 1:
+        norm_squared = np.repeat(norm_squared[:, None], 2, axis=1)
     rng = np.random.default_rng(0)
     base = [rng.standard_normal((o, i)) for i, o in zip(SIZES[:-1], SIZES[1:])]
-    rows = [layer_statistics([b * s for b, s in zip(base, row)]) for row in scales]
-    counts = [b.size for b in base]
+    base = [b / np.linalg.norm(b) for b in base]
+    rows = [layer_statistics([b * np.sqrt(s) for b, s in zip(base, row)]) for row in norm_squared]
     bias_rows = [layer_statistics([np.ones(4), np.ones(3)])] * len(rows)
     return dl.History(
-        epoch=np.arange(len(scales)),
-        weights=ParameterStats.from_rows(counts, rows),
+        epoch=np.arange(len(norm_squared)),
+        weights=ParameterStats.from_rows([b.size for b in base], rows),
         biases=ParameterStats.from_rows([4, 3], bias_rows),
-        settings={"sizes": SIZES, "multiplier": 0.99, "steps_per_epoch": 10},
+        settings={"sizes": SIZES, "multiplier": multiplier, "steps_per_epoch": steps_per_epoch},
     )
 
 
-def _decay_then_flat(decay_epochs, total_epochs, factor=0.8):
-    """Scale 0.8^e until ``decay_epochs``, constant afterwards."""
-    epochs = np.arange(total_epochs + 1)
-    return factor ** np.minimum(epochs, decay_epochs)
+def _relaxation(tau, amplitude, epochs, *, noise=0.0, seed=0, level=100.0):
+    """level·(1 + amplitude·e^{−e/τ}) times AR(1) noise of relative size ``noise``.
+
+    The noise has lag-1 correlation e^{−1/τ} per epoch, as a weight relaxing
+    with time constant τ would.
+    """
+    e = np.arange(epochs + 1)
+    rho = math.exp(-1.0 / tau)
+    shocks = np.random.default_rng(seed).standard_normal(epochs + 1) * np.sqrt(1 - rho**2)
+    ar = np.empty(epochs + 1)
+    ar[0] = shocks[0] / np.sqrt(1 - rho**2)
+    for t in range(1, epochs + 1):
+        ar[t] = rho * ar[t - 1] + shocks[t]
+    return level * (1.0 + amplitude * np.exp(-e / tau)) * (1.0 + noise * ar)
 
 
-@pytest.mark.parametrize("window", [1, 3, 5])
-@pytest.mark.parametrize("decay_epochs", [4, 10])
-def test_plateau_is_found_where_the_decay_stops(window, decay_epochs):
-    history = _history(_decay_then_flat(decay_epochs, 30))
-    equilibrium = dl.find_equilibrium(history, window=window)
+# ----------------------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("amplitude", [3.0, 300.0])
+@pytest.mark.parametrize("tau", [2.0, 5.0, 12.0])
+def test_noisy_relaxation_is_called_settled_within_two_percent_of_its_plateau(tau, amplitude, seed):
+    # 1 % AR(1) noise on ‖w‖²; the plateau is 100 by construction.
+    series = _relaxation(tau, amplitude, math.ceil(40 * tau), noise=0.01, seed=seed)
+    equilibrium = dl.find_equilibrium(_history(series), relaxation_epochs=tau)
     assert equilibrium.reached
-    assert equilibrium.epoch == decay_epochs
+    excess_at_start = amplitude * math.exp(-equilibrium.epoch / tau)
+    assert excess_at_start < 0.02
+    assert equilibrium.total_norm_squared / 2 == pytest.approx(100.0, rel=0.02)
 
 
-@pytest.mark.parametrize("statistic", ["rms", "mean_abs", "norm"])
-def test_every_statistic_sees_the_same_plateau(statistic):
-    history = _history(_decay_then_flat(7, 25))
-    assert dl.find_equilibrium(history, statistic=statistic).epoch == 7
+@pytest.mark.parametrize("tau", [2.0, 5.0, 12.0])
+def test_noise_free_relaxation_is_settled_once_its_excess_is_below_the_tolerance(tau):
+    series = _relaxation(tau, 300.0, math.ceil(40 * tau))
+    equilibrium = dl.find_equilibrium(_history(series), relaxation_epochs=tau, tolerance=0.001)
+    assert equilibrium.reached
+    assert 300.0 * math.exp(-equilibrium.epoch / tau) < 0.001
+    # …but not much later: the excess one epoch earlier was still above a tenth of it.
+    assert 300.0 * math.exp(-(equilibrium.epoch - 1) / tau) > 1e-4
 
 
-def test_smoothing_makes_detection_robust_to_noise():
-    # 1% epoch-to-epoch noise on the plateau: single-epoch changes often cross 1%.
-    noise = np.exp(np.random.default_rng(2).normal(0.0, 0.01, 61))
-    history = _history(_decay_then_flat(10, 60) * noise)
-    assert dl.find_equilibrium(history, window=5, patience=5).epoch == 10
-    assert dl.find_equilibrium(history, window=1, patience=5).epoch != 10
+@pytest.mark.parametrize("relaxations", [6, 10])
+def test_a_run_stopped_while_relaxing_is_not_reached_and_says_how_far_it_still_drifts(relaxations):
+    tau = 5.0
+    series = _relaxation(tau, 300.0, int(relaxations * tau), noise=0.001)
+    equilibrium = dl.find_equilibrium(_history(series), relaxation_epochs=tau)
+    assert not equilibrium.reached and equilibrium.epoch is None
+    assert np.isnan(equilibrium.total_norm_squared) and np.all(np.isnan(equilibrium.rms))
+    # The last two windows, [E − 2W + 1, E − W] and [E − W + 1, E], computed here.
+    w = equilibrium.window
+    first, second = series[-2 * w : -w].mean(), series[-w:].mean()
+    assert equilibrium.drift == pytest.approx((second - first) / first, rel=1e-9)
+    assert equilibrium.drift < -equilibrium.z * equilibrium.drift_se  # the test it failed
+
+
+def test_a_run_shorter_than_start_and_window_has_no_test_at_all():
+    equilibrium = dl.find_equilibrium(_history(np.ones(20)), relaxation_epochs=5.0)
+    assert not equilibrium.reached
+    assert equilibrium.drift_epoch is None and np.isnan(equilibrium.drift)
+
+
+def test_window_and_start_default_to_relaxation_times():
+    equilibrium = dl.find_equilibrium(_history(np.ones(100)))
+    tau = -1.0 / (10 * np.log(0.99))
+    assert equilibrium.relaxation_epochs == pytest.approx(tau)
+    assert (equilibrium.window, equilibrium.start) == (math.ceil(3 * tau), math.ceil(3 * tau))
+    assert equilibrium.epoch == equilibrium.start  # a flat series passes at once
+
+
+def test_the_start_argument_delays_the_equilibrium():
+    assert dl.find_equilibrium(_history(np.ones(100)), start=40).epoch == 40
 
 
 @pytest.mark.parametrize(
-    "scales",
-    [0.9 ** np.arange(31), 1.05 ** np.arange(31), _decay_then_flat(28, 30)],
-    ids=["still-decaying", "growing", "too-late"],
+    ("layer", "settles"), [(0, 12), (1, 46), ("each", 46), (None, 46)], ids=str
 )
-def test_no_plateau_is_an_honest_answer(scales):
-    equilibrium = dl.find_equilibrium(_history(scales))
-    assert not equilibrium.reached
-    assert equilibrium.epoch is None
-    assert np.isnan(equilibrium.total_rms)
-    assert np.all(np.isnan(equilibrium.rms))
+def test_layer_argument_picks_the_series_tested(layer, settles):
+    # Layer 0 is flat from epoch 0; layer 1 falls linearly until epoch 40, so the
+    # first pair of 6-epoch windows both flat meet at epoch 46.
+    epochs = np.arange(121)
+    layer1 = np.where(epochs < 40, 2.0 + 0.5 * (40 - epochs), 2.0)
+    history = _history(np.stack([np.ones(121), layer1], axis=1))
+    equilibrium = dl.find_equilibrium(
+        history, layer=layer, window=6, start=12, relaxation_epochs=1.0
+    )
+    assert equilibrium.epoch == settles
 
 
-def test_a_history_shorter_than_the_window_has_no_plateau():
-    equilibrium = dl.find_equilibrium(_history(np.ones(4)), window=5)
-    assert not equilibrium.reached
-    assert equilibrium.rate.size == 0
+def test_drift_standard_error_is_that_of_independent_noise_for_white_noise():
+    # White noise: residual variance s², ρ ≈ 0, each mean has variance s²/W.
+    rng = np.random.default_rng(3)
+    series = 100.0 + rng.standard_normal((2000, 1))
+    window = 1000
+    _, se = window_drift(series, window, window, 1.0)
+    assert se[0] == pytest.approx(np.sqrt(2.0 / window) / 100.0, rel=0.05)
 
 
-def test_rate_is_the_relative_change_per_epoch():
-    history = _history(0.9 ** np.arange(12))
-    np.testing.assert_allclose(dl.find_equilibrium(history, window=3).rate, -0.1, rtol=1e-12)
+def test_a_trend_is_not_mistaken_for_noise():
+    # A noise-free straight line has no fluctuation about its fit: drift is exact, se is 0.
+    series = np.linspace(100.0, 90.0, 41)[:, None]
+    drift, se = window_drift(series, 20, 10, 5.0)
+    assert drift[0] == pytest.approx(series[20:30].mean() / series[10:20].mean() - 1)
+    assert se[0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_layer_detection_uses_that_layer():
-    scales = np.stack([_decay_then_flat(5, 30), _decay_then_flat(12, 30)], axis=1)
-    history = _history(scales)
-    assert dl.find_equilibrium(history, layer=0).epoch == 5
-    assert dl.find_equilibrium(history, layer=1).epoch == 12
+@pytest.mark.parametrize("statistic", ["norm_squared", "rms", "norm", "mean_abs"])
+def test_every_statistic_sees_the_same_end_of_a_linear_fall(statistic):
+    epochs = np.arange(101)
+    series = np.where(epochs < 30, 5.0 - 0.1 * epochs, 2.0)
+    equilibrium = dl.find_equilibrium(
+        _history(series), statistic=statistic, window=5, start=10, relaxation_epochs=1.0
+    )
+    assert equilibrium.epoch == 35  # the first pair of 5-epoch windows both after epoch 30
 
 
-def test_equilibrium_values_are_plateau_means():
-    noise = np.exp(np.random.default_rng(1).normal(0.0, 0.002, 31))
-    history = _history(_decay_then_flat(8, 30) * noise)
-    equilibrium = dl.find_equilibrium(history)
-    plateau = slice(equilibrium.epoch, None)
-    np.testing.assert_allclose(equilibrium.rms, history.weights.rms[plateau].mean(axis=0))
-    np.testing.assert_allclose(equilibrium.mean_abs, history.weights.mean_abs[plateau].mean(axis=0))
-    all_weights = np.sqrt((history.weights.norm[plateau] ** 2).sum(axis=1))
-    assert equilibrium.total_norm == pytest.approx(all_weights.mean())
-    assert equilibrium.total_rms == pytest.approx((all_weights / np.sqrt(24 + 12)).mean())
-    assert np.all(equilibrium.rms_se > 0)
+def test_equilibrium_values_are_means_over_the_equilibrium_window():
+    series = _relaxation(5.0, 30.0, 200, noise=0.01, seed=1)
+    history = _history(series)
+    equilibrium = dl.find_equilibrium(history, relaxation_epochs=5.0)
+    window = slice(equilibrium.epoch, None)
+    np.testing.assert_allclose(equilibrium.norm_squared, series[window].mean())
+    np.testing.assert_allclose(equilibrium.rms, history.weights.rms[window].mean(axis=0))
+    assert equilibrium.total_norm_squared == pytest.approx(2 * series[window].mean())
+    assert equilibrium.total_rms == pytest.approx(np.sqrt(2 * series[window] / 36).mean())
+    assert np.all(equilibrium.norm_squared_se > 0)
 
 
 def test_ratios_compare_with_the_candidate_sizes():
-    equilibrium = dl.find_equilibrium(_history(_decay_then_flat(8, 30)))
+    equilibrium = dl.find_equilibrium(_history(np.ones(60)))
     n_weights = 6 * 4 + 4 * 3
     assert equilibrium.n_weights == n_weights
     assert equilibrium.ratio_to_inverse_n_weights == pytest.approx(equilibrium.total_rms * 36)
@@ -119,20 +178,28 @@ def test_ratios_compare_with_the_candidate_sizes():
     assert ratios["inverse_sqrt_n_weights"] == pytest.approx(equilibrium.total_mean_abs * 6)
 
 
-def test_relaxation_epochs_come_from_the_run_settings():
-    equilibrium = dl.find_equilibrium(_history(_decay_then_flat(8, 30)))
-    assert equilibrium.relaxation_epochs == pytest.approx(-1.0 / (10 * np.log(0.99)))
+@pytest.mark.parametrize(
+    ("series", "words"),
+    [(np.ones(60), "reached at epoch 30 (3.0 τ)"), (np.linspace(9, 1, 60), "not reached")],
+)
+def test_repr_is_one_short_line(series, words):
+    text = repr(dl.find_equilibrium(_history(series), relaxation_epochs=10.0))
+    assert words in text and "\n" not in text and len(text) < 130
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(tolerance=0.0), ValueError, "tolerance"),
-        (dict(patience=0), ValueError, "patience"),
-        (dict(window=0), ValueError, "window"),
+        (dict(tolerance=-0.1), ValueError, "tolerance"),
+        (dict(z=-1.0), ValueError, "z"),
+        (dict(window=4), ValueError, "window"),
+        (dict(window=5.5), TypeError, "window"),
+        (dict(start=-1), ValueError, "start"),
         (dict(statistic="sum"), ValueError, "statistic"),
         (dict(layer=2), ValueError, "layer"),
-        (dict(patience=2.5), TypeError, "patience"),
+        (dict(layer="all"), ValueError, "layer"),
+        (dict(relaxation_epochs=0.0), ValueError, "relaxation_epochs"),
+        (dict(window_relaxations=0.0), ValueError, "window_relaxations"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):
@@ -140,15 +207,23 @@ def test_bad_arguments_are_named(kwargs, error, match):
         dl.find_equilibrium(_history(np.ones(10)), **kwargs)
 
 
-def test_find_equilibrium_reads_a_real_run(digits):
+def test_without_decay_the_window_must_be_given():
+    history = _history(np.ones(30), multiplier=1.0)
+    with pytest.raises(ValueError, match="relaxation_epochs"):
+        dl.find_equilibrium(history)
+    assert dl.find_equilibrium(history, window=5, start=5).epoch == 5
+
+
+def test_a_real_run_trained_far_past_its_plateau_is_measured_at_it(digits):
+    # τ = m/(ηλ) = 2 epochs; 120 epochs is 60 τ, far past the plateau of this width.
     net = dl.Network([64, 30, 10], init="large", seed=0)
-    history = dl.train(net, digits.train, epochs=20, batch_size=10, eta=0.5, lmbda=5.0, seed=0,
+    history = dl.train(net, digits.train, epochs=120, batch_size=10, eta=1.0, lmbda=5.0, seed=0,
                        training_metrics=False)  # fmt: skip
     equilibrium = dl.find_equilibrium(history)
-    # λ = 5 relaxes the N(0, 1) weights with τ = m/(ηλ) = 4 epochs: a plateau is reached.
     assert equilibrium.reached
-    assert equilibrium.relaxation_epochs == pytest.approx(4.0, rel=0.01)
-    assert equilibrium.total_rms < history.weights.total.rms[0]
+    assert equilibrium.epoch < 60
+    last_stretch = (history.weights.total.norm[-30:] ** 2).mean()
+    assert equilibrium.total_norm_squared == pytest.approx(last_stretch, rel=0.03)
 
 
 # ----------------------------------------------------------------------------- standard error

@@ -271,7 +271,7 @@ def test_q3_equilibrium_rms_is_the_plateau_mean(records):
 
 def test_q3_verdict_reports_unreached_runs(small):
     r = dl.equilibrium_size(
-        small, widths=(4, 8), seeds=2, epochs=2, lmbda=0.5, lmbdas=(), ns=(), patience=5
+        small, widths=(4, 8), seeds=2, epochs=2, lmbda=0.5, lmbdas=(), ns=()
     )
     assert not r.reached.any()
     assert "only 0 of 4 runs reached an equilibrium" in r.verdict

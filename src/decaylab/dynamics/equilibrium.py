@@ -13,6 +13,7 @@ weights relax with the time constant τ = m/(ηλ) epochs (n/(ηλ) steps).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,16 +23,11 @@ from decaylab.conventions import DecayConvention, get_convention
 from decaylab.history import History
 from decaylab.network import Network
 
-#: Statistics on which :func:`find_equilibrium` can detect a plateau (all positive).
-EQUILIBRIUM_STATISTICS = ("rms", "mean_abs", "norm")
+#: Statistics on which :func:`find_equilibrium` can test for a plateau (all positive).
+EQUILIBRIUM_STATISTICS = ("norm_squared", "rms", "norm", "mean_abs")
 
-
-def _slopes(values: np.ndarray, window: int) -> np.ndarray:
-    """Least-squares slope of ``values`` over every run of window + 1 consecutive points."""
-    t = np.arange(window + 1, dtype=np.float64)
-    t -= t.mean()
-    runs = np.lib.stride_tricks.sliding_window_view(values, window + 1)
-    return runs @ t / np.dot(t, t)
+#: The fewest epochs a window may have: its standard error needs a few values.
+MIN_WINDOW = 5
 
 
 def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,9 +64,55 @@ def mean_and_standard_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return mean, np.sqrt(variance / effective)
 
 
+def window_drift(
+    series: np.ndarray, boundary: int, window: int, relaxation_epochs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Relative change of the window mean across ``boundary``, and its standard error.
+
+    Parameters
+    ----------
+    series : ndarray, shape (T, k)
+        k positive statistics, one row per epoch.
+    boundary : int
+        First row of the later window; the earlier one is the ``window`` rows before it.
+    window : int
+        Rows per window, >= 3.
+    relaxation_epochs : float
+        τ, which bounds the correlation of the SGD fluctuations (see Notes).
+
+    Returns
+    -------
+    drift, drift_se : ndarray, shape (k,)
+        (m₂ − m₁)/m₁ and its standard error, m₁ and m₂ the two window means.
+
+    Notes
+    -----
+    The fluctuation is measured about a straight line fitted to both windows
+    together, so that a trend is not mistaken for noise. Its lag-1
+    autocorrelation ρ is capped at e^{−1/τ}, the correlation after one epoch
+    of a weight relaxing with time constant τ: a smooth curvature left over
+    by the line would otherwise look like noise so slow that any drift is
+    insignificant. Each window mean then has variance s²(1 + ρ)/(W(1 − ρ)).
+    """
+    both = series[boundary - window : boundary + window]
+    t = np.arange(2 * window, dtype=np.float64)
+    t -= t.mean()
+    slope = t @ both / np.dot(t, t)
+    residual = both - both.mean(axis=0) - t[:, None] * slope
+    variance = (residual**2).sum(axis=0) / (2 * window - 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = (residual[1:] * residual[:-1]).sum(axis=0) / (residual**2).sum(axis=0)
+    cap = math.exp(-1.0 / relaxation_epochs)
+    rho = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, cap)
+    mean_variance = variance * (1.0 + rho) / (window * (1.0 - rho))
+    first = both[:window].mean(axis=0)
+    second = both[window:].mean(axis=0)
+    return (second - first) / first, np.sqrt(2.0 * mean_variance) / first
+
+
 @dataclass(frozen=True)
 class Equilibrium:
-    """The plateau of a run's weight sizes, if it reached one.
+    r"""The plateau of a run's weight sizes, if it reached one.
 
     Attributes
     ----------
@@ -78,56 +120,64 @@ class Equilibrium:
         Whether the statistic settled within the run; False is an answer,
         and then every equilibrium value is NaN and ``epoch`` is None.
     epoch : int or None
-        First epoch of the plateau.
+        First epoch of the equilibrium window, which runs to the end of the run.
     statistic : str
-        Statistic the detection used ("rms", "mean_abs" or "norm").
-    layer : int or None
-        Layer the detection used; None for all weights pooled.
-    tolerance, patience, window
-        The detection settings (see :func:`find_equilibrium`).
-    rate_epoch : ndarray of int, shape (R,)
-        Epoch at which each smoothed rate starts.
-    rate : ndarray, shape (R,)
-        Smoothed relative change of the statistic per epoch.
-    drift : float
-        Relative change per epoch fitted over the whole plateau; near 0 if
-        the weights stayed put after ``epoch``.
-    rms, mean_abs, norm : ndarray, shape (L,)
-        Per-layer means over the plateau epochs ``epoch``..E.
-    rms_se, mean_abs_se, norm_se : ndarray, shape (L,)
-        Their standard errors (see :func:`mean_and_standard_error`).
-    total_rms, total_mean_abs, total_norm : float
+        Statistic the test used ("norm_squared", "rms", "norm" or "mean_abs").
+    layer : int, None or "each"
+        Layer the test used; None for all weights pooled, "each" for every layer.
+    relaxation_epochs : float
+        τ = −1/log(d^K), the pure-decay e-folding time in epochs (≈ m/(ηλ)).
+    window : int
+        Epochs per window of the drift test.
+    start : int
+        Earliest epoch at which the equilibrium window could begin.
+    z, tolerance : float
+        The drift test's settings (see :func:`find_equilibrium`).
+    drift, drift_se : float
+        Relative change of the windowed mean, (m₂ − m₁)/m₁, with its standard
+        error, across ``drift_epoch``: the test that decided (reached), or the
+        last one the run allows (not reached: the remaining drift). For
+        ``layer="each"`` the layer furthest from passing.
+    drift_epoch : int or None
+        Where the two compared windows meet (None if the run is shorter than
+        ``start + window``).
+    norm_squared, rms, mean_abs, norm : ndarray, shape (L,)
+        Per-layer means over the equilibrium window, each with ``*_se``, its
+        standard error (see :func:`mean_and_standard_error`).
+    total_norm_squared, total_rms, total_mean_abs, total_norm : float
         The same for all weights together, with ``total_*_se``.
     n_weights : int
         Total number of weights n_w.
     fan_in : ndarray of int, shape (L,)
         n_in of each layer.
-    ratio_to_inverse_n_weights : float
-        total_rms / (1/n_w).
-    ratio_to_inverse_sqrt_n_weights : float
-        total_rms / (1/√n_w).
+    ratio_to_inverse_n_weights, ratio_to_inverse_sqrt_n_weights : float
+        total_rms / (1/n_w) and total_rms / (1/√n_w).
     ratio_to_inverse_sqrt_fan_in : ndarray, shape (L,)
         rms / (1/√n_in) per layer: 1 means the "scaled" initialisation's size.
-    relaxation_epochs : float
-        The pure-decay e-folding time −1/log(d^K) in epochs, ≈ m/(ηλ).
     """
 
     reached: bool
     epoch: int | None
     statistic: str
-    layer: int | None
-    tolerance: float
-    patience: int
+    layer: int | str | None
+    relaxation_epochs: float
     window: int
-    rate_epoch: np.ndarray
-    rate: np.ndarray
+    start: int
+    z: float
+    tolerance: float
     drift: float
+    drift_se: float
+    drift_epoch: int | None
+    norm_squared: np.ndarray
+    norm_squared_se: np.ndarray
     rms: np.ndarray
     rms_se: np.ndarray
     mean_abs: np.ndarray
     mean_abs_se: np.ndarray
     norm: np.ndarray
     norm_se: np.ndarray
+    total_norm_squared: float
+    total_norm_squared_se: float
     total_rms: float
     total_rms_se: float
     total_mean_abs: float
@@ -139,7 +189,18 @@ class Equilibrium:
     ratio_to_inverse_n_weights: float
     ratio_to_inverse_sqrt_n_weights: float
     ratio_to_inverse_sqrt_fan_in: np.ndarray
-    relaxation_epochs: float
+
+    def __repr__(self) -> str:
+        drift = f"drift {self.drift:+.2%} ± {self.drift_se:.2%} per {self.window} epochs"
+        tau = f"τ = {self.relaxation_epochs:.3g} epochs"
+        if not self.reached:
+            return f"Equilibrium(not reached; remaining {drift}; {tau})"
+        return (
+            f"Equilibrium(reached at epoch {self.epoch} "
+            f"({self.epoch / self.relaxation_epochs:.1f} τ), "
+            f"‖w‖² = {self.total_norm_squared:.4g} ± {self.total_norm_squared_se:.2g}, "
+            f"{drift}; {tau})"
+        )
 
     def scale_ratios(self, statistic: str = "rms") -> dict[str, float | np.ndarray]:
         """Ratios of the equilibrium ``statistic`` ("rms" or "mean_abs") to the candidate sizes.
@@ -164,88 +225,163 @@ class Equilibrium:
         return asdict(self)
 
 
+def _relaxation_epochs(settings: dict) -> float:
+    """−1/log(d^K) from a History's settings; NaN when they lack the multiplier."""
+    if "multiplier" not in settings or "steps_per_epoch" not in settings:
+        return float("nan")
+    log_factor = settings["steps_per_epoch"] * math.log(settings["multiplier"])
+    return float(-1.0 / log_factor) if log_factor < 0 else float("inf")
+
+
+def _statistic_series(history: History, statistic: str, layer) -> np.ndarray:
+    """The tested series, shape (E + 1, k): pooled, one layer or every layer."""
+    weights = history.weights
+    name = "norm" if statistic == "norm_squared" else statistic
+    power = 2 if statistic == "norm_squared" else 1
+    if layer is None:
+        return (weights.total[name] ** power)[:, None]
+    per_layer = weights[name] ** power
+    return per_layer if layer == "each" else per_layer[:, [layer]]
+
+
 def find_equilibrium(
     history: History,
     *,
-    tolerance: float = 0.01,
-    patience: int = 5,
-    statistic: str = "rms",
-    window: int = 5,
-    layer: int | None = None,
+    statistic: str = "norm_squared",
+    layer: int | str | None = None,
+    start: int | None = None,
+    window: int | None = None,
+    window_relaxations: float = 3.0,
+    start_relaxations: float = 3.0,
+    z: float = 1.0,
+    tolerance: float = 0.002,
+    relaxation_epochs: float | None = None,
 ) -> Equilibrium:
-    r"""Detect the epoch from which the weights stop decaying, and measure them there.
+    r"""Find the epoch from which the weights no longer drift (in units of τ); measure them there.
 
     Parameters
     ----------
     history : History
-        A training run.
+        A training run (the epochs are its rows; a continued run counts on).
+    statistic : {"norm_squared", "rms", "norm", "mean_abs"}
+        Weight statistic whose windowed mean is tested; ‖w‖² by default.
+    layer : int, None or "each"
+        Test this layer's statistic; None (default) all weights pooled;
+        "each" requires every layer to pass.
+    start : int, optional
+        Earliest epoch the equilibrium window may begin, >= 0; by default
+        ⌈``start_relaxations``·τ⌉ (and never before one window has passed).
+    window : int, optional
+        Epochs per window, >= 5; by default ⌈``window_relaxations``·τ⌉, at least 5.
+    window_relaxations, start_relaxations : float
+        The default window and start in units of τ, > 0.
+    z : float
+        A drift within ``z`` standard errors counts as none, >= 0.
     tolerance : float
-        Largest relative change per epoch that counts as "not changing", > 0.
-    patience : int
-        Number of consecutive epochs whose smoothed rate must stay under
-        ``tolerance``, >= 1.
-    statistic : {"rms", "mean_abs", "norm"}
-        Weight statistic to watch.
-    window : int
-        Number of epochs over which each rate is fitted, >= 1; larger
-        averages out more SGD noise.
-    layer : int or None
-        Watch this layer's statistic; None (default) watches all weights pooled.
+        A relative drift per window below this counts as none whatever its
+        standard error, >= 0: a floor for runs so quiet that any slow trend is
+        significant (and for noise-free ones).
+    relaxation_epochs : float, optional
+        τ in epochs; by default −1/log(d^K) from the run's settings
+        (d the per-step multiplier, K steps per epoch), ≈ m/(ηλ).
 
     Returns
     -------
     Equilibrium
-        ``reached`` is False if no such run of epochs exists within the
-        history (including when it has fewer than window + patience − 1 epochs).
+        ``reached`` is False, with the remaining drift and its standard
+        error, when no window passes the test within the run.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, or when τ is not finite (λ = 0) and ``window``
+        and ``start`` are not given.
 
     Notes
     -----
-    With s_e the statistic after epoch e, the rate at epoch e is
-    r_e = exp(b_e) − 1, where b_e is the least-squares slope of log s_t over
-    t = e, …, e + window: a relative change per epoch that a single noisy
-    epoch cannot fake. The equilibrium epoch is the first e with
-    |r_e|, …, |r_{e+patience−1}| all below ``tolerance``; the equilibrium
-    values are means over epochs e..E.
+    With s_e the statistic after epoch e and W the window, the drift across
+    epoch b is the relative change D_b = (m₂ − m₁)/m₁ of the means
+    m₁ = mean(s_{b−W}, …, s_{b−1}) and m₂ = mean(s_b, …, s_{b+W−1}), with
+    the standard error σ_D of :func:`window_drift`. The equilibrium window
+    starts at the first b >= ``start`` with
+
+    .. math:: |D_b| \le \max(z\,\sigma_D,\ \text{tolerance}),
+
+    and the equilibrium values are the means over epochs b … E.
+
+    *False positives.* For a relaxation s_e = s_∞(1 + A e^{−e/τ_r}), the
+    excess left at b is A e^{−b/τ_r} = |D_b|·e^{−W/τ_r}/((τ_r/W)(1 − e^{−W/τ_r})²)
+    (to first order in A): 0.17·|D_b| for W = 3τ_r, 0.9·|D_b| for W = τ_r,
+    4·|D_b| for W = τ_r/4. So a relaxation as fast as τ is called settled
+    only when its excess is far below the drift allowed, while a mode four
+    times slower than the window can be called settled with an excess of
+    about four times the allowed drift. Under noise alone (a true plateau)
+    the test passes with probability about erf(z/√2) at each b (68 % for z = 1).
     """
     if not isinstance(history, History):
         raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
-    tolerance = check_real("tolerance", tolerance, positive=True)
-    patience = check_int("patience", patience, minimum=1)
-    window = check_int("window", window, minimum=1)
     statistic = check_choice("statistic", statistic, EQUILIBRIUM_STATISTICS)
-    weights = history.weights
-    n_layers = weights.norm.shape[1]
-    if layer is not None:
+    n_layers = history.weights.norm.shape[1]
+    if isinstance(layer, str):
+        check_choice("layer", layer, ("each",))
+    elif layer is not None:
         layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
+    window_relaxations = check_real("window_relaxations", window_relaxations, positive=True)
+    start_relaxations = check_real("start_relaxations", start_relaxations, positive=True)
+    z = check_real("z", z, nonnegative=True)
+    tolerance = check_real("tolerance", tolerance, nonnegative=True)
+    tau = (
+        _relaxation_epochs(history.settings)
+        if relaxation_epochs is None
+        else check_real("relaxation_epochs", relaxation_epochs, positive=True)
+    )
+    if not math.isfinite(tau) and (window is None or start is None):
+        raise ValueError(
+            f"the run's relaxation time is {tau} (no decay, or settings without 'multiplier'); "
+            "expected relaxation_epochs=, or both window= and start= in epochs"
+        )
+    if window is None:
+        window = max(MIN_WINDOW, math.ceil(window_relaxations * tau))
+    else:
+        window = check_int("window", window, minimum=MIN_WINDOW)
+    if start is None:
+        start = math.ceil(start_relaxations * tau)
+    else:
+        start = check_int("start", start, minimum=0)
+    start = max(start, window)
     sizes = history.settings.get("sizes")
     if sizes is None or len(sizes) != n_layers + 1:
         raise ValueError(
             f"history.settings['sizes'] is {sizes!r}; expected the {n_layers + 1} layer sizes "
             "recorded by decaylab.train"
         )
-    total = weights.total
-    series = total[statistic] if layer is None else weights[statistic][:, layer]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_series = np.log(series)
-    if len(series) > window:
-        rate = np.expm1(_slopes(log_series, window))
-    else:
-        rate = np.empty(0)
-    rate_epoch = np.asarray(history.epoch[: len(rate)])
-    below = np.abs(rate) < tolerance
-    runs = (
-        np.lib.stride_tricks.sliding_window_view(below, patience).all(axis=1)
-        if len(below) >= patience
-        else np.zeros(0, dtype=bool)
-    )
-    reached = bool(runs.any())
-    start = int(np.argmax(runs)) if reached else len(series)
-    plateau = slice(start, None)
+    if not math.isfinite(tau):
+        # Only the cap on the noise correlation uses τ: none without decay.
+        tau = float("inf")
 
+    series = _statistic_series(history, statistic, layer)
+    rows = len(series)
+    boundary, drift, drift_se = None, math.nan, math.nan
+    for b in range(start, rows - window + 1):
+        d, se = window_drift(series, b, window, tau)
+        allowed = np.maximum(z * se, tolerance)
+        worst = int(np.argmax(np.abs(d) / allowed))
+        boundary, drift, drift_se = b, float(d[worst]), float(se[worst])
+        if np.all(np.abs(d) <= allowed):
+            break
+    else:
+        boundary = None if boundary is None else -boundary  # the last test failed
+    reached = boundary is not None and boundary > 0
+    drift_row = None if boundary is None else abs(boundary)
+
+    weights = history.weights
+    equilibrium = slice(drift_row if reached else rows, None)
     values = {}
-    for name in ("rms", "mean_abs", "norm"):
-        per_layer = weights[name][plateau]
-        pooled = total[name][plateau]
+    for name in ("norm_squared", "rms", "mean_abs", "norm"):
+        source = "norm" if name == "norm_squared" else name
+        power = 2 if name == "norm_squared" else 1
+        per_layer = weights[source][equilibrium] ** power
+        pooled = weights.total[source][equilibrium] ** power
         if reached:
             values[name], values[f"{name}_se"] = mean_and_standard_error(per_layer)
             mean, se = mean_and_standard_error(pooled)
@@ -253,38 +389,28 @@ def find_equilibrium(
         else:
             values[name] = values[f"{name}_se"] = np.full(n_layers, np.nan)
             values[f"total_{name}"] = values[f"total_{name}_se"] = float("nan")
-    plateau_length = len(series) - start
-    drift = (
-        float(np.expm1(_slopes(log_series[plateau], plateau_length - 1)[0]))
-        if plateau_length >= 2
-        else float("nan")
-    )
     n_weights = int(weights.counts.sum())
     fan_in = np.asarray(sizes[:-1], dtype=np.int64)
-    settings = history.settings
-    if "multiplier" in settings and "steps_per_epoch" in settings:
-        log_factor = settings["steps_per_epoch"] * np.log(settings["multiplier"])
-        relaxation = float(-1.0 / log_factor) if log_factor < 0 else float("inf")
-    else:
-        relaxation = float("nan")
+    epochs = np.asarray(history.epoch)
     return Equilibrium(
         reached=reached,
-        epoch=int(history.epoch[start]) if reached else None,
+        epoch=int(epochs[drift_row]) if reached else None,
         statistic=statistic,
         layer=layer,
-        tolerance=tolerance,
-        patience=patience,
+        relaxation_epochs=tau,
         window=window,
-        rate_epoch=rate_epoch,
-        rate=rate,
+        start=start,
+        z=z,
+        tolerance=tolerance,
         drift=drift,
+        drift_se=drift_se,
+        drift_epoch=None if drift_row is None else int(epochs[drift_row]),
         **values,
         n_weights=n_weights,
         fan_in=fan_in,
         ratio_to_inverse_n_weights=values["total_rms"] * n_weights,
         ratio_to_inverse_sqrt_n_weights=values["total_rms"] * np.sqrt(n_weights),
         ratio_to_inverse_sqrt_fan_in=values["rms"] * np.sqrt(fan_in),
-        relaxation_epochs=relaxation,
     )
 
 

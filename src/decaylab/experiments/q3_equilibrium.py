@@ -274,15 +274,15 @@ def equilibrium_verdict(
     return "; ".join(parts) + "."
 
 
-def _equilibrium_values(history, *, tolerance, patience, window):
+def _equilibrium_values(history, *, tolerance, z):
     """(reached, epoch, total rms, per-layer rms, ‖w‖²) of one run."""
     from decaylab.dynamics.equilibrium import find_equilibrium
 
-    eq = find_equilibrium(history, tolerance=tolerance, patience=patience, window=window)
+    eq = find_equilibrium(history, tolerance=tolerance, z=z)
     if eq.reached:
-        return True, eq.epoch, eq.total_rms, eq.rms, eq.total_norm**2
+        return True, eq.epoch, eq.total_rms, eq.rms, eq.total_norm_squared
     # Not reached: the last epochs' values, flagged as such by ``reached``.
-    last = slice(-min(window, history.n_epochs + 1), None)
+    last = slice(-min(eq.window, history.n_epochs + 1), None)
     w = history.weights
     return (
         False,
@@ -307,9 +307,8 @@ def equilibrium_size(
     ns: Sequence[int] = (250, 500, 1000),
     sweep_hidden: int = 30,
     relaxation_times: float = 8.0,
-    tolerance: float = 0.01,
-    patience: int = 5,
-    window: int = 5,
+    tolerance: float = 0.002,
+    z: float = 1.0,
     confidence: float = 0.95,
     executor=None,
     progress: bool = False,
@@ -335,7 +334,7 @@ def equilibrium_size(
         Hidden width of the λ and n sweeps.
     relaxation_times : float
         Every run of the λ sweep trains for at least this many τ = m/(ηλ).
-    tolerance, patience, window : float, int, int
+    tolerance, z : float
         Equilibrium detection (see :func:`decaylab.dynamics.equilibrium.find_equilibrium`).
     confidence : float
         Coverage of the exponent intervals.
@@ -373,9 +372,8 @@ def equilibrium_size(
     sweep_hidden = check_int("sweep_hidden", sweep_hidden, minimum=1)
     relaxation_times = check_real("relaxation_times", relaxation_times, positive=True)
     detection = {
-        "tolerance": check_real("tolerance", tolerance, positive=True),
-        "patience": check_int("patience", patience, minimum=1),
-        "window": check_int("window", window, minimum=1),
+        "tolerance": check_real("tolerance", tolerance, nonnegative=True),
+        "z": check_real("z", z, nonnegative=True),
     }
 
     n_in, n_out = data.n_inputs, data.n_classes
