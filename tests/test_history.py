@@ -209,3 +209,214 @@ def test_concatenating_a_run_that_does_not_continue_raises(make_problem):
     first = _in_order_run(dl.Network([4, 5, 3], seed=0), data, 2)
     with pytest.raises(ValueError, match="later starts at epoch"):
         first.concatenate(first)
+
+
+# -- comparing ------------------------------------------------------------------------
+
+MONITORED_EPOCHS = 8
+
+
+def _monitored_run(digits):
+    X, y = digits.train
+    net = dl.Network([64, 12, 10], init="large", seed=1)
+    return dl.train(
+        net, (X[:200], y[:200]), epochs=MONITORED_EPOCHS, batch_size=10, eta=0.5, lmbda=5.0,
+        evaluation=digits.validation, seed=2,
+        monitors=[dl.DecompositionMonitor(), dl.RotationMonitor()],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def monitored(digits):
+    """An 8-epoch run with evaluation data and two monitors."""
+    return _monitored_run(digits)
+
+
+def test_the_same_run_twice_is_equal(digits, monitored):
+    again = _monitored_run(digits)
+    assert again is not monitored
+    assert monitored.equals(again)
+    assert monitored == again
+
+
+def test_a_saved_and_loaded_history_equals_the_original(monitored, tmp_path):
+    monitored.save(tmp_path / "h.npz")
+    assert dl.History.load(tmp_path / "h.npz") == monitored
+
+
+def _perturb_weights(h):
+    h.weights.norm[3, 1] *= 1 + 1e-12
+
+
+def _perturb_monitor(h):
+    h.monitors["rotation"]["angle"][2, 0] += 1e-15
+
+
+def _drop_metric(h):
+    h.evaluation_cost = None
+
+
+def _drop_monitor(h):
+    del h.monitors["rotation"]
+
+
+def _change_setting(h):
+    h.settings["lmbda"] = 5.0000001
+
+
+def _renumber(h):
+    h.epoch = h.epoch + 1
+
+
+# Each edit changes one part of a copy; exact comparison must notice it.
+EDITS = [
+    _perturb_weights,
+    _perturb_monitor,
+    _drop_metric,
+    _drop_monitor,
+    _change_setting,
+    _renumber,
+]
+
+
+def _copy(h):
+    return dl.History.from_arrays({k: np.array(v, copy=True) for k, v in h.to_arrays().items()})
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_a_history_differing_in_one_place_is_not_equal(monitored, edit):
+    other = _copy(monitored)
+    edit(other)
+    assert not monitored.equals(other)
+    assert monitored != other
+
+
+@pytest.mark.parametrize(
+    ("rtol", "atol", "equal"),
+    [(0.0, 0.0, False), (1e-9, 0.0, True), (1e-14, 0.0, False), (0.0, 1e-6, True)],
+)
+def test_equals_with_tolerances(monitored, rtol, atol, equal):
+    other = _copy(monitored)
+    _perturb_weights(other)  # a relative change of 1e-12 to one norm of about 10
+    assert monitored.equals(other, rtol=rtol, atol=atol) is equal
+
+
+def test_nan_in_the_same_place_is_equal(monitored):
+    first, second = _copy(monitored), _copy(monitored)
+    first.training_cost[-1] = second.training_cost[-1] = np.nan
+    assert first == second
+    assert first != monitored
+
+
+@pytest.mark.parametrize("other", [None, 3, "history", {"epoch": [0, 1]}])
+def test_a_history_is_not_equal_to_other_types(monitored, other):
+    assert monitored != other
+    assert not monitored.equals(other)
+
+
+def test_histories_are_not_hashable(monitored):
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(monitored)
+
+
+def test_parameter_stats_compare_too(monitored):
+    assert monitored.weights == _copy(monitored).weights
+    assert monitored.weights != monitored.biases
+
+
+@pytest.mark.parametrize(("rtol", "atol"), [(-1.0, 0.0), (0.0, float("nan"))])
+def test_equals_rejects_bad_tolerances(monitored, rtol, atol):
+    with pytest.raises(ValueError, match="rtol|atol"):
+        monitored.equals(monitored, rtol=rtol, atol=atol)
+
+
+# -- selecting epochs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "epochs"),
+    [
+        (2, 6, [2, 3, 4, 5]),
+        (0, 1, [0]),
+        (None, 3, [0, 1, 2]),
+        (5, None, [5, 6, 7, 8]),
+        (-3, None, [6, 7, 8]),
+        (1, -2, [1, 2, 3, 4, 5, 6]),
+        (6, 100, [6, 7, 8]),
+    ],
+)
+def test_select_keeps_the_epoch_numbers_in_the_window(monitored, start, stop, epochs):
+    assert monitored.select(start, stop).epoch.tolist() == epochs
+    assert monitored[start:stop].epoch.tolist() == epochs
+
+
+@pytest.mark.parametrize("name", ["norm", "variance", "max_abs"])
+def test_selected_statistics_are_the_rows_of_those_epochs(monitored, name):
+    window = monitored[2:6]
+    np.testing.assert_array_equal(window.weights[name], monitored.weights[name][2:6])
+    np.testing.assert_array_equal(window.biases.total[name], monitored.biases.total[name][2:6])
+    np.testing.assert_array_equal(window.evaluation_accuracy, monitored.evaluation_accuracy[2:6])
+
+
+@pytest.mark.parametrize(
+    ("monitor", "key"), [("decomposition", "contraction"), ("rotation", "angle")]
+)
+def test_selected_monitor_rows_are_the_epochs_trained_inside_the_window(monitored, monitor, key):
+    # Row i of a record describes epoch i + 1 (from state i to state i + 1):
+    # the window 2..5 holds the steps into epochs 3, 4 and 5.
+    record = monitored.monitors[monitor][key]
+    np.testing.assert_array_equal(monitored[2:6].monitors[monitor][key], record[[2, 3, 4]])
+
+
+def test_a_selection_of_a_selection_is_the_selection(monitored):
+    assert monitored[2:][3:6] == monitored[3:6]
+
+
+def test_selections_sharing_their_boundary_concatenate_to_the_whole(monitored):
+    assert monitored[:4].concatenate(monitored[3:]) == monitored
+
+
+def test_the_whole_selection_equals_the_history(monitored):
+    assert monitored[:] == monitored
+
+
+def test_selection_records_the_epochs_it_spans(monitored):
+    assert monitored[2:6].settings["epochs"] == 3
+    assert monitored[2:6].n_epochs == 3
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "match"),
+    [
+        (3, TypeError, r"indexed by a slice of epoch numbers"),
+        (slice(0, 6, 2), ValueError, r"step 2"),
+        (slice(20, 30), ValueError, r"selects no epoch; this history records epochs 0 to 8"),
+        (slice(5, 5), ValueError, r"selects no epoch"),
+        (slice(1.5, 3), TypeError, r"start=1.5 has type float"),
+        (slice(None, "3"), TypeError, r"stop='3' has type str"),
+    ],
+)
+def test_bad_selections_are_refused(monitored, index, error, match):
+    with pytest.raises(error, match=match):
+        monitored[index]
+
+
+def test_a_monitor_record_without_a_row_per_epoch_cannot_be_selected(monitored):
+    other = _copy(monitored)
+    other.monitors["custom"] = {"scalar": np.array(3.0)}
+    with pytest.raises(ValueError, match=r"monitors\['custom'\]\['scalar'\] has shape \(\)"):
+        other[1:3]
+
+
+# -- repr ----------------------------------------------------------------------------
+
+
+def test_repr_is_one_line_with_the_settings(monitored):
+    assert repr(monitored) == (
+        "History(8 epochs, sizes=[64, 12, 10], eta=0.5, lmbda=5.0, batch_size=10, "
+        "decay='sum', monitors=['decomposition', 'rotation'])"
+    )
+
+
+def test_repr_of_a_selection_names_its_epochs(monitored):
+    assert repr(monitored[3:6]).startswith("History(epochs 3 to 5, sizes=[64, 12, 10]")

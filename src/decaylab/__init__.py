@@ -61,6 +61,7 @@ from decaylab.dynamics.rotation import (
     equilibrium_angle,
 )
 from decaylab.dynamics.scaling import ScalingFit, fit_power_law
+from decaylab.dynamics.summary import WindowSummary, summarise
 from decaylab.ensemble import train_ensemble
 from decaylab.errors import DataFileError, TrainingDiverged, TrainingInterrupted
 from decaylab.experiments import (
@@ -135,6 +136,7 @@ __all__ = [
     "Stationarity",
     "stationarity",
     "steps_per_epoch",
+    "summarise",
     "SumDecay",
     "sweep",
     "SweepInterrupted",
@@ -143,5 +145,6 @@ __all__ = [
     "train_ensemble",
     "TrainingDiverged",
     "TrainingInterrupted",
+    "WindowSummary",
     "write_report",
 ]

@@ -1,17 +1,26 @@
 """The record of a training run: plain NumPy arrays indexed by epoch.
 
 Row 0 of every array is the state before training; row e the state after
-epoch e. Per-layer statistics have one column per weight layer.
+epoch e. Per-layer statistics have one column per weight layer. A monitor's
+record (``history.monitors[name][key]``) has one row per epoch *trained*: its
+row i describes epoch ``epoch[0] + i + 1``, the step from row i to row i + 1
+of the statistics, so it has no row for the initial state.
+
+Histories compare with :meth:`History.equals` (or ``==``) and slice by epoch
+number (``history[10:51]``); :func:`decaylab.dynamics.summary.summarise` gives
+means and standard errors over such a window.
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from decaylab._validation import check_real
 from decaylab.errors import DataFileError
 
 #: Summary statistics kept for weights and (separately) biases.
@@ -106,6 +115,31 @@ class ParameterStats:
         if name not in STATISTICS:
             raise KeyError(f"{name!r} is not a statistic; expected one of {STATISTICS}")
         return getattr(self, name)
+
+    def rows(self, index: slice) -> ParameterStats:
+        """The statistics of the epochs (rows) selected by ``index``; counts unchanged."""
+        return ParameterStats(
+            counts=self.counts, **{name: self[name][index].copy() for name in STATISTICS}
+        )
+
+    def equals(self, other: object, *, rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """Whether ``other`` holds the same counts and, within the tolerances, the same statistics.
+
+        NaN equals NaN in the same place. See :meth:`History.equals`.
+        """
+        if not isinstance(other, ParameterStats):
+            return False
+        rtol, atol = _tolerances(rtol, atol)
+        return np.array_equal(self.counts, other.counts) and all(
+            _arrays_equal(self[name], other[name], rtol, atol) for name in STATISTICS
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParameterStats):
+            return NotImplemented
+        return self.equals(other)
+
+    __hash__ = None  # mutable arrays
 
 
 @dataclass
@@ -224,11 +258,174 @@ class History:
             monitors=monitors,
         )
 
+    # -- comparison -----------------------------------------------------------
+    def equals(self, other: object, *, rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """Whether ``other`` is a History of the same run, exactly or within tolerances.
+
+        Parameters
+        ----------
+        other : object
+            Anything; only a History can be equal.
+        rtol, atol : float, optional
+            Relative and absolute tolerances for the floating-point arrays (the
+            statistics, metrics and monitor records), as in
+            :func:`numpy.allclose`: |a − b| <= atol + rtol·|b|. Zero by
+            default: equal means bit for bit.
+
+        Returns
+        -------
+        bool
+            True when the epoch numbers, layer counts, settings and the set of
+            recorded metrics and monitor arrays are identical and every array
+            agrees within the tolerances. NaN equals NaN in the same place (a
+            diverged run equals itself); shapes must match.
+
+        Notes
+        -----
+        ``a == b`` is ``a.equals(b)``: it answers True or False instead of
+        comparing array by array. Histories are mutable, so they are not
+        hashable.
+        """
+        rtol, atol = _tolerances(rtol, atol)
+        if not isinstance(other, History):
+            return False
+        if not (
+            np.array_equal(self.epoch, other.epoch)
+            and self.weights.equals(other.weights, rtol=rtol, atol=atol)
+            and self.biases.equals(other.biases, rtol=rtol, atol=atol)
+            and _settings_equal(self.settings, other.settings)
+        ):
+            return False
+        for name in METRICS:
+            ours, theirs = getattr(self, name), getattr(other, name)
+            if (ours is None) != (theirs is None):
+                return False
+            if ours is not None and not _arrays_equal(ours, theirs, rtol, atol):
+                return False
+        if {m: sorted(r) for m, r in self.monitors.items()} != {
+            m: sorted(r) for m, r in other.monitors.items()
+        }:
+            return False
+        return all(
+            _arrays_equal(value, other.monitors[m][key], rtol, atol)
+            for m, record in self.monitors.items()
+            for key, value in record.items()
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, History):
+            return NotImplemented
+        return self.equals(other)
+
+    __hash__ = None  # mutable arrays
+
+    # -- selection by epoch ----------------------------------------------------
+    def select(self, start: int | None = None, stop: int | None = None) -> History:
+        """The epochs start, start + 1, …, stop − 1 of this run, as a History.
+
+        Parameters
+        ----------
+        start, stop : int or None
+            Epoch *numbers* (the values of :attr:`epoch`, not row positions),
+            half-open as in Python: ``select(10, 51)`` keeps epochs 10 to 50.
+            None means from the first or to the last epoch; a negative value
+            counts back from one past the last epoch, so ``select(-10)`` keeps
+            the last ten epochs. Values beyond the recorded epochs are clipped.
+
+        Returns
+        -------
+        History
+            Epoch numbers are kept, not renumbered: the first row is the state
+            after epoch ``start`` (before training when start is 0), and
+            ``h.select(0, 11).concatenate(h.select(10))`` equals ``h``. A
+            monitor keeps the rows of the epochs trained inside the window,
+            start + 1 to stop − 1 (one row fewer than the statistics), plus
+            any row past the History's last epoch when the window reaches it
+            (a diverged run's monitor). Settings are copied, with ``epochs``
+            set to the epochs the selection spans.
+
+        Raises
+        ------
+        TypeError
+            If start or stop is not an int or None.
+        ValueError
+            If the window holds no recorded epoch, or a monitor array does not
+            have one row per epoch trained.
+
+        Notes
+        -----
+        ``history[start:stop]`` is ``history.select(start, stop)``; a step
+        other than 1 is refused, since a monitor's row describes one epoch.
+        """
+        first, last = int(self.epoch[0]), int(self.epoch[-1])
+        bounds = []
+        for name, value, default in (("start", start, first), ("stop", stop, last + 1)):
+            if value is None:
+                bounds.append(default)
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(
+                    f"{name}={value!r} has type {type(value).__name__}; expected an epoch "
+                    "number (int) or None"
+                )
+            bounds.append(int(value) + last + 1 if value < 0 else int(value))
+        low, high = bounds
+        rows = np.flatnonzero((self.epoch >= low) & (self.epoch < high))
+        if rows.size == 0:
+            raise ValueError(
+                f"start={start!r}, stop={stop!r} selects no epoch; this history records "
+                f"epochs {first} to {last}"
+            )
+        head, tail = int(rows[0]), int(rows[-1]) + 1
+        index = slice(head, tail)
+        # Monitor row i is the step from statistics row i to row i + 1.
+        monitor_rows = slice(head, None if tail == len(self.epoch) else tail - 1)
+        monitors = {}
+        for m, record in self.monitors.items():
+            monitors[m] = {}
+            for key, value in record.items():
+                value = np.asarray(value)
+                if value.ndim == 0 or len(value) < self.n_epochs:
+                    raise ValueError(
+                        f"monitors[{m!r}][{key!r}] has shape {value.shape}; expected one row "
+                        f"per epoch trained ({self.n_epochs}), so that it can be selected by epoch"
+                    )
+                monitors[m][key] = value[monitor_rows].copy()
+        epoch = self.epoch[index].copy()
+        return History(
+            epoch=epoch,
+            weights=self.weights.rows(index),
+            biases=self.biases.rows(index),
+            **{
+                name: getattr(self, name)[index].copy()
+                for name in METRICS
+                if getattr(self, name) is not None
+            },
+            settings={**self.settings, "epochs": int(epoch[-1] - epoch[0])},
+            monitors=monitors,
+        )
+
+    def __getitem__(self, index: slice) -> History:
+        if not isinstance(index, slice):
+            raise TypeError(
+                f"history[{index!r}]: a History is indexed by a slice of epoch numbers, "
+                "e.g. history[10:51]; for one statistic use history.weights.norm[epoch]"
+            )
+        if index.step not in (None, 1):
+            raise ValueError(
+                f"history[{index.start}:{index.stop}:{index.step}] has step {index.step!r}; "
+                "expected consecutive epochs (step 1), since a monitor's row describes one epoch"
+            )
+        return self.select(index.start, index.stop)
+
     def __repr__(self) -> str:
         s = self.settings
         keys = ("sizes", "eta", "lmbda", "batch_size", "decay")
-        shown = ", ".join(f"{k}={s[k]!r}" for k in keys if k in s)
-        return f"History({self.n_epochs} epochs, {shown})"
+        shown = "".join(f", {k}={s[k]!r}" for k in keys if k in s)
+        first, last = int(self.epoch[0]), int(self.epoch[-1])
+        span = f"epochs {first} to {last}" if first else f"{self.n_epochs} epochs"
+        monitors = f", monitors={sorted(self.monitors)}" if self.monitors else ""
+        return f"History({span}{shown}{monitors})"
 
     # -- serialisation -------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -322,6 +519,30 @@ class History:
             if getattr(self, name) is not None:
                 columns[name] = getattr(self, name)
         return pd.DataFrame(columns).set_index("epoch")
+
+
+def _tolerances(rtol: object, atol: object) -> tuple[float, float]:
+    return (
+        check_real("rtol", rtol, nonnegative=True),
+        check_real("atol", atol, nonnegative=True),
+    )
+
+
+def _arrays_equal(first, second, rtol: float, atol: float) -> bool:
+    first, second = np.asarray(first), np.asarray(second)
+    if first.shape != second.shape:
+        return False
+    if (rtol == 0.0 and atol == 0.0) or first.dtype.kind not in "fc":
+        return bool(np.array_equal(first, second, equal_nan=first.dtype.kind in "fc"))
+    return bool(np.allclose(first, second, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _settings_equal(first: dict, second: dict) -> bool:
+    # Settings hold lists, numbers and str, and after a save-load round trip
+    # the same values in JSON form: compare them in that form.
+    return json.dumps(first, sort_keys=True, default=_json_default) == json.dumps(
+        second, sort_keys=True, default=_json_default
+    )
 
 
 def _json_default(value):
