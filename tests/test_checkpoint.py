@@ -251,12 +251,78 @@ def test_resumed_run_keeps_writing_checkpoints(tmp_path, problem):
     np.testing.assert_array_equal(checkpoint.history.epoch, np.arange(6))
 
 
+@pytest.mark.parametrize(
+    ("template", "names"),
+    [
+        ("c-{epoch}.npz", ["c-3.npz", "c-6.npz", "c-7.npz"]),
+        ("run-{epoch:04d}.npz", ["run-0003.npz", "run-0006.npz", "run-0007.npz"]),
+        ("c.npz", ["c.npz"]),
+    ],
+)
+def test_an_epoch_field_keeps_one_file_per_checkpoint(tmp_path, problem, template, names):
+    net = dl.Network([4, 3], seed=0)
+    dl.train(net, problem[0], epochs=7, seed=1, checkpoint_every=3,
+             checkpoint_path=tmp_path / template, **SETTINGS)  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
+@pytest.mark.parametrize("epoch", [3, 6, 7])
+def test_each_checkpoint_file_holds_the_network_of_its_epoch(tmp_path, problem, epoch):
+    dl.train(dl.Network([4, 3], seed=0), problem[0], epochs=7, seed=1, checkpoint_every=3,
+             checkpoint_path=tmp_path / "c-{epoch}.npz", **SETTINGS)  # fmt: skip
+    alone = dl.Network([4, 3], seed=0)
+    dl.train(alone, problem[0], epochs=epoch, seed=1, **SETTINGS)
+    checkpoint = dl.load_checkpoint(tmp_path / f"c-{epoch}.npz")
+    assert checkpoint.epoch == epoch == checkpoint.history.epoch[-1]
+    assert np.array_equal(checkpoint.network.params, alone.params)
+
+
+def test_train_from_the_checkpoints_generator_is_the_whole_run(tmp_path, problem):
+    train, evaluation = problem
+    settings = {**SETTINGS, "evaluation": evaluation}
+    whole = dl.Network([4, 5, 3], seed=0)
+    whole_history = dl.train(whole, train, epochs=6, seed=7, **settings)
+    path = tmp_path / "c.npz"
+    dl.train(dl.Network([4, 5, 3], seed=0), train, epochs=3, seed=7, checkpoint_path=path,
+             **settings)  # fmt: skip
+    checkpoint = dl.load_checkpoint(path)
+    history = dl.train(checkpoint.network, train, epochs=3, seed=checkpoint.generator,
+                       history=checkpoint.history, **settings)  # fmt: skip
+    assert np.array_equal(checkpoint.network.params, whole.params)
+    assert _same_history(history, whole_history)
+
+
+@pytest.mark.parametrize("seed", [1, 2, None])
+def test_continuing_a_shuffled_run_from_a_new_seed_is_refused(problem, seed):
+    net = dl.Network([4, 3], seed=0)
+    history = dl.train(net, problem[0], epochs=2, seed=1, **SETTINGS)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=r"exc\.generator.*checkpoint's generator"):
+        dl.train(net, problem[0], epochs=1, seed=seed, history=history, **SETTINGS)
+    assert np.array_equal(net.params, before)
+
+
+def test_continuing_an_unshuffled_run_takes_any_seed(problem):
+    train = problem[0]
+    whole = dl.Network([4, 3], seed=0)
+    dl.train(whole, train, epochs=5, shuffle=False, **SETTINGS)
+    net = dl.Network([4, 3], seed=0)
+    first = dl.train(net, train, epochs=2, shuffle=False, **SETTINGS)
+    dl.train(net, train, epochs=3, shuffle=False, seed=4, history=first, **SETTINGS)
+    assert np.array_equal(net.params, whole.params)
+
+
 TRAIN_ERRORS = [
     (dict(checkpoint_every=2), ValueError, "checkpoint_path"),
     (dict(checkpoint_every=0, checkpoint_path="c.npz"), ValueError, "checkpoint_every"),
     (dict(checkpoint_every="2", checkpoint_path="c.npz"), TypeError, "checkpoint_every"),
     (dict(checkpoint_path=3), TypeError, "checkpoint_path"),
     (dict(checkpoint_path="no/such/directory/c.npz"), ValueError, "checkpoint_path"),
+    (dict(checkpoint_path="c-{step}.npz"), ValueError, r"\['step'\]"),
+    (dict(checkpoint_path="c-{epoch.real}.npz"), ValueError, "epoch.real"),
+    (dict(checkpoint_path="c-{epoch.npz"), ValueError, "template"),
+    (dict(checkpoint_path="c-{epoch:q}.npz"), ValueError, "template"),
+    (dict(checkpoint_path="{epoch}/c.npz"), ValueError, "directory"),
 ]
 
 

@@ -224,6 +224,14 @@ def test_message_names_the_checkpoint(problem, tmp_path):
     assert "decaylab.resume" in str(error)
 
 
+def test_interruption_with_an_epoch_field_names_the_file_it_wrote(problem, tmp_path):
+    _, error = _interrupted(
+        problem, 3, 1, checkpoint_every=1, checkpoint_path=tmp_path / "{epoch}.npz"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.npz", "2.npz"]
+    assert repr(str(tmp_path / "2.npz")) in str(error)
+
+
 def test_interruption_while_writing_a_checkpoint_keeps_that_epoch(problem, tmp_path, monkeypatch):
     writes = []
     original = decaylab.checkpoint._write_npz

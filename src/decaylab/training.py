@@ -344,18 +344,18 @@ def _check_monitor_records(history, monitors) -> None:
 class _Checkpoints:
     """When :func:`train` writes checkpoints: every ``every`` epochs, at the end, on Ctrl-C.
 
-    ``write`` knows the file; this object only knows the schedule.
+    ``writer`` knows the file; this object only knows the schedule.
     """
 
-    def __init__(self, write: CheckpointWriter | None, every: int | None, training: dict):
-        self.write_file, self.every, self.training = write, every, training
+    def __init__(self, writer: CheckpointWriter | None, every: int | None, training: dict):
+        self.writer, self.every, self.training = writer, every, training
         self.last_written: int | None = None
 
     def write(self, epoch: int, run: _Run) -> str | None:
         """Write the checkpoint of ``epoch``; return the file written, if any."""
-        if self.write_file is None:
+        if self.writer is None:
             return None
-        path = self.write_file(
+        path = self.writer(
             epoch, net=run.net, generator=run.rng, training=self.training, history=run.history()
         )
         self.last_written = epoch
@@ -656,15 +656,21 @@ def train(
         checkpoint. ``net`` must be in the state of its last row and every
         setting but ``epochs`` and ``seed`` must be the same. The returned
         History then holds its epochs followed by ``epochs`` more, numbered on.
+        A shuffled run continues only from a Generator passed as ``seed``:
+        the one it stopped with (``exc.generator``, ``checkpoint.generator``)
+        continues it bit for bit; an int or None would silently make another
+        run and is refused.
     checkpoint_every : int, optional
         Write a checkpoint after every epoch whose number is a multiple of
         this (>= 1); needs ``checkpoint_path``.
     checkpoint_path : str or os.PathLike, optional
         Where checkpoints go (see :func:`decaylab.save_checkpoint`): the
         network, the generator, the settings and the History so far, each
-        write replacing the last atomically. With a path, a checkpoint is also
-        written at the end of training and when training is interrupted;
-        :func:`decaylab.resume` continues from it.
+        write replacing the last atomically. A file name holding ``{epoch}``
+        (e.g. ``"run-{epoch:04d}.npz"``) keeps one file per checkpoint
+        instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
+        a checkpoint is also written at the end of training and when training
+        is interrupted; :func:`decaylab.resume` continues from it.
 
     Returns
     -------
@@ -727,7 +733,8 @@ def train(
         _check_monitor_records(history, run.monitors)
         _check_continuation_seed(seed, shuffle)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(range(run.first + 1, run.last + 1), desc="epochs", unit="epoch", disable=not show)
+    epochs_left = range(run.first + 1, run.last + 1)
+    bar = tqdm(epochs_left, desc="epochs", unit="epoch", disable=not show, leave=False)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in bar:
