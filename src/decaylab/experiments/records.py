@@ -78,6 +78,25 @@ class ExperimentResult:
     verdict: str
     diverged: list[str]
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # @dataclass writes a __repr__ listing every array unless the class
+        # already has one in its own namespace: give it the compact one first.
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = ExperimentResult.__repr__
+
+    def __repr__(self) -> str:
+        """One line: the experiment, its verdict (cut at 80 characters) and its data's sizes."""
+        verdict = self.verdict if len(self.verdict) <= 80 else self.verdict[:79] + "…"
+        arrays = [
+            f"{f.name}{list(value.shape)}"
+            for f in dataclasses.fields(self)
+            if isinstance(value := getattr(self, f.name), np.ndarray) and value.ndim
+        ]
+        shown = f", arrays: {' '.join(arrays)}" if arrays else ""
+        diverged = f", {len(self.diverged)} diverged" if self.diverged else ""
+        return f"{type(self).__name__}(Q{self.number}, verdict={verdict!r}{diverged}{shown})"
+
     def table(self) -> tuple[list[str], list[list[str]]]:
         """The measured numbers as (header, rows) of strings, for reports."""
         raise NotImplementedError
