@@ -48,6 +48,21 @@ def test_fused_epochs_equal_the_straightforward_update(activation, batch_size, m
     assert np.abs(net.params - expected).max() <= 2e-15 * np.abs(expected).max()
 
 
+def test_ensemble_members_equal_the_straightforward_update(make_problem):
+    X, y = make_problem(SIZES[0], SIZES[-1], 53, seed=10)
+    nets = [dl.Network(SIZES, init="scaled", seed=s) for s in range(3)]
+    etas, lmbdas, epochs = [0.5, 0.2, 0.8], [5.0, 0.0, 20.0], 4
+    expected = [
+        _straightforward_epochs(net, X, one_hot(y, SIZES[-1]), epochs=epochs, batch_size=10,
+                                eta=eta, multiplier=1.0 - eta * lmbda / len(X))
+        for net, eta, lmbda in zip(nets, etas, lmbdas)
+    ]  # fmt: skip
+    dl.train_ensemble(nets, (X, y), epochs=epochs, batch_size=10, eta=etas, lmbda=lmbdas,
+                      shuffle=False, training_metrics=False)  # fmt: skip
+    for net, params in zip(nets, expected):
+        assert np.abs(net.params - params).max() <= 2e-15 * np.abs(params).max()
+
+
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 4e-16), ("float32", 2e-7)])
 def test_one_fused_step_equals_the_flat_gradient_step(dtype, tol, make_problem):
     X, y = make_problem(SIZES[0], SIZES[-1], 8, seed=4)

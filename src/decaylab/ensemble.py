@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from decaylab._blas import add_column_sums, add_product
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -77,16 +78,16 @@ class _Stack:
         dt = first.dtype
         self._shapes = shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
         self.params = np.empty(K * (first.n_weights + first.n_biases), dtype=dt)
-        self.grad = np.empty_like(self.params)
         self.n_stacked_weights = K * first.n_weights
         self.weights, self.biases = self._layers(self.params, shapes)
-        self.grad_weights, self.grad_biases = self._layers(self.grad, shapes)
+        # Gradient buffers of the layers after the first, whose update is not fused.
+        self._deep_grads = [np.empty_like(w) for w in self.weights[1:]]
         self.weights_transposed = [w.transpose(0, 2, 1) for w in self.weights]
         o0, i0 = shapes[0]
-        self.wide_weights_transposed = self.weights[0].reshape(K * o0, i0).T
-        self.wide_grad_weights = self.grad_weights[0].reshape(K * o0, i0)
+        self.wide_weights = self.weights[0].reshape(K * o0, i0)
+        self.wide_weights_transposed = self.wide_weights.T
         self.wide_biases = [b.reshape(-1) for b in self.biases]
-        self.wide_grad_biases = [b.reshape(-1) for b in self.grad_biases]
+        self._ones = np.ones(batch_size, dtype=dt)
         # One row per example, the K members side by side: (m, K·sizes[l+1]).
         widths = [K * o for o, _ in shapes]
         self._z = [np.empty((batch_size, w), dtype=dt) for w in widths]
@@ -113,7 +114,6 @@ class _Stack:
         self._etas = np.array(etas, dtype=np.float64)
         self._multipliers = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1, 1)
         self._scales: dict[int, np.ndarray] = {}
-        self._scaled_for: int | None = None  # batch length grad was scaled for, if any
 
     def scales(self, batch_length: int) -> np.ndarray:
         """η_k/m_B of every member, shape (K,), divided in float64 and rounded to the dtype."""
@@ -123,27 +123,31 @@ class _Stack:
         return self._scales[batch_length]
 
     def sgd_step(self, batch_length: int) -> None:
-        r"""Apply eq. 93 to every member, with the operations of :func:`decaylab.sgd_step`.
+        r"""Apply eq. 93 to every member, from the δ that :meth:`backward` left for this batch.
 
         .. math:: w_k \to d_k\,w_k - (\eta_k/m_B)\sum_x \partial C_x/\partial w_k,
                   \qquad b_k \to b_k - (\eta_k/m_B)\sum_x \partial C_x/\partial b_k.
 
-        After ``gradient(..., scaled=True)`` on this batch, :attr:`grad`
-        already holds (η_k/m_B)·Σ_x ∂C_x/∂θ_k and the step is two passes over
-        the parameters instead of three.
+        Each member's δ already carries its η_k/m_B, so (η_k/m_B)·Σ_x ∂C_x/∂w^l_k
+        = δ^l_kᵀ a^{l−1}_k. The first layer, where nearly all the weights are,
+        is decayed member by member and then updated by one wide gemm for all
+        members, W ← W − [δ_1 … δ_K]ᵀ X: two passes over its weights instead
+        of a gradient buffer and three. The small deeper layers go through
+        their gradient buffer.
         """
-        if self._scaled_for != batch_length:
-            scale = self.scales(batch_length)
-            # Scalars broadcast over each (K, ...) block: a per-parameter vector of
-            # multipliers would have to be read from memory at every step.
-            for g in self.grad_weights:
-                g *= scale[:, None, None]
-            for g in self.grad_biases:
-                g *= scale[:, None]
-        self._scaled_for = None
-        for w in self.weights:
-            w *= self._multipliers  # decay: weights only, biases are never decayed
-        self.params -= self.grad
+        _, _, delta, _, _, a_members, delta_members = self._buffers(batch_length)
+        inputs = self._inputs
+        # Scalars broadcast over each (K, ...) block: a per-parameter vector of
+        # multipliers would have to be read from memory at every step.
+        self.weights[0] *= self._multipliers  # decay: weights only, biases are never decayed
+        add_product(self.wide_weights, delta[0], inputs, alpha=-1.0, beta=1.0)
+        for l, grad in enumerate(self._deep_grads, start=1):
+            np.matmul(delta_members[l].transpose(0, 2, 1), a_members[l - 1], out=grad)
+            self.weights[l] *= self._multipliers
+            self.weights[l] -= grad
+        ones = self._ones[:batch_length]
+        for b, d in zip(self.wide_biases, delta):
+            add_column_sums(b, d, ones, alpha=-1.0)
 
     def member(self, k: int, flat: np.ndarray | None = None) -> list[np.ndarray]:
         """Views of member k's weights then biases, layer by layer, in ``flat`` (or params)."""
@@ -183,17 +187,18 @@ class _Stack:
             self._views[k] = (*wide, [d[:k] for d in self._deriv], *members)
         return self._views[k]
 
-    def gradient(self, X: np.ndarray, targets: np.ndarray, *, scaled: bool = False) -> np.ndarray:
-        """Write every member's Σ_x ∂C_x/∂θ for the batch into :attr:`grad`.
+    def backward(self, X: np.ndarray, targets: np.ndarray) -> None:
+        """Forward pass and every member's δ^l for the batch, each scaled by η_k/m_B, m_B = k.
 
         Parameters
         ----------
-        X : ndarray, shape (k, sizes[0])
+        X : ndarray, shape (k, sizes[0]), C-contiguous
         targets : ndarray, shape (k, sizes[-1]), one-hot
-        scaled : bool, optional
-            Write (η_k/m_B)·Σ_x ∂C_x/∂θ_k instead, m_B = k, for :meth:`sgd_step`.
-            The factor is applied once to δ^L (every δ^l and gradient is
-            linear in it), which saves a pass over the K members' gradients.
+
+        Notes
+        -----
+        The factor η_k/m_B is applied once, to δ^L: every δ^l is linear in it,
+        so the gradients formed from them in :meth:`sgd_step` carry it too.
         """
         z, a, delta, deriv, z_members, a_members, delta_members = self._buffers(len(X))
         last = len(z) - 1
@@ -213,24 +218,12 @@ class _Stack:
             targets[:, None, :],
             output_delta,
         )
-        if scaled:
-            output_delta *= self.scales(k)[:, None]
-        self._scaled_for = k if scaled else None
+        output_delta *= self.scales(k)[:, None]
         derivative = self.activation.derivative
-        for l in range(last, -1, -1):
-            if l == 0:
-                np.matmul(delta[0].T, X, out=self.wide_grad_weights)
-            else:
-                np.matmul(
-                    delta_members[l].transpose(0, 2, 1),
-                    a_members[l - 1],
-                    out=self.grad_weights[l],
-                )
-            np.add.reduce(delta[l], axis=0, out=self.wide_grad_biases[l])
-            if l > 0:
-                np.matmul(delta_members[l], self.weights[l], out=delta_members[l - 1])
-                delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
-        return self.grad
+        for l in range(last, 0, -1):
+            np.matmul(delta_members[l], self.weights[l], out=delta_members[l - 1])
+            delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
+        self._inputs = X
 
 
 def _per_member(name: str, value, K: int, check) -> list:
@@ -518,5 +511,5 @@ def _run_epoch(stack: _Stack, X, targets, order, batch_size: int) -> None:
             yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
         else:
             xb, yb = X[start:stop], targets[start:stop]
-        stack.gradient(xb, yb, scaled=True)
+        stack.backward(xb, yb)
         stack.sgd_step(k)
