@@ -538,7 +538,7 @@ def plot_histories(
         statistic is unknown or a run did not record the metric, or
         ``layer`` does not exist in every run.
     """
-    if isinstance(histories, History) or not isinstance(histories, Sequence):
+    if isinstance(histories, (History, str, bytes)) or not isinstance(histories, Sequence):
         raise TypeError(
             f"histories has type {type(histories).__name__}; expected a sequence of "
             "decaylab.History (for one run, use plot_history)"
