@@ -7,13 +7,19 @@ what follows from its settings by a formula stated in the docstring.
 
 Examples
 --------
+A run's weight sizes and its ‖w‖² budget, side by side:
+
 >>> import decaylab as dl, decaylab.plots as dp
+>>> from matplotlib.figure import Figure
 >>> data = dl.load_digits()
 >>> net = dl.Network([64, 30, 10], init="large", seed=0)
->>> history = dl.train(net, data.train, epochs=30, batch_size=10, eta=0.5, lmbda=5.0,
-...                    monitors=[dl.DecompositionMonitor()], seed=0)  # doctest: +SKIP
->>> dp.plot_history(history, "rms")                                   # doctest: +SKIP
->>> dp.plot_budget(history, relative=True)                            # doctest: +SKIP
+>>> history = dl.train(net, data.train, epochs=10, batch_size=10, eta=0.5, lmbda=5.0,
+...                    monitors=[dl.DecompositionMonitor()], seed=0)
+>>> fig = Figure(figsize=(11, 4.5), layout="constrained")
+>>> left, right = fig.subplots(1, 2)
+>>> lines = dp.plot_history(history, "rms", ax=left)
+>>> terms = dp.plot_budget(history, ax=right, relative=True)
+>>> fig.savefig("run.png")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ def _check_layers(layers, n_layers: int) -> list[int]:
     return [check_int("layers[]", layer, minimum=0, maximum=n_layers - 1) for layer in layers]
 
 
-def epoch_factor(history: History) -> float:
+def _epoch_factor(history: History) -> float:
     """The run's exact pure-decay factor per epoch, d^⌈n/m⌉, from its settings."""
     settings = history.settings
     missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
@@ -268,7 +274,7 @@ def plot_history(
     weights = history.weights
     layers = _check_layers(layers, weights.norm.shape[1])
     power = (2 if statistic == "variance" else 1) * (2 if squared else 1)
-    factor = epoch_factor(history) if prediction else None
+    factor = _epoch_factor(history) if prediction else None
 
     series = [
         (weights[statistic][:, layer], layer_colour(layer), _layer_label(history, layer))
