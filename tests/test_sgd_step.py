@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
-from decaylab._blas import add_column_sums, add_product
+from decaylab._blas import add_column_sums, matmul_into
 from decaylab.network import Backprop
 from reference import one_hot
 
@@ -60,7 +60,7 @@ def test_ensemble_members_equal_the_straightforward_update(make_problem):
     dl.train_ensemble(nets, (X, y), epochs=epochs, batch_size=10, eta=etas, lmbda=lmbdas,
                       shuffle=False, training_metrics=False)  # fmt: skip
     for net, params in zip(nets, expected):
-        assert np.abs(net.params - params).max() <= 2e-15 * np.abs(params).max()
+        assert np.abs(net.params - params).max() <= 5e-15 * np.abs(params).max()
 
 
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 4e-16), ("float32", 2e-7)])
@@ -150,22 +150,24 @@ def test_monitor_is_shown_the_gradient_of_the_batch(make_problem):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_add_product_writes_into_a_view_of_a_flat_buffer(dtype):
+@pytest.mark.parametrize("left_order", ["C", "F"])
+@pytest.mark.parametrize("right_order", ["C", "F"])
+def test_matmul_into_adds_the_product_into_a_view_of_a_flat_buffer(dtype, left_order, right_order):
     rng = np.random.default_rng(0)
     flat = rng.standard_normal(5 * 4 + 3).astype(dtype)
-    c = flat[3:].reshape(5, 4)
-    left, right = rng.standard_normal((6, 5)).astype(dtype), rng.standard_normal((6, 4))
-    right = right.astype(dtype)
-    expected = 0.7 * c.astype(np.float64) - 0.2 * left.T.astype(np.float64) @ right
-    add_product(c, left, right, alpha=-0.2, beta=0.7)
+    out = flat[3:].reshape(5, 4)
+    left = np.asarray(rng.standard_normal((5, 6)), dtype=dtype, order=left_order)
+    right = np.asarray(rng.standard_normal((6, 4)), dtype=dtype, order=right_order)
+    expected = 0.7 * out.astype(np.float64) - 0.2 * left.astype(np.float64) @ right
+    matmul_into(out, left, right, alpha=-0.2, beta=0.7)
     tol = 1e-6 if dtype == "float32" else 1e-15
     np.testing.assert_allclose(flat[3:].reshape(5, 4), expected, rtol=tol, atol=tol)
 
 
-def test_add_product_refuses_an_output_it_would_have_to_copy():
-    c = np.zeros((4, 6))[:, ::2]  # not contiguous: BLAS would write into a copy
+def test_matmul_into_refuses_an_output_it_would_have_to_copy():
+    out = np.zeros((4, 6))[:, ::2]  # not contiguous: BLAS would write into a copy
     with pytest.raises(RuntimeError, match="in place"):
-        add_product(c, np.ones((2, 4)), np.ones((2, 3)), alpha=1.0, beta=1.0)
+        matmul_into(out, np.ones((4, 2)), np.ones((2, 3)))
 
 
 def test_add_column_sums_adds_the_scaled_sum_of_the_rows():

@@ -1,15 +1,18 @@
-r"""In-place BLAS updates of C-ordered matrices: the two calls eq. 93 is made of.
+r"""Matrix products into C-ordered arrays through SciPy's BLAS, in place.
 
 NumPy's ``matmul`` cannot add into its output, so ``w ← d·w − s·δᵀa`` through
 NumPy takes a gradient buffer and three passes over it. BLAS ``gemm``
 computes ``C ← α·op(A)·op(B) + β·C`` in one pass over C. SciPy's wrappers
-(:mod:`scipy.linalg.blas`) expect Fortran order; a C-ordered (o, i) matrix is
-the Fortran-ordered (i, o) matrix of its transpose, so every call here works
+(:mod:`scipy.linalg.blas`) expect Fortran order; a C-ordered (p, q) matrix is
+the Fortran-ordered (q, p) matrix of its transpose, so every call here works
 on transposes, which are views: nothing is copied, and C is written in place.
 
-SciPy links its own BLAS library, a thread pool separate from NumPy's;
-``threadpoolctl.threadpool_limits(user_api="blas")`` limits both, because
-both are loaded when decaylab is imported.
+SciPy links its own BLAS library, with a thread pool separate from NumPy's.
+Every product of a training step goes through this module, so that a step
+uses one pool: with the default two threads in each, alternating between
+the two pools let their idle threads spin against each other, and a step
+took up to ten times longer. ``threadpoolctl.threadpool_limits(user_api="blas")``
+limits both pools, because both are loaded when decaylab is imported.
 """
 
 from __future__ import annotations
@@ -21,30 +24,33 @@ _GEMM = {np.dtype(np.float64): blas.dgemm, np.dtype(np.float32): blas.sgemm}
 _GEMV = {np.dtype(np.float64): blas.dgemv, np.dtype(np.float32): blas.sgemv}
 
 
-def add_product(c: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float,
-                beta: float) -> None:  # fmt: skip
-    r"""``c ← β·c + α·leftᵀ·right`` in place, one BLAS gemm.
+def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float = 1.0,
+                beta: float = 0.0) -> None:  # fmt: skip
+    r"""``out ← α·left·right + β·out`` in place, one BLAS gemm.
 
     Parameters
     ----------
-    c : ndarray, shape (o, i), C-contiguous, float64 or float32
-        Overwritten.
-    left : ndarray, shape (m, o), C-contiguous, c's dtype
-    right : ndarray, shape (m, i), C-contiguous, c's dtype
+    out : ndarray, shape (p, q), C-contiguous, float64 or float32
+        Overwritten (with β = 0 its contents are not read).
+    left : ndarray, shape (p, r), C- or Fortran-contiguous (the transpose of
+        a C-contiguous array), out's dtype
+    right : ndarray, shape (r, q), C- or Fortran-contiguous, out's dtype
     alpha, beta : float
 
     Notes
     -----
-    In Fortran order the call is ``cᵀ ← α·rightᵀ·left + β·cᵀ`` with cᵀ of
-    shape (i, o), rightᵀ (i, m) and left passed as its Fortran (o, m)
-    transpose with ``trans_b``.
+    In Fortran order the call is ``outᵀ ← α·rightᵀ·leftᵀ + β·outᵀ``: a
+    C-contiguous operand is passed as its (Fortran-contiguous) transpose,
+    a Fortran-contiguous one as itself with the transpose flag.
     """
-    c_fortran = c.T
-    result = _GEMM[c.dtype](alpha, right.T, left.T, beta=beta, c=c_fortran, trans_b=1,
-                            overwrite_c=1)  # fmt: skip
+    a, trans_a = (right.T, 0) if right.flags.c_contiguous else (right, 1)
+    b, trans_b = (left.T, 0) if left.flags.c_contiguous else (left, 1)
+    out_fortran = out.T
+    result = _GEMM[out.dtype](alpha, a, b, beta=beta, c=out_fortran, trans_a=trans_a,
+                              trans_b=trans_b, overwrite_c=1)  # fmt: skip
     # SciPy returns its argument itself when it wrote into it, a new array when it copied.
-    if result is not c_fortran:
-        raise RuntimeError(f"gemm copied its output of shape {c.shape}; expected it in place")
+    if result is not out_fortran:
+        raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
 
 
 def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from decaylab._blas import add_column_sums, add_product
+from decaylab._blas import add_column_sums, matmul_into
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -140,7 +140,7 @@ class _Stack:
         # Scalars broadcast over each (K, ...) block: a per-parameter vector of
         # multipliers would have to be read from memory at every step.
         self.weights[0] *= self._multipliers  # decay: weights only, biases are never decayed
-        add_product(self.wide_weights, delta[0], inputs, alpha=-1.0, beta=1.0)
+        matmul_into(self.wide_weights, delta[0].T, inputs, alpha=-1.0, beta=1.0)
         for l, grad in enumerate(self._deep_grads, start=1):
             np.matmul(delta_members[l].transpose(0, 2, 1), a_members[l - 1], out=grad)
             self.weights[l] *= self._multipliers
@@ -205,7 +205,7 @@ class _Stack:
         with np.errstate(over="ignore"):
             for l, forward in enumerate(self._forward):
                 if l == 0:
-                    np.matmul(X, self.wide_weights_transposed, out=z[0])
+                    matmul_into(z[0], X, self.wide_weights_transposed)
                 else:
                     np.matmul(a_members[l - 1], self.weights_transposed[l], out=z_members[l])
                 z[l] += self.wide_biases[l]

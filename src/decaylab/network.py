@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from decaylab._blas import matmul_into
 from decaylab._validation import (
     as_generator,
     check_choice,
@@ -397,7 +398,7 @@ class Backprop:
         for l, (w_transposed, b, forward) in enumerate(
             zip(self._weights_transposed, self._biases, self._forward)
         ):
-            np.matmul(prev, w_transposed, out=z[l])
+            matmul_into(z[l], prev, w_transposed)
             z[l] += b
             forward(z[l], a[l])
             prev = a[l]
@@ -427,7 +428,7 @@ class Backprop:
         net.cost_function.delta(z[last], a[last], targets, delta[last])
         derivative = net.activation.derivative
         for l in range(last, 0, -1):
-            np.matmul(delta[l], weights[l], out=delta[l - 1])
+            matmul_into(delta[l - 1], delta[l], weights[l])
             delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
         self._factors = [(delta[0], X)] + [(delta[l], a[l - 1]) for l in range(1, last + 1)]
         self._formed = False
@@ -442,7 +443,7 @@ class Backprop:
         for (delta, inputs), grad_w, grad_b in zip(
             self._factors, self._grad_weights, self._grad_biases
         ):
-            np.matmul(delta.T, inputs, out=grad_w)
+            matmul_into(grad_w, delta.T, inputs)
             np.add.reduce(delta, axis=0, out=grad_b)
         self._formed = True
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from decaylab._blas import add_column_sums, add_product
+from decaylab._blas import add_column_sums, matmul_into
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.errors import TrainingDiverged, TrainingInterrupted
@@ -74,7 +73,7 @@ def sgd_step(
             raise ValueError("grad is the Backprop of another network; expected that of net")
         scale = eta / batch_length
         for w, b, (delta, inputs) in zip(net.weights, net.biases, grad.factors()):
-            add_product(w, delta, inputs, alpha=-scale, beta=multiplier)  # w ← d·w − (η/m_B)·δᵀa
+            matmul_into(w, delta.T, inputs, alpha=-scale, beta=multiplier)  # w ← d·w − (η/m_B)·δᵀa
             add_column_sums(b, delta, grad.ones[: len(delta)], alpha=-scale)  # b: no decay
         return
     weights, params = net.weights_flat, net.params
@@ -100,29 +99,6 @@ class StepMonitor(Protocol):
     def end_epoch(self, net: Network) -> None: ...
 
     def result(self) -> dict[str, np.ndarray]: ...
-
-
-class CheckpointWriter(Protocol):
-    """Writes the checkpoint of an epoch for :func:`train`; returns the file it wrote.
-
-    :mod:`decaylab.checkpoint` makes one from ``checkpoint_path``.
-    """
-
-    def __call__(
-        self,
-        epoch: int,
-        *,
-        net: Network,
-        generator: np.random.Generator,
-        training: dict,
-        history: History,
-    ) -> str: ...
-
-
-#: How ``checkpoint_path`` becomes a CheckpointWriter. decaylab.checkpoint sits above
-#: this module (its resume trains), so rather than being imported here it sets this
-#: when it is imported.
-checkpoint_files: Callable[[str | os.PathLike], CheckpointWriter] | None = None
 
 
 class _Recorder:
@@ -316,18 +292,6 @@ def _check_continuation(history, settings: dict, training_metrics: bool, evaluat
     return int(history.epoch[-1])
 
 
-def _check_continuation_seed(seed, shuffle: bool) -> None:
-    """Refuse to continue a shuffled run from a new generator: it would be another run."""
-    if shuffle and not isinstance(seed, np.random.Generator):
-        raise ValueError(
-            f"seed={seed!r} with history= would shuffle the remaining epochs from a new "
-            "generator, unlike the run that was never stopped; expected the generator the run "
-            "stopped with: seed=exc.generator of the TrainingInterrupted, or the checkpoint's "
-            "generator (decaylab.resume passes it), or a numpy.random.Generator of your own to "
-            "branch the run on purpose"
-        )
-
-
 def _check_monitor_records(history, monitors) -> None:
     """Check that the started ``monitors`` keep the records ``history`` holds (empty ones aside:
     a file cannot tell an empty record from none)."""
@@ -339,261 +303,6 @@ def _check_monitor_records(history, monitors) -> None:
             f"history has the monitor records {theirs} but this call's monitors keep {ours}; "
             "expected the same monitors, so that their records continue"
         )
-
-
-class _Checkpoints:
-    """When :func:`train` writes checkpoints: every ``every`` epochs, at the end, on Ctrl-C.
-
-    ``writer`` knows the file; this object only knows the schedule.
-    """
-
-    def __init__(self, writer: CheckpointWriter | None, every: int | None, training: dict):
-        self.writer, self.every, self.training = writer, every, training
-        self.last_written: int | None = None
-
-    def write(self, epoch: int, run: _Run) -> str | None:
-        """Write the checkpoint of ``epoch``; return the file written, if any."""
-        if self.writer is None:
-            return None
-        path = self.writer(
-            epoch, net=run.net, generator=run.rng, training=self.training, history=run.history()
-        )
-        self.last_written = epoch
-        return path
-
-    def after_epoch(self, epoch: int, run: _Run) -> None:
-        if self.every is not None and epoch % self.every == 0:
-            self.write(epoch, run)
-
-    def at_end(self, run: _Run) -> None:
-        if self.last_written != run.last:
-            self.write(run.last, run)
-
-
-@dataclass
-class _Run:
-    """A checked call of :func:`train`: its data, settings and record, and its epochs."""
-
-    net: Network
-    X: np.ndarray  # (n, n_inputs)
-    targets: np.ndarray  # (n, n_outputs): what the cost compares the output with
-    batch_size: int
-    eta: float
-    lmbda: float
-    multiplier: float  # the per-step decay multiplier d of eq. 93
-    shuffle: bool
-    rng: np.random.Generator
-    monitors: tuple
-    recorder: _Recorder  # already holds the state epoch ``first`` ends in
-    earlier: History | None  # the run this call continues
-    first: int  # the epoch training starts from: 0, or the last of ``earlier``
-    last: int
-    backprop: Backprop = field(init=False)
-
-    def __post_init__(self):
-        self.backprop = Backprop(self.net, self.batch_size)
-
-    def history(self) -> History:
-        """The record so far, ``earlier`` included."""
-        new = self.recorder.history(self.monitors)
-        return new if self.earlier is None else self.earlier.concatenate(new)
-
-    def pass_over_data(self, order, *, monitors, locate_divergence=False):
-        return _run_epoch(
-            self.net,
-            self.backprop,
-            self.X,
-            self.targets,
-            order,
-            batch_size=self.batch_size,
-            multiplier=self.multiplier,
-            eta=self.eta,
-            monitors=monitors,
-            locate_divergence=locate_divergence,
-        )
-
-    def train_epoch(self, epoch: int) -> None:
-        """Train and record ``epoch``, or leave network, generator and record as before it.
-
-        Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
-        value is replayed without monitors to locate the step, then rolled back,
-        and :class:`TrainingDiverged` is raised.
-        """
-        net, rng = self.net, self.rng
-        rng_state, start = rng.bit_generator.state, net.params.copy()
-
-        def roll_back():
-            net.params[...] = start
-            rng.bit_generator.state = rng_state
-
-        try:
-            order = rng.permutation(len(self.X)) if self.shuffle else None
-            self.pass_over_data(order, monitors=self.monitors)
-            if not (np.isfinite(net.params).all() and self.recorder.record(epoch)):
-                net.params[...] = start
-                located = self.pass_over_data(order, monitors=(), locate_divergence=True)
-                roll_back()
-                raise self.diverged(epoch, located)
-            # Only a finite epoch reaches the monitors' records.
-            for monitor in self.monitors:
-                monitor.end_epoch(net)
-        except KeyboardInterrupt:
-            roll_back()
-            self.recorder.truncate(epoch - self.first)
-            raise
-
-    def diverged(self, epoch: int, located: tuple[int, int] | None) -> TrainingDiverged:
-        """The error for an epoch that produced a non-finite value; see :func:`train`."""
-        if located:
-            step, layer = located
-            where = f"at step {step}: a weight or bias of layer {layer} became NaN or infinite"
-        else:
-            step = None
-            what, layer = self.recorder.problem or ("a weight or bias is not finite", None)
-            where = f"at its end: {what}"
-        return TrainingDiverged(
-            f"training diverged in epoch {epoch} {where} (eta={self.eta}, lmbda={self.lmbda}, "
-            f"batch_size={self.batch_size}); the network is left at the end of epoch "
-            f"{epoch - 1} and .history holds the epochs up to {epoch - 1}",
-            history=self.history(),
-            epoch=epoch,
-            step=step,
-            layer=layer,
-        )
-
-    def interrupted(self, checkpoints: _Checkpoints) -> TrainingInterrupted:
-        """The error for Ctrl-C, after the checkpoint of the last completed epoch is written."""
-        # Network, generator and record all stand at the end of the last recorded epoch.
-        done = self.recorder.epochs[-1]
-        path = checkpoints.write(done, self)
-        saved = (
-            ""
-            if path is None
-            else f" A checkpoint of epoch {done} is in {path!r}: "
-            "decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
-        )
-        kept = self.history()
-        return TrainingInterrupted(
-            f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
-            f".history and the network is at the end of epoch {done}. To resume, call "
-            f"train(net, data, epochs={self.last - done}, seed=exc.generator, "
-            f"history=exc.history) with the same other settings.{saved}",
-            history=kept,
-            generator=self.rng,
-        )
-
-
-def _check_arguments(
-    net,
-    data,
-    *,
-    epochs,
-    batch_size,
-    eta,
-    lmbda,
-    decay,
-    evaluation,
-    shuffle,
-    seed,
-    training_metrics,
-    monitors,
-    history,
-    checkpoint_every,
-    checkpoint_path,
-) -> tuple[_Run, _Checkpoints]:
-    """Check the arguments of :func:`train` (see there) and the state of ``net``.
-
-    Raises ValueError or TypeError before anything is changed.
-    """
-    if not isinstance(net, Network):
-        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    X, labels, targets = check_data(
-        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
-    )
-    n = len(X)
-    # Epoch numbers must stay valid indices, continuations included.
-    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
-    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
-    eta = check_real("eta", eta, positive=True)
-    lmbda = check_real("lmbda", lmbda, nonnegative=True)
-    convention = get_convention(decay)
-    multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
-    if evaluation is not None:
-        evaluation = check_data(
-            evaluation,
-            n_inputs=net.sizes[0],
-            n_outputs=net.sizes[-1],
-            name="evaluation",
-            dtype=net.dtype,
-        )
-    check_bool("shuffle", shuffle)
-    monitors = _check_monitors(monitors)
-    check_bool("training_metrics", training_metrics)
-    write_checkpoint = None
-    if checkpoint_every is not None:
-        checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
-        if checkpoint_path is None:
-            raise ValueError(
-                f"checkpoint_every={checkpoint_every} but checkpoint_path is None; expected a "
-                "file to write the checkpoints to"
-            )
-    if checkpoint_path is not None:
-        write_checkpoint = checkpoint_files(checkpoint_path)
-    rng = as_generator("seed", seed)
-
-    settings = {
-        **net.settings(),
-        "n_weights": net.n_weights,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "eta": eta,
-        "lmbda": lmbda,
-        "decay": convention.name,
-        "multiplier": multiplier,
-        "n": n,
-        "steps_per_epoch": steps_per_epoch(n, batch_size),
-        "shuffle": shuffle,
-        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
-    }
-    first = 0
-    if history is not None:
-        first = _check_continuation(history, settings, training_metrics, evaluation)
-
-    def penalty(sum_of_squares: float) -> float:
-        return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
-
-    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not recorder.record(first):
-            raise ValueError(
-                f"net is not finite before training: {recorder.problem[0]}; expected finite "
-                "weights, biases and cost"
-            )
-    if history is not None:
-        norms = recorder.history(()).weights.norm[0]
-        if not np.allclose(norms, history.weights.norm[-1], rtol=1e-9, atol=0.0):
-            raise ValueError(
-                f"net has weight norms {norms.tolist()} but history ends with "
-                f"{history.weights.norm[-1].tolist()}; expected net in the state history ends in"
-            )
-    run = _Run(
-        net=net,
-        X=X,
-        targets=targets,
-        batch_size=batch_size,
-        eta=eta,
-        lmbda=lmbda,
-        multiplier=multiplier,
-        shuffle=shuffle,
-        rng=rng,
-        monitors=monitors,
-        recorder=recorder,
-        earlier=history,
-        first=first,
-        last=first + epochs,
-    )
-    training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
-    return run, _Checkpoints(write_checkpoint, checkpoint_every, training)
 
 
 def train(
@@ -656,21 +365,15 @@ def train(
         checkpoint. ``net`` must be in the state of its last row and every
         setting but ``epochs`` and ``seed`` must be the same. The returned
         History then holds its epochs followed by ``epochs`` more, numbered on.
-        A shuffled run continues only from a Generator passed as ``seed``:
-        the one it stopped with (``exc.generator``, ``checkpoint.generator``)
-        continues it bit for bit; an int or None would silently make another
-        run and is refused.
     checkpoint_every : int, optional
         Write a checkpoint after every epoch whose number is a multiple of
         this (>= 1); needs ``checkpoint_path``.
     checkpoint_path : str or os.PathLike, optional
         Where checkpoints go (see :func:`decaylab.save_checkpoint`): the
         network, the generator, the settings and the History so far, each
-        write replacing the last atomically. A file name holding ``{epoch}``
-        (e.g. ``"run-{epoch:04d}.npz"``) keeps one file per checkpoint
-        instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
-        a checkpoint is also written at the end of training and when training
-        is interrupted; :func:`decaylab.resume` continues from it.
+        write replacing the last atomically. With a path, a checkpoint is also
+        written at the end of training and when training is interrupted;
+        :func:`decaylab.resume` continues from it.
 
     Returns
     -------
@@ -710,39 +413,216 @@ def train(
     >>> hist.weights.norm.shape
     (3, 2)
     """
-    run, checkpoints = _check_arguments(
-        net,
-        data,
-        epochs=epochs,
-        batch_size=batch_size,
-        eta=eta,
-        lmbda=lmbda,
-        decay=decay,
-        evaluation=evaluation,
-        shuffle=shuffle,
-        seed=seed,
-        training_metrics=training_metrics,
-        monitors=monitors,
-        history=history,
-        checkpoint_every=checkpoint_every,
-        checkpoint_path=checkpoint_path,
+    if not isinstance(net, Network):
+        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
+    X, labels, targets = check_data(
+        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
     )
-    for monitor in run.monitors:
-        monitor.start(net, eta=run.eta, multiplier=run.multiplier)
+    n = len(X)
+    # Epoch numbers must stay valid indices, continuations included.
+    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
+    eta = check_real("eta", eta, positive=True)
+    lmbda = check_real("lmbda", lmbda, nonnegative=True)
+    convention = get_convention(decay)
+    multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
+    if evaluation is not None:
+        evaluation = check_data(
+            evaluation,
+            n_inputs=net.sizes[0],
+            n_outputs=net.sizes[-1],
+            name="evaluation",
+            dtype=net.dtype,
+        )
+    check_bool("shuffle", shuffle)
+    monitors = _check_monitors(monitors)
+    check_bool("training_metrics", training_metrics)
+    if checkpoint_every is not None:
+        checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
+        if checkpoint_path is None:
+            raise ValueError(
+                f"checkpoint_every={checkpoint_every} but checkpoint_path is None; expected a "
+                "file to write the checkpoints to"
+            )
+    if checkpoint_path is not None:
+        if not isinstance(checkpoint_path, (str, os.PathLike)):
+            raise TypeError(
+                f"checkpoint_path={checkpoint_path!r} has type {type(checkpoint_path).__name__}; "
+                "expected a str or os.PathLike"
+            )
+        if not os.path.isdir(os.path.dirname(os.path.abspath(checkpoint_path))):
+            raise ValueError(
+                f"checkpoint_path={os.fspath(checkpoint_path)!r} is in a directory that does not "
+                "exist; expected a file in an existing directory"
+            )
+    rng = as_generator("seed", seed)
+
+    settings = {
+        **net.settings(),
+        "n_weights": net.n_weights,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "eta": eta,
+        "lmbda": lmbda,
+        "decay": convention.name,
+        "multiplier": multiplier,
+        "n": n,
+        "steps_per_epoch": steps_per_epoch(n, batch_size),
+        "shuffle": shuffle,
+        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
+    }
+    first = (
+        0
+        if history is None
+        else _check_continuation(history, settings, training_metrics, evaluation)
+    )
+    last = first + epochs
+
+    def penalty(sum_of_squares: float) -> float:
+        return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
+
+    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not recorder.record(first):
+            raise ValueError(
+                f"net is not finite before training: {recorder.problem[0]}; expected finite "
+                "weights, biases and cost"
+            )
     if history is not None:
-        _check_monitor_records(history, run.monitors)
-        _check_continuation_seed(seed, shuffle)
-    show = sys.stderr.isatty() if progress is None else progress
-    epochs_left = range(run.first + 1, run.last + 1)
-    bar = tqdm(epochs_left, desc="epochs", unit="epoch", disable=not show, leave=False)
+        norms = recorder.history(()).weights.norm[0]
+        if not np.allclose(norms, history.weights.norm[-1], rtol=1e-9, atol=0.0):
+            raise ValueError(
+                f"net has weight norms {norms.tolist()} but history ends with "
+                f"{history.weights.norm[-1].tolist()}; expected net in the state history ends in"
+            )
+
+    def full_history() -> History:
+        new = recorder.history(monitors)
+        return new if history is None else history.concatenate(new)
+
+    def write_checkpoint(epoch: int) -> None:
+        from decaylab.checkpoint import save_checkpoint
+
+        training = {**settings, "epochs": last, "training_metrics": training_metrics}
+        save_checkpoint(
+            checkpoint_path,
+            net,
+            generator=rng,
+            epoch=epoch,
+            training=training,
+            history=full_history(),
+        )
+
+    def interrupted(done: int) -> TrainingInterrupted:
+        saved = ""
+        if checkpoint_path is not None:
+            write_checkpoint(done)
+            saved = (
+                f" A checkpoint of epoch {done} is in {os.fspath(checkpoint_path)!r}: "
+                f"decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
+            )
+        kept = full_history()
+        return TrainingInterrupted(
+            f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
+            f".history and the network is at the end of epoch {done}. To resume, call "
+            f"train(net, data, epochs={last - done}, seed=exc.generator, history=exc.history) "
+            f"with the same other settings.{saved}",
+            history=kept,
+            generator=rng,
+        )
+
+    backprop = Backprop(net, batch_size)
+    for monitor in monitors:
+        monitor.start(net, eta=eta, multiplier=multiplier)
+    if history is not None:
+        _check_monitor_records(history, monitors)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    bar = tqdm(
+        range(first + 1, last + 1),
+        desc="epochs",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+    )
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in bar:
-                run.train_epoch(epoch)
-                checkpoints.after_epoch(epoch, run)
-        checkpoints.at_end(run)
+                rng_state = rng.bit_generator.state
+                start = net.params.copy()
+                # Everything an epoch changes is undone on Ctrl-C, so that what is
+                # kept is exactly the completed epochs.
+                try:
+                    order = rng.permutation(n) if shuffle else None
+                    _run_epoch(
+                        net,
+                        backprop,
+                        X,
+                        targets,
+                        order,
+                        batch_size=batch_size,
+                        multiplier=multiplier,
+                        eta=eta,
+                        monitors=monitors,
+                    )
+                    if not (np.isfinite(net.params).all() and recorder.record(epoch)):
+                        net.params[...] = start
+                        located = _run_epoch(
+                            net,
+                            backprop,
+                            X,
+                            targets,
+                            order,
+                            batch_size=batch_size,
+                            multiplier=multiplier,
+                            eta=eta,
+                            monitors=(),
+                            locate_divergence=True,
+                        )
+                        net.params[...] = start
+                        rng.bit_generator.state = rng_state
+                        raise _diverged(
+                            located, recorder.problem, full_history(), epoch, eta, lmbda, batch_size
+                        )
+                    # Only a finite epoch reaches the monitors' records.
+                    for monitor in monitors:
+                        monitor.end_epoch(net)
+                except KeyboardInterrupt:
+                    net.params[...] = start
+                    rng.bit_generator.state = rng_state
+                    recorder.truncate(epoch - first)
+                    raise
+                if checkpoint_every is not None and epoch % checkpoint_every == 0:
+                    write_checkpoint(epoch)
+        if checkpoint_path is not None and not (
+            checkpoint_every is not None and epochs > 0 and last % checkpoint_every == 0
+        ):
+            write_checkpoint(last)
     except KeyboardInterrupt:
-        raise run.interrupted(checkpoints) from None
+        # Network, generator and record all stand at the end of the last recorded epoch.
+        done = recorder.epochs[-1]
+        raise interrupted(done) from None
     finally:
         bar.close()
-    return run.history()
+    return full_history()
+
+
+def _diverged(located, problem, history, epoch, eta, lmbda, batch_size) -> TrainingDiverged:
+    """The error for an epoch that produced a non-finite value; see :func:`train`."""
+    if located:
+        step, layer = located
+        where = f"at step {step}: a weight or bias of layer {layer} became NaN or infinite"
+    else:
+        step = None
+        what, layer = problem or ("a weight or bias is not finite", None)
+        where = f"at its end: {what}"
+    return TrainingDiverged(
+        f"training diverged in epoch {epoch} {where} (eta={eta}, lmbda={lmbda}, "
+        f"batch_size={batch_size}); the network is left at the end of epoch {epoch - 1} "
+        f"and .history holds the epochs up to {epoch - 1}",
+        history=history,
+        epoch=epoch,
+        step=step,
+        layer=layer,
+    )
