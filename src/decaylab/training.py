@@ -17,16 +17,21 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from decaylab._blas import add_column_sums, matmul_into
+from decaylab._continuation import (
+    check_continuation,
+    check_continuation_seed,
+    check_monitor_records,
+    check_network_state,
+)
+from decaylab._epochs import CheckpointSchedule, Run, train_epochs
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
-from decaylab.errors import TrainingDiverged, TrainingInterrupted
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
 from decaylab.network import Backprop, Network
 
@@ -99,6 +104,29 @@ class StepMonitor(Protocol):
     def end_epoch(self, net: Network) -> None: ...
 
     def result(self) -> dict[str, np.ndarray]: ...
+
+
+class CheckpointWriter(Protocol):
+    """Writes the checkpoint of an epoch for :func:`train`; returns the file it wrote.
+
+    :mod:`decaylab.checkpoint` makes one from ``checkpoint_path``.
+    """
+
+    def __call__(
+        self,
+        epoch: int,
+        *,
+        net: Network,
+        generator: np.random.Generator,
+        training: dict,
+        history: History,
+    ) -> str: ...
+
+
+#: How ``checkpoint_path`` becomes a CheckpointWriter. decaylab.checkpoint sits above
+#: this module (its resume trains), so rather than being imported here it sets this
+#: when it is imported.
+checkpoint_files: Callable[[str | os.PathLike], CheckpointWriter] | None = None
 
 
 class _Recorder:
@@ -195,48 +223,6 @@ def _first_non_finite(weights, biases, row) -> tuple[str, int | None]:
     return "a statistic is not finite", None
 
 
-def _run_epoch(
-    net,
-    backprop,
-    X,
-    targets,
-    order,
-    *,
-    batch_size,
-    multiplier,
-    eta,
-    monitors,
-    locate_divergence=False,
-):
-    """One pass over the data; with ``locate_divergence``, return (step, layer) of the
-    first non-finite weight or bias, else None."""
-    n = len(X)
-    shuffled = order is not None
-    if shuffled:
-        xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        ybuf = np.empty((batch_size, targets.shape[1]), dtype=targets.dtype)
-    for step, start in enumerate(range(0, n, batch_size)):
-        stop = min(start + batch_size, n)
-        k = stop - start
-        if shuffled:
-            # order is a permutation of range(n), so no index is out of range;
-            # mode="raise" would gather through a temporary and take twice as long.
-            idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[:k], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
-        else:
-            xb, yb = X[start:stop], targets[start:stop]
-        grad = backprop.run(xb, yb)
-        for monitor in monitors:
-            monitor.step(net, backprop.grad_weights, k)
-        sgd_step(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
-        if locate_divergence and not np.isfinite(net.params).all():
-            for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
-                if not (np.isfinite(w).all() and np.isfinite(b).all()):
-                    return step, layer
-    return None
-
-
 def _check_monitors(monitors) -> tuple:
     """Return ``monitors`` as a tuple of objects that have the StepMonitor methods."""
     if isinstance(monitors, (str, bytes)) or not hasattr(monitors, "__iter__"):
@@ -259,50 +245,116 @@ def _check_monitors(monitors) -> tuple:
     return monitors
 
 
-def _check_continuation(history, settings: dict, training_metrics: bool, evaluation) -> int:
-    """Check that ``history`` records a run this call can continue; return its last epoch."""
-    if not isinstance(history, History):
-        raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
-    if len(history.epoch) == 0:
-        raise ValueError("history has no rows; expected the History of the run to continue")
-    # The run's length and its seed may differ between the parts of a run; nothing else may.
-    differ = {
-        key: (history.settings.get(key), value)
-        for key, value in settings.items()
-        if key not in ("epochs", "seed") and history.settings.get(key) != value
-    }
-    if differ:
-        shown = ", ".join(
-            f"{k}: {old!r} in history, {new!r} now" for k, (old, new) in differ.items()
-        )
-        raise ValueError(
-            f"history was recorded with other settings ({shown}); expected the settings of the "
-            "run it records, which this call continues"
-        )
-    for name, recorded, argument in (
-        ("training_cost", training_metrics, "training_metrics=True"),
-        ("evaluation_cost", evaluation is not None, "the same evaluation data"),
-    ):
-        if (getattr(history, name) is not None) != recorded:
-            have = "records" if getattr(history, name) is not None else "does not record"
+def _check_checkpoints(every, path) -> tuple[CheckpointWriter | None, int | None]:
+    """Check ``checkpoint_every`` and ``checkpoint_path``; return the writer and the period."""
+    if every is not None:
+        every = check_int("checkpoint_every", every, minimum=1)
+        if path is None:
             raise ValueError(
-                f"history {have} {name} but this call would {'' if recorded else 'not '}"
-                f"record it; expected {argument if not recorded else 'the same metrics'}"
+                f"checkpoint_every={every} but checkpoint_path is None; expected a "
+                "file to write the checkpoints to"
             )
-    return int(history.epoch[-1])
+    return (None if path is None else checkpoint_files(path)), every
 
 
-def _check_monitor_records(history, monitors) -> None:
-    """Check that the started ``monitors`` keep the records ``history`` holds (empty ones aside:
-    a file cannot tell an empty record from none)."""
-    ours = {m.name: sorted(m.result()) for m in monitors}
-    ours = {name: keys for name, keys in ours.items() if keys}
-    theirs = {name: sorted(record) for name, record in history.monitors.items() if record}
-    if ours != theirs:
-        raise ValueError(
-            f"history has the monitor records {theirs} but this call's monitors keep {ours}; "
-            "expected the same monitors, so that their records continue"
+def _check_arguments(
+    net,
+    data,
+    *,
+    epochs,
+    batch_size,
+    eta,
+    lmbda,
+    decay,
+    evaluation,
+    shuffle,
+    seed,
+    training_metrics,
+    monitors,
+    history,
+    checkpoint_every,
+    checkpoint_path,
+) -> tuple[Run, CheckpointSchedule]:
+    """Check the arguments of :func:`train` (see there) and the state of ``net``.
+
+    Raises ValueError or TypeError before anything is changed.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
+    X, labels, targets = check_data(
+        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
+    )
+    n = len(X)
+    # Epoch numbers must stay valid indices, continuations included.
+    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
+    eta = check_real("eta", eta, positive=True)
+    lmbda = check_real("lmbda", lmbda, nonnegative=True)
+    convention = get_convention(decay)
+    multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
+    if evaluation is not None:
+        evaluation = check_data(
+            evaluation,
+            n_inputs=net.sizes[0],
+            n_outputs=net.sizes[-1],
+            name="evaluation",
+            dtype=net.dtype,
         )
+    check_bool("shuffle", shuffle)
+    monitors = _check_monitors(monitors)
+    check_bool("training_metrics", training_metrics)
+    writer, checkpoint_every = _check_checkpoints(checkpoint_every, checkpoint_path)
+    rng = as_generator("seed", seed)
+
+    settings = {
+        **net.settings(),
+        "n_weights": net.n_weights,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "eta": eta,
+        "lmbda": lmbda,
+        "decay": convention.name,
+        "multiplier": multiplier,
+        "n": n,
+        "steps_per_epoch": steps_per_epoch(n, batch_size),
+        "shuffle": shuffle,
+        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
+    }
+    first = 0
+    if history is not None:
+        first = check_continuation(history, settings, training_metrics, evaluation)
+
+    def penalty(sum_of_squares: float) -> float:
+        return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
+
+    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not recorder.record(first):
+            raise ValueError(
+                f"net is not finite before training: {recorder.problem[0]}; expected finite "
+                "weights, biases and cost"
+            )
+    if history is not None:
+        check_network_state(history, recorder.history(()).weights.norm[0])
+    run = Run(
+        net=net,
+        X=X,
+        targets=targets,
+        update=sgd_step,
+        batch_size=batch_size,
+        eta=eta,
+        lmbda=lmbda,
+        multiplier=multiplier,
+        shuffle=shuffle,
+        rng=rng,
+        monitors=monitors,
+        recorder=recorder,
+        earlier=history,
+        first=first,
+        last=first + epochs,
+    )
+    training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
+    return run, CheckpointSchedule(writer, checkpoint_every, training)
 
 
 def train(
@@ -365,15 +417,21 @@ def train(
         checkpoint. ``net`` must be in the state of its last row and every
         setting but ``epochs`` and ``seed`` must be the same. The returned
         History then holds its epochs followed by ``epochs`` more, numbered on.
+        A shuffled run continues only from a Generator passed as ``seed``:
+        the one it stopped with (``exc.generator``, ``checkpoint.generator``)
+        continues it bit for bit; an int or None would silently make another
+        run and is refused.
     checkpoint_every : int, optional
         Write a checkpoint after every epoch whose number is a multiple of
         this (>= 1); needs ``checkpoint_path``.
     checkpoint_path : str or os.PathLike, optional
         Where checkpoints go (see :func:`decaylab.save_checkpoint`): the
         network, the generator, the settings and the History so far, each
-        write replacing the last atomically. With a path, a checkpoint is also
-        written at the end of training and when training is interrupted;
-        :func:`decaylab.resume` continues from it.
+        write replacing the last atomically. A file name holding ``{epoch}``
+        (e.g. ``"run-{epoch:04d}.npz"``) keeps one file per checkpoint
+        instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
+        a checkpoint is also written at the end of training and when training
+        is interrupted; :func:`decaylab.resume` continues from it.
 
     Returns
     -------
@@ -413,216 +471,27 @@ def train(
     >>> hist.weights.norm.shape
     (3, 2)
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    X, labels, targets = check_data(
-        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
-    )
-    n = len(X)
-    # Epoch numbers must stay valid indices, continuations included.
-    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
-    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
-    eta = check_real("eta", eta, positive=True)
-    lmbda = check_real("lmbda", lmbda, nonnegative=True)
-    convention = get_convention(decay)
-    multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
-    if evaluation is not None:
-        evaluation = check_data(
-            evaluation,
-            n_inputs=net.sizes[0],
-            n_outputs=net.sizes[-1],
-            name="evaluation",
-            dtype=net.dtype,
-        )
-    check_bool("shuffle", shuffle)
-    monitors = _check_monitors(monitors)
-    check_bool("training_metrics", training_metrics)
-    if checkpoint_every is not None:
-        checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
-        if checkpoint_path is None:
-            raise ValueError(
-                f"checkpoint_every={checkpoint_every} but checkpoint_path is None; expected a "
-                "file to write the checkpoints to"
-            )
-    if checkpoint_path is not None:
-        if not isinstance(checkpoint_path, (str, os.PathLike)):
-            raise TypeError(
-                f"checkpoint_path={checkpoint_path!r} has type {type(checkpoint_path).__name__}; "
-                "expected a str or os.PathLike"
-            )
-        if not os.path.isdir(os.path.dirname(os.path.abspath(checkpoint_path))):
-            raise ValueError(
-                f"checkpoint_path={os.fspath(checkpoint_path)!r} is in a directory that does not "
-                "exist; expected a file in an existing directory"
-            )
-    rng = as_generator("seed", seed)
-
-    settings = {
-        **net.settings(),
-        "n_weights": net.n_weights,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "eta": eta,
-        "lmbda": lmbda,
-        "decay": convention.name,
-        "multiplier": multiplier,
-        "n": n,
-        "steps_per_epoch": steps_per_epoch(n, batch_size),
-        "shuffle": shuffle,
-        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
-    }
-    first = (
-        0
-        if history is None
-        else _check_continuation(history, settings, training_metrics, evaluation)
-    )
-    last = first + epochs
-
-    def penalty(sum_of_squares: float) -> float:
-        return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
-
-    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not recorder.record(first):
-            raise ValueError(
-                f"net is not finite before training: {recorder.problem[0]}; expected finite "
-                "weights, biases and cost"
-            )
-    if history is not None:
-        norms = recorder.history(()).weights.norm[0]
-        if not np.allclose(norms, history.weights.norm[-1], rtol=1e-9, atol=0.0):
-            raise ValueError(
-                f"net has weight norms {norms.tolist()} but history ends with "
-                f"{history.weights.norm[-1].tolist()}; expected net in the state history ends in"
-            )
-
-    def full_history() -> History:
-        new = recorder.history(monitors)
-        return new if history is None else history.concatenate(new)
-
-    def write_checkpoint(epoch: int) -> None:
-        from decaylab.checkpoint import save_checkpoint
-
-        training = {**settings, "epochs": last, "training_metrics": training_metrics}
-        save_checkpoint(
-            checkpoint_path,
-            net,
-            generator=rng,
-            epoch=epoch,
-            training=training,
-            history=full_history(),
-        )
-
-    def interrupted(done: int) -> TrainingInterrupted:
-        saved = ""
-        if checkpoint_path is not None:
-            write_checkpoint(done)
-            saved = (
-                f" A checkpoint of epoch {done} is in {os.fspath(checkpoint_path)!r}: "
-                f"decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
-            )
-        kept = full_history()
-        return TrainingInterrupted(
-            f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
-            f".history and the network is at the end of epoch {done}. To resume, call "
-            f"train(net, data, epochs={last - done}, seed=exc.generator, history=exc.history) "
-            f"with the same other settings.{saved}",
-            history=kept,
-            generator=rng,
-        )
-
-    backprop = Backprop(net, batch_size)
-    for monitor in monitors:
-        monitor.start(net, eta=eta, multiplier=multiplier)
-    if history is not None:
-        _check_monitor_records(history, monitors)
-    if progress is None:
-        progress = sys.stderr.isatty()
-
-    bar = tqdm(
-        range(first + 1, last + 1),
-        desc="epochs",
-        unit="epoch",
-        disable=not progress,
-        leave=False,
-    )
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in bar:
-                rng_state = rng.bit_generator.state
-                start = net.params.copy()
-                # Everything an epoch changes is undone on Ctrl-C, so that what is
-                # kept is exactly the completed epochs.
-                try:
-                    order = rng.permutation(n) if shuffle else None
-                    _run_epoch(
-                        net,
-                        backprop,
-                        X,
-                        targets,
-                        order,
-                        batch_size=batch_size,
-                        multiplier=multiplier,
-                        eta=eta,
-                        monitors=monitors,
-                    )
-                    if not (np.isfinite(net.params).all() and recorder.record(epoch)):
-                        net.params[...] = start
-                        located = _run_epoch(
-                            net,
-                            backprop,
-                            X,
-                            targets,
-                            order,
-                            batch_size=batch_size,
-                            multiplier=multiplier,
-                            eta=eta,
-                            monitors=(),
-                            locate_divergence=True,
-                        )
-                        net.params[...] = start
-                        rng.bit_generator.state = rng_state
-                        raise _diverged(
-                            located, recorder.problem, full_history(), epoch, eta, lmbda, batch_size
-                        )
-                    # Only a finite epoch reaches the monitors' records.
-                    for monitor in monitors:
-                        monitor.end_epoch(net)
-                except KeyboardInterrupt:
-                    net.params[...] = start
-                    rng.bit_generator.state = rng_state
-                    recorder.truncate(epoch - first)
-                    raise
-                if checkpoint_every is not None and epoch % checkpoint_every == 0:
-                    write_checkpoint(epoch)
-        if checkpoint_path is not None and not (
-            checkpoint_every is not None and epochs > 0 and last % checkpoint_every == 0
-        ):
-            write_checkpoint(last)
-    except KeyboardInterrupt:
-        # Network, generator and record all stand at the end of the last recorded epoch.
-        done = recorder.epochs[-1]
-        raise interrupted(done) from None
-    finally:
-        bar.close()
-    return full_history()
-
-
-def _diverged(located, problem, history, epoch, eta, lmbda, batch_size) -> TrainingDiverged:
-    """The error for an epoch that produced a non-finite value; see :func:`train`."""
-    if located:
-        step, layer = located
-        where = f"at step {step}: a weight or bias of layer {layer} became NaN or infinite"
-    else:
-        step = None
-        what, layer = problem or ("a weight or bias is not finite", None)
-        where = f"at its end: {what}"
-    return TrainingDiverged(
-        f"training diverged in epoch {epoch} {where} (eta={eta}, lmbda={lmbda}, "
-        f"batch_size={batch_size}); the network is left at the end of epoch {epoch - 1} "
-        f"and .history holds the epochs up to {epoch - 1}",
+    run, checkpoints = _check_arguments(
+        net,
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        eta=eta,
+        lmbda=lmbda,
+        decay=decay,
+        evaluation=evaluation,
+        shuffle=shuffle,
+        seed=seed,
+        training_metrics=training_metrics,
+        monitors=monitors,
         history=history,
-        epoch=epoch,
-        step=step,
-        layer=layer,
+        checkpoint_every=checkpoint_every,
+        checkpoint_path=checkpoint_path,
     )
+    for monitor in run.monitors:
+        monitor.start(net, eta=run.eta, multiplier=run.multiplier)
+    if history is not None:
+        check_monitor_records(history, run.monitors)
+        check_continuation_seed(seed, shuffle)
+    show = sys.stderr.isatty() if progress is None else progress
+    return train_epochs(run, checkpoints, progress=show)
