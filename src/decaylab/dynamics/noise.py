@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from decaylab._validation import as_generator, check_int, check_real
+from decaylab._validation import as_generator, check_data, check_int, check_real
+from decaylab.network import Network
 
 
 def ar1_stationary_variance(a, sigma2):
@@ -184,3 +185,41 @@ def simulate_ar1(
         np.multiply(path[t], keep, out=path[t + 1])
         path[t + 1] += innovations[t]
     return path
+
+
+def gradient_variance(net: Network, data) -> np.ndarray:
+    r"""Per-example gradient variance of each layer's weights, summed over the weights.
+
+    Parameters
+    ----------
+    net : Network
+    data : pair (X, y)
+        The training set, n examples.
+
+    Returns
+    -------
+    ndarray, shape (L,)
+        s²_l = (1/n) Σ_x ‖∂C_x/∂w_l − ∇_l C₀‖², with ∇_l C₀ the mean over x:
+        the trace of the per-example gradient covariance, the s² of the AR(1)
+        picture summed over layer l's weights.
+
+    Notes
+    -----
+    A batch of m examples drawn without replacement has a mean gradient of
+    covariance trace s²(n − m)/(m(n − 1)). Costs one backward pass per example.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
+    X, labels, _ = check_data(data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], dtype=net.dtype)
+    n = len(X)
+    squares = np.zeros(net.n_layers)
+    total = None
+    for i in range(n):
+        weights, _ = net.unflatten(net.gradient(X[i : i + 1], labels[i : i + 1]))
+        if total is None:
+            total = [np.zeros(w.shape) for w in weights]
+        for l, w in enumerate(weights):
+            squares[l] += float(np.vdot(w, w))
+            total[l] += w
+    mean_squares = np.array([float(np.vdot(t, t)) for t in total]) / n**2
+    return squares / n - mean_squares

@@ -42,7 +42,8 @@ class RunSpec:
         Seeds both the initial weights and the shuffling (through two
         independent streams spawned from it).
     epochs, batch_size : int
-        Number of epochs and mini-batch size m.
+        Number of epochs (with ``until_equilibrium``, the most epochs) and
+        mini-batch size m.
     eta, lmbda : float
         Learning rate η and regularisation strength λ.
     decay : str
@@ -58,7 +59,19 @@ class RunSpec:
     stationarity : bool
         Measure the stationarity identity on the final network (see
         :func:`decaylab.dynamics.equilibrium.stationarity`); its ``total_ratio`` goes
-        into ``RunOutcome.measurements["stationarity_ratio"]``.
+        into ``RunOutcome.measurements["stationarity_ratio"]``, and each
+        layer's prediction (n/λ)(−w_l·∇C₀) into ``"stationarity_predicted_l"``.
+    until_equilibrium : bool
+        Train in chunks until the weights reach their equilibrium, up to
+        ``epochs`` (:func:`decaylab.experiments.adaptive.train_until_equilibrium`);
+        ``measurements["reached"]`` says whether they did.
+    detection : tuple of (str, value) pairs
+        Keyword arguments of :func:`decaylab.dynamics.equilibrium.find_equilibrium`
+        for ``until_equilibrium``.
+    gradient_noise : bool
+        Measure each layer's per-example gradient variance on the final network
+        (:func:`decaylab.dynamics.noise.gradient_variance`) into
+        ``measurements["gradient_variance_l"]``.
     """
 
     sizes: tuple[int, ...]
@@ -74,6 +87,9 @@ class RunSpec:
     evaluate: bool = True
     training_metrics: bool = False
     stationarity: bool = False
+    until_equilibrium: bool = False
+    detection: tuple = ()
+    gradient_noise: bool = False
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""
@@ -165,7 +181,34 @@ def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
             net, subset(data.train, spec.n_train), spec.lmbda, decay=spec.decay, eta=spec.eta
         )
         out["stationarity_ratio"] = float(result.total_ratio)
+        for l, value in enumerate(result.predicted):
+            out[f"stationarity_predicted_{l}"] = float(value)
+    if spec.gradient_noise:
+        from decaylab.dynamics.noise import gradient_variance
+
+        for l, value in enumerate(gradient_variance(net, subset(data.train, spec.n_train))):
+            out[f"gradient_variance_{l}"] = float(value)
     return out
+
+
+def _train_adaptively(spec: RunSpec, net: Network, data: Dataset, order_rng):
+    """The AdaptiveRun of a spec trained until its equilibrium, up to ``spec.epochs``."""
+    from decaylab.experiments.adaptive import train_until_equilibrium
+
+    return train_until_equilibrium(
+        net,
+        subset(data.train, spec.n_train),
+        batch_size=spec.batch_size,
+        eta=spec.eta,
+        lmbda=spec.lmbda,
+        max_epochs=spec.epochs,
+        decay=spec.decay,
+        evaluation=data.validation if spec.evaluate else None,
+        seed=order_rng,
+        training_metrics=spec.training_metrics,
+        monitors=[_monitor(name) for name in spec.monitors],
+        detection=dict(spec.detection),
+    )
 
 
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
@@ -177,6 +220,10 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     net_rng, order_rng = _streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
     try:
+        if spec.until_equilibrium:
+            run = _train_adaptively(spec, net, data, order_rng)
+            measurements = {"reached": run.reached, **_measure(spec, net, data)}
+            return RunOutcome(spec, run.history, False, None, measurements)
         history = train(
             net,
             subset(data.train, spec.n_train),
@@ -244,7 +291,7 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     alone = []
     for i, spec in enumerate(specs):
-        if spec.monitors:
+        if spec.monitors or spec.until_equilibrium:
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
