@@ -18,16 +18,20 @@ import numbers
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from decaylab._blas import add_column_sums, matmul_into
+from decaylab._continuation import (
+    check_continuation,
+    check_continuation_seed,
+    check_monitor_records,
+    check_network_state,
+)
+from decaylab._epochs import CheckpointSchedule, Run, train_epochs
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
-from decaylab.errors import TrainingDiverged, TrainingInterrupted
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
 from decaylab.network import Backprop, Network
 
@@ -219,48 +223,6 @@ def _first_non_finite(weights, biases, row) -> tuple[str, int | None]:
     return "a statistic is not finite", None
 
 
-def _run_epoch(
-    net,
-    backprop,
-    X,
-    targets,
-    order,
-    *,
-    batch_size,
-    multiplier,
-    eta,
-    monitors,
-    locate_divergence=False,
-):
-    """One pass over the data; with ``locate_divergence``, return (step, layer) of the
-    first non-finite weight or bias, else None."""
-    n = len(X)
-    shuffled = order is not None
-    if shuffled:
-        xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        ybuf = np.empty((batch_size, targets.shape[1]), dtype=targets.dtype)
-    for step, start in enumerate(range(0, n, batch_size)):
-        stop = min(start + batch_size, n)
-        k = stop - start
-        if shuffled:
-            # order is a permutation of range(n), so no index is out of range;
-            # mode="raise" would gather through a temporary and take twice as long.
-            idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[:k], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
-        else:
-            xb, yb = X[start:stop], targets[start:stop]
-        grad = backprop.run(xb, yb)
-        for monitor in monitors:
-            monitor.step(net, backprop.grad_weights, k)
-        sgd_step(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
-        if locate_divergence and not np.isfinite(net.params).all():
-            for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
-                if not (np.isfinite(w).all() and np.isfinite(b).all()):
-                    return step, layer
-    return None
-
-
 def _check_monitors(monitors) -> tuple:
     """Return ``monitors`` as a tuple of objects that have the StepMonitor methods."""
     if isinstance(monitors, (str, bytes)) or not hasattr(monitors, "__iter__"):
@@ -283,204 +245,16 @@ def _check_monitors(monitors) -> tuple:
     return monitors
 
 
-def _check_continuation(history, settings: dict, training_metrics: bool, evaluation) -> int:
-    """Check that ``history`` records a run this call can continue; return its last epoch."""
-    if not isinstance(history, History):
-        raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
-    if len(history.epoch) == 0:
-        raise ValueError("history has no rows; expected the History of the run to continue")
-    # The run's length and its seed may differ between the parts of a run; nothing else may.
-    differ = {
-        key: (history.settings.get(key), value)
-        for key, value in settings.items()
-        if key not in ("epochs", "seed") and history.settings.get(key) != value
-    }
-    if differ:
-        shown = ", ".join(
-            f"{k}: {old!r} in history, {new!r} now" for k, (old, new) in differ.items()
-        )
-        raise ValueError(
-            f"history was recorded with other settings ({shown}); expected the settings of the "
-            "run it records, which this call continues"
-        )
-    for name, recorded, argument in (
-        ("training_cost", training_metrics, "training_metrics=True"),
-        ("evaluation_cost", evaluation is not None, "the same evaluation data"),
-    ):
-        if (getattr(history, name) is not None) != recorded:
-            have = "records" if getattr(history, name) is not None else "does not record"
+def _check_checkpoints(every, path) -> tuple[CheckpointWriter | None, int | None]:
+    """Check ``checkpoint_every`` and ``checkpoint_path``; return the writer and the period."""
+    if every is not None:
+        every = check_int("checkpoint_every", every, minimum=1)
+        if path is None:
             raise ValueError(
-                f"history {have} {name} but this call would {'' if recorded else 'not '}"
-                f"record it; expected {argument if not recorded else 'the same metrics'}"
+                f"checkpoint_every={every} but checkpoint_path is None; expected a "
+                "file to write the checkpoints to"
             )
-    return int(history.epoch[-1])
-
-
-def _check_continuation_seed(seed, shuffle: bool) -> None:
-    """Refuse to continue a shuffled run from a new generator: it would be another run."""
-    if shuffle and not isinstance(seed, np.random.Generator):
-        raise ValueError(
-            f"seed={seed!r} with history= would shuffle the remaining epochs from a new "
-            "generator, unlike the run that was never stopped; expected the generator the run "
-            "stopped with: seed=exc.generator of the TrainingInterrupted, or the checkpoint's "
-            "generator (decaylab.resume passes it), or a numpy.random.Generator of your own to "
-            "branch the run on purpose"
-        )
-
-
-def _check_monitor_records(history, monitors) -> None:
-    """Check that the started ``monitors`` keep the records ``history`` holds (empty ones aside:
-    a file cannot tell an empty record from none)."""
-    ours = {m.name: sorted(m.result()) for m in monitors}
-    ours = {name: keys for name, keys in ours.items() if keys}
-    theirs = {name: sorted(record) for name, record in history.monitors.items() if record}
-    if ours != theirs:
-        raise ValueError(
-            f"history has the monitor records {theirs} but this call's monitors keep {ours}; "
-            "expected the same monitors, so that their records continue"
-        )
-
-
-class _Checkpoints:
-    """When :func:`train` writes checkpoints: every ``every`` epochs, at the end, on Ctrl-C.
-
-    ``writer`` knows the file; this object only knows the schedule.
-    """
-
-    def __init__(self, writer: CheckpointWriter | None, every: int | None, training: dict):
-        self.writer, self.every, self.training = writer, every, training
-        self.last_written: int | None = None
-
-    def write(self, epoch: int, run: _Run) -> str | None:
-        """Write the checkpoint of ``epoch``; return the file written, if any."""
-        if self.writer is None:
-            return None
-        path = self.writer(
-            epoch, net=run.net, generator=run.rng, training=self.training, history=run.history()
-        )
-        self.last_written = epoch
-        return path
-
-    def after_epoch(self, epoch: int, run: _Run) -> None:
-        if self.every is not None and epoch % self.every == 0:
-            self.write(epoch, run)
-
-    def at_end(self, run: _Run) -> None:
-        if self.last_written != run.last:
-            self.write(run.last, run)
-
-
-@dataclass
-class _Run:
-    """A checked call of :func:`train`: its data, settings and record, and its epochs."""
-
-    net: Network
-    X: np.ndarray  # (n, n_inputs)
-    targets: np.ndarray  # (n, n_outputs): what the cost compares the output with
-    batch_size: int
-    eta: float
-    lmbda: float
-    multiplier: float  # the per-step decay multiplier d of eq. 93
-    shuffle: bool
-    rng: np.random.Generator
-    monitors: tuple
-    recorder: _Recorder  # already holds the state epoch ``first`` ends in
-    earlier: History | None  # the run this call continues
-    first: int  # the epoch training starts from: 0, or the last of ``earlier``
-    last: int
-    backprop: Backprop = field(init=False)
-
-    def __post_init__(self):
-        self.backprop = Backprop(self.net, self.batch_size)
-
-    def history(self) -> History:
-        """The record so far, ``earlier`` included."""
-        new = self.recorder.history(self.monitors)
-        return new if self.earlier is None else self.earlier.concatenate(new)
-
-    def pass_over_data(self, order, *, monitors, locate_divergence=False):
-        return _run_epoch(
-            self.net,
-            self.backprop,
-            self.X,
-            self.targets,
-            order,
-            batch_size=self.batch_size,
-            multiplier=self.multiplier,
-            eta=self.eta,
-            monitors=monitors,
-            locate_divergence=locate_divergence,
-        )
-
-    def train_epoch(self, epoch: int) -> None:
-        """Train and record ``epoch``, or leave network, generator and record as before it.
-
-        Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
-        value is replayed without monitors to locate the step, then rolled back,
-        and :class:`TrainingDiverged` is raised.
-        """
-        net, rng = self.net, self.rng
-        rng_state, start = rng.bit_generator.state, net.params.copy()
-
-        def roll_back():
-            net.params[...] = start
-            rng.bit_generator.state = rng_state
-
-        try:
-            order = rng.permutation(len(self.X)) if self.shuffle else None
-            self.pass_over_data(order, monitors=self.monitors)
-            if not (np.isfinite(net.params).all() and self.recorder.record(epoch)):
-                net.params[...] = start
-                located = self.pass_over_data(order, monitors=(), locate_divergence=True)
-                roll_back()
-                raise self.diverged(epoch, located)
-            # Only a finite epoch reaches the monitors' records.
-            for monitor in self.monitors:
-                monitor.end_epoch(net)
-        except KeyboardInterrupt:
-            roll_back()
-            self.recorder.truncate(epoch - self.first)
-            raise
-
-    def diverged(self, epoch: int, located: tuple[int, int] | None) -> TrainingDiverged:
-        """The error for an epoch that produced a non-finite value; see :func:`train`."""
-        if located:
-            step, layer = located
-            where = f"at step {step}: a weight or bias of layer {layer} became NaN or infinite"
-        else:
-            step = None
-            what, layer = self.recorder.problem or ("a weight or bias is not finite", None)
-            where = f"at its end: {what}"
-        return TrainingDiverged(
-            f"training diverged in epoch {epoch} {where} (eta={self.eta}, lmbda={self.lmbda}, "
-            f"batch_size={self.batch_size}); the network is left at the end of epoch "
-            f"{epoch - 1} and .history holds the epochs up to {epoch - 1}",
-            history=self.history(),
-            epoch=epoch,
-            step=step,
-            layer=layer,
-        )
-
-    def interrupted(self, checkpoints: _Checkpoints) -> TrainingInterrupted:
-        """The error for Ctrl-C, after the checkpoint of the last completed epoch is written."""
-        # Network, generator and record all stand at the end of the last recorded epoch.
-        done = self.recorder.epochs[-1]
-        path = checkpoints.write(done, self)
-        saved = (
-            ""
-            if path is None
-            else f" A checkpoint of epoch {done} is in {path!r}: "
-            "decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
-        )
-        kept = self.history()
-        return TrainingInterrupted(
-            f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
-            f".history and the network is at the end of epoch {done}. To resume, call "
-            f"train(net, data, epochs={self.last - done}, seed=exc.generator, "
-            f"history=exc.history) with the same other settings.{saved}",
-            history=kept,
-            generator=self.rng,
-        )
+    return (None if path is None else checkpoint_files(path)), every
 
 
 def _check_arguments(
@@ -500,7 +274,7 @@ def _check_arguments(
     history,
     checkpoint_every,
     checkpoint_path,
-) -> tuple[_Run, _Checkpoints]:
+) -> tuple[Run, CheckpointSchedule]:
     """Check the arguments of :func:`train` (see there) and the state of ``net``.
 
     Raises ValueError or TypeError before anything is changed.
@@ -529,16 +303,7 @@ def _check_arguments(
     check_bool("shuffle", shuffle)
     monitors = _check_monitors(monitors)
     check_bool("training_metrics", training_metrics)
-    write_checkpoint = None
-    if checkpoint_every is not None:
-        checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
-        if checkpoint_path is None:
-            raise ValueError(
-                f"checkpoint_every={checkpoint_every} but checkpoint_path is None; expected a "
-                "file to write the checkpoints to"
-            )
-    if checkpoint_path is not None:
-        write_checkpoint = checkpoint_files(checkpoint_path)
+    writer, checkpoint_every = _check_checkpoints(checkpoint_every, checkpoint_path)
     rng = as_generator("seed", seed)
 
     settings = {
@@ -557,7 +322,7 @@ def _check_arguments(
     }
     first = 0
     if history is not None:
-        first = _check_continuation(history, settings, training_metrics, evaluation)
+        first = check_continuation(history, settings, training_metrics, evaluation)
 
     def penalty(sum_of_squares: float) -> float:
         return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
@@ -570,16 +335,12 @@ def _check_arguments(
                 "weights, biases and cost"
             )
     if history is not None:
-        norms = recorder.history(()).weights.norm[0]
-        if not np.allclose(norms, history.weights.norm[-1], rtol=1e-9, atol=0.0):
-            raise ValueError(
-                f"net has weight norms {norms.tolist()} but history ends with "
-                f"{history.weights.norm[-1].tolist()}; expected net in the state history ends in"
-            )
-    run = _Run(
+        check_network_state(history, recorder.history(()).weights.norm[0])
+    run = Run(
         net=net,
         X=X,
         targets=targets,
+        update=sgd_step,
         batch_size=batch_size,
         eta=eta,
         lmbda=lmbda,
@@ -593,7 +354,7 @@ def _check_arguments(
         last=first + epochs,
     )
     training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
-    return run, _Checkpoints(write_checkpoint, checkpoint_every, training)
+    return run, CheckpointSchedule(writer, checkpoint_every, training)
 
 
 def train(
@@ -730,19 +491,7 @@ def train(
     for monitor in run.monitors:
         monitor.start(net, eta=run.eta, multiplier=run.multiplier)
     if history is not None:
-        _check_monitor_records(history, run.monitors)
-        _check_continuation_seed(seed, shuffle)
+        check_monitor_records(history, run.monitors)
+        check_continuation_seed(seed, shuffle)
     show = sys.stderr.isatty() if progress is None else progress
-    epochs_left = range(run.first + 1, run.last + 1)
-    bar = tqdm(epochs_left, desc="epochs", unit="epoch", disable=not show, leave=False)
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in bar:
-                run.train_epoch(epoch)
-                checkpoints.after_epoch(epoch, run)
-        checkpoints.at_end(run)
-    except KeyboardInterrupt:
-        raise run.interrupted(checkpoints) from None
-    finally:
-        bar.close()
-    return run.history()
+    return train_epochs(run, checkpoints, progress=show)
