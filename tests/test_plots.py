@@ -147,3 +147,34 @@ def test_weight_rms_panel_draws_the_reference_levels(records):
     )
     expected = sorted([1 / n_w, 1 / np.sqrt(n_w), 1 / np.sqrt(64), 1 / np.sqrt(8)])
     assert levels == pytest.approx(expected)
+
+
+def test_dominance_figure_puts_one_legend_of_every_condition_beneath_the_panels(records):
+    fig = dp.figure_for(records["q1"])
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 1 and not legends[0].axes.axison
+    result = records["q1"]
+    expected = [f"{i} init, λ = {lm:g}" for i, lm in zip(result.inits, result.lmbdas)]
+    assert [t.get_text() for t in legends[0].get_texts()] == [*expected, "threshold"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "labelled"),
+    [
+        ((0.6, 2.0), [0.6, 0.7, 0.8, 0.9, 2.0]),  # half a decade: every minor tick
+        ((0.1, 3.0), [0.2, 0.3, 0.5, 2.0, 3.0]),  # about 1.5 decades: 2, 3 and 5
+        ((0.05, 20.0), [0.05, 0.2, 0.5, 2.0, 5.0, 20.0]),  # 2.6 decades: 2 and 5
+        ((1e-3, 10.0), []),  # 4 decades: the powers of ten only
+    ],
+)
+def test_log_axis_labels_as_many_minor_ticks_as_fit(limits, labelled):
+    from decaylab.plots._helpers import plain_log
+
+    ax = Figure().add_subplot()
+    ax.set_yscale("log")
+    ax.set_ylim(*limits)
+    plain_log(ax, "y")
+    ticks = ax.yaxis.get_minor_locator()()
+    formatter = ax.yaxis.get_minor_formatter()
+    shown = [t for t in ticks if limits[0] <= t <= limits[1] and formatter(t)]
+    assert shown == pytest.approx(labelled)

@@ -119,3 +119,16 @@ def add_legend(ax: Axes, **options):
     if not handles:
         return None
     return ax.legend(handles, labels, **{"fontsize": "small", **options})
+
+
+def legend_row(row: Axes, source: Axes, **options):
+    """The legend of ``source`` in one row on the empty axes ``row`` beneath the panels.
+
+    A layout row rather than ``fig.legend(loc="outside ...")``, which needs
+    matplotlib 3.7: constrained layout makes room for it on every version.
+    """
+    row.set_axis_off()
+    handles, labels = source.get_legend_handles_labels()
+    return row.legend(
+        handles, labels, loc="center", ncol=len(labels), **{"fontsize": "small", **options}
+    )

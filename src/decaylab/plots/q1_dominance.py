@@ -7,7 +7,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from decaylab.experiments.q1_dominance import DominanceResult
-from decaylab.plots._helpers import add_legend, axes, band, hline, integer_epochs
+from decaylab.plots._helpers import add_legend, axes, band, hline, integer_epochs, legend_row
 
 __all__ = ["plot_decay_share", "figure_dominance"]
 
@@ -60,11 +60,11 @@ def plot_decay_share(
 def figure_dominance(result: DominanceResult) -> Figure:
     """Q1: decay share of all weights, and of the first (hidden) layer."""
     fig = Figure(figsize=(11, 4.6), layout="constrained")
-    left, right = fig.subplots(1, 2)
+    grid = fig.add_gridspec(2, 2, height_ratios=(1, 0.06))
+    left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     plot_decay_share(result, left, legend=False)
     left.set_title("All weights")
     plot_decay_share(result, right, layer=0, legend=False)
     right.set_title("Layer 0 (input → hidden)")
-    handles, labels = left.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize="small")
+    legend_row(fig.add_subplot(grid[1, :]), left)
     return fig

@@ -84,8 +84,10 @@ def _epoch_factor(history: History) -> float:
     return float(settings["multiplier"]) ** int(settings["steps_per_epoch"])
 
 
-def _reference_levels(history: History, statistic: str, layers: list[int], pooled: bool):
-    """(value, label, colour, style) of each reference size, in units of ``statistic``.
+def _reference_levels(
+    history: History, statistic: str, squared: bool, layers: list[int], pooled: bool
+) -> list[tuple]:
+    """(value, label, colour, style) of each reference size, in the units drawn.
 
     The references are sizes of one weight (an RMS): 1/n_w and 1/√n_w for all
     weights, 1/√n_in for each layer. For the norm they become the norm the
@@ -99,26 +101,26 @@ def _reference_levels(history: History, statistic: str, layers: list[int], poole
             "recorded by decaylab.train (or pass references=False)"
         )
     n_w = int(counts.sum())
-    levels = []
+    # (RMS of one weight, how many weights share it, its name, colour, line style)
+    candidates = [
+        (1 / np.sqrt(sizes[layer]), counts[layer], "1/√n_in", layer_colour(layer), ":")
+        for layer in layers
+    ]
     if pooled:
-        for rms, name, style in (
-            (1 / np.sqrt(n_w), "1/√n_w", "-."),
-            (1 / n_w, "1/n_w", (0, (1, 3))),
-        ):
-            if statistic == "rms":
-                levels.append((rms, f"{name} = {rms:.3g}", "dimgrey", style))
-            else:
-                value = rms * np.sqrt(n_w)
-                levels.append((value, f"RMS {name}: ‖w‖ = {value:.3g}", "dimgrey", style))
-    for layer in layers:
-        n_in = int(sizes[layer])
-        rms = 1 / np.sqrt(n_in)
+        candidates[:0] = [
+            (1 / np.sqrt(n_w), n_w, "1/√n_w", "dimgrey", "-."),
+            (1 / n_w, n_w, "1/n_w", "dimgrey", (0, (1, 3))),
+        ]
+    power, square = (2, "²") if squared else (1, "")
+    levels = []
+    for rms, count, name, colour, style in candidates:
         if statistic == "rms":
-            label = f"1/√n_in = {rms:.3g}"
+            value = rms**power
+            label = f"RMS = {name}" + (f": RMS² = {value:.3g}" if squared else f" = {value:.3g}")
         else:
-            label = f"RMS 1/√n_in: ‖w‖ = {rms * np.sqrt(counts[layer]):.3g}"
-            rms = rms * np.sqrt(counts[layer])
-        levels.append((rms, label, layer_colour(layer), ":"))
+            value = (rms * np.sqrt(count)) ** power
+            label = f"RMS = {name}: ‖w‖{square} = {value:.3g}"
+        levels.append((value, label, colour, style))
     return levels
 
 
@@ -297,8 +299,9 @@ def plot_history(
             predicted = y0 * factor ** (power * (x - x[0]))
             drawn += ax.plot(x, predicted, color=colour, alpha=0.6, lw=1.2, ls="--", label=label)
     if references:
-        for value, label, colour, style in _reference_levels(history, statistic, layers, pooled):
-            value = value**2 if squared else value
+        for value, label, colour, style in _reference_levels(
+            history, statistic, squared, layers, pooled
+        ):
             shown.append(value)
             drawn += hline(ax, value, label, color=colour, ls=style, lw=1)
     if equilibrium is not False:
