@@ -15,6 +15,12 @@ Any tool that reads ``.npz`` and JSON can read it. Files are written
 atomically: to a temporary file in the same directory, then renamed over the
 target, so a crash during a write leaves the previous checkpoint intact.
 
+:func:`decaylab.train` writes checkpoints through :class:`CheckpointFiles`
+(its ``checkpoint_path``): one file that each checkpoint replaces, or one
+file per checkpoint when the name holds ``{epoch}``. This module hands that
+class to :mod:`decaylab.training` when it is imported, since training sits
+below it (:func:`resume` trains) and does not import it.
+
 :func:`resume` continues training from a checkpoint; the run it produces is
 bit for bit the run that was never stopped. :func:`load_network2` reads
 networks saved by Nielsen's ``network2.py`` (its JSON format).

@@ -109,7 +109,11 @@ class StepMonitor(Protocol):
 class CheckpointWriter(Protocol):
     """Writes the checkpoint of an epoch for :func:`train`; returns the file it wrote.
 
-    :mod:`decaylab.checkpoint` makes one from ``checkpoint_path``.
+    :class:`decaylab.checkpoint.CheckpointFiles` is the one ``checkpoint_path``
+    gives. It is called with the epoch, the network in the state that epoch
+    ends in, the shuffling generator in the state the next epoch starts from,
+    the training settings (those of the History, with ``epochs`` the planned
+    last epoch and ``training_metrics``) and the History up to the epoch.
     """
 
     def __call__(
