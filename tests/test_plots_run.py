@@ -160,6 +160,31 @@ def test_equilibrium_true_marks_what_find_equilibrium_finds(run, ax):
         assert texts and not spans
 
 
+def _refuse(history):
+    raise ValueError("the run's relaxation time is inf; expected relaxation_epochs=")
+
+
+def test_a_run_the_detector_cannot_test_is_said_on_the_figure(run, ax, monkeypatch):
+    monkeypatch.setattr("decaylab.plots.run.find_equilibrium", _refuse)
+    drawn = dp.plot_history(run.history, ax=ax)
+    notes = [a.get_text() for a in drawn if isinstance(a, Text)]
+    assert notes == ["equilibrium not tested: the run's relaxation time is inf"]
+
+
+def test_equilibrium_true_raises_when_the_detector_cannot_test_the_run(run, ax, monkeypatch):
+    monkeypatch.setattr("decaylab.plots.run.find_equilibrium", _refuse)
+    with pytest.raises(ValueError, match="equilibrium=True, but find_equilibrium"):
+        dp.plot_history(run.history, ax=ax, equilibrium=True)
+
+
+def test_a_run_without_decay_predicts_a_flat_line(small, ax):
+    history = dl.train(
+        dl.Network(SIZES, seed=0), small, epochs=2, batch_size=50, eta=0.5, lmbda=0.0
+    )
+    dp.plot_history(history, ax=ax)
+    assert _line(ax, "pure decay").get_ydata() == pytest.approx(history.weights.total.norm[0])
+
+
 def test_history_without_axes_draws_on_the_current_ones(run):
     fig, ax = plt.subplots()
     drawn = dp.plot_history(run.history, equilibrium=False)
@@ -180,6 +205,7 @@ def test_history_draws_linear_for_the_sum_and_log_otherwise(run, ax, statistic):
         ({"layers": 0}, TypeError, "layers=0"),
         ({"statistic": "l1", "references": True}, ValueError, "references=True"),
         ({"equilibrium": "yes"}, TypeError, "equilibrium='yes'"),
+        ({"equilibrium": 1}, TypeError, "equilibrium=1"),
         ({"squared": 1}, TypeError, "squared=1"),
         ({"ax": "left"}, TypeError, "ax has type str"),
     ],

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.text import Text
 
 from decaylab._validation import check_bool, check_choice, check_int
 from decaylab.dynamics.equilibrium import find_equilibrium
@@ -138,29 +139,36 @@ def _equilibrium_start(equilibrium) -> int | None:
     )
 
 
+def _corner_note(ax: Axes, text: str) -> Text:
+    return ax.text(
+        0.99,
+        0.99,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize="x-small",
+        color="dimgrey",
+    )
+
+
 def _mark_equilibrium(ax: Axes, history: History, equilibrium) -> list:
-    if equilibrium is True:
+    if equilibrium is None or equilibrium is True:
         try:
             equilibrium = find_equilibrium(history)
         except ValueError as exc:
+            if equilibrium is None:
+                # Said on the figure: a run without decay has no relaxation time to test in.
+                reason = str(exc).split(";")[0]
+                reason = reason if len(reason) <= 60 else reason[:59] + "…"
+                return [_corner_note(ax, f"equilibrium not tested: {reason}")]
             raise ValueError(
                 f"equilibrium=True, but find_equilibrium(history) refused this history: {exc}; "
                 "pass equilibrium=False, or the result of find_equilibrium with other settings"
             ) from exc
     start = _equilibrium_start(equilibrium)
     if start is None:
-        return [
-            ax.text(
-                0.99,
-                0.99,
-                "no equilibrium detected",
-                transform=ax.transAxes,
-                ha="right",
-                va="top",
-                fontsize="small",
-                color="dimgrey",
-            )
-        ]
+        return [_corner_note(ax, "no equilibrium detected")]
     return [
         ax.axvspan(
             start,
@@ -198,7 +206,7 @@ def plot_history(
     log: bool | None = None,
     prediction: bool = True,
     references: bool | None = None,
-    equilibrium=True,
+    equilibrium=None,
     legend: bool = True,
 ) -> list:
     r"""A weight statistic of each layer, and of all weights pooled, against epoch.
@@ -230,12 +238,15 @@ def plot_history(
         layer, from ``history.settings["sizes"]``). They are sizes of one
         weight, so they are defined for ``"rms"`` and, as the norm at that
         RMS (RMS·√count), for ``"norm"``; by default drawn for those two.
-    equilibrium : bool or Equilibrium
-        True (default) marks the epochs from which
+    equilibrium : None, bool or Equilibrium
+        None (default) marks the epochs from which
         :func:`decaylab.find_equilibrium` (with its defaults) finds the
         weights settled, as a shaded span, or writes "no equilibrium
-        detected"; an :class:`~decaylab.Equilibrium` computed with other
-        settings is marked as it is; False marks nothing.
+        detected" in the corner, or "equilibrium not tested: <why>" when it
+        cannot test the run (e.g. a run without decay, whose relaxation time
+        is infinite). True is the same but raises instead of the last. An
+        :class:`~decaylab.Equilibrium` computed with other settings is marked
+        as it is; False marks nothing.
     legend : bool
         Draw a legend.
 
@@ -251,8 +262,9 @@ def plot_history(
         If ``history`` is not a History, or a flag is not a bool.
     ValueError
         If ``statistic`` or a layer is unknown, references are asked for a
-        statistic they are not defined for, or the settings the prediction or
-        the references need are missing.
+        statistic they are not defined for, the settings the prediction or
+        the references need are missing, or ``equilibrium=True`` and
+        :func:`decaylab.find_equilibrium` cannot test the run.
     """
     history = _check_history("history", history)
     statistic = check_choice("statistic", statistic, STATISTICS)
@@ -267,10 +279,12 @@ def plot_history(
             f"references=True with statistic={statistic!r}; the reference sizes are defined "
             "for 'rms' and 'norm', expected one of those or references=False"
         )
-    if not (equilibrium is True or equilibrium is False or hasattr(equilibrium, "reached")):
+    if not (
+        any(equilibrium is flag for flag in (None, True, False)) or hasattr(equilibrium, "reached")
+    ):
         raise TypeError(
-            f"equilibrium={equilibrium!r} has type {type(equilibrium).__name__}; expected a "
-            "bool or the result of decaylab.find_equilibrium"
+            f"equilibrium={equilibrium!r} has type {type(equilibrium).__name__}; expected None, "
+            "a bool or the result of decaylab.find_equilibrium"
         )
     ax = axes(ax)
     weights = history.weights
