@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import re
+import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 import decaylab as dl
 
@@ -109,13 +113,15 @@ def test_errors_list_the_failed_configurations_with_tracebacks():
     ],
 )
 def test_results_that_are_not_a_table_become_error_rows(returned, message):
-    result = dl.sweep([{"x": 1.0}], lambda x: returned)
+    with pytest.warns(RuntimeWarning, match="every one of the 1 configurations failed"):
+        result = dl.sweep([{"x": 1.0}], lambda x: returned)
     assert re.search(message, result.rows[0]["error"])
 
 
 def test_two_histories_in_one_result_are_an_error():
     history = train_small(0.0)["history"]
-    result = dl.sweep([{"x": 1}], lambda x: {"a": history, "b": history})
+    with pytest.warns(RuntimeWarning, match="every one"):
+        result = dl.sweep([{"x": 1}], lambda x: {"a": history, "b": history})
     assert result.rows[0]["error"].startswith("ValueError: fn returned two Histories")
 
 
@@ -155,11 +161,109 @@ def test_process_pool_results_equal_the_serial_ones():
     assert parallel.rows == dl.sweep(grid, square).rows
 
 
-def test_a_call_that_cannot_be_sent_to_the_executor_is_an_error_row():
+class _CountingProcessPool(concurrent.futures.ProcessPoolExecutor):
+    """A process pool that counts what was submitted to it."""
+
+    submitted = 0
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+class _DaskLike(concurrent.futures.ThreadPoolExecutor):
+    """Runs in threads but is named like Dask's executor, which sends calls with cloudpickle."""
+
+
+_DaskLike.__module__ = "distributed.cfexecutor"
+
+
+def test_a_function_that_cannot_be_pickled_is_refused_before_submitting():
+    with _CountingProcessPool(max_workers=1) as executor:
+        with pytest.raises(
+            TypeError,
+            match=r"fn=<function .*<lambda>.*> cannot be sent to the worker processes of "
+            r"_CountingProcessPool: pickle fails with .*Expected a function defined at module",
+        ):
+            dl.sweep([{"x": 1}], lambda x: {"y": x}, executor=executor)
+        assert executor.submitted == 0
+
+
+def test_a_configuration_that_cannot_be_pickled_is_refused_naming_it():
+    grid = [{"x": 1}, {"x": 2, "lock": threading.Lock()}]
+    with _CountingProcessPool(max_workers=1) as executor:
+        with pytest.raises(TypeError, match=r"grid\[1\]\['lock'\]=<.*lock.*> cannot be sent"):
+            dl.sweep(grid, square, executor=executor)
+        assert executor.submitted == 0
+
+
+def test_dask_like_executors_are_checked_with_cloudpickle():
+    pytest.importorskip("cloudpickle")
+    with _DaskLike(max_workers=1) as executor:
+        # cloudpickle sends lambdas by value: accepted, and run.
+        result = dl.sweep([{"x": 3}], lambda x: {"y": x + 1}, executor=executor)
+        assert result.rows == [{"x": 3, "y": 4, "error": None}]
+        with pytest.raises(TypeError, match=r"grid\[0\]\['lock'\].*cloudpickle fails"):
+            dl.sweep([{"lock": threading.Lock()}], square, executor=executor)
+
+
+def test_threads_receive_what_cannot_be_pickled():
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        result = dl.sweep([{"x": 2}], lambda x: {"y": x}, executor=executor)
+    assert result.rows == [{"x": 2, "y": 2, "error": None}]
+
+
+def _defined_interactively(x):
+    return {"y": x}
+
+
+def test_an_interactive_function_is_refused_by_a_spawning_pool(monkeypatch):
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(_defined_interactively, "__module__", "__main__")
+    monkeypatch.setattr(main, "_defined_interactively", _defined_interactively, raising=False)
+    monkeypatch.delattr(main, "__file__", raising=False)
+    context = multiprocessing.get_context("spawn")
+    with _CountingProcessPool(max_workers=1, mp_context=context) as executor:
+        with pytest.raises(TypeError, match=r"defined in an interactive session.*'spawn'"):
+            dl.sweep([{"x": 1}], _defined_interactively, executor=executor)
+        assert executor.submitted == 0
+
+
+def test_a_sweep_in_which_every_configuration_failed_warns():
+    with pytest.warns(RuntimeWarning, match=r"every one of the 2 configurations failed; the first"):
+        result = dl.sweep(dl.grid_product(lmbda=[-1.0, -2.0]), train_small)
+    assert len(result.errors) == 2
+
+
+def test_a_sweep_with_one_success_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dl.sweep(dl.grid_product(x=[1, -1]), lambda x: square(x) if x > 0 else 1 / 0)
+
+
+def blas_threads_seen(x):
+    """A module-level fn that reports how many threads BLAS may use where it runs."""
+    return {"threads": _blas_threads()}
+
+
+def _blas_threads():
+    return max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+
+
+@pytest.mark.parametrize(("blas_threads", "expected"), [(1, 1), (None, "unlimited")])
+def test_process_workers_hold_blas_to_blas_threads(blas_threads, expected):
+    unlimited = _blas_threads()
+    if unlimited == 1:
+        pytest.skip("BLAS uses one thread here anyway: the limit cannot be told apart")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1) as executor:
-        result = dl.sweep([{"x": 1}], lambda x: {"y": x}, executor=executor)  # not picklable
-    assert result.rows[0]["error"] is not None
-    assert "pickle" in result.rows[0]["error"].lower()
+        result = dl.sweep(
+            [{"x": 0}], blas_threads_seen, executor=executor, blas_threads=blas_threads
+        )
+    assert result.rows[0]["threads"] == (unlimited if expected == "unlimited" else expected)
+
+
+def test_calls_in_this_process_keep_its_blas_threads():
+    assert dl.sweep([{"x": 0}], blas_threads_seen).rows[0]["threads"] == _blas_threads()
 
 
 def _interrupt_on(value):
@@ -227,6 +331,12 @@ BAD = [
     ([{"x": 1}], "square", None, TypeError, "fn='square' has type str; expected a callable"),
     ([{"x": 1}], square, 2, TypeError, "executor has type int; expected None or a"),
 ]
+
+
+@pytest.mark.parametrize(("value", "error"), [(0, ValueError), (1.5, TypeError)])
+def test_bad_blas_threads_is_rejected(value, error):
+    with pytest.raises(error, match=f"blas_threads={value}"):
+        dl.sweep([{"x": 1}], square, blas_threads=value)
 
 
 @pytest.mark.parametrize(("grid", "fn", "executor", "error", "message"), BAD)

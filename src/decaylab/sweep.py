@@ -12,24 +12,37 @@ not enough::
         result = dl.sweep(grid, fn, executor=client.get_executor())
 
 A configuration that raises is reported as a row with its error; the others
-are kept. Ctrl-C keeps every configuration completed so far
-(:class:`SweepInterrupted`), and ``sweep(grid, fn, resume=exc.result)`` runs
-only the rest.
+are kept, and a warning says so when every configuration failed. Ctrl-C keeps
+every configuration completed so far (:class:`SweepInterrupted`), and
+``sweep(grid, fn, resume=exc.result)`` runs only the rest.
+
+Before submitting to an executor whose workers are other processes, ``sweep``
+pickles ``fn`` and every configuration as the executor will (``pickle`` for a
+``ProcessPoolExecutor``, ``cloudpickle`` for Dask and loky) and raises a
+TypeError that says what cannot be sent, instead of a table of error rows.
+In those workers BLAS is held to ``blas_threads`` threads (1 by default, as
+joblib does): a process per core already uses every core, and BLAS threads on
+top of it only compete for them.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import itertools
 import numbers
+import pickle
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from decaylab._validation import check_int
 from decaylab.history import History
 
 __all__ = ["SweepInterrupted", "SweepResult", "grid_product", "sweep"]
@@ -146,17 +159,84 @@ class SweepInterrupted(KeyboardInterrupt):
         self.result = result
 
 
-def _call(fn: Callable, config: dict) -> tuple[dict, History | None, str | None, str | None]:
+def _call(
+    fn: Callable, config: dict, blas_threads: int | None = None
+) -> tuple[dict, History | None, str | None, str | None]:
     """Run ``fn(**config)`` and split its result into scalars and a History.
 
     Runs in the worker, so that any exception, including one about what ``fn``
     returned, comes back as data instead of being lost with the worker.
     """
+    limit = (
+        contextlib.nullcontext()
+        if blas_threads is None
+        else threadpool_limits(limits=blas_threads, user_api="blas")
+    )
     try:
-        scalars, history = _split(fn(**config), config)
+        with limit:
+            scalars, history = _split(fn(**config), config)
     except Exception as exc:
         return {}, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
     return scalars, history, None, None
+
+
+def _serialiser(executor: concurrent.futures.Executor) -> str | None:
+    """How ``executor`` sends calls to its workers: "pickle", "cloudpickle" or None (in-process)."""
+    if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        return "pickle"
+    package = type(executor).__module__.split(".")[0]
+    if package in ("distributed", "dask", "loky") or type(executor).__module__.startswith(
+        "joblib.externals.loky"
+    ):
+        return "cloudpickle"
+    return None  # threads, or an executor this module does not know
+
+
+def _check_sendable(
+    fn: Callable, grid: list[dict], executor: concurrent.futures.Executor, serialiser: str
+) -> None:
+    """Raise a TypeError naming what of ``fn`` and ``grid`` the workers cannot receive."""
+    where = f"the worker processes of {type(executor).__name__}"
+    if serialiser == "cloudpickle":
+        try:
+            import cloudpickle
+        except ImportError:
+            return  # the executor brings its own serialiser; let it decide
+        dumps = cloudpickle.dumps
+    else:
+        dumps = pickle.dumps
+    try:
+        dumps(fn)
+    except Exception as exc:
+        raise TypeError(
+            f"fn={fn!r} cannot be sent to {where}: {serialiser} fails with "
+            f"{type(exc).__name__}: {exc}. Expected a function defined at module level in an "
+            "importable file (a lambda, or a function defined inside another, cannot be "
+            "pickled), or run the sweep with executor=None"
+        ) from None
+    main = sys.modules.get("__main__")
+    method = getattr(getattr(executor, "_mp_context", None), "get_start_method", lambda: None)()
+    if (
+        serialiser == "pickle"
+        and getattr(fn, "__module__", None) == "__main__"
+        and not hasattr(main, "__file__")
+        and method in ("spawn", "forkserver")
+    ):
+        raise TypeError(
+            f"fn={fn!r} is defined in an interactive session, which {where} (start method "
+            f"{method!r}) cannot import. Expected fn in an importable module, e.g. "
+            "`from mymodule import fn`"
+        )
+    for i, config in enumerate(grid):
+        for key, value in config.items():
+            try:
+                dumps(value)
+            except Exception as exc:
+                raise TypeError(
+                    f"grid[{i}][{key!r}]={value!r} cannot be sent to {where}: {serialiser} "
+                    f"fails with {type(exc).__name__}: {exc}. Expected configuration values "
+                    "that can be pickled (numbers, str, arrays, plain records)"
+                ) from None
 
 
 def _split(result, config: dict) -> tuple[dict, History | None]:
@@ -218,6 +298,7 @@ def sweep(
     executor: concurrent.futures.Executor | None = None,
     progress: bool | None = None,
     resume: SweepResult | None = None,
+    blas_threads: int | None = 1,
 ) -> SweepResult:
     """Call ``fn(**config)`` for every configuration of ``grid`` and tabulate the results.
 
@@ -230,8 +311,9 @@ def sweep(
         ``fn(**config)`` returns a dict of scalars (numbers, str, bool, None)
         holding at most one :class:`~decaylab.History` among its values, or a
         History alone. With a process-based executor, ``fn`` and the
-        configurations are pickled: define ``fn`` at module level (Dask's
-        cloudpickle also accepts closures and lambdas).
+        configurations are pickled, and checked to pickle before anything is
+        submitted: define ``fn`` at module level (Dask's cloudpickle also
+        accepts closures and lambdas).
     executor : concurrent.futures.Executor, optional
         Where the calls run: None runs them here, one after the other;
         ``concurrent.futures.ProcessPoolExecutor(n)`` on n local processes;
@@ -244,6 +326,11 @@ def sweep(
         The ``result`` of a :class:`SweepInterrupted` of a sweep over the same
         grid: its completed rows are kept and only its pending configurations
         are run.
+    blas_threads : int or None
+        Threads each call may give BLAS in an executor's worker *processes*
+        (a ``ProcessPoolExecutor``, Dask, loky); 1 by default, as joblib
+        does. None leaves the workers' BLAS as it is. Calls run here or in
+        threads are not limited. See Notes for the measured reason.
 
     Returns
     -------
@@ -255,11 +342,33 @@ def sweep(
     Raises
     ------
     ValueError, TypeError
-        For a bad grid, ``fn``, executor or ``resume``; nothing has run then.
+        For a bad grid, ``fn``, executor, ``resume`` or ``blas_threads``, or
+        an ``fn`` or configuration that cannot be sent to the executor's
+        worker processes; nothing has run then.
     SweepInterrupted
         On Ctrl-C, carrying every configuration completed so far. Calls not
         yet started are cancelled; calls already running in an executor's
         workers are abandoned.
+
+    Warns
+    -----
+    RuntimeWarning
+        When every configuration failed, with the first error: the table
+        then holds no result at all.
+
+    Notes
+    -----
+    Why one BLAS thread per worker: OpenBLAS gives each process as many
+    threads as there are cores, so p worker processes run p × cores threads
+    on the cores, and a thread that waits for a busy core stalls the matrix
+    product it shares. ``benchmarks/bench_sweep.py`` times the same sweep of
+    [784, 30, 10] trainings on a ``ProcessPoolExecutor(2)`` with
+    ``blas_threads=1`` and with ``blas_threads=None``, side by side in one
+    run. On a 2-core machine that other jobs were also using (load average
+    about 3), two runs of it found the unlimited sweep 1.7 and 2.2 times
+    slower at batch size 10, and 6.8 and 16 times slower at batch size 100;
+    its latest table is in ``benchmarks/results/sweep.json``. Threaded BLAS
+    may also add in another order: the final norms differed in the last bit.
 
     Examples
     --------
@@ -282,6 +391,13 @@ def sweep(
             f"executor has type {type(executor).__name__}; expected None or a "
             "concurrent.futures.Executor, e.g. distributed.Client(...).get_executor()"
         )
+    if blas_threads is not None:
+        blas_threads = check_int("blas_threads", blas_threads, minimum=1)
+    serialiser = None if executor is None else _serialiser(executor)
+    if serialiser is not None:
+        _check_sendable(fn, grid, executor, serialiser)
+    else:
+        blas_threads = None  # this process's threads share one BLAS: leave it alone
     if resume is not None:
         if not isinstance(resume, SweepResult):
             raise TypeError(
@@ -321,7 +437,7 @@ def sweep(
             for i in todo:
                 keep(i, _call(fn, grid[i]))
         else:
-            futures = {executor.submit(_call, fn, grid[i]): i for i in todo}
+            futures = {executor.submit(_call, fn, grid[i], blas_threads): i for i in todo}
             for future in concurrent.futures.as_completed(futures):
                 try:
                     outcome = future.result()
@@ -341,4 +457,12 @@ def sweep(
         ) from None
     finally:
         bar.close()
-    return SweepResult(grid, rows, histories, tracebacks)
+    result = SweepResult(grid, rows, histories, tracebacks)
+    if len(result.errors) == len(grid):
+        warnings.warn(
+            f"every one of the {len(grid)} configurations failed; the first with "
+            f"{result.errors[0]['error']!r}. See result.errors for the tracebacks",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result

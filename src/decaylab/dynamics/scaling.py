@@ -4,7 +4,8 @@ Claim 3 of the design says the weights settle at a size around 1/√n_w (or,
 in a paraphrase, 1/n_w). Which one holds is a question about an exponent:
 fit log y = c + b·log x by ordinary least squares over runs of several sizes
 x = n_w (several seeds may share an x), form the t-based interval for b and
-see which hypothesised exponents it admits.
+see which hypothesised exponents it admits. The same fit serves any x (λ, n,
+the batch size): ``variable`` names it in the hypotheses' labels.
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ from scipy import stats
 
 from decaylab._validation import check_real
 
-#: Default labels of hypothesised exponents: y ∝ 1/n_w and y ∝ 1/√n_w.
-HYPOTHESIS_LABELS: dict[float, str] = {-1.0: "1/n_w", -0.5: "1/√n_w"}
+#: Names of the powers y ∝ variable^b that have a usual written form.
+_POWERS: dict[float, str] = {-1.0: "1/{}", -0.5: "1/√{}", 0.5: "√{}", 1.0: "{}"}
 
 
-def _label(exponent: float, labels: Mapping[float, str]) -> str:
-    return labels.get(exponent, f"x^{exponent:g}")
+def power_label(exponent: float, variable: str = "x") -> str:
+    """How y ∝ ``variable``^``exponent`` is written: "1/n_w", "1/√λ", "n", "x^-2".
+
+    Examples
+    --------
+    >>> power_label(-0.5, "n_w"), power_label(1.0, "n"), power_label(-2.0)
+    ('1/√n_w', 'n', 'x^-2')
+    """
+    form = _POWERS.get(float(exponent))
+    return form.format(variable) if form else f"{variable}^{exponent:g}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class ScalingFit:
     hypotheses : tuple of float
         The exponents tested.
     labels : tuple of str
-        Their names, e.g. "1/n_w" for −1.
+        Their names, e.g. "1/n_w" for −1 when ``variable`` is "n_w".
     admitted : tuple of float
         The hypotheses inside ``interval``.
     p_values : tuple of float
@@ -59,6 +68,8 @@ class ScalingFit:
         The label of the only admitted hypothesis, "both" if exactly two are
         admitted, "neither" if none is, otherwise the admitted labels joined
         by " or ".
+    variable : str
+        The name of x used in the default labels.
     """
 
     exponent: float
@@ -74,6 +85,7 @@ class ScalingFit:
     admitted: tuple[float, ...]
     p_values: tuple[float, ...]
     verdict: str
+    variable: str = "x"
 
     def predict(self, x) -> np.ndarray:
         """Fitted y = e^intercept · x^exponent."""
@@ -88,8 +100,18 @@ def _positive_vector(name: str, value) -> np.ndarray:
     array = np.asarray(value, dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"{name} has shape {array.shape}; expected a 1-D array")
-    if not np.all(np.isfinite(array) & (array > 0)):
-        raise ValueError(f"{name} has non-positive or non-finite values; expected values > 0")
+    for problem, bad in (
+        ("NaN", np.isnan(array)),
+        ("infinite", np.isinf(array)),
+        ("zero or negative", array <= 0),
+    ):
+        if bad.any():
+            where = np.flatnonzero(bad)
+            raise ValueError(
+                f"{name} has {where.size} {problem} value(s), first {name}[{where[0]}]="
+                f"{float(array[where[0]])!r}; expected finite values > 0 (drop the runs that "
+                "did not give one, e.g. with a mask np.isfinite(y) & (y > 0) on x and y alike)"
+            )
     return array
 
 
@@ -100,6 +122,7 @@ def fit_power_law(
     hypotheses: Sequence[float] = (-1.0, -0.5),
     confidence: float = 0.95,
     labels: Mapping[float, str] | None = None,
+    variable: str = "x",
 ) -> ScalingFit:
     r"""Fit y ∝ x^b on log–log axes and say which hypothesised exponents the interval admits.
 
@@ -109,12 +132,16 @@ def fit_power_law(
         Positive values; x may repeat (several seeds per size). N >= 3 and at
         least two distinct x.
     hypotheses : sequence of float
-        Exponents to test; by default −1 (1/n_w) and −1/2 (1/√n_w).
+        Exponents to test; by default −1 and −1/2 (for x = n_w: 1/n_w and
+        1/√n_w).
     confidence : float
         Coverage of the interval, in (0, 1).
     labels : mapping of float to str, optional
-        Names of the hypotheses for the verdict; :data:`HYPOTHESIS_LABELS`
-        by default, "x^b" for exponents it does not name.
+        Names of the hypotheses for the verdict; an exponent it does not
+        name is written as a power of ``variable`` (:func:`power_label`).
+    variable : str
+        What x is, for those names: "n_w" gives "1/n_w" and "1/√n_w", "λ"
+        gives "1/λ"; "x" by default, which assumes nothing.
 
     Returns
     -------
@@ -130,7 +157,7 @@ def fit_power_law(
 
     Examples
     --------
-    >>> fit = fit_power_law([10, 100, 1000], [0.1, 0.0316, 0.01])
+    >>> fit = fit_power_law([10, 100, 1000], [0.1, 0.0316, 0.01], variable="n_w")
     >>> round(fit.exponent, 2), fit.verdict
     (-0.5, '1/√n_w')
     """
@@ -146,7 +173,9 @@ def fit_power_law(
     if confidence >= 1.0:
         raise ValueError(f"confidence={confidence} must be < 1")
     hypotheses = tuple(float(check_real("hypotheses", h)) for h in hypotheses)
-    labels = HYPOTHESIS_LABELS if labels is None else dict(labels)
+    if not isinstance(variable, str) or not variable:
+        raise TypeError(f"variable={variable!r} is not a name; expected a str such as 'n_w'")
+    labels = {} if labels is None else {float(h): str(name) for h, name in dict(labels).items()}
 
     u, v = np.log(x), np.log(y)
     u_centred = u - u.mean()
@@ -165,8 +194,8 @@ def fit_power_law(
     with np.errstate(divide="ignore", invalid="ignore"):
         t_values = np.abs(exponent - np.array(hypotheses)) / standard_error
     p_values = tuple(float(2.0 * stats.t.sf(t, dof)) for t in np.nan_to_num(t_values, nan=0.0))
-    names = tuple(_label(h, labels) for h in hypotheses)
-    admitted_names = [_label(h, labels) for h in admitted]
+    names = tuple(labels.get(h, power_label(h, variable)) for h in hypotheses)
+    admitted_names = [name for h, name in zip(hypotheses, names) if h in admitted]
     if not admitted_names:
         verdict = "neither"
     elif len(admitted_names) == 1:
@@ -189,4 +218,5 @@ def fit_power_law(
         admitted=admitted,
         p_values=p_values,
         verdict=verdict,
+        variable=variable,
     )
