@@ -192,6 +192,13 @@ def _serialiser(executor: concurrent.futures.Executor) -> str | None:
     return None  # threads, or an executor this module does not know
 
 
+class _Discard:
+    """A write-only file that discards what it is given."""
+
+    def write(self, data) -> int:
+        return len(data)
+
+
 def _check_sendable(
     fn: Callable, grid: list[dict], executor: concurrent.futures.Executor, serialiser: str
 ) -> None:
@@ -199,12 +206,16 @@ def _check_sendable(
     where = f"the worker processes of {type(executor).__name__}"
     if serialiser == "cloudpickle":
         try:
-            import cloudpickle
+            from cloudpickle import CloudPickler as Pickler
         except ImportError:
             return  # the executor brings its own serialiser; let it decide
-        dumps = cloudpickle.dumps
     else:
-        dumps = pickle.dumps
+        Pickler = pickle.Pickler
+
+    def dumps(value) -> None:
+        # Into a sink that keeps nothing: a large data set is not copied to memory.
+        Pickler(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+
     try:
         dumps(fn)
     except Exception as exc:
