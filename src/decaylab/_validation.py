@@ -8,7 +8,7 @@ state is touched.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -105,6 +105,18 @@ def check_data(
     labels : ndarray, shape (n,), int64
     targets : ndarray, shape (n, n_outputs), ``dtype``, one-hot
     """
+    if isinstance(data, Mapping):
+        # Unpacking a dict of two entries would give its keys, not its arrays.
+        keys = ", ".join(repr(k) for k in list(data)[:4])
+        raise TypeError(
+            f"{name} is a {type(data).__name__} with keys [{keys}]; expected a pair (X, y), "
+            "e.g. (d['X'], d['y'])"
+        )
+    if hasattr(data, "train") and hasattr(data, "validation"):
+        raise TypeError(
+            f"{name} has type {type(data).__name__}, a whole data set; expected one pair "
+            f"(X, y) of it, e.g. {name}.train"
+        )
     try:
         X, y = data
     except (TypeError, ValueError):
@@ -116,12 +128,29 @@ def check_data(
             f"{name} has len(X)={len(X)} but y has shape {y.shape}; "
             "expected one label (or one-hot row) per example"
         )
+    if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+        bad = np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))
+        raise ValueError(
+            f"{name} y contains NaN or infinite values in {bad.size} of its {len(y)} "
+            f"{'labels' if y.ndim == 1 else 'rows'} (first y[{bad[0]}]); expected "
+            "integer class labels or one-hot rows"
+        )
+    if y.ndim == 2 and y.shape[1] == 1 and n_outputs != 1:
+        raise ValueError(
+            f"{name} y has shape {y.shape}, a column of labels; expected labels of shape "
+            f"({len(y)},), e.g. y.ravel(), or one-hot rows of width {n_outputs}"
+        )
     if y.ndim == 1:
-        if not (
-            np.issubdtype(y.dtype, np.integer)
-            or (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0))
-        ):
-            raise ValueError(f"{name} y has dtype {y.dtype}; expected integer class labels")
+        if not np.issubdtype(y.dtype, np.integer):
+            if not np.issubdtype(y.dtype, np.floating):
+                raise ValueError(f"{name} y has dtype {y.dtype}; expected integer class labels")
+            fractional = np.flatnonzero(np.mod(y, 1) != 0)
+            if fractional.size:
+                i = fractional[0]
+                raise ValueError(
+                    f"{name} y has {fractional.size} label(s) that are not whole numbers, first "
+                    f"y[{i}]={float(y[i])!r}; expected integer class labels"
+                )
         if y.min() < 0 or y.max() >= n_outputs:
             raise ValueError(
                 f"{name} y has labels in [{y.min()}, {y.max()}]; expected labels in "
