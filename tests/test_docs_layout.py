@@ -14,7 +14,8 @@ import pytest
 
 from test_layout import PACKAGE, import_graph
 
-API = Path(__file__).resolve().parent.parent / "docs" / "api"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+API = DOCS / "api"
 INDEX = API / "index.md"
 _MODULE = re.compile(r"`(decaylab(?:\.\w+)*)`")
 _LINK = re.compile(r"\]\(([^)#]+)\)")
@@ -147,3 +148,23 @@ def test_no_module_imports_one_of_a_later_layer():
         and layer_of(target, table) > layer_of(module, table)
     )
     assert later == []
+
+
+def _home_page_names() -> list[tuple[str, str]]:
+    text = (DOCS / "index.md").read_text(encoding="utf-8")
+    names = {("decaylab", name) for name in re.findall(r"`dl\.(\w+)", text)}
+    names |= {("decaylab.plots", name) for name in re.findall(r"`(plot_\w+)`", text)}
+    names |= {("decaylab.History", name) for name in re.findall(r"`history\.(\w+)", text)}
+    return sorted(names)
+
+
+@pytest.mark.parametrize(("owner", "name"), _home_page_names())
+def test_every_name_the_home_page_uses_exists(owner, name):
+    import importlib
+
+    import decaylab
+
+    if owner == "decaylab.History":
+        assert hasattr(decaylab.History, name)
+    else:
+        assert name in importlib.import_module(owner).__all__
