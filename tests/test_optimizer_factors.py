@@ -88,8 +88,14 @@ def _pure_decay_run(optimizer, eta, lmbda, n, m, epochs):
         for start in range(0, n, m):
             grad = net.gradient(X[start : start + m], targets[start : start + m])
             assert not grad[: net.weights[0].size].any()
-            optimizer.step(net, grad, state, coefficient=lmbda / n, eta=eta,
-                           batch_length=len(X[start : start + m]))  # fmt: skip
+            optimizer.step(
+                net,
+                grad,
+                state,
+                coefficient=lmbda / n,
+                eta=eta,
+                batch_length=len(X[start : start + m]),
+            )
         norms.append(np.linalg.norm(net.weights[0]))
     return np.array(norms)
 
@@ -124,8 +130,9 @@ def test_adam_l2_decay_is_the_first_order_shrinkage_of_the_l2_step():
     rng = np.random.default_rng(3)
     second = rng.uniform(1e-6, 1e-2, size=net.params.size)
     eta, c, b2, eps, t = 1e-4, 0.01, 0.999, 1e-8, 7
-    got = adam_l2_decay(net, _adam_state(net, second, t), eta=eta, coefficient=c, beta2=b2,
-                        eps=eps, steps=10)  # fmt: skip
+    got = adam_l2_decay(
+        net, _adam_state(net, second, t), eta=eta, coefficient=c, beta2=b2, eps=eps, steps=10
+    )
     v_hat = second / (1 - b2**t)
     for l, w in enumerate(net.weights):
         start = sum(x.size for x in net.weights[:l])
@@ -142,8 +149,15 @@ def test_adam_l2_decays_the_layer_with_larger_gradients_less():
     n0 = net.weights[0].size
     second = np.full(net.params.size, 1e-4)
     second[n0 : net.n_weights] = 1e-2  # layer 1: gradients ten times larger
-    got = adam_l2_decay(net, _adam_state(net, second, 10**6), eta=1e-3, coefficient=0.1,
-                        beta2=0.999, eps=1e-8, steps=10)  # fmt: skip
+    got = adam_l2_decay(
+        net,
+        _adam_state(net, second, 10**6),
+        eta=1e-3,
+        coefficient=0.1,
+        beta2=0.999,
+        eps=1e-8,
+        steps=10,
+    )
     np.testing.assert_allclose(got.gradient_rms, [1e-2, 1e-1], rtol=1e-12)
     np.testing.assert_allclose(got.ratio, [1 / (1e-2 + 1e-8), 1 / (1e-1 + 1e-8)], rtol=1e-12)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -45,8 +47,9 @@ def _reference(rule, weights, biases, X, labels, *, c, eta, beta=0.9, b1=0.9, b2
     t = 0
     for _ in range(EPOCHS):
         for start in range(0, N, BATCH):
-            gw, gb = _batch_mean_gradient(weights, biases, X[start : start + BATCH],
-                                          targets[start : start + BATCH])  # fmt: skip
+            gw, gb = _batch_mean_gradient(
+                weights, biases, X[start : start + BATCH], targets[start : start + BATCH]
+            )
             grads = gw + gb
             t += 1
             for i, (p, g) in enumerate(zip(params, grads)):
@@ -67,14 +70,20 @@ def _reference(rule, weights, biases, X, labels, *, c, eta, beta=0.9, b1=0.9, b2
 
 
 def _decaylab(optimizer, net, X, labels, *, c, eta):
-    """Train with decaylab's step functions, taking the examples in the given order."""
+    """Train with decaylab.train, taking the examples in the given order; return the state."""
     state = optimizer.init(net)
-    targets = one_hot(labels, SIZES[-1])
-    for _ in range(EPOCHS):
-        for start in range(0, N, BATCH):
-            xb, yb = X[start : start + BATCH], targets[start : start + BATCH]
-            grad = net.gradient(xb, yb)
-            optimizer.step(net, grad, state, coefficient=c, eta=eta, batch_length=len(xb))
+    dl.train(
+        net,
+        (X, labels),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        eta=eta,
+        lmbda=c * N,
+        shuffle=False,
+        training_metrics=False,
+        optimizer=optimizer,
+        optimizer_state=state,
+    )
     return state
 
 
@@ -103,8 +112,16 @@ def test_momentum_with_beta_zero_is_eq_93():
     X, labels = _data()
     net = dl.Network(SIZES, init="large", seed=0)
     start_w, start_b = list(net.weights), list(net.biases)
-    ref_w, ref_b = train_reference(start_w, start_b, X, one_hot(labels, SIZES[-1]), epochs=EPOCHS,
-                                   batch_size=BATCH, eta=ETA, lmbda=LMBDA)  # fmt: skip
+    ref_w, ref_b = train_reference(
+        start_w,
+        start_b,
+        X,
+        one_hot(labels, SIZES[-1]),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        eta=ETA,
+        lmbda=LMBDA,
+    )
     _decaylab(Momentum(beta=0.0), net, X, labels, c=LMBDA / N, eta=ETA)
     for got, want in zip([*net.weights, *net.biases], [*ref_w, *ref_b]):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
@@ -215,3 +232,155 @@ def test_trajectory_matches_pytorch(optimizer, eta):
     _decaylab(optimizer, net, X, labels, c=c, eta=eta)
     for got, expected in zip([*net.weights, *net.biases], want):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+RULES = [Momentum(beta=0.9), Adam(), AdamW()]
+ETAS = {"momentum": 0.05, "adam": 0.01, "adamw": 0.01}
+
+
+def _shuffled(optimizer, net, state, epochs, **options):
+    X, labels = _data()
+    return dl.train(
+        net,
+        (X, labels),
+        epochs=epochs,
+        batch_size=BATCH,
+        eta=ETAS[optimizer.name],
+        lmbda=LMBDA,
+        training_metrics=False,
+        optimizer=optimizer,
+        optimizer_state=state,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("optimizer", RULES, ids=lambda o: o.name)
+def test_continued_run_is_the_run_never_stopped(optimizer):
+    straight, parts = dl.Network(SIZES, seed=0), dl.Network(SIZES, seed=0)
+    state, state_parts = optimizer.init(straight), optimizer.init(parts)
+    rng = np.random.default_rng(5)
+    whole = _shuffled(optimizer, straight, state, 4, seed=np.random.default_rng(5))
+    first = _shuffled(optimizer, parts, state_parts, 2, seed=rng)
+    both = _shuffled(optimizer, parts, state_parts, 2, seed=rng, history=first)
+    np.testing.assert_array_equal(parts.params, straight.params)
+    for key in state:
+        np.testing.assert_array_equal(state_parts[key], state[key])
+    assert both.equals(whole)
+
+
+@pytest.mark.parametrize("optimizer", RULES, ids=lambda o: o.name)
+def test_checkpoint_resumes_bit_for_bit(optimizer, tmp_path):
+    X, labels = _data()
+    straight, interrupted = dl.Network(SIZES, seed=0), dl.Network(SIZES, seed=0)
+    _shuffled(optimizer, straight, optimizer.init(straight), 4, seed=3)
+    path = tmp_path / "run-{epoch}.npz"
+    _shuffled(optimizer, interrupted, None, 4, seed=3, checkpoint_every=2, checkpoint_path=path)
+    checkpoint = dl.load_checkpoint(tmp_path / "run-2.npz")
+    assert set(checkpoint.optimizer_state) == set(optimizer.init(straight))
+    dl.resume(checkpoint, (X, labels))
+    np.testing.assert_array_equal(checkpoint.network.params, straight.params)
+
+
+@dataclass(frozen=True)
+class _BreaksAtStepEight(Momentum):
+    """Momentum that writes a NaN into the weights at its eighth step (epoch 2 of 5 steps)."""
+
+    name: ClassVar[str] = "breaks"
+
+    def init(self, net):
+        return {**super().init(net), "count": np.zeros((), dtype=np.int64)}
+
+    def step(self, net, grad, state, **options):
+        super().step(net, grad, state, **options)
+        state["count"] += 1
+        if state["count"] == 8:
+            net.params[0] = np.nan
+
+
+def test_diverged_epoch_rolls_the_state_back():
+    X, labels = _data()
+    net, reference = dl.Network(SIZES, seed=0), dl.Network(SIZES, seed=0)
+    state, reference_state = _BreaksAtStepEight().init(net), Momentum().init(reference)
+    options = dict(batch_size=BATCH, eta=ETA, lmbda=LMBDA, shuffle=False, training_metrics=False)
+    dl.train(
+        reference,
+        (X, labels),
+        epochs=1,
+        optimizer=Momentum(),
+        optimizer_state=reference_state,
+        **options,
+    )
+    with pytest.raises(dl.TrainingDiverged, match="epoch 2"):
+        dl.train(
+            net,
+            (X, labels),
+            epochs=2,
+            optimizer=_BreaksAtStepEight(),
+            optimizer_state=state,
+            **options,
+        )
+    np.testing.assert_array_equal(net.params, reference.params)
+    np.testing.assert_array_equal(state["velocity"], reference_state["velocity"])
+    assert int(state["count"]) == 5  # epoch 1's steps; the replay to locate the NaN undone too
+
+
+def test_plain_train_records_no_optimizer():
+    X, labels = _data()
+    history = dl.train(
+        dl.Network(SIZES, seed=0), (X, labels), epochs=1, batch_size=BATCH, eta=ETA, seed=0
+    )
+    assert "optimizer" not in history.settings
+
+
+def _adam_history():
+    net = dl.Network(SIZES, seed=0)
+    state = Adam().init(net)
+    history = _shuffled(Adam(), net, state, 1, seed=np.random.default_rng(0))
+    return net, state, history
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"optimizer_state": None}, "optimizer_state is None"),
+        ({"optimizer": "adamw"}, "optimizer"),
+        ({"optimizer": None, "optimizer_state": None}, "optimizer"),
+    ],
+    ids=["state dropped", "other rule", "eq. 93"],
+)
+def test_continuation_under_another_rule_or_fresh_state_is_refused(change, match):
+    net, state, history = _adam_history()
+    X, labels = _data()
+    options = {"optimizer": Adam(), "optimizer_state": state, **change}
+    with pytest.raises(ValueError, match=match):
+        dl.train(
+            net,
+            (X, labels),
+            epochs=1,
+            batch_size=BATCH,
+            eta=0.01,
+            lmbda=LMBDA,
+            training_metrics=False,
+            history=history,
+            seed=np.random.default_rng(1),
+            **options,
+        )
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"optimizer_state": {"velocity": np.zeros(3)}}, "optimizer_state"),
+        ({"optimizer": None, "optimizer_state": {}}, "optimizer_state is given"),
+        ({"monitors": [dl.RotationMonitor()]}, "monitors"),
+        ({"optimizer": "lion"}, "lion"),
+    ],
+)
+def test_train_refuses_bad_optimizer_arguments(options, match):
+    net = dl.Network(SIZES, seed=0)
+    before = net.params.copy()
+    X, labels = _data()
+    options = {"optimizer": "momentum", **options}
+    with pytest.raises(ValueError, match=match):
+        dl.train(net, (X, labels), epochs=1, batch_size=BATCH, eta=ETA, seed=0, **options)
+    np.testing.assert_array_equal(net.params, before)

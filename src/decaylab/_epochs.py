@@ -83,6 +83,8 @@ class Run:
     earlier: History | None  # the run this call continues
     first: int  # the epoch training starts from: 0, or the last of ``earlier``
     last: int
+    # The update rule's own arrays (momentum, Adam's moments), rolled back with the parameters.
+    optimizer_state: dict | None = None
     backprop: Backprop = field(init=False)
 
     def __post_init__(self):
@@ -117,16 +119,23 @@ class Run:
         """
         net, rng = self.net, self.rng
         rng_state, start = rng.bit_generator.state, net.params.copy()
+        state = self.optimizer_state or {}
+        state_start = {key: array.copy() for key, array in state.items()}
+
+        def restore():
+            net.params[...] = start
+            for key, array in state.items():
+                array[...] = state_start[key]
 
         def roll_back():
-            net.params[...] = start
+            restore()
             rng.bit_generator.state = rng_state
 
         try:
             order = rng.permutation(len(self.X)) if self.shuffle else None
             self.pass_over_data(order, monitors=self.monitors)
             if not (np.isfinite(net.params).all() and self.recorder.record(epoch)):
-                net.params[...] = start
+                restore()
                 located = self.pass_over_data(order, monitors=(), locate_divergence=True)
                 roll_back()
                 raise self.diverged(epoch, located)
@@ -194,8 +203,15 @@ class CheckpointSchedule:
         """Write the checkpoint of ``epoch``; return the file written, if any."""
         if self.writer is None:
             return None
+        # Only a run with an update rule's state passes one, so other writers keep working.
+        extra = {} if run.optimizer_state is None else {"optimizer_state": run.optimizer_state}
         path = self.writer(
-            epoch, net=run.net, generator=run.rng, training=self.training, history=run.history()
+            epoch,
+            net=run.net,
+            generator=run.rng,
+            training=self.training,
+            history=run.history(),
+            **extra,
         )
         self.last_written = epoch
         return path

@@ -76,6 +76,9 @@ class Checkpoint:
         were saved.
     history : History or None
         The record of epochs 0..``epoch``, if it was saved.
+    optimizer_state : dict of ndarray or None
+        The state of the run's update rule (:mod:`decaylab.optimizers`), if it
+        had one beside eq. 93.
     """
 
     network: Network
@@ -83,6 +86,7 @@ class Checkpoint:
     generator: np.random.Generator | None = None
     training: dict = field(default_factory=dict)
     history: History | None = None
+    optimizer_state: dict[str, np.ndarray] | None = None
 
 
 def save_checkpoint(
@@ -93,6 +97,7 @@ def save_checkpoint(
     epoch: int = 0,
     training: dict | None = None,
     history: History | None = None,
+    optimizer_state: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Write ``net`` and the state needed to continue training it to ``path``, atomically.
 
@@ -112,6 +117,8 @@ def save_checkpoint(
         Training settings, JSON-serialisable (numbers, strings, lists, dicts).
     history : History, optional
         The record of the run so far; its last epoch must be ``epoch``.
+    optimizer_state : dict of ndarray, optional
+        The update rule's state (``optimizer.<key>`` entries), bit for bit.
 
     Raises
     ------
@@ -158,6 +165,15 @@ def save_checkpoint(
         arrays[f"biases.{l}"] = b
     if history is not None:
         arrays.update({f"history.{k}": v for k, v in history.to_arrays().items()})
+    if optimizer_state is not None:
+        if not isinstance(optimizer_state, dict) or not all(
+            isinstance(v, np.ndarray) for v in optimizer_state.values()
+        ):
+            raise TypeError(
+                f"optimizer_state has type {type(optimizer_state).__name__}; expected a dict of "
+                "str to numpy arrays"
+            )
+        arrays.update({f"optimizer.{k}": v for k, v in optimizer_state.items()})
     _write_atomically(os.fspath(path), arrays)
 
 
@@ -232,12 +248,25 @@ class CheckpointFiles:
         return self.template.format(epoch=epoch)
 
     def __call__(
-        self, epoch: int, *, net: Network, generator, training: dict, history: History
+        self,
+        epoch: int,
+        *,
+        net: Network,
+        generator,
+        training: dict,
+        history: History,
+        optimizer_state: dict | None = None,
     ) -> str:
         """Write the checkpoint of ``epoch`` (see :func:`save_checkpoint`); return its file."""
         path = self.path(epoch)
         save_checkpoint(
-            path, net, generator=generator, epoch=epoch, training=training, history=history
+            path,
+            net,
+            generator=generator,
+            epoch=epoch,
+            training=training,
+            history=history,
+            optimizer_state=optimizer_state,
         )
         return path
 
@@ -284,6 +313,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             parameters[key] = _checked_array(path, key, archive[key], shape)
         net = _build_network(path, meta["network"], parameters)
         expected = {"checkpoint_json", *parameters}
+        prefix = "optimizer."
+        optimizer_state = {
+            k[len(prefix) :]: np.array(archive[k]) for k in names if k.startswith(prefix)
+        }
+        expected |= {f"optimizer.{k}" for k in optimizer_state}
         history = None
         if meta["history"]:
             entries = {k[len("history.") :]: archive[k] for k in names if k.startswith("history.")}
@@ -306,6 +340,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         generator=_build_generator(path, meta["generator"]),
         training=meta["training"] or {},
         history=history,
+        optimizer_state=optimizer_state or None,
     )
 
 
@@ -399,6 +434,8 @@ def resume(
         history=checkpoint.history,
         checkpoint_every=checkpoint_every,
         checkpoint_path=checkpoint_path,
+        optimizer=settings.get("optimizer"),
+        optimizer_state=checkpoint.optimizer_state,
     )
 
 

@@ -34,6 +34,7 @@ from decaylab._validation import as_generator, check_bool, check_data, check_int
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
 from decaylab.network import Backprop, Network
+from decaylab.optimizers import Optimizer, get_optimizer
 
 
 def sgd_step(
@@ -261,6 +262,33 @@ def _check_checkpoints(every, path) -> tuple[CheckpointWriter | None, int | None
     return (None if path is None else checkpoint_files(path)), every
 
 
+def _optimizer_update(optimizer: Optimizer, state: dict, coefficient: float) -> Callable:
+    """The update of :func:`train` for ``optimizer``, with sgd_step's signature."""
+
+    def update(net, grad, *, multiplier, eta, batch_length):
+        optimizer.step(
+            net, grad.grad, state, coefficient=coefficient, eta=eta, batch_length=batch_length
+        )
+
+    return update
+
+
+def _check_optimizer_continuation(history, settings: dict, optimizer_state) -> None:
+    """Refuse to continue a run under another update rule, or with its state started afresh."""
+    recorded, now = history.settings.get("optimizer"), settings.get("optimizer")
+    if recorded != now:
+        raise ValueError(
+            f"history was recorded with optimizer {recorded!r} but this call uses {now!r}; "
+            "expected the update rule of the run it continues"
+        )
+    if now is not None and optimizer_state is None:
+        raise ValueError(
+            f"history= continues a {now['name']} run but optimizer_state is None, which would "
+            "restart its state from zeros; expected the optimizer_state the run trained with "
+            "(train updates it in place; checkpoints store it)"
+        )
+
+
 def _check_arguments(
     net,
     data,
@@ -278,6 +306,8 @@ def _check_arguments(
     history,
     checkpoint_every,
     checkpoint_path,
+    optimizer=None,
+    optimizer_state=None,
 ) -> tuple[Run, CheckpointSchedule]:
     """Check the arguments of :func:`train` (see there) and the state of ``net``.
 
@@ -309,6 +339,23 @@ def _check_arguments(
     check_bool("training_metrics", training_metrics)
     writer, checkpoint_every = _check_checkpoints(checkpoint_every, checkpoint_path)
     rng = as_generator("seed", seed)
+    optimizer = get_optimizer(optimizer)
+    update, state = sgd_step, None
+    if optimizer is not None:
+        if monitors:
+            raise ValueError(
+                f"monitors={[m.name for m in monitors]} with optimizer={optimizer.name!r}; the "
+                "step monitors take eq. 93's step apart, expected no monitors with another rule"
+            )
+        state = optimizer.init(net) if optimizer_state is None else optimizer_state
+        state = optimizer.check_state(state, net)
+        coefficient = convention.coefficient(lmbda, eta=eta, n=n, n_weights=net.n_weights)
+        update = _optimizer_update(optimizer, state, coefficient)
+    elif optimizer_state is not None:
+        raise ValueError(
+            "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
+            "the optimizer the state belongs to"
+        )
 
     settings = {
         **net.settings(),
@@ -324,9 +371,12 @@ def _check_arguments(
         "shuffle": shuffle,
         "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
     }
+    if optimizer is not None:
+        settings["optimizer"] = optimizer.settings()
     first = 0
     if history is not None:
         first = check_continuation(history, settings, training_metrics, evaluation)
+        _check_optimizer_continuation(history, settings, optimizer_state)
 
     def penalty(sum_of_squares: float) -> float:
         return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
@@ -344,7 +394,7 @@ def _check_arguments(
         net=net,
         X=X,
         targets=targets,
-        update=sgd_step,
+        update=update,
         batch_size=batch_size,
         eta=eta,
         lmbda=lmbda,
@@ -356,6 +406,7 @@ def _check_arguments(
         earlier=history,
         first=first,
         last=first + epochs,
+        optimizer_state=state,
     )
     training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
     return run, CheckpointSchedule(writer, checkpoint_every, training)
@@ -379,8 +430,13 @@ def train(
     history: History | None = None,
     checkpoint_every: int | None = None,
     checkpoint_path: str | os.PathLike | None = None,
+    optimizer: str | Optimizer | None = None,
+    optimizer_state: dict[str, np.ndarray] | None = None,
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
+
+    Or by another update rule (``optimizer``): heavy-ball momentum, Adam + L2 or
+    AdamW, with the same L2 coefficient (λ/n in Nielsen's convention).
 
     Parameters
     ----------
@@ -436,6 +492,17 @@ def train(
         instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
         a checkpoint is also written at the end of training and when training
         is interrupted; :func:`decaylab.resume` continues from it.
+    optimizer : None, "sgd", "momentum", "adam", "adamw" or Optimizer, optional
+        The update rule (:mod:`decaylab.optimizers`); None or "sgd" is eq.
+        93. A name takes the rule's default hyper-parameters. The convention's
+        coefficient c (λ/n for "sum") is the L2 term added to the gradient
+        (momentum, Adam) or the decoupled decay w → (1 − ηc)·w (AdamW). Step
+        monitors are for eq. 93 only.
+    optimizer_state : dict of ndarray, optional
+        The rule's state (``optimizer.init(net)`` when None), updated in place
+        and left at the end of the last completed epoch, also when training
+        diverges or is interrupted: pass it again with ``history=`` to continue
+        the run. Checkpoints store it.
 
     Returns
     -------
@@ -491,6 +558,8 @@ def train(
         history=history,
         checkpoint_every=checkpoint_every,
         checkpoint_path=checkpoint_path,
+        optimizer=optimizer,
+        optimizer_state=optimizer_state,
     )
     for monitor in run.monitors:
         monitor.start(net, eta=run.eta, multiplier=run.multiplier)
