@@ -329,6 +329,19 @@ def test_histories_of_one_layer_squared(runs, ax):
     np.testing.assert_allclose(drawn[0].get_ydata(), runs[0].weights.norm[:, 1] ** 2)
 
 
+def test_histories_against_relaxation_time_divide_each_epoch_by_its_tau(runs, ax):
+    drawn = dp.plot_histories(runs, ax=ax, time="relaxation")
+    for line, lmbda in zip(drawn, (0.5, 5.0)):
+        tau = -1 / math.log((1 - 0.5 * lmbda / N) ** math.ceil(N / 50))
+        np.testing.assert_allclose(line.get_xdata(), np.arange(4) / tau, rtol=1e-12)
+
+
+def test_histories_against_relaxation_time_refuse_a_run_without_decay(runs, small, ax):
+    flat = dl.train(dl.Network(SIZES, seed=0), small, epochs=1, batch_size=50, eta=0.5, seed=0)
+    with pytest.raises(ValueError, match=r"histories\[1\] decays by a factor 1"):
+        dp.plot_histories([runs[0], flat], ax=ax, time="relaxation")
+
+
 def test_histories_of_identical_settings_are_numbered(runs, ax):
     drawn = dp.plot_histories([runs[0], runs[0]], ax=ax)
     assert [line.get_label() for line in drawn] == ["run 0", "run 1"]
@@ -346,6 +359,7 @@ def test_histories_of_identical_settings_are_numbered(runs, ax):
         ("two", {"statistic": "evaluation_cost"}, ValueError, r"histories\[0\] did not record"),
         ("two", {"statistic": "training_cost", "layer": 0}, ValueError, "layer=None"),
         ("two", {"layer": 3}, ValueError, "layer"),
+        ("two", {"time": "step"}, ValueError, "time='step'"),
     ],
 )
 def test_histories_refuse_bad_arguments(runs, ax, histories, kwargs, error, match):

@@ -79,8 +79,7 @@ def _epoch_factor(history: History) -> float:
     missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
     if missing:
         raise ValueError(
-            f"history.settings lacks {missing}; expected the settings that decaylab.train "
-            "records (or pass prediction=False)"
+            f"history.settings lacks {missing}; expected the settings that decaylab.train records"
         )
     return float(settings["multiplier"]) ** int(settings["steps_per_epoch"])
 
@@ -381,8 +380,10 @@ def plot_budget(
         One layer's budget; by default all weights pooled (the terms of the
         layers add up, since ‖w‖² is the sum of the layers' ‖w_l‖²).
     relative : bool
-        Divide each epoch's terms by ‖w‖² at the start of that epoch, so that
-        the contraction is about d^{2⌈n/m⌉} − 1 whatever the weights' size.
+        Divide each epoch's terms by ‖w‖² at the start of that epoch, which
+        makes them comparable across sizes: the contraction is then
+        d^{2⌈n/m⌉} − 1 under pure decay, and ⌈n/m⌉(d² − 1) ≈ −2ηλ/m once
+        ‖w‖² holds still.
     share : bool
         Also draw decay's share of the change of ‖w‖²,
         |contraction| / (|contraction| + |radial| + noise) (the ``"norm"``
@@ -515,6 +516,7 @@ def plot_histories(
     layer: int | None = None,
     squared: bool = False,
     log: bool | None = None,
+    time: str = "epoch",
     legend: bool = True,
 ) -> list:
     """One statistic of several runs against epoch, one line per run, for comparisons.
@@ -542,6 +544,10 @@ def plot_histories(
     log : bool, optional
         Log y axis; by default log for the weight statistics but a plain
         ``"sum"``, linear for the metrics.
+    time : {"epoch", "relaxation"}
+        The x axis: epochs, or epochs in units of each run's own pure-decay
+        relaxation time τ = −1/log(d^⌈n/m⌉) ≈ m/(ηλ), which puts runs of
+        different m, η or λ on the dynamics' common clock.
     legend : bool
         Draw a legend.
 
@@ -559,7 +565,8 @@ def plot_histories(
     ValueError
         If ``histories`` is empty, ``labels`` has another length, the
         statistic is unknown or a run did not record the metric, or
-        ``layer`` does not exist in every run.
+        ``layer`` does not exist in every run, or ``time="relaxation"`` and
+        a run has no decay (τ infinite) or lacks the settings τ needs.
     """
     if isinstance(histories, (History, str, bytes)) or not isinstance(histories, Sequence):
         raise TypeError(
@@ -588,6 +595,7 @@ def plot_histories(
     statistic = check_choice("statistic", statistic, STATISTICS + METRICS)
     check_bool("squared", squared)
     check_bool("legend", legend)
+    time = check_choice("time", time, ("epoch", "relaxation"))
     metric = statistic in METRICS
     if metric and (layer is not None or squared):
         raise ValueError(
@@ -603,10 +611,11 @@ def plot_histories(
     drawn = []
     for k, (history, label, colour) in enumerate(zip(histories, labels, colours)):
         y = _series(history, k, statistic, layer)
-        drawn += ax.plot(history.epoch, y**2 if squared else y, color=colour, label=str(label))
+        x = history.epoch if time == "epoch" else history.epoch / _relaxation(history, k)
+        drawn += ax.plot(x, y**2 if squared else y, color=colour, label=str(label))
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch" if time == "epoch" else "epoch / τ (each run's relaxation time)")
     if metric:
         ax.set_ylabel(statistic.replace("_", " "))
     else:
@@ -631,6 +640,17 @@ def _series(history: History, k: int, statistic: str, layer: int | None) -> np.n
     n_layers = history.weights.norm.shape[1]
     layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
     return history.weights[statistic][:, layer]
+
+
+def _relaxation(history: History, k: int) -> float:
+    """τ = −1/log F in epochs, F the run's pure-decay factor per epoch."""
+    factor = _epoch_factor(history)
+    if not 0.0 < factor < 1.0:
+        raise ValueError(
+            f"histories[{k}] decays by a factor {factor:g} per epoch, so its relaxation time "
+            "is not finite; expected time='epoch' for runs without decay"
+        )
+    return -1.0 / np.log(factor)
 
 
 def _viridis(count: int) -> list:
