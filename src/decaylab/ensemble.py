@@ -295,6 +295,9 @@ def train_ensemble(
     arguments and seed (eq. 93 with its own η, λ and convention), and gets the
     same History (up to the order of floating-point sums, about 1e-10 after a
     few epochs), but the K members are stepped together: see the module notes.
+    Only eq. 93 is supported: there is no ``optimizer`` argument, and runs
+    with momentum, Adam + L2 or AdamW (:mod:`decaylab.optimizers`) go through
+    :func:`decaylab.train` one network at a time.
 
     Parameters
     ----------
