@@ -1,0 +1,91 @@
+"""The batch-size example: its runs are the runs it says, and it draws its figure."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import decaylab as dl  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "batch_size_equilibrium.py"
+SETTINGS = {"batch_sizes": (10, 40), "seeds": 2, "hidden": 8, "relaxations": 12.0}
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    return dl.Dataset(
+        dl.Split(digits.train.X[:200], digits.train.y[:200]),
+        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
+        digits.test,
+        10,
+        "small digits",
+    )
+
+
+@pytest.fixture(scope="module")
+def study(small, tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("batch_size_equilibrium", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    figure = tmp_path_factory.mktemp("figure") / "batch_size.png"
+    return module.main(data=small, figure=str(figure), **SETTINGS), figure
+
+
+def test_every_run_trains_for_the_same_number_of_relaxation_times(study):
+    result, _ = study
+    # τ = m/(ηλ) epochs with η = 0.5, λ = 5: 12 τ is 48 epochs at m = 10, 192 at m = 40.
+    assert result["epochs"].tolist() == [48, 48, 192, 192]
+    assert result["batch_size"].tolist() == [10, 10, 40, 40]
+
+
+def test_each_run_is_the_run_train_gives_alone(study, small):
+    result, _ = study
+    for m, seed, epochs, history in zip(
+        result["batch_size"], result["seed"], result["epochs"], result["histories"]
+    ):
+        net = dl.Network([64, 8, 10], init="large", seed=int(seed))
+        alone = dl.train(
+            net,
+            small.train,
+            epochs=int(epochs),
+            batch_size=int(m),
+            eta=0.5,
+            lmbda=5.0,
+            seed=int(seed),
+            training_metrics=False,
+        )
+        np.testing.assert_array_equal(history.weights.norm, alone.weights.norm)
+
+
+def test_equilibria_are_those_find_equilibrium_reports(study):
+    result, _ = study
+    for k, history in enumerate(result["histories"]):
+        found = dl.find_equilibrium(history)
+        assert result["reached"][k] == found.reached
+        if found.reached:
+            assert result["norm_squared"][k] == found.total_norm_squared
+            assert 0.0 < result["noise_share"][k] < 1.0
+        else:
+            assert math.isnan(result["norm_squared"][k])
+
+
+def test_the_fit_covers_the_runs_that_reached_equilibrium(study):
+    result, _ = study
+    reached = int(result["reached"].sum())
+    if reached >= 3:
+        assert result["fit"].n_points == reached
+    else:
+        assert result["fit"] is None
+
+
+def test_the_figure_is_written(study):
+    _, figure = study
+    assert figure.read_bytes()[:4] == b"\x89PNG"
