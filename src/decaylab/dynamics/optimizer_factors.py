@@ -102,8 +102,8 @@ class MomentumFactors:
     beta : float
     steps : int
         K = ⌈n/m⌉.
-    roots : tuple of complex
-        (r₊, r₋), see :func:`momentum_roots`.
+    roots : ndarray, shape (2, 2)
+        r₊ and r₋ (:func:`momentum_roots`) as rows of (real part, imaginary part).
     per_step : float
         |r₊|, the asymptotic per-step factor (1 − a/(1 − β) to first order).
     epoch_factors : ndarray, shape (epochs,)
@@ -126,7 +126,7 @@ class MomentumFactors:
     per_step_decay: float
     beta: float
     steps: int
-    roots: tuple[complex, complex]
+    roots: np.ndarray
     per_step: float
     epoch_factors: np.ndarray
     asymptotic: float
@@ -139,10 +139,8 @@ class MomentumFactors:
     transient_leading_term: float
 
     def to_dict(self) -> dict:
-        """The fields as a plain dict (the roots as [real, imaginary] pairs)."""
-        out = asdict(self)
-        out["roots"] = [[r.real, r.imag] for r in self.roots]
-        return out
+        """The fields as a plain dict."""
+        return asdict(self)
 
 
 def momentum_factors(
@@ -211,7 +209,7 @@ def momentum_factors(
         per_step_decay=a,
         beta=beta,
         steps=steps,
-        roots=(r_plus, r_minus),
+        roots=np.array([[r_plus.real, r_plus.imag], [r_minus.real, r_minus.imag]]),
         per_step=float(per_step),
         epoch_factors=np.asarray(epoch_factors, dtype=np.float64),
         asymptotic=float(asymptotic),

@@ -1,0 +1,140 @@
+"""Experiment 7: its verdict functions on constructed inputs, and one small run."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from decaylab.experiments.claims import VERDICTS
+from decaylab.experiments.q7_optimizers import (
+    OptimizerResult,
+    adam_layers_claim,
+    equilibrium_claim,
+    momentum_factor_claim,
+    optimizer_comparison,
+    transfer_claim,
+)
+
+
+@pytest.mark.parametrize(
+    "measured, exact, closed, sgd_closed, asymptotic_error, word",
+    [
+        (0.779, 0.780, 0.7788, 0.975, 0.005, "holds"),
+        (0.80, 0.7927, 0.7788, 0.975, 0.006, "holds with a qualification"),  # the transient
+        (0.78, 0.78, 0.7788, 0.975, 0.03, "holds with a qualification"),  # a/(1-β)² not small
+        (0.97, 0.7927, 0.7788, 0.975, 0.006, "does not hold"),
+        (float("nan"), 0.7927, 0.7788, 0.975, 0.006, "undecided"),
+    ],
+)
+def test_momentum_factor_claim(measured, exact, closed, sgd_closed, asymptotic_error, word):
+    assert momentum_factor_claim(measured, exact, closed, sgd_closed, asymptotic_error) == word
+
+
+@pytest.mark.parametrize(
+    "ratio, rms, norms, word",
+    [
+        ([80.0, 9.0], [0.07, 0.16], [0.01, 0.35], "holds"),
+        ([80.0, 9.0], [0.07, 0.16], [0.5, 0.35], "holds with a qualification"),
+        ([80.0, 9.0], [0.16, 0.07], [0.01, 0.35], "does not hold"),
+        ([10.0, 10.5], [0.07, 0.16], [0.01, 0.35], "undecided"),
+        ([np.nan, 9.0], [0.07, 0.16], [0.01, 0.35], "undecided"),
+    ],
+)
+def test_adam_layers_claim(ratio, rms, norms, word):
+    assert adam_layers_claim(np.array(ratio), np.array(rms), np.array(norms)) == word
+
+
+@pytest.mark.parametrize(
+    "fixed, proportional, word",
+    [
+        (0.001, 0.05, "holds"),
+        (0.05, 0.001, "does not hold"),
+        (0.010, 0.012, "undecided"),
+        (0.01, float("nan"), "undecided"),
+    ],
+)
+def test_transfer_claim(fixed, proportional, word):
+    assert transfer_claim({"fixed timescale": fixed, "λ ∝ n": proportional}) == word
+
+
+def _fit(low, high):
+    return SimpleNamespace(interval=(low, high), exponent=(low + high) / 2)
+
+
+@pytest.mark.parametrize(
+    "fits, word",
+    [
+        ({"sgd": _fit(-2, -1), "adamw": _fit(-1.5, -0.5)}, "holds"),
+        ({"sgd": _fit(-2, -1), "adam": _fit(-0.1, 0.05)}, "holds with a qualification"),
+        ({"sgd": _fit(-2, -1), "adam": None}, "holds with a qualification"),
+        ({"sgd": _fit(-2, -1), "adam": _fit(0.2, 0.6)}, "does not hold"),
+        ({"sgd": None}, "undecided"),
+    ],
+)
+def test_equilibrium_claim(fits, word):
+    assert equilibrium_claim(fits) == word
+
+
+QUICK = dict(
+    hidden=8,
+    seeds=1,
+    equilibrium_n=100,
+    equilibrium_epochs=3,
+    average_epochs=1,
+    ns=(100, 200),
+    transfer_timescales=(2.0, 8.0, 32.0),
+    transfer_epochs=2,
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return optimizer_comparison(**QUICK)
+
+
+def test_small_run_decides_claims_13_to_16(small):
+    claims = small.claims()
+    assert [c.number for c in claims] == [13, 14, 15, 16]
+    assert all(c.verdict in VERDICTS and c.question == 7 for c in claims)
+    assert isinstance(small, OptimizerResult)
+    header, rows = small.table()
+    assert len(rows) == 4 and all(len(r) == len(header) for r in rows)
+
+
+def test_small_run_factors_follow_their_predictions(small):
+    # The decay-dominated first epoch: AdamW's measured factor near its exact (1 - ηc)^K.
+    measured = small.factor_measured["adamw"][0]
+    np.testing.assert_allclose(measured, small.factor_predicted["adamw"][0], rtol=0.05)
+    exact = small.momentum.epoch_factors[0]
+    assert small.factor_predicted["momentum"][0, 0] == exact
+
+
+def test_small_run_record_is_plain_json(small):
+    text = json.dumps(small.to_dict(), allow_nan=False)
+    assert json.loads(text)["number"] == 7
+
+
+def test_small_run_is_reproducible(small):
+    again = optimizer_comparison(**QUICK)
+    for rule in small.rules:
+        np.testing.assert_array_equal(again.factor_measured[rule], small.factor_measured[rule])
+        np.testing.assert_array_equal(again.equilibrium_norm2[rule], small.equilibrium_norm2[rule])
+
+
+@pytest.mark.parametrize(
+    "options, error, match",
+    [
+        ({"rules": ("sgd", "lion")}, ValueError, "lion"),
+        ({"rules": ("sgd", "momentum")}, ValueError, "adam"),
+        ({"timescales": (2.0,)}, ValueError, "timescales"),
+        ({"eta": [0.1]}, TypeError, "eta"),
+        ({"beta": 1.0}, ValueError, "beta=1.0"),
+        ({"ns": (5000,)}, ValueError, "ns"),
+    ],
+)
+def test_bad_settings_are_refused(options, error, match):
+    with pytest.raises(error, match=match):
+        optimizer_comparison(**{**QUICK, **options})
