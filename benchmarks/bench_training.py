@@ -1,32 +1,42 @@
-"""How fast decaylab trains, against a per-example loop, PyTorch eager and the bare products.
+"""How fast decaylab trains, against the machine's limits, a per-example loop, PyTorch, products.
 
 Trains the book's [784, 30, 10] sigmoid / cross-entropy network with eq. 93 on
-random MNIST-shaped data (float64) and measures, in this one process:
+random MNIST-shaped data (float64 unless stated) and measures, in this one
+process and run:
 
+* roofline: the machine's large-GEMM rate (float64 and float32, through the
+  BLAS decaylab's steps use) and its memory copy bandwidth for buffers the
+  size of one network's parameters, of the ensemble's and of a large array;
 * decaylab: the time per epoch of ``dl.train`` (its fixed per-call cost,
-  argument checks and the initial record, subtracted);
+  argument checks and the initial record, subtracted), with the GFLOP/s and
+  bytes per step it achieves as fractions of those limits;
 * per-example: the algorithm of Nielsen's ``network2.py`` (one example at a
   time, column vectors), written out below;
 * PyTorch CPU eager (only if torch is installed): the same network, update
   and batch order with ``torch.optim.SGD``;
 * floor: the five matrix products of every step of one epoch and nothing
   else, on batches gathered beforehand;
-* monitoring: what ``dl.train`` does once per epoch besides the steps (the
-  per-layer statistics of the History, the finiteness check and the copy kept
-  for Ctrl-C), timed on its own;
+* monitoring: what ``dl.train`` does once per epoch besides the steps,
+  timed on its own;
 * ensemble: ``dl.train_ensemble`` of K = 16 networks sharing their batches at
-  batch size 10, against 16 separate ``dl.train`` runs.
+  batch sizes 10 and 100, against 16 separate ``dl.train`` runs;
+* both cores: two runs (or two halves of the ensemble) in two worker
+  processes with one BLAS thread each, against the same work in this process
+  with two BLAS threads;
+* float32: the speed-up over float64 and the largest difference of the
+  trajectories after several epochs, single runs and ensembles, and the
+  error of a measured per-epoch decay factor against the exact one.
 
 All implementations start from the same weights and take the same batches in
 the same order; the agreement of their weights after one epoch is printed as
 a check that they compute the same thing. Every time is the best of several
-interleaved repetitions (the median is written to the JSON too). The table
-of ratios is printed and written to ``benchmarks/results/training.json``.
+interleaved repetitions (the median is written to the JSON too). The tables
+are printed and written to ``benchmarks/results/training.json``.
 
 Usage::
 
     python benchmarks/bench_training.py            # a few minutes on 2 cores
-    python benchmarks/bench_training.py --quick    # a smaller data set, well under a minute
+    python benchmarks/bench_training.py --quick    # a smaller data set, under a minute
 """
 
 from __future__ import annotations
@@ -39,27 +49,34 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import decaylab as dl
+from decaylab._blas import matmul_into
 
 SIZES = [784, 30, 10]
 ETA, LMBDA = 0.5, 5.0
 BATCH_SIZES = (10, 100, 1000)
-ENSEMBLE_MEMBERS, ENSEMBLE_BATCH = 16, 10
+ENSEMBLE_MEMBERS, ENSEMBLE_BATCHES = 16, (10, 100)
+FLOAT32_EPOCHS = 5
 
 # (name, measured key, comparison, target)
 TARGETS = [
     ("batch 10: per-example / decaylab", ("speedup_vs_per_example", 10), ">=", 8.0),
     ("batch 10: PyTorch eager / decaylab", ("speedup_vs_torch", 10), ">=", 6.0),
     ("batch 100: PyTorch eager / decaylab", ("speedup_vs_torch", 100), ">=", 2.5),
-    ("batch 1000: floor / decaylab", ("floor_fraction", 1000), ">=", 0.70),
+    ("batch 10: floor / decaylab", ("floor_fraction", 10), ">=", 0.75),
+    ("batch 100: floor / decaylab", ("floor_fraction", 100), ">=", 0.75),
+    ("batch 1000: floor / decaylab", ("floor_fraction", 1000), ">=", 0.75),
     ("monitoring / epoch, batch 10", ("monitoring_fraction", 10), "<", 0.05),
     ("monitoring / epoch, batch 100", ("monitoring_fraction", 100), "<", 0.05),
     ("monitoring / epoch, batch 1000", ("monitoring_fraction", 1000), "<", 0.05),
-    ("ensemble K=16, batch 10: 16 separate runs / ensemble", ("ensemble_speedup", 10), ">=", 4.0),
+    ("ensemble K=16, batch 100: 16 separate runs / ensemble", ("ensemble_speedup", 100), ">=", 4.0),
 ]
 
 
@@ -226,6 +243,229 @@ def monitoring_epoch(net: dl.Network) -> None:
     net.weight_sum_of_squares()
 
 
+# ----------------------------------------------------------------------------- roofline
+
+
+def gemm_rate(dtype, size: int, repeats: int) -> float:
+    """GFLOP/s of one (size × size) · (size × size) product through decaylab's BLAS, best of
+    ``repeats`` (2·size³ floating-point operations)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size)).astype(dtype), rng.random((size, size)).astype(dtype)
+    out = np.empty((size, size), dtype=dtype)
+    matmul_into(out, a, b)  # warm up: thread pool and pages
+    seconds = min(timed(matmul_into, out, a, b) for _ in range(repeats))
+    return 2.0 * size**3 / seconds / 1e9
+
+
+def copy_bandwidth(n_bytes: int, repeats: int) -> float:
+    """GB/s of ``np.copyto`` between two float64 buffers of ``n_bytes`` each, counting the
+    bytes read and the bytes written (2·n_bytes a copy); best of ``repeats`` timings of
+    enough copies to take about 20 ms."""
+    source = np.random.default_rng(1).random(max(n_bytes // 8, 1))
+    target = np.empty_like(source)
+    copies = max(1, int(20e-3 * 20e9 / n_bytes))  # about 20 ms at 20 GB/s
+
+    def copy_many():
+        for _ in range(copies):
+            np.copyto(target, source)
+
+    copy_many()
+    seconds = min(timed(copy_many) for _ in range(repeats)) / copies
+    return 2.0 * source.nbytes / seconds / 1e9
+
+
+def parameter_bytes(sizes, members: int = 1, itemsize: int = 8) -> int:
+    n_weights = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    return members * (n_weights + sum(sizes[1:])) * itemsize
+
+
+def step_work(sizes, m: int, members: int = 1, itemsize: int = 8) -> dict:
+    """Floating-point operations and bytes of memory traffic of one step, as counted here.
+
+    Operations: 2 per multiply-add of the products of a step: the forward
+    product and the fused gradient update of every layer, and δ's product
+    back through every layer after the first (elementwise work not counted).
+    Bytes: every weight read by the forward product, read again by δ's
+    product (layers after the first) and read and written by the update;
+    every bias read and written; and the batch of inputs gathered (read and
+    written) and read by the first layer's two products. Activations and δ
+    (m·30 numbers) are left out.
+    """
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    n_weights = sum(i * o for i, o in layers)
+    deep = sum(i * o for i, o in layers[1:])
+    flops = 2 * m * members * (2 * n_weights + deep)
+    bytes_moved = itemsize * (
+        members * (3 * n_weights + deep + 2 * sum(sizes[1:])) + 4 * m * sizes[0]
+    )
+    return {"flops": flops, "bytes": bytes_moved}
+
+
+def roofline(repeats: int, quick: bool) -> dict:
+    size = 1000 if quick else 2000
+    single, ensemble = parameter_bytes(SIZES), parameter_bytes(SIZES, ENSEMBLE_MEMBERS)
+    return {
+        "gemm_size": size,
+        "gemm_gflops": {
+            "float64": gemm_rate(np.float64, size, repeats),
+            "float32": gemm_rate(np.float32, size, repeats),
+        },
+        "copy_gbps": {
+            "single": copy_bandwidth(single, repeats),
+            "ensemble": copy_bandwidth(ensemble, repeats),
+            "large": copy_bandwidth(256 * 2**20, repeats),
+        },
+        "copy_bytes": {"single": single, "ensemble": ensemble, "large": 256 * 2**20},
+    }
+
+
+def against_limits(seconds_per_step: float, work: dict, peak_gflops: float, gbps: float) -> dict:
+    """Achieved rates of a step as fractions of the limits, and of the roofline time
+    max(operations / peak, bytes / bandwidth)."""
+    limit = max(work["flops"] / (peak_gflops * 1e9), work["bytes"] / (gbps * 1e9))
+    return {
+        "seconds_per_step": seconds_per_step,
+        **work,
+        "gflops": work["flops"] / seconds_per_step / 1e9,
+        "gbps": work["bytes"] / seconds_per_step / 1e9,
+        "flop_fraction": work["flops"] / seconds_per_step / 1e9 / peak_gflops,
+        "byte_fraction": work["bytes"] / seconds_per_step / 1e9 / gbps,
+        "bound": "bytes" if work["bytes"] / gbps > work["flops"] / peak_gflops else "flops",
+        "roofline_seconds": limit,
+        "roofline_fraction": limit / seconds_per_step,
+    }
+
+
+# ----------------------------------------------------------------------------- both cores
+
+_WORKER_DATA: dict = {}
+
+
+def _one_thread() -> None:
+    threadpool_limits(limits=1, user_api="blas")
+
+
+def _job(n: int, m: int, members: int, seed: int) -> float:
+    """One epoch of ``members`` networks on the data of ``(n, seed)``, made once per process."""
+    if (n, seed) not in _WORKER_DATA:
+        _WORKER_DATA[n, seed] = make_data(n, seed=seed)
+    return epoch_seconds(*_WORKER_DATA[n, seed], m, members, "float64")
+
+
+def both_cores(n: int, repeats: int) -> dict:
+    """Two equal pieces of work: in this process with two BLAS threads, one after the other,
+    against two worker processes with one thread each, at the same time (wall times)."""
+    cases = [(f"single, batch {m}", m, 1) for m in BATCH_SIZES] + [
+        (f"ensemble of {ENSEMBLE_MEMBERS}, batch {m}", m, ENSEMBLE_MEMBERS // 2)
+        for m in ENSEMBLE_BATCHES
+    ]
+    out = {}
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+        # Start both workers and give each the data before anything is timed.
+        list(pool.map(_job, [n, n], [n, n], [1, 1], [5, 6]))
+        for name, m, members in cases:
+            threads, processes = [], []
+            for _ in range(repeats):
+                with threadpool_limits(limits=2, user_api="blas"):
+                    start = time.perf_counter()
+                    _job(n, m, members, 5)
+                    _job(n, m, members, 6)
+                    threads.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                list(pool.map(_job, [n, n], [m, m], [members, members], [5, 6]))
+                processes.append(time.perf_counter() - start)
+            out[name] = {
+                "two_threads": summary(threads),
+                "two_processes": summary(processes),
+                "threads_over_processes": min(threads) / min(processes),
+            }
+    return out
+
+
+# ----------------------------------------------------------------------------- float32
+
+
+def epoch_seconds(X, y, m: int, members: int, dtype: str) -> float:
+    """Seconds for one epoch of ``members`` networks of ``dtype`` on (X, y): one ``dl.train``
+    call for one member, one ``dl.train_ensemble`` call for more."""
+    nets = [dl.Network(SIZES, seed=s, dtype=dtype) for s in range(members)]
+    data = (X.astype(dtype), y)
+    common = dict(epochs=1, batch_size=m, eta=ETA, seed=3, training_metrics=False,
+                  progress=False)  # fmt: skip
+    gc.collect()
+    start = time.perf_counter()
+    if members == 1:
+        dl.train(nets[0], data, lmbda=LMBDA, **common)
+    else:
+        dl.train_ensemble(nets, data, lmbda=list(np.geomspace(0.1, 10.0, members)), **common)
+    return time.perf_counter() - start
+
+
+def trained(X, y, m: int, members: int, dtype: str) -> list[dl.Network]:
+    """``members`` networks after FLOAT32_EPOCHS epochs (separate runs' settings for one)."""
+    nets = [dl.Network(SIZES, seed=s, dtype=dtype) for s in range(members)]
+    common = dict(epochs=FLOAT32_EPOCHS, batch_size=m, eta=ETA, seed=7, training_metrics=False,
+                  progress=False)  # fmt: skip
+    data = (X.astype(dtype), y)
+    if members == 1:
+        dl.train(nets[0], data, lmbda=LMBDA, **common)
+    else:
+        dl.train_ensemble(nets, data, lmbda=list(np.geomspace(0.1, 10.0, members)), **common)
+    return nets
+
+
+def pure_decay_factor(dtype: str, n: int, m: int) -> float:
+    """The per-epoch factor of ‖w‖ measured over one epoch of pure decay (zero gradient)."""
+    net = dl.Network(SIZES, seed=0, dtype=dtype)
+    zero = np.zeros_like(net.params)
+    before = np.sqrt(net.weight_sum_of_squares())
+    multiplier = 1.0 - ETA * LMBDA / n
+    for start in range(0, n, m):
+        zero[...] = 0.0
+        dl.sgd_step(net, zero, multiplier=multiplier, eta=ETA, batch_length=min(m, n - start))
+    return float(np.sqrt(net.weight_sum_of_squares()) / before)
+
+
+def float32_comparison(n: int, repeats: int) -> dict:
+    """float32 against float64: time per epoch, and how far the trajectories part."""
+    X, y = make_data(n, seed=4)
+    out: dict = {"epochs": FLOAT32_EPOCHS, "n": n, "single": {}, "ensemble": {}}
+    cases = (("single", 1, BATCH_SIZES), ("ensemble", ENSEMBLE_MEMBERS, ENSEMBLE_BATCHES))
+    for kind, members, batch_sizes in cases:
+        for m in batch_sizes:
+            times = {"float64": [], "float32": []}
+            for _ in range(repeats):
+                for dtype in times:
+                    times[dtype].append(epoch_seconds(X, y, m, members, dtype))
+            out[kind][str(m)] = {"speedup": min(times["float64"]) / min(times["float32"])}
+    # Trajectories: the same initial weights (drawn in float64), batches and settings.
+    for kind, members in (("single", 1), ("ensemble", ENSEMBLE_MEMBERS)):
+        for m in (10, 100):
+            final = {dtype: trained(X, y, m, members, dtype) for dtype in ("float64", "float32")}
+            pairs = list(zip(final["float64"], final["float32"]))
+            entry = out[kind].setdefault(str(m), {})
+            entry["largest_parameter_difference"] = max(
+                float(np.abs(a.params - b.params).max() / np.abs(a.params).max()) for a, b in pairs
+            )
+            entry["largest_norm_difference"] = max(
+                abs(1.0 - np.sqrt(b.weight_sum_of_squares() / a.weight_sum_of_squares()))
+                for a, b in pairs
+            )
+    big_n = 50_000
+    exact = (1.0 - ETA * LMBDA / big_n) ** -(-big_n // 10)
+    out["decay_factor"] = {
+        "n": big_n,
+        "batch_size": 10,
+        "exact": exact,
+        "closed_form_relative_gap": abs(np.exp(-ETA * LMBDA / 10) - exact) / exact,
+        **{
+            f"{dtype}_relative_error": abs(pure_decay_factor(dtype, big_n, 10) - exact) / exact
+            for dtype in ("float64", "float32")
+        },
+    }
+    return out
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -245,7 +485,10 @@ def seconds_per_epoch(times: dict) -> dict:
     return out
 
 
-def run(n: int, repeats: int, ensemble_n: int, use_torch: bool) -> dict:
+def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> dict:
+    load_before = os.getloadavg()[0]
+    limits = roofline(repeats, quick)
+    print("  roofline measured", file=sys.stderr)
     X, y = make_data(n)
     targets = one_hot(y)
     start = dl.Network(SIZES, init="large", seed=0)
@@ -298,6 +541,11 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool) -> dict:
 
     agreement = check_agreement(start, X, y, targets, examples, order, seed, torch)
     ensemble = time_ensemble(ensemble_n, repeats)
+    print("  ensembles timed", file=sys.stderr)
+    cores = both_cores(ensemble_n, repeats)
+    print("  threads and processes compared", file=sys.stderr)
+    float32 = float32_comparison(ensemble_n, repeats)
+    print("  float32 compared", file=sys.stderr)
     best = {key: {m: min(v) for m, v in per.items() if v} for key, per in times.items()}
     # The best one-epoch time less the best zero-epoch time: a difference of two
     # minima, not the minimum of the differences, which noise would bias low.
@@ -312,8 +560,17 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool) -> dict:
                                 for m in BATCH_SIZES},
         "training_metrics_fraction": {m: best["training_metrics"][m] / best["decaylab"][m]
                                       for m in BATCH_SIZES},
-        "ensemble_speedup": {ENSEMBLE_BATCH: ensemble["separate"]["best"]
-                             / ensemble["ensemble"]["best"]},
+        "ensemble_speedup": {m: ensemble[str(m)]["separate"]["best"]
+                             / ensemble[str(m)]["ensemble"]["best"] for m in ENSEMBLE_BATCHES},
+    }  # fmt: skip
+    peak, copy = limits["gemm_gflops"]["float64"], limits["copy_gbps"]
+    achieved = {
+        "single": {str(m): against_limits(best["decaylab"][m] / -(-n // m), step_work(SIZES, m),
+                                          peak, copy["single"]) for m in BATCH_SIZES},
+        "ensemble": {str(m): against_limits(
+            ensemble[str(m)]["ensemble"]["best"] / -(-ensemble_n // m),
+            step_work(SIZES, m, ENSEMBLE_MEMBERS), peak, copy["ensemble"],
+        ) for m in ENSEMBLE_BATCHES},
     }  # fmt: skip
     verdicts = []
     for name, (key, m), comparison, target in TARGETS:
@@ -334,14 +591,19 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool) -> dict:
             "init": "large",
             "ensemble": {
                 "members": ENSEMBLE_MEMBERS,
-                "batch_size": ENSEMBLE_BATCH,
+                "batch_sizes": list(ENSEMBLE_BATCHES),
                 "n": ensemble_n,
                 "epochs": 1,
             },
         },  # fmt: skip
         "machine": machine(torch),
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
+        "roofline": limits,
+        "achieved": achieved,
         "seconds_per_epoch": seconds_per_epoch(times),
         "ensemble_seconds": ensemble,
+        "both_cores": cores,
+        "float32": float32,
         "ratios": {key: {str(m): v for m, v in per.items()} for key, per in ratios.items()},
         "agreement_after_one_epoch": agreement,
         "targets": verdicts,
@@ -365,26 +627,29 @@ def check_agreement(start, X, y, targets, examples, order, seed, torch) -> dict:
 
 
 def time_ensemble(n: int, repeats: int) -> dict:
-    """16 networks sharing one batch sequence, trained together and one by one."""
+    """16 networks sharing one batch sequence, trained together and one by one, per batch size."""
     X, y = make_data(n, seed=2)
     lmbdas = list(np.geomspace(0.1, 10.0, ENSEMBLE_MEMBERS))
     starts = [dl.Network(SIZES, seed=s) for s in range(ENSEMBLE_MEMBERS)]
-    common = dict(epochs=1, batch_size=ENSEMBLE_BATCH, eta=ETA, seed=3, training_metrics=False,
-                  progress=False)  # fmt: skip
-    together, alone = [], []
+    out = {}
+    for m in ENSEMBLE_BATCHES:
+        common = dict(epochs=1, batch_size=m, eta=ETA, seed=3, training_metrics=False,
+                      progress=False)  # fmt: skip
+        together, alone = [], []
 
-    def separately(nets):
-        for net, lmbda in zip(nets, lmbdas):
-            dl.train(net, (X, y), lmbda=lmbda, **common)
+        def separately(nets, common=common):
+            for net, lmbda in zip(nets, lmbdas):
+                dl.train(net, (X, y), lmbda=lmbda, **common)
 
-    for _ in range(repeats):
-        nets = [s.copy() for s in starts]
-        together.append(timed(dl.train_ensemble, nets, (X, y), lmbda=lmbdas, **common))
-        others = [s.copy() for s in starts]
-        alone.append(timed(separately, others))
-    difference = max(float(np.abs(a.params - b.params).max()) for a, b in zip(nets, others))
-    return {"ensemble": summary(together), "separate": summary(alone),
-            "largest_parameter_difference": difference}  # fmt: skip
+        for _ in range(repeats):
+            nets = [s.copy() for s in starts]
+            together.append(timed(dl.train_ensemble, nets, (X, y), lmbda=lmbdas, **common))
+            others = [s.copy() for s in starts]
+            alone.append(timed(separately, others))
+        difference = max(float(np.abs(a.params - b.params).max()) for a, b in zip(nets, others))
+        out[str(m)] = {"ensemble": summary(together), "separate": summary(alone),
+                       "largest_parameter_difference": difference}  # fmt: skip
+    return out
 
 
 def machine(torch) -> dict:
@@ -401,6 +666,15 @@ def machine(torch) -> dict:
         info["blas"] = config["Build Dependencies"]["blas"].get("name")
     except Exception:  # the layout of numpy's build information varies between versions
         info["blas"] = None
+    import scipy
+
+    info["scipy"] = scipy.__version__
+    info["blas_pools"] = [
+        {key: pool.get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
+        | {"library": os.path.basename(pool["filepath"])}
+        for pool in threadpool_info()
+        if pool.get("user_api") == "blas"
+    ]
     if torch is not None:
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
@@ -409,9 +683,22 @@ def machine(torch) -> dict:
 
 def print_report(result: dict) -> None:
     s = result["settings"]
+    load = result["load_average"]
     print(
         f"\ndecaylab training benchmark: {s['sizes']} sigmoid/cross-entropy, eq. 93, "
-        f"{s['dtype']}, n = {s['n']} random MNIST-shaped examples, best of {s['repeats']}"
+        f"{s['dtype']}, n = {s['n']} random MNIST-shaped examples, best of {s['repeats']}; "
+        f"load average {load['before']:.2f} before, {load['after']:.2f} after "
+        f"({result['machine']['cpu_count']} cores)"
+    )
+    limits = result["roofline"]
+    copy = limits["copy_gbps"]
+    print(
+        f"\nroofline: GEMM {limits['gemm_size']}³ {limits['gemm_gflops']['float64']:.1f} GFLOP/s "
+        f"float64, {limits['gemm_gflops']['float32']:.1f} float32; copy "
+        + ", ".join(
+            f"{copy[k]:.1f} GB/s for {limits['copy_bytes'][k] / 1e6:.2f} MB ({k})" for k in copy
+        )
+        + " (bytes read + written)"
     )
     times = result["seconds_per_epoch"]
     columns = ["decaylab", "per_example", "torch", "floor", "monitoring", "training_metrics"]
@@ -428,12 +715,53 @@ def print_report(result: dict) -> None:
     for m in s["batch_sizes"]:
         cells = [ratios[c].get(str(m)) for c in names]
         print(f"{m:5d} " + "".join(f"{v:27.3f}" if v is not None else f"{'-':>27s}" for v in cells))
-    e = result["ensemble_seconds"]
     print(
-        f"\nensemble of {s['ensemble']['members']} at batch {s['ensemble']['batch_size']}, "
-        f"n = {s['ensemble']['n']}, one epoch: together {e['ensemble']['best']:.3f} s, "
-        f"separately {e['separate']['best']:.3f} s (largest parameter difference "
-        f"{e['largest_parameter_difference']:.1e})"
+        "\nagainst the limits, per step (operations: 2 per multiply-add of the step's products; "
+        "bytes: weights read by the forward and δ products and read + written by the update, "
+        "biases read + written, the batch gathered and read twice)"
+    )
+    print(f"{'':10s}batch  µs/step  GFLOP/s  of peak     MB  GB/s  of copy  bound  of roofline")
+    for kind, per in result["achieved"].items():
+        for m, a in per.items():
+            print(
+                f"{kind:10s}{int(m):5d} {a['seconds_per_step'] * 1e6:8.1f} {a['gflops']:8.1f} "
+                f"{a['flop_fraction']:8.1%} {a['bytes'] / 1e6:6.2f} {a['gbps']:5.1f} "
+                f"{a['byte_fraction']:8.1%} {a['bound']:>6s} {a['roofline_fraction']:12.1%}"
+            )
+    print(f"\nensemble of {s['ensemble']['members']}, n = {s['ensemble']['n']}, one epoch")
+    for m, e in result["ensemble_seconds"].items():
+        print(
+            f"  batch {int(m):4d}: together {e['ensemble']['best']:.3f} s, separately "
+            f"{e['separate']['best']:.3f} s: {ratios['ensemble_speedup'][m]:.2f}x (largest "
+            f"parameter difference {e['largest_parameter_difference']:.1e})"
+        )
+    print(
+        "\nboth cores: the same work twice, in this process with 2 BLAS threads one after the "
+        "other, against 2 worker processes with 1 thread each at once (wall seconds)"
+    )
+    for name, c in result["both_cores"].items():
+        print(
+            f"  {name:28s} 2 threads {c['two_threads']['best']:.3f} s, 2 processes "
+            f"{c['two_processes']['best']:.3f} s: processes {c['threads_over_processes']:.2f}x"
+        )
+    f = result["float32"]
+    print(f"\nfloat32 against float64 (after {f['epochs']} epochs, n = {f['n']})")
+    for kind in ("single", "ensemble"):
+        for m, e in f[kind].items():
+            extra = ""
+            if "largest_parameter_difference" in e:
+                extra = (
+                    f", largest parameter difference {e['largest_parameter_difference']:.1e} of "
+                    f"the largest parameter, largest ‖w‖ difference "
+                    f"{e['largest_norm_difference']:.1e}"
+                )
+            print(f"  {kind:8s} batch {int(m):4d}: {e['speedup']:.2f}x faster{extra}")
+    d = f["decay_factor"]
+    print(
+        f"  per-epoch factor of pure decay (n = {d['n']}, m = {d['batch_size']}): relative error "
+        f"{d['float64_relative_error']:.1e} in float64, {d['float32_relative_error']:.1e} in "
+        f"float32, against the {d['closed_form_relative_gap']:.1e} between the exact factor and "
+        "e^(-ηλ/m) that claim 3 is about"
     )
     print(
         "agreement after one epoch at batch 10 (largest |parameter difference| from decaylab): "
@@ -461,7 +789,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     n = args.n or (2000 if args.quick else 10000)
     repeats = args.repeats or (2 if args.quick else 5)
-    result = run(n, repeats, ensemble_n=1000 if args.quick else 2000, use_torch=not args.no_torch)
+    result = run(n, repeats, ensemble_n=1000 if args.quick else 2000, use_torch=not args.no_torch,
+                 quick=args.quick)  # fmt: skip
     print_report(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
