@@ -16,6 +16,7 @@ number  question                              function
 4       large init + L2 vs scaled init        initialisation_comparison
 5       layers move differently               layer_movement
 6       sum vs mean conventions, λ transfer   convention_transfer
+7       momentum, Adam + L2 and AdamW         optimizer_comparison
 ======  ====================================  ==========================
 """
 
@@ -48,6 +49,7 @@ from decaylab.experiments.q6_conventions import (
     convention_transfer,
     convention_verdict,
 )
+from decaylab.experiments.q7_optimizers import OptimizerResult, optimizer_comparison
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunOutcome, RunSpec, run_many
 
@@ -76,6 +78,8 @@ __all__ = [
     "layer_movement",
     "layer_verdict",
     "mnist_stand_in",
+    "optimizer_comparison",
+    "OptimizerResult",
     "per_epoch_factor",
     "run_many",
 ]
