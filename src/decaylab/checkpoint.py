@@ -22,8 +22,8 @@ class to :mod:`decaylab.training` when it is imported, since training sits
 below it (:func:`resume` trains) and does not import it.
 
 :func:`resume` continues training from a checkpoint; the run it produces is
-bit for bit the run that was never stopped. :func:`load_network2` reads
-networks saved by Nielsen's ``network2.py`` (its JSON format).
+bit for bit the run that was never stopped. Networks saved by Nielsen's
+``network2.py`` are read by :mod:`decaylab.network2`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import numpy as np
 
 from decaylab import training
 from decaylab._files import open_npz
-from decaylab._validation import check_choice, check_int, check_sizes
+from decaylab._network_files import build_network, checked_array, parameter_shapes
+from decaylab._validation import check_int, check_sizes
 from decaylab.conventions import DecayConvention
 from decaylab.errors import DataFileError
 from decaylab.history import History
@@ -52,9 +53,6 @@ VERSION = 1
 _BIT_GENERATORS = {
     name: getattr(np.random, name) for name in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 }
-
-# Nielsen's network2.py stores its cost as the class name.
-_NETWORK2_COSTS = {"CrossEntropyCost": "cross_entropy", "QuadraticCost": "quadratic"}
 
 
 @dataclass
@@ -307,11 +305,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         # Shapes are checked against the file before the network is built, so a
         # corrupted 'sizes' cannot ask for a huge allocation.
         parameters = {}
-        for key, shape in _parameter_shapes(sizes).items():
+        for key, shape in parameter_shapes(sizes).items():
             if key not in names:
                 raise DataFileError(f"{path}: entry {key!r} is missing")
-            parameters[key] = _checked_array(path, key, archive[key], shape)
-        net = _build_network(path, meta["network"], parameters)
+            parameters[key] = checked_array(path, key, archive[key], shape)
+        net = build_network(path, meta["network"], parameters)
         expected = {"checkpoint_json", *parameters}
         prefix = "optimizer."
         optimizer_state = {
@@ -439,142 +437,6 @@ def resume(
     )
 
 
-# -- Nielsen's network2.py ---------------------------------------------------------
-
-
-def load_network2(path: str | os.PathLike, *, init: str = "scaled") -> Network:
-    """Load a network saved by ``Network.save`` of Nielsen's ``network2.py``.
-
-    network2 writes JSON ``{"sizes": [...], "weights": [...], "biases": [...],
-    "cost": "CrossEntropyCost" | "QuadraticCost"}`` with ``weights[l]`` of shape
-    (sizes[l+1], sizes[l]), as here, and ``biases[l]`` a column of shape
-    (sizes[l+1], 1), which becomes a flat (sizes[l+1],) array. Its networks
-    have sigmoid neurons throughout.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    init : {"scaled", "large"}
-        How the network was initialised (the file does not say): network2's
-        default initialiser is "scaled"; ``large_weight_initializer`` is
-        "large". Only recorded in the settings.
-
-    Returns
-    -------
-    Network
-        Computes what the saved network computed: a = σ(w·a + b) layer by layer.
-
-    Raises
-    ------
-    DataFileError
-        If the file is missing, not JSON, or not in network2's format (wrong
-        keys, shapes, cost, non-finite numbers); the message names the file and
-        what was wrong.
-    """
-    init = check_choice("init", init, ("scaled", "large"))
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except (OSError, ValueError, RecursionError) as exc:
-        raise DataFileError(
-            f"{path}: not a readable JSON file ({type(exc).__name__}: {exc}); "
-            "expected a network saved by network2.py"
-        ) from None
-    if not isinstance(data, dict) or not {"sizes", "weights", "biases", "cost"} <= set(data):
-        found = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
-        raise DataFileError(
-            f"{path}: expected a JSON object with keys 'sizes', 'weights', 'biases' and "
-            f"'cost' as network2.py writes; found {found}"
-        )
-    cost = data["cost"]
-    if not isinstance(cost, str) or cost not in _NETWORK2_COSTS:
-        raise DataFileError(
-            f"{path}: cost {str(cost)[:40]!r} is not one of network2's costs "
-            f"{sorted(_NETWORK2_COSTS)}"
-        )
-    try:
-        sizes = check_sizes(data["sizes"])
-    except (TypeError, ValueError) as exc:
-        raise DataFileError(f"{path}: bad 'sizes' ({exc})") from None
-    shapes = _parameter_shapes(sizes)
-    parameters = {}
-    for kind in ("weights", "biases"):
-        given = data[kind]
-        if not isinstance(given, list) or len(given) != len(sizes) - 1:
-            found = f"a list of {len(given)}" if isinstance(given, list) else type(given).__name__
-            raise DataFileError(
-                f"{path}: '{kind}' is {found}; expected a list of {len(sizes) - 1} arrays, "
-                f"one per layer of sizes {list(sizes)}"
-            )
-        for l, value in enumerate(given):
-            shape = shapes[f"{kind}.{l}"]
-            try:
-                array = np.array(value, dtype=np.float64)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise DataFileError(
-                    f"{path}: {kind}[{l}] is not an array of numbers ({exc})"
-                ) from None
-            if kind == "biases" and array.shape == shape + (1,):
-                array = array[:, 0]  # network2's biases are column vectors
-            parameters[f"{kind}.{l}"] = _checked_array(path, f"{kind}[{l}]", array, shape)
-    settings = {
-        "sizes": sizes,
-        "init": init,
-        "activation": "sigmoid",
-        "cost": _NETWORK2_COSTS[cost],
-        "dtype": "float64",
-    }
-    return _build_network(path, settings, parameters)
-
-
-def save_network2(net: Network, path: str | os.PathLike) -> None:
-    """Write ``net`` in the JSON format of Nielsen's ``network2.py`` (``Network.load`` reads it).
-
-    Parameters
-    ----------
-    net : Network
-        A sigmoid network with the "cross_entropy" or "quadratic" cost, the only
-        kind network2 has.
-    path : str or os.PathLike
-
-    Raises
-    ------
-    ValueError
-        If the network has other activations or costs.
-    """
-    if not isinstance(net, Network):
-        raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    if net.activation.name != "sigmoid":
-        raise ValueError(
-            f"net has activation {net.activation.name!r}; network2.py only has sigmoid neurons"
-        )
-    cost = {v: k for k, v in _NETWORK2_COSTS.items()}[net.cost]
-    data = {
-        "sizes": list(net.sizes),
-        "weights": [np.asarray(w, dtype=np.float64).tolist() for w in net.weights],
-        "biases": [np.asarray(b, dtype=np.float64).reshape(-1, 1).tolist() for b in net.biases],
-        "cost": cost,
-    }
-    text = json.dumps(data)
-    _write_text_atomically(os.fspath(path), text)
-
-
-def _write_text_atomically(path: str, text: str) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 # -- helpers -------------------------------------------------------------------------
 
 
@@ -645,41 +507,6 @@ def _check_network_settings(path: str, settings: dict) -> tuple[int, ...]:
         return check_sizes(settings["sizes"])
     except (TypeError, ValueError) as exc:
         raise DataFileError(f"{path}: bad network sizes ({exc})") from None
-
-
-def _parameter_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    """Entry names and shapes of the parameters of a network of these sizes, weights first."""
-    layers = list(zip(sizes[:-1], sizes[1:]))
-    shapes = {f"weights.{l}": (o, i) for l, (i, o) in enumerate(layers)}
-    shapes.update({f"biases.{l}": (o,) for l, (_, o) in enumerate(layers)})
-    return shapes
-
-
-def _build_network(path: str, settings: dict, parameters: dict[str, np.ndarray]) -> Network:
-    """A network with these settings and parameters (checked shapes, laid out as by
-    :func:`_parameter_shapes`)."""
-    try:
-        # The seed only fills the buffer that the saved parameters overwrite.
-        net = Network(**settings, seed=0)
-    except (TypeError, ValueError) as exc:
-        raise DataFileError(f"{path}: bad network settings ({exc})") from None
-    for l in range(net.n_layers):
-        net.weights[l][...] = parameters[f"weights.{l}"]
-        net.biases[l][...] = parameters[f"biases.{l}"]
-    return net
-
-
-def _checked_array(path: str, key: str, array: np.ndarray, shape: tuple) -> np.ndarray:
-    if array.shape != shape or not (
-        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-    ):
-        raise DataFileError(
-            f"{path}: {key} is a {array.dtype} array of shape {array.shape}; expected "
-            f"real numbers of shape {shape}"
-        )
-    if not np.isfinite(array).all():
-        raise DataFileError(f"{path}: {key} holds NaN or infinite values; expected finite numbers")
-    return array
 
 
 def _build_generator(path: str, state) -> np.random.Generator | None:
