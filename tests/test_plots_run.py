@@ -105,6 +105,14 @@ def test_pure_decay_line_is_the_exact_epoch_factor_to_the_epoch(run, ax, statist
     np.testing.assert_allclose(y, start * factor ** (power * x), rtol=1e-10)
 
 
+def test_pure_decay_line_of_a_window_starts_at_its_first_epoch(run, ax):
+    dp.plot_history(run.history[3:7], ax=ax, equilibrium=False)
+    factor = (1 - SETTINGS["eta"] * SETTINGS["lmbda"] / N) ** math.ceil(N / SETTINGS["batch_size"])
+    start = np.sqrt((run.history.weights.norm[3] ** 2).sum())
+    x, y = _line(ax, "pure decay").get_data()
+    np.testing.assert_allclose(y, start * factor ** (x - 3), rtol=1e-12)
+
+
 def test_pure_decay_line_is_drawn_per_layer_when_the_pooled_weights_are_not(run, ax):
     dp.plot_history(run.history, "norm", ax=ax, pooled=False, references=False, equilibrium=False)
     decay = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
@@ -239,6 +247,15 @@ def test_budget_sum_is_the_measured_change_of_the_squared_norm(run, ax, layer):
     x, y = _line(ax, "Δ‖w‖²").get_data()
     np.testing.assert_array_equal(x, np.arange(1, SETTINGS["epochs"] + 1))
     np.testing.assert_allclose(y, np.diff(squared), rtol=1e-9, atol=1e-9 * squared.max())
+
+
+def test_budget_of_a_window_of_the_run_draws_that_window(run, ax):
+    window = run.history[2:5]
+    dp.plot_budget(window, ax=ax)
+    x, y = _line(ax, "Δ‖w‖²").get_data()
+    np.testing.assert_array_equal(x, [3, 4])
+    squared = (run.history.weights.norm[2:5] ** 2).sum(axis=1)
+    np.testing.assert_allclose(y, np.diff(squared), rtol=1e-9)
 
 
 def test_budget_relative_terms_are_divided_by_the_squared_norm_at_the_epoch_start(run, ax):
