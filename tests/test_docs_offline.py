@@ -12,7 +12,6 @@ network cut off.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -97,12 +96,9 @@ def target(site: Path, page: Path, url: str) -> Path:
 def equations(text: str) -> list[str]:
     """The TeX of an HTML page, with its delimiters: math spans and navigation titles."""
     found = [unescape(body).strip() for _, body in _MATH.findall(text)]
-    found += [tex for title in _NAV_LINK.findall(text) for tex in _inline_math(unescape(title))]
+    for title in _NAV_LINK.findall(text):
+        found += re.findall(r"\\\(.*?\\\)", unescape(title))
     return found
-
-
-def _inline_math(text: str) -> list[str]:
-    return re.findall(r"\\\(.*?\\\)", text)
 
 
 def katex_errors(tex: list[str]) -> dict[str, str]:
@@ -134,14 +130,7 @@ def site(tmp_path_factory) -> Path:
     from mkdocs.config import load_config
 
     site_dir = tmp_path_factory.mktemp("site")
-    # The docstring converter is named by a path relative to the project.
-    here = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        config = load_config(str(ROOT / "mkdocs.yml"), hooks=[], site_dir=str(site_dir))
-        build(config)
-    finally:
-        os.chdir(here)
+    build(load_config(str(ROOT / "mkdocs.yml"), hooks=[], site_dir=str(site_dir)))
     return site_dir
 
 
