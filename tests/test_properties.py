@@ -8,6 +8,7 @@ whole file runs in well under a minute.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -304,6 +305,41 @@ def test_history_invariants(
         assert ((accuracy >= 0) & (accuracy <= 1)).all()
     if not evaluate:
         assert history.evaluation_cost is None
+
+
+@functools.cache
+def _monitored_history() -> dl.History:
+    """A 6-epoch run with a decomposition monitor, trained once for the selection properties."""
+    X, y = _data([5, 4, 3], 30, 0)
+    return dl.train(dl.Network([5, 4, 3], seed=0), (X, y), epochs=6, batch_size=7, eta=0.5,
+                    lmbda=1.0, seed=0, monitors=[dl.DecompositionMonitor()])  # fmt: skip
+
+
+@FAST
+@given(
+    start=st.one_of(st.none(), st.integers(-8, 8)), stop=st.one_of(st.none(), st.integers(-8, 8))
+)
+def test_a_selection_holds_the_epochs_python_slicing_would(start, stop):
+    history = _monitored_history()
+    expected = list(range(7))[start:stop]  # epochs 0..6 are rows 0..6
+    if not expected:
+        with pytest.raises(ValueError, match="selects no epoch"):
+            history[start:stop]
+        return
+    window = history[start:stop]
+    assert window.epoch.tolist() == expected
+    np.testing.assert_array_equal(window.weights.norm, history.weights.norm[expected])
+    # Monitor row e - 1 is the step into epoch e: the window keeps the steps inside it.
+    steps = [e - 1 for e in expected[1:]]
+    record = history.monitors["decomposition"]["radial"]
+    np.testing.assert_array_equal(window.monitors["decomposition"]["radial"], record[steps])
+
+
+@FAST
+@given(cut=st.integers(0, 6))
+def test_two_selections_that_share_their_boundary_join_into_the_run(cut):
+    history = _monitored_history()
+    assert history[: cut + 1].concatenate(history[cut:]) == history
 
 
 # -- bad input raises only the documented exceptions ------------------------------------
