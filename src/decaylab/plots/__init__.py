@@ -12,7 +12,7 @@ Modules
 ``run``
     Figures of any run: :func:`plot_history`, :func:`plot_budget`,
     :func:`plot_histories`.
-``q1_dominance`` … ``q6_conventions``
+``q1_dominance`` … ``q7_optimizers``
     The panels and the figure of each experiment's record.
 ``figures``
     :func:`figure_for`, the standard figure of any experiment's record.
@@ -47,6 +47,13 @@ from decaylab.plots.q6_conventions import (
     plot_lambda_star,
     plot_lambda_transfer,
 )
+from decaylab.plots.q7_optimizers import (
+    figure_optimizers,
+    plot_adam_layers,
+    plot_optimizer_equilibrium,
+    plot_optimizer_factors,
+    plot_optimizer_transfer,
+)
 from decaylab.plots.run import plot_budget, plot_histories, plot_history
 
 __all__ = [
@@ -57,6 +64,8 @@ __all__ = [
     "figure_for",
     "figure_initialisation",
     "figure_layers",
+    "figure_optimizers",
+    "plot_adam_layers",
     "plot_budget",
     "plot_decay_share",
     "plot_equilibrium_scaling",
@@ -72,5 +81,8 @@ __all__ = [
     "plot_layer_statistic",
     "plot_learning_curves",
     "plot_norm_against_width",
+    "plot_optimizer_equilibrium",
+    "plot_optimizer_factors",
+    "plot_optimizer_transfer",
     "plot_weight_rms",
 ]

@@ -11,6 +11,7 @@ from decaylab.experiments.q3_equilibrium import EquilibriumResult
 from decaylab.experiments.q4_initialisation import InitialisationResult
 from decaylab.experiments.q5_layers import LayerResult
 from decaylab.experiments.q6_conventions import ConventionResult
+from decaylab.experiments.q7_optimizers import OptimizerResult
 from decaylab.plots._helpers import quiet
 from decaylab.plots.q1_dominance import figure_dominance
 from decaylab.plots.q2_factor import figure_factor
@@ -18,6 +19,7 @@ from decaylab.plots.q3_equilibrium import figure_equilibrium
 from decaylab.plots.q4_initialisation import figure_initialisation
 from decaylab.plots.q5_layers import figure_layers
 from decaylab.plots.q6_conventions import figure_conventions
+from decaylab.plots.q7_optimizers import figure_optimizers
 
 __all__ = ["figure_for"]
 
@@ -28,6 +30,7 @@ _FIGURES = {
     InitialisationResult: figure_initialisation,
     LayerResult: figure_layers,
     ConventionResult: figure_conventions,
+    OptimizerResult: figure_optimizers,
 }
 
 
@@ -37,7 +40,7 @@ def figure_for(result) -> Figure:
     Parameters
     ----------
     result : ExperimentResult
-        A record returned by one of the six experiment functions.
+        A record returned by one of the seven experiment functions.
 
     Returns
     -------
