@@ -323,7 +323,8 @@ def plot_history(
     if log:
         ax.set_yscale("log")
     _set_limits(ax, np.concatenate([np.ravel(v) for v in shown]) if shown else np.empty(0), log)
-    ax.set_xlim(x[0], x[-1])
+    if len(x) > 1:
+        ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("epoch")
     ax.set_ylabel(_statistic_label(statistic, squared))
     plain_log(ax, "y")
