@@ -28,6 +28,7 @@ from decaylab.experiments import (
     factor_verdict,
     initialisation_verdict,
 )
+from decaylab.experiments import q3_equilibrium as q3
 from decaylab.experiments.runs import RunSpec, run_group, run_many, run_one
 
 
@@ -57,10 +58,12 @@ def records(small):
             small,
             widths=(4, 8, 16),
             seeds=2,
-            epochs=12,
+            eta=1.0,
+            lmbda=10.0,  # τ = m/(ηλ) = 1 epoch
+            epochs=0,
             lmbdas=(5.0, 10.0),
-            relaxation_times=2.0,
             ns=(100, 200),
+            batch_sizes=(5, 20),
             sweep_hidden=8,
         ),
         "q4": dl.initialisation_comparison(small, hidden=10, epochs=4, seeds=2),
@@ -255,26 +258,93 @@ def test_factor_verdict_follows_the_numbers(errors, expected):
 # ----------------------------------------------------------------------------- Q3
 
 
-def test_q3_fit_is_the_log_log_regression_of_the_record(records):
+def test_q3_fit_is_the_log_log_regression_of_the_reached_runs(records):
     r = records["q3"]
     x = np.repeat(r.n_weights, r.equilibrium_rms.shape[1])
-    slope = np.polyfit(np.log(x), np.log(r.equilibrium_rms.ravel()), 1)[0]
+    ok = r.reached.ravel()
+    slope = np.polyfit(np.log(x[ok]), np.log(r.equilibrium_rms.ravel()[ok]), 1)[0]
     assert r.fit.exponent == pytest.approx(slope, rel=1e-10)
+    assert r.fit.n_points == ok.sum()
 
 
-def test_q3_equilibrium_rms_is_the_plateau_mean(records):
+def test_q3_equilibrium_rms_is_the_mean_from_the_equilibrium_epoch_to_the_end(records):
     r = records["q3"]
+    assert r.reached.any()
     for w, k in zip(*np.nonzero(r.reached)):
-        start = int(r.equilibrium_epoch[w, k])
-        assert r.equilibrium_rms[w, k] == pytest.approx(r.total_rms[w, k, start:].mean())
+        start, end = int(r.equilibrium_epoch[w, k]), int(r.epochs_trained[w, k])
+        window = r.total_rms[w, k, start : end + 1]
+        assert r.equilibrium_rms[w, k] == pytest.approx(window.mean())
+        assert np.isnan(r.total_rms[w, k, end + 1 :]).all()  # the run stopped there
 
 
-def test_q3_verdict_reports_unreached_runs(small):
-    r = dl.equilibrium_size(
-        small, widths=(4, 8), seeds=2, epochs=2, lmbda=0.5, lmbdas=(), ns=()
-    )
-    assert not r.reached.any()
-    assert "only 0 of 4 runs reached an equilibrium" in r.verdict
+def test_q3_budget_closes_at_every_equilibrium(records):
+    # Contraction balances radial + noise: Δ‖w‖² averages to zero over the window.
+    r = records["q3"]
+    np.testing.assert_allclose(r.closure[r.reached], 1.0, atol=0.05)
+    # The implied ‖w‖² (radial + noise parts) is the measured one, to the difference between
+    # the mean over steps and the mean over epoch ends.
+    implied = r.implied_radial + r.implied_noise
+    np.testing.assert_allclose(implied[r.reached], r.equilibrium_norm_squared[r.reached], rtol=0.1)
+
+
+def test_q3_runs_that_hit_the_cap_are_named_and_kept_out_of_the_fit(small):
+    with pytest.raises(RuntimeError, match=r"reached their equilibrium.*sizes=\[64, 4, 10\]"):
+        dl.equilibrium_size(
+            small, widths=(4, 8), seeds=2, eta=1.0, lmbda=10.0, max_relaxations=3.0,
+            lmbdas=(), ns=(), batch_sizes=(),
+        )  # fmt: skip
+
+
+def test_q3_claims_are_5_6_and_7_with_verdicts_from_their_functions(records):
+    r = records["q3"]
+    claims = r.claims()
+    assert [c.number for c in claims] == [5, 6, 7]
+    s = r.settings
+    for claim, law in zip(claims[:2], (-1.0, -0.5)):
+        word, reason = q3.scaling_claim(
+            r.fit.exponent, r.fit.interval, law, margin=s["law_margin"],
+            max_width=s["max_interval_width"],
+        )  # fmt: skip
+        assert (claim.verdict, claim.reason) == (word, reason)
+    # Claim 7: decay balances the gradient terms at equilibrium, so it has not vanished.
+    assert claims[2].verdict == "does not hold"
+
+
+def test_q3_headline_is_one_line_with_the_exponent(records):
+    r = records["q3"]
+    assert "\n" not in r.verdict and len(r.verdict) < 200
+    assert f"n_w^{r.fit.exponent:.2f}" in r.verdict
+    assert all(len(bullet) < 300 for bullet in r.evidence)
+
+
+@pytest.mark.parametrize(
+    ("exponent", "interval", "law", "word"),
+    [
+        (-0.49, (-0.55, -0.43), -0.5, "holds"),
+        (-0.45, (-0.47, -0.43), -0.5, "holds with a qualification"),
+        (-0.30, (-0.35, -0.25), -0.5, "does not hold"),
+        (-0.50, (-1.2, 0.2), -0.5, "undecided"),
+        (-0.50, (-0.55, -0.45), -1.0, "does not hold"),
+        (-0.95, (-0.99, -0.91), -1.0, "holds with a qualification"),
+    ],
+)
+def test_q3_scaling_claim_returns_each_word_where_it_is_right(exponent, interval, law, word):
+    assert q3.scaling_claim(exponent, interval, law, margin=0.1, max_width=0.5)[0] == word
+
+
+@pytest.mark.parametrize(
+    ("share", "word"),
+    [
+        (Estimate(0.01, 0.002, 5), "holds"),
+        (Estimate(0.10, 0.01, 5), "holds with a qualification"),
+        (Estimate(0.50, 0.01, 5), "does not hold"),
+        (Estimate(0.24, 0.05, 5), "undecided"),
+        (Estimate(float("nan"), float("nan"), 0), "undecided"),
+    ],
+)
+def test_q3_decay_vanishes_claim_returns_each_word_where_it_is_right(share, word):
+    ratio = Estimate(0.005, 0.001, 5)
+    assert q3.decay_vanishes_claim(share, ratio, vanished=0.05, balancing=0.25)[0] == word
 
 
 def test_q3_pure_decay_curve_uses_the_exact_factor(records):

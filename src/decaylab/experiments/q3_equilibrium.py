@@ -1,15 +1,21 @@
-r"""Question 3: at what size do the weights stop decaying?
+r"""Question 3: at what size do the weights stop decaying, and what holds them there?
 
 Nielsen's text says decay tails off when the weights are down to a size
 around 1/√n_w; a paraphrase says 1/n_w (n_w the number of weights). The two
 differ by an exponent, so this experiment trains networks of several widths
-(n_w spanning about two decades) from the large initialisation with several
-seeds, detects each run's equilibrium
-(:func:`decaylab.dynamics.equilibrium.find_equilibrium`), and fits the exponent of the
-equilibrium RMS against n_w with a confidence interval
-(:func:`decaylab.dynamics.scaling.fit_power_law`). It then moves λ and the
-training-set size n at a fixed width, and checks the stationarity identity
-‖w‖² = (n/λ)(−w·∇C₀) on the final networks.
+(n_w from about 10³ to 10⁵) from the large initialisation with several seeds,
+each *until its equilibrium*
+(:func:`decaylab.experiments.adaptive.train_until_equilibrium`, detection in
+units of τ = m/(ηλ) by :func:`decaylab.dynamics.equilibrium.find_equilibrium`),
+and fits the exponent of the equilibrium RMS against n_w with a confidence
+interval (:func:`decaylab.dynamics.scaling.fit_power_law`). Runs that hit
+the cap are reported by name and kept out of the fits. It then moves λ, the
+training-set size n and the batch size m at a fixed width, and explains
+every equilibrium by its measured ‖w‖² budget
+(:func:`decaylab.dynamics.budget.equilibrium_budget`): the contraction
+balances a radial term (the full-batch stationarity identity) and a noise
+term (the AR(1) picture), and the noise share says how much of the size the
+mini-batch noise sets.
 """
 
 from __future__ import annotations
@@ -22,19 +28,56 @@ import numpy as np
 
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import decay_factor
+from decaylab.experiments.claims import Claim
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["EquilibriumResult", "equilibrium_size", "equilibrium_verdict"]
+__all__ = [
+    "LAW_MARGIN",
+    "EquilibriumResult",
+    "decay_vanishes_claim",
+    "equilibrium_size",
+    "equilibrium_verdict",
+    "scaling_claim",
+]
+
+#: An exponent within this of a law's counts as that law "in practice" (see
+#: :func:`scaling_claim`): over the two decades of n_w measured, a difference of
+#: 0.1 in the exponent changes the predicted size by 10^0.2 ≈ 1.6 at most.
+LAW_MARGIN = 0.1
+
+_STATEMENTS = {
+    5: "With λ not too large, decay tails off when the weights are around 1/n_w.",
+    6: "… or around 1/√n_w: the scaling and the level.",
+    7: "(A reader's doubt.) The decay component vanishes in later epochs, irrespective of "
+    "the weights.",
+}
+
+#: Per-run numbers taken from each run's equilibrium and budget (pooled over layers).
+_RUN_VALUES = (
+    "epochs",
+    "equilibrium_epoch",
+    "rms",
+    "norm_squared",
+    "noise_share",
+    "closure",
+    "implied_radial",
+    "implied_noise",
+    "stationarity",
+    "ar1_noise",
+    "decay_share",
+    "contraction_ratio",
+)
 
 
 @dataclass
 class EquilibriumResult(ExperimentResult):
-    """Equilibrium weight sizes against width, λ and n, with fitted exponents.
+    """Equilibrium weight sizes against width, λ, n and m, their budgets and fitted exponents.
 
-    W widths, S seeds, E epochs, L = 2 weight layers.
+    W widths, S seeds, E the most epochs of any width run (the cap), L = 2 weight layers.
+    Every per-run array holds NaN for a run that did not reach its equilibrium.
 
     Attributes
     ----------
@@ -46,42 +89,58 @@ class EquilibriumResult(ExperimentResult):
         n_in of each layer for each width.
     epoch : ndarray of int, shape (E + 1,)
     weight_rms : ndarray, shape (W, S, E + 1, L)
-        RMS of each layer's weights after each epoch.
+        RMS of each layer's weights after each epoch (NaN after a run stopped).
     total_rms : ndarray, shape (W, S, E + 1)
         RMS of all weights after each epoch.
     pure_decay_rms : ndarray, shape (W, E + 1)
         What the initial total RMS would become under decay alone,
         rms₀·(1 − ηλ/n)^(e⌈n/m⌉) (mean initial RMS over seeds).
     reached : ndarray of bool, shape (W, S)
-        Whether each run reached its equilibrium within the epochs trained.
+        Whether each run reached its equilibrium before the cap.
+    epochs_trained : ndarray of int, shape (W, S)
+        Epochs each run trained (``settings["relaxation_epochs"]`` converts to τ).
     equilibrium_epoch : ndarray, shape (W, S)
-        First epoch of the plateau (NaN where not reached).
+        First epoch of the equilibrium window.
     equilibrium_rms : ndarray, shape (W, S)
-        Total RMS over the plateau; the mean of the last ``window`` epochs
-        where no plateau was reached (see ``reached``).
+        Total RMS over the equilibrium window.
     equilibrium_layer_rms : ndarray, shape (W, S, L)
     equilibrium_norm_squared : ndarray, shape (W, S)
-        ‖w‖² of all weights over the plateau.
+        ‖w‖² of all weights over the equilibrium window.
+    noise_share, closure : ndarray, shape (W, S)
+        The budget's noise share N/(R + N) and closure (R + N)/(−C), all weights.
+    implied_radial, implied_noise : ndarray, shape (W, S)
+        The radial and noise parts of the ‖w‖² the budget implies.
+    stationarity_norm_squared : ndarray, shape (W, S)
+        The full-batch prediction (n/λ)(−w·∇C₀) on the final network.
+    ar1_noise_norm_squared : ndarray, shape (W, S)
+        The AR(1) prediction of the mini-batch noise part.
+    decay_share : ndarray, shape (W, S)
+        |C|/(|C| + |R| + N) over the equilibrium window: decay's share of the
+        changes of ‖w‖² (1/2 when it balances the gradient terms).
+    contraction_ratio : ndarray, shape (W, S)
+        The decay term per epoch at equilibrium over its value in epoch 1.
+    not_reached : list of str
+        Every run that hit its cap, by its settings; kept out of the fits.
     fit : ScalingFit
         equilibrium RMS ∝ n_w^b, hypotheses −1 (1/n_w) and −1/2 (1/√n_w).
     norm_fit : ScalingFit
-        ‖w‖² ∝ n_w^b, hypotheses 0 (‖w‖² independent of width) and 1.
+        ‖w‖² ∝ n_w^b, hypotheses 0 (independent of width) and 1.
     ratio_to_inverse_n_weights, ratio_to_inverse_sqrt_n_weights : list of Estimate, length W
-        Equilibrium RMS·n_w and RMS·√n_w per width.
+        Equilibrium RMS·n_w and RMS·√n_w per width: the level against each law.
     stationarity_ratio : list of Estimate, length W
-        Measured ‖w‖² over the stationarity prediction (n/λ)(−w·∇C₀) at the end.
-    lmbdas : ndarray, shape (Λ,)
-        λ values of the λ sweep (at width ``sweep_hidden``).
-    lambda_norm_squared : ndarray, shape (Λ, S)
-    lambda_reached : ndarray of bool, shape (Λ, S)
-    lambda_fit : ScalingFit or None
-        ‖w‖² ∝ λ^b, hypotheses −1 (‖w‖² ∝ n/λ) and 0.
-    ns : ndarray of int, shape (N,)
-        Training-set sizes of the n sweep.
-    n_norm_squared : ndarray, shape (N, S)
-    n_reached : ndarray of bool, shape (N, S)
-    n_fit : ScalingFit or None
-        ‖w‖² ∝ n^b, hypotheses 1 (‖w‖² ∝ n/λ) and 0.
+        Measured ‖w‖² over the stationarity prediction.
+    norm_over_n_over_lambda : list of Estimate, length W
+        ‖w‖²·λ/n: the level against the scale n/λ both predictions share.
+    lmbdas, ns, batch_sizes : ndarray, shapes (Λ,), (N,), (B,)
+        The λ, n and m of the sweeps at width ``settings["sweep_hidden"]``.
+    lambda_norm_squared, n_norm_squared, batch_norm_squared : ndarray, shapes (Λ, S), (N, S), (B, S)
+        Equilibrium ‖w‖² of each sweep run.
+    lambda_reached, n_reached, batch_reached : ndarray of bool, same shapes
+    lambda_noise_share, n_noise_share, batch_noise_share : ndarray, same shapes
+    lambda_fit, n_fit, batch_fit : ScalingFit or None
+        ‖w‖² ∝ λ^b (hypotheses −1, 0), ∝ n^b (1, 0) and ∝ m^b (0, −1).
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 3
@@ -89,8 +148,8 @@ class EquilibriumResult(ExperimentResult):
     question = (
         "With λ not too large, decay tails off when the weights are down to a size around "
         "1/√n_w (Nielsen's text) — or 1/n_w, as a paraphrase states it. Which holds, measured "
-        "with a confidence interval? How do the total ‖w‖² and the equilibrium move with "
-        "width, with λ and with n?"
+        "at equilibria that are really reached? What sets the level: the full-batch "
+        "stationary point or the mini-batch noise?"
     )
 
     widths: np.ndarray
@@ -101,61 +160,104 @@ class EquilibriumResult(ExperimentResult):
     total_rms: np.ndarray
     pure_decay_rms: np.ndarray
     reached: np.ndarray
+    epochs_trained: np.ndarray
     equilibrium_epoch: np.ndarray
     equilibrium_rms: np.ndarray
     equilibrium_layer_rms: np.ndarray
     equilibrium_norm_squared: np.ndarray
+    noise_share: np.ndarray
+    closure: np.ndarray
+    implied_radial: np.ndarray
+    implied_noise: np.ndarray
+    stationarity_norm_squared: np.ndarray
+    ar1_noise_norm_squared: np.ndarray
+    decay_share: np.ndarray
+    contraction_ratio: np.ndarray
+    not_reached: list[str]
     fit: object
     norm_fit: object
     ratio_to_inverse_n_weights: list[Estimate]
     ratio_to_inverse_sqrt_n_weights: list[Estimate]
     stationarity_ratio: list[Estimate]
+    norm_over_n_over_lambda: list[Estimate]
     lmbdas: np.ndarray
     lambda_norm_squared: np.ndarray
     lambda_reached: np.ndarray
+    lambda_noise_share: np.ndarray
     lambda_fit: object
     ns: np.ndarray
     n_norm_squared: np.ndarray
     n_reached: np.ndarray
+    n_noise_share: np.ndarray
     n_fit: object
+    batch_sizes: np.ndarray
+    batch_norm_squared: np.ndarray
+    batch_reached: np.ndarray
+    batch_noise_share: np.ndarray
+    batch_fit: object
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         header = [
             "hidden width",
             "n_w",
-            "reached (seeds)",
-            "equilibrium RMS",
+            "reached",
+            "τ trained",
             "RMS·√n_w",
-            "RMS·n_w",
             "‖w‖²",
-            "‖w‖² / stationarity prediction",
+            "‖w‖² / stationarity",
+            "noise share",
         ]
+        tau = self.settings["relaxation_epochs"]
         rows = []
-        seeds = self.reached.shape[1]
         for w in range(len(self.widths)):
             rows.append(
                 [
                     f"{self.widths[w]:d}",
                     f"{self.n_weights[w]:d}",
-                    f"{int(self.reached[w].sum())}/{seeds}",
-                    format(estimate(self.equilibrium_rms[w])),
+                    f"{int(self.reached[w].sum())}/{self.reached.shape[1]}",
+                    f"{np.mean(self.epochs_trained[w]) / tau:.0f}",
                     format(self.ratio_to_inverse_sqrt_n_weights[w]),
-                    format(self.ratio_to_inverse_n_weights[w], ".3g"),
                     format(estimate(self.equilibrium_norm_squared[w])),
                     format(self.stationarity_ratio[w]),
+                    format(estimate(self.noise_share[w])),
                 ]
             )
         return header, rows
 
+    def sweep_table(self) -> tuple[list[str], list[list[str]]]:
+        """The λ, n and m sweeps: equilibrium ‖w‖² and noise share per setting."""
+        header = ["sweep", "value", "reached", "‖w‖²", "noise share"]
+        rows = []
+        for name, values, norm, reached, share in (
+            ("λ", self.lmbdas, self.lambda_norm_squared, self.lambda_reached,
+             self.lambda_noise_share),
+            ("n", self.ns, self.n_norm_squared, self.n_reached, self.n_noise_share),
+            ("m", self.batch_sizes, self.batch_norm_squared, self.batch_reached,
+             self.batch_noise_share),
+        ):  # fmt: skip
+            for i, value in enumerate(values):
+                rows.append(
+                    [
+                        name,
+                        f"{value:g}",
+                        f"{int(reached[i].sum())}/{reached.shape[1]}",
+                        format(estimate(norm[i])),
+                        format(estimate(share[i])),
+                    ]
+                )
+        return header, rows
+
     def fit_table(self) -> tuple[list[str], list[list[str]]]:
         """The fitted exponents as (header, rows)."""
-        header = ["quantity", "against", "exponent", "95 % interval", "admits", "points"]
+        header = ["quantity", "against", "exponent", "95 % interval", "admits", "runs"]
         rows = []
         for name, against, fit in (
             ("equilibrium RMS", "n_w", self.fit),
             ("equilibrium ‖w‖²", "n_w", self.norm_fit),
             ("equilibrium ‖w‖²", "λ", self.lambda_fit),
             ("equilibrium ‖w‖²", "n", self.n_fit),
+            ("equilibrium ‖w‖²", "m", self.batch_fit),
         ):
             if fit is None:
                 continue
@@ -174,123 +276,271 @@ class EquilibriumResult(ExperimentResult):
             )
         return header, rows
 
-
-def _describe_fit(fit, quantity: str, against: str, *, nearest: bool = True) -> str:
-    low, high = fit.interval
-    admitted = [label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted]
-    closest = int(np.argmin([abs(fit.exponent - h) for h in fit.hypotheses]))
-    text = (
-        f"{quantity} ∝ {against}^b with b = {fit.exponent:.3f} "
-        f"({fit.confidence:.0%} interval {low:.3f} to {high:.3f}, {fit.n_points} runs)"
-    )
-    if admitted:
-        return text + ", which admits " + " and ".join(admitted)
-    text += f", which admits none of {', '.join(fit.labels)}"
-    if nearest:
-        text += (
-            f"; nearest is {fit.labels[closest]} "
-            f"(off by {abs(fit.exponent - fit.hypotheses[closest]):.2f})"
+    def claims(self) -> list[Claim]:
+        s = self.settings
+        fit = self.fit
+        exponent = f"b = {fit.exponent:.3f} [{fit.interval[0]:.3f}, {fit.interval[1]:.3f}]"
+        reached = f"{int(self.reached.sum())}/{self.reached.size} runs at equilibrium"
+        level_n = _range(self.ratio_to_inverse_n_weights)
+        level_sqrt = _range(self.ratio_to_inverse_sqrt_n_weights)
+        claims = []
+        for number, law, level, level_name in (
+            (5, -1.0, level_n, "RMS·n_w"),
+            (6, -0.5, level_sqrt, "RMS·√n_w"),
+        ):
+            word, reason = scaling_claim(
+                fit.exponent,
+                fit.interval,
+                law,
+                margin=s["law_margin"],
+                max_width=s["max_interval_width"],
+            )
+            claims.append(
+                Claim(
+                    number,
+                    _STATEMENTS[number],
+                    word,
+                    f"RMS ∝ n_w^b, {exponent} ({reached}); {level_name} = {level}",
+                    reason,
+                    3,
+                )
+            )
+        share = estimate(self.decay_share[self.reached])
+        ratio = estimate(self.contraction_ratio[self.reached])
+        closure = estimate(self.closure[self.reached])
+        word, reason = decay_vanishes_claim(
+            share, ratio, vanished=s["vanished_share"], balancing=s["balancing_share"]
         )
-    return text
+        claims.append(
+            Claim(
+                7,
+                _STATEMENTS[7],
+                word,
+                f"decay share at equilibrium {share}; decay term {ratio.mean:.2g} of epoch 1's; "
+                f"closure (R + N)/(−C) = {closure}",
+                reason,
+                3,
+            )
+        )
+        return claims
+
+
+def _range(values: Sequence[Estimate]) -> str:
+    means = [e.mean for e in values if math.isfinite(e.mean)]
+    if not means:
+        return "n/a"
+    return f"{min(means):.3g}–{max(means):.3g}" if len(means) > 1 else f"{means[0]:.3g}"
+
+
+def scaling_claim(
+    exponent: float,
+    interval: tuple[float, float],
+    law: float,
+    *,
+    margin: float = LAW_MARGIN,
+    max_width: float = 0.5,
+) -> tuple[str, str]:
+    """The verdict on a size law y ∝ n_w^law from a fitted exponent and its interval.
+
+    Parameters
+    ----------
+    exponent : float
+        The fitted exponent b.
+    interval : (float, float)
+        Its confidence interval.
+    law : float
+        The law's exponent (−1 for 1/n_w, −1/2 for 1/√n_w).
+    margin : float
+        |b − law| at most this counts as the law "in practice" (:data:`LAW_MARGIN`).
+    max_width : float
+        An interval wider than this decides nothing.
+
+    Returns
+    -------
+    word, reason : str
+        "holds" when the interval contains ``law``; "holds with a
+        qualification" when it does not but b is within ``margin``; "does not
+        hold" otherwise; "undecided" when the interval is wider than
+        ``max_width`` or not finite.
+    """
+    low, high = interval
+    off = abs(exponent - law)
+    if not (math.isfinite(low) and math.isfinite(high)) or high - low > max_width:
+        return (
+            "undecided",
+            f"The interval is wider than {max_width:g}: it cannot tell the laws apart.",
+        )
+    if low <= law <= high:
+        return "holds", f"The interval contains {law:g}."
+    if off <= margin:
+        return (
+            "holds with a qualification",
+            f"The interval excludes {law:g}, but b is within {off:.2f} of it, inside the "
+            f"{margin:g} margin that counts as the same in practice.",
+        )
+    return "does not hold", f"b is {off:.2f} from {law:g}, beyond the {margin:g} margin."
+
+
+def decay_vanishes_claim(
+    share: Estimate,
+    contraction_ratio: Estimate,
+    *,
+    vanished: float = 0.05,
+    balancing: float = 0.25,
+    k: float = 2.0,
+) -> tuple[str, str]:
+    """The verdict on "the decay component vanishes in later epochs, irrespective of the weights".
+
+    Parameters
+    ----------
+    share : Estimate
+        Decay's share |C|/(|C| + |R| + N) of the ‖w‖² changes at equilibrium.
+    contraction_ratio : Estimate
+        The decay term per epoch at equilibrium over its value in epoch 1.
+    vanished : float
+        A share below this means decay has vanished.
+    balancing : float
+        A share above this means decay still balances the gradient terms.
+    k : float
+        Standard errors the share must clear a threshold by.
+
+    Returns
+    -------
+    word, reason : str
+        "holds" when the share is below ``vanished``; "does not hold" when
+        above ``balancing``; "holds with a qualification" in between;
+        "undecided" when the share's interval straddles a threshold.
+    """
+    if share.n == 0 or not math.isfinite(share.mean):
+        return "undecided", "No run reached its equilibrium."
+    low, high = share.lower(k), share.upper(k)
+    shrunk = f"the decay term shrank to {contraction_ratio.mean:.2g} of epoch 1's with ‖w‖²"
+    if high < vanished:
+        return "holds", f"Decay's share is under {vanished:g} at equilibrium; {shrunk}."
+    if low > balancing:
+        return (
+            "does not hold",
+            f"At equilibrium decay is {share.mean:.2f} of the ‖w‖² changes, balancing the "
+            f"gradient terms; {shrunk}, not irrespective of it.",
+        )
+    if low > vanished and high < balancing:
+        return (
+            "holds with a qualification",
+            f"Decay's share is small ({share.mean:.2f}) but not zero; {shrunk}.",
+        )
+    return "undecided", "The share's interval straddles a threshold."
 
 
 def equilibrium_verdict(
     fit,
-    norm_fit,
     reached: np.ndarray,
+    level: Sequence[Estimate],
+    noise_share: Estimate,
     stationarity_ratio: Sequence[Estimate],
+    radial_ratio: Estimate,
     *,
-    lambda_fit=None,
-    n_fit=None,
-    lambda_reached: np.ndarray | None = None,
-    n_reached: np.ndarray | None = None,
-) -> str:
-    """State which size law the measured exponent admits, and how the equilibrium moves.
+    margin: float = LAW_MARGIN,
+    batch_fit=None,
+) -> tuple[str, list[str]]:
+    """The section's headline (the law and its exponent) and its evidence bullets.
 
     Parameters
     ----------
     fit : ScalingFit
-        Equilibrium RMS against n_w.
-    norm_fit : ScalingFit
-        Equilibrium ‖w‖² against n_w.
+        Equilibrium RMS against n_w, over the runs that reached equilibrium.
     reached : ndarray of bool, shape (W, S)
+    level : sequence of Estimate
+        RMS·√n_w per width.
+    noise_share : Estimate
+        The budget's noise share over all reached width runs.
     stationarity_ratio : sequence of Estimate
-    lambda_fit, n_fit : ScalingFit, optional
-    lambda_reached, n_reached : ndarray of bool, optional
+        Measured ‖w‖² over the full-batch stationarity prediction, per width.
+    radial_ratio : Estimate
+        The budget's radial part of ‖w‖² over the stationarity prediction.
+    margin : float
+        See :func:`scaling_claim`.
+    batch_fit : ScalingFit, optional
+        Equilibrium ‖w‖² against the batch size.
 
     Returns
     -------
-    str
+    headline : str
+    evidence : list of str
     """
-    parts = []
-    total = int(reached.size)
-    got = int(reached.sum())
-    if got == total:
-        parts.append(f"every run reached an equilibrium ({got}/{total})")
+    low, high = fit.interval
+    distances = {label: abs(fit.exponent - h) for h, label in zip(fit.hypotheses, fit.labels)}
+    nearest = min(distances, key=distances.get)
+    in_interval = [label for h, label in zip(fit.hypotheses, fit.labels) if low <= h <= high]
+    if in_interval:
+        law = f"{' and '.join(in_interval)} within the interval"
+    elif distances[nearest] <= margin:
+        law = f"{nearest} in practice (off by {distances[nearest]:.2f}, margin {margin:g})"
     else:
-        parts.append(
-            f"only {got} of {total} runs reached an equilibrium; for the others the fit uses the "
-            "last epochs' values, which are still decaying, so it describes what was measured "
-            "rather than the equilibrium"
-        )
-    parts.append(_describe_fit(fit, "equilibrium RMS", "n_w", nearest=False))
-    if len(fit.admitted) == 1:
-        parts.append(
-            f"the measurement supports {fit.labels[fit.hypotheses.index(fit.admitted[0])]}"
-        )
-    elif fit.admitted:
-        parts.append("the interval is too wide to tell the laws apart")
-    else:
-        distance = [abs(fit.exponent - h) for h in fit.hypotheses]
-        order = np.argsort(distance)
-        text = (
-            f"neither law holds exactly; the exponent is nearer {fit.labels[order[0]]} "
-            f"(off by {distance[order[0]]:.2f})"
-        )
-        if len(order) > 1:
-            text += f" than {fit.labels[order[1]]} (off by {distance[order[1]]:.2f})"
-        parts.append(text)
-    parts.append(
-        _describe_fit(norm_fit, "the total ‖w‖²", "n_w").replace(
-            "admits x^0", "admits a width-independent ‖w‖²"
-        )
+        law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2f})"
+    headline = (
+        f"The equilibrium RMS scales as n_w^{fit.exponent:.2f} [{low:.2f}, {high:.2f}]: {law}."
     )
-    ratios = np.array([e.mean for e in stationarity_ratio])
-    if np.isfinite(ratios).any():
-        parts.append(
-            f"the stationarity identity ‖w‖² = (n/λ)(−w·∇C₀) under-predicts the final ‖w‖² by a "
-            f"factor {np.nanmin(ratios):.2f}–{np.nanmax(ratios):.2f} (SGD noise keeps the "
-            "weights larger than the full-batch stationary point)"
-            if np.nanmin(ratios) > 1
-            else f"measured/predicted ‖w‖² from the stationarity identity: "
-            f"{np.nanmin(ratios):.2f}–{np.nanmax(ratios):.2f}"
+    got, total = int(reached.sum()), int(reached.size)
+    ratios = [e.mean for e in stationarity_ratio if math.isfinite(e.mean)]
+    evidence = [
+        f"{got}/{total} width runs reached equilibrium; only those enter the fit.",
+        f"Level: RMS·√n_w = {_range(level)} across widths.",
+    ]
+    if ratios and noise_share.n:
+        evidence.append(
+            f"Measured ‖w‖² is {min(ratios):.2f}–{max(ratios):.2f}× the full-batch "
+            f"stationarity prediction (n/λ)(−w·∇C₀)."
         )
-    for fit_, what, rc in ((lambda_fit, "λ", lambda_reached), (n_fit, "n", n_reached)):
-        if fit_ is not None:
-            text = _describe_fit(fit_, "‖w‖²", what)
-            if rc is not None and not rc.all():
-                text += f" ({int(rc.sum())}/{rc.size} runs reached equilibrium)"
-            parts.append(text)
-    return "; ".join(parts) + "."
+        evidence.append(
+            f"Budget at equilibrium: the noise term is {noise_share} of the gradient terms "
+            f"R + N, hence of ‖w‖²; the radial part is {radial_ratio}× the stationarity "
+            "prediction."
+        )
+    if batch_fit is not None:
+        evidence.append(
+            f"Equilibrium ‖w‖² ∝ m^{batch_fit.exponent:.2f} "
+            f"[{batch_fit.interval[0]:.2f}, {batch_fit.interval[1]:.2f}] over the batch sizes."
+        )
+    return headline, evidence
 
 
-def _equilibrium_values(history, *, tolerance, z):
-    """(reached, epoch, total rms, per-layer rms, ‖w‖²) of one run."""
+def _run_values(outcome) -> dict:
+    """The per-run numbers of :data:`_RUN_VALUES` (NaN where not reached) and ``reached``."""
+    from decaylab.dynamics.budget import equilibrium_budget
     from decaylab.dynamics.equilibrium import find_equilibrium
 
-    eq = find_equilibrium(history, tolerance=tolerance, z=z)
-    if eq.reached:
-        return True, eq.epoch, eq.total_rms, eq.rms, eq.total_norm_squared
-    # Not reached: the last epochs' values, flagged as such by ``reached``.
-    last = slice(-min(eq.window, history.n_epochs + 1), None)
-    w = history.weights
-    return (
-        False,
-        np.nan,
-        float(w.total.rms[last].mean()),
-        w.rms[last].mean(axis=0),
-        float((w.total.norm[last] ** 2).mean()),
+    values = dict.fromkeys(_RUN_VALUES, math.nan)
+    values["epochs"] = outcome.history.n_epochs
+    if outcome.diverged or not outcome.measurements.get("reached", False):
+        return {**values, "reached": False, "layer_rms": None}
+    history = outcome.history
+    spec = outcome.spec
+    equilibrium = find_equilibrium(history, **dict(spec.detection))
+    n_layers = len(spec.sizes) - 1
+    m = outcome.measurements
+    budget = equilibrium_budget(
+        history,
+        equilibrium,
+        stationarity_prediction=[m[f"stationarity_predicted_{l}"] for l in range(n_layers)],
+        gradient_variance=[m[f"gradient_variance_{l}"] for l in range(n_layers)],
     )
+    record = history.monitors["decomposition"]
+    first_contraction = float(np.sum(record["contraction"][0]))
+    gained = abs(budget.radial[-1]) + budget.noise[-1]
+    values.update(
+        equilibrium_epoch=equilibrium.epoch,
+        rms=equilibrium.total_rms,
+        norm_squared=equilibrium.total_norm_squared,
+        noise_share=budget.noise_share[-1],
+        closure=budget.closure[-1],
+        implied_radial=budget.implied_radial[-1],
+        implied_noise=budget.implied_noise[-1],
+        stationarity=budget.stationarity[-1],
+        ar1_noise=budget.ar1_noise[-1],
+        decay_share=abs(budget.contraction[-1]) / (abs(budget.contraction[-1]) + gained),
+        contraction_ratio=budget.contraction[-1] / first_contraction,
+    )
+    return {**values, "reached": True, "layer_rms": equilibrium.rms}
 
 
 def equilibrium_size(
@@ -302,18 +552,25 @@ def equilibrium_size(
     lmbda: float = 5.0,
     batch_size: int = 10,
     epochs: int = 30,
+    max_relaxations: float = 60.0,
     init: str = "large",
-    lmbdas: Sequence[float] = (1.25, 2.5, 5.0, 10.0, 20.0),
+    lmbdas: Sequence[float] = (2.5, 5.0, 10.0, 20.0),
     ns: Sequence[int] = (250, 500, 1000),
+    batch_sizes: Sequence[int] = (5, 10, 20, 50, 100),
     sweep_hidden: int = 30,
-    relaxation_times: float = 8.0,
+    relaxation_times: float = 3.0,
+    window_relaxations: float = 3.0,
     tolerance: float = 0.002,
     z: float = 1.0,
+    law_margin: float = LAW_MARGIN,
+    max_interval_width: float = 0.5,
+    vanished_share: float = 0.05,
+    balancing_share: float = 0.25,
     confidence: float = 0.95,
     executor=None,
     progress: bool = False,
 ) -> EquilibriumResult:
-    r"""Measure the equilibrium weight size against n_w, λ and n, and fit its exponents.
+    r"""Measure equilibrium weight sizes against n_w, λ, n and m, with their ‖w‖² budgets.
 
     Parameters
     ----------
@@ -322,20 +579,27 @@ def equilibrium_size(
     widths : sequence of int
         Hidden widths h of the [n_in, h, n_classes] networks; n_w = h·(n_in + n_classes).
     seeds : int or sequence of int
-    eta, lmbda, batch_size, epochs : float, float, int, int
-        Settings of the width sweep (sum convention). τ = m/(ηλ) epochs is
-        the pure-decay relaxation time; ``epochs`` should be several τ.
+    eta, lmbda, batch_size : float, float, int
+        Settings of the width sweep (sum convention); τ = m/(ηλ) epochs.
+    epochs : int
+        No equilibrium window starts before this epoch.
+    max_relaxations : float
+        Every run stops at this many τ (its own τ) if it has not settled; it
+        is then reported in ``not_reached`` and left out of the fits.
     init : {"large", "scaled"}
-    lmbdas : sequence of float
-        λ values of the λ sweep at width ``sweep_hidden`` (empty to skip).
-    ns : sequence of int
-        Training-set sizes of the n sweep (first n examples; empty to skip).
+    lmbdas, ns, batch_sizes : sequences
+        The λ, n (first n examples) and m of the sweeps at width ``sweep_hidden``
+        (empty to skip a sweep).
     sweep_hidden : int
-        Hidden width of the λ and n sweeps.
+        Hidden width of the sweeps.
     relaxation_times : float
-        Every run of the λ sweep trains for at least this many τ = m/(ηλ).
-    tolerance, z : float
+        …nor before this many of the run's τ, >= 0 (the detector's own default is 3 τ).
+    window_relaxations, tolerance, z : float
         Equilibrium detection (see :func:`decaylab.dynamics.equilibrium.find_equilibrium`).
+    law_margin, max_interval_width : float
+        Claims 5 and 6 (see :func:`scaling_claim`).
+    vanished_share, balancing_share : float
+        Claim 7 (see :func:`decay_vanishes_claim`).
     confidence : float
         Coverage of the exponent intervals.
     executor : concurrent.futures.Executor, optional
@@ -347,10 +611,10 @@ def equilibrium_size(
 
     Notes
     -----
-    At a stationary point ‖w‖² = (n/λ)(−w·∇C₀); the AR(1) picture of SGD
-    noise gives Var(w) ≈ σ²/(2a) with a = ηλ/n, also ∝ n/λ. Both predict
-    ‖w‖² ∝ n/λ when the data term does not change, which is what the λ and n
-    sweeps test.
+    At equilibrium the budget gives ‖w‖² = (R + N)/(K(1 − d²)): a radial part,
+    about the stationarity identity's (n/λ)(−w·∇C₀), and a noise part, about
+    the AR(1) σ²/(2a − a²) ∝ ηn/(mλ). Both scale as n/λ; only the noise part
+    falls with m, which is what the batch-size sweep tests.
     """
     from decaylab.dynamics.scaling import fit_power_law
 
@@ -362,95 +626,106 @@ def equilibrium_size(
     eta = check_real("eta", eta, positive=True)
     lmbda = check_real("lmbda", lmbda, positive=True)
     batch_size = check_int("batch_size", batch_size, minimum=1, maximum=data.train.n)
-    epochs = check_int("epochs", epochs, minimum=2)
+    epochs = check_int("epochs", epochs, minimum=0)
+    max_relaxations = check_real("max_relaxations", max_relaxations, positive=True)
     if init not in ("large", "scaled"):
         raise ValueError(f"init={init!r} is not recognised; expected 'large' or 'scaled'")
     lmbdas = check_positive_list("lmbdas", lmbdas) if len(lmbdas) else ()
     ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
     for i, n in enumerate(ns):
         check_int(f"ns[{i}]", n, minimum=batch_size, maximum=data.train.n)
+    batch_sizes = check_int_list("batch_sizes", batch_sizes) if len(batch_sizes) else ()
+    for i, m in enumerate(batch_sizes):
+        check_int(f"batch_sizes[{i}]", m, minimum=1, maximum=data.train.n)
     sweep_hidden = check_int("sweep_hidden", sweep_hidden, minimum=1)
-    relaxation_times = check_real("relaxation_times", relaxation_times, positive=True)
-    detection = {
-        "tolerance": check_real("tolerance", tolerance, nonnegative=True),
-        "z": check_real("z", z, nonnegative=True),
+    relaxation_times = check_real("relaxation_times", relaxation_times, nonnegative=True)
+    detection = (
+        ("window_relaxations", check_real("window_relaxations", window_relaxations, positive=True)),
+        ("tolerance", check_real("tolerance", tolerance, nonnegative=True)),
+        ("z", check_real("z", z, nonnegative=True)),
+    )
+    thresholds = {
+        "law_margin": check_real("law_margin", law_margin, positive=True),
+        "max_interval_width": check_real("max_interval_width", max_interval_width, positive=True),
+        "vanished_share": check_real("vanished_share", vanished_share, positive=True),
+        "balancing_share": check_real("balancing_share", balancing_share, positive=True),
     }
 
     n_in, n_out = data.n_inputs, data.n_classes
-    width_specs = [
-        RunSpec(
-            (n_in, h, n_out),
+
+    def spec(hidden, seed, lam=lmbda, m=batch_size, n_train=None):
+        tau = m / (eta * lam)
+        return RunSpec(
+            (n_in, hidden, n_out),
             init,
             seed,
-            epochs,
-            batch_size,
+            max(math.ceil(max_relaxations * tau), 1),
+            m,
             eta,
-            lmbda,
+            lam,
+            n_train=n_train,
+            monitors=("decomposition",),
             evaluate=False,
             stationarity=True,
+            until_equilibrium=True,
+            detection=detection + (("start", max(epochs, math.ceil(relaxation_times * tau))),),
+            gradient_noise=True,
         )
-        for h in widths
-        for seed in seeds
-    ]
 
-    def epochs_for(lam: float) -> int:
-        return max(epochs, math.ceil(relaxation_times * batch_size / (eta * lam)))
-
-    sweep_sizes = (n_in, sweep_hidden, n_out)
-    lambda_specs = [
-        RunSpec(sweep_sizes, init, seed, epochs_for(lam), batch_size, eta, lam, evaluate=False)
-        for lam in lmbdas
-        for seed in seeds
+    groups = {
+        "width": [spec(h, seed) for h in widths for seed in seeds],
+        "lambda": [spec(sweep_hidden, seed, lam=lam) for lam in lmbdas for seed in seeds],
+        "n": [spec(sweep_hidden, seed, n_train=n) for n in ns for seed in seeds],
+        "batch": [spec(sweep_hidden, seed, m=m) for m in batch_sizes for seed in seeds],
+    }
+    # The sweeps meet at (sweep_hidden, λ, m, all n): each distinct run is trained once.
+    all_specs = [s for specs in groups.values() for s in specs]
+    unique = list(dict.fromkeys(all_specs))
+    trained = run_many(unique, data, executor=executor, progress=progress, desc="Q3 equilibrium")
+    outcome_of = dict(zip(unique, trained))
+    outcomes = [outcome_of[s] for s in all_specs]
+    by_group, at = {}, 0
+    for name, specs in groups.items():
+        by_group[name] = outcomes[at : at + len(specs)]
+        at += len(specs)
+    diverged = [o.spec.describe() for o in trained if o.diverged]
+    values = {name: [_run_values(o) for o in runs] for name, runs in by_group.items()}
+    not_reached = [
+        o.spec.describe() for o in trained if not (o.diverged or o.measurements["reached"])
     ]
-    n_specs = [
-        RunSpec(sweep_sizes, init, seed, epochs, batch_size, eta, lmbda, n_train=n, evaluate=False)
-        for n in ns
-        for seed in seeds
-    ]
-    outcomes = run_many(
-        width_specs + lambda_specs + n_specs,
-        data,
-        executor=executor,
-        progress=progress,
-        desc="Q3 equilibrium",
-    )
-    width_out = outcomes[: len(width_specs)]
-    lambda_out = outcomes[len(width_specs) : len(width_specs) + len(lambda_specs)]
-    n_out_runs = outcomes[len(width_specs) + len(lambda_specs) :]
-    diverged = [o.spec.describe() for o in outcomes if o.diverged]
 
     W, S, L = len(widths), len(seeds), 2
-    weight_rms = np.full((W, S, epochs + 1, L), np.nan)
-    total_rms = np.full((W, S, epochs + 1), np.nan)
-    reached = np.zeros((W, S), dtype=bool)
-    eq_epoch = np.full((W, S), np.nan)
-    eq_rms = np.full((W, S), np.nan)
+
+    def grid(name, key, count):
+        return np.array([v[key] for v in values[name]], dtype=float).reshape(count, S)
+
+    cap = max(o.spec.epochs for o in by_group["width"])
+    weight_rms = np.full((W, S, cap + 1, L), np.nan)
+    total_rms = np.full((W, S, cap + 1), np.nan)
     eq_layers = np.full((W, S, L), np.nan)
-    eq_norm_sq = np.full((W, S), np.nan)
     stat_ratio = np.full((W, S), np.nan)
-    for i, outcome in enumerate(width_out):
+    for i, outcome in enumerate(by_group["width"]):
         w, k = divmod(i, S)
         h = outcome.history
-        e = h.n_epochs
-        weight_rms[w, k, : e + 1] = h.weights.rms
-        total_rms[w, k, : e + 1] = h.weights.total.rms
-        if outcome.diverged:
-            continue
-        reached[w, k], eq_epoch[w, k], eq_rms[w, k], eq_layers[w, k], eq_norm_sq[w, k] = (
-            _equilibrium_values(h, **detection)
-        )
-        stat_ratio[w, k] = outcome.measurements.get("stationarity_ratio", np.nan)
+        weight_rms[w, k, : h.n_epochs + 1] = h.weights.rms
+        total_rms[w, k, : h.n_epochs + 1] = h.weights.total.rms
+        if values["width"][i]["reached"]:
+            eq_layers[w, k] = values["width"][i]["layer_rms"]
+            stat_ratio[w, k] = outcome.measurements["stationarity_ratio"]
+    reached = grid("width", "reached", W).astype(bool)
+    eq_rms = grid("width", "rms", W)
+    eq_norm_sq = grid("width", "norm_squared", W)
 
     n_weights = np.array([h * (n_in + n_out) for h in widths], dtype=np.int64)
     x = np.repeat(n_weights, S)
-    ok = np.isfinite(eq_rms.ravel())
+    ok = reached.ravel()
     if ok.sum() < 3 or np.unique(x[ok]).size < 2:
         raise RuntimeError(
-            f"only {int(ok.sum())} of {x.size} width runs finished without diverging; at least "
-            "3 runs at 2 widths are needed for a fit. Diverged: "
-            + "; ".join(o.message for o in width_out if o.diverged)
+            f"only {int(ok.sum())} of {x.size} width runs reached their equilibrium; at least "
+            "3 runs at 2 widths are needed for a fit. Not reached: "
+            + "; ".join(not_reached + diverged)
         )
-    fit = fit_power_law(x[ok], eq_rms.ravel()[ok], confidence=confidence)
+    fit = fit_power_law(x[ok], eq_rms.ravel()[ok], confidence=confidence, variable="n_w")
     norm_fit = fit_power_law(
         x[ok],
         eq_norm_sq.ravel()[ok],
@@ -459,44 +734,48 @@ def equilibrium_size(
         labels={0.0: "‖w‖² independent of n_w", 1.0: "‖w‖² ∝ n_w"},
     )
 
-    def sweep_values(runs, count):
-        values = np.full((count, S), np.nan)
-        done = np.zeros((count, S), dtype=bool)
-        for i, outcome in enumerate(runs):
-            j, k = divmod(i, S)
-            if not outcome.diverged:
-                done[j, k], _, _, _, values[j, k] = _equilibrium_values(
-                    outcome.history, **detection
-                )
-        return values, done
-
-    lambda_norm_sq, lambda_reached = sweep_values(lambda_out, len(lmbdas))
-    n_norm_sq, n_reached = sweep_values(n_out_runs, len(ns))
-
-    def sweep_fit(xs, values, hypotheses, labels):
+    def sweep(name, xs, hypotheses, labels):
+        norm = grid(name, "norm_squared", len(xs))
+        done = grid(name, "reached", len(xs)).astype(bool)
+        share = grid(name, "noise_share", len(xs))
         xr = np.repeat(np.asarray(xs, dtype=float), S)
-        good = np.isfinite(values.ravel())
-        if len(set(xs)) < 2 or good.sum() < 3:
-            return None
-        return fit_power_law(
-            xr[good],
-            values.ravel()[good],
-            hypotheses=hypotheses,
-            confidence=confidence,
-            labels=labels,
-        )
+        good = done.ravel()
+        fit_ = None
+        if len(set(np.asarray(xs)[done.any(axis=1)])) >= 2 and good.sum() >= 3:
+            fit_ = fit_power_law(
+                xr[good], norm.ravel()[good], hypotheses=hypotheses, confidence=confidence,
+                labels=labels,
+            )  # fmt: skip
+        return norm, done, share, fit_
 
-    lambda_fit = sweep_fit(
-        lmbdas, lambda_norm_sq, (-1.0, 0.0), {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no λ dependence"}
+    lambda_sweep = sweep(
+        "lambda", lmbdas, (-1.0, 0.0), {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no λ dependence"}
     )
-    n_fit = sweep_fit(ns, n_norm_sq, (1.0, 0.0), {1.0: "‖w‖² ∝ n", 0.0: "no n dependence"})
+    n_sweep = sweep("n", ns, (1.0, 0.0), {1.0: "‖w‖² ∝ n", 0.0: "no n dependence"})
+    batch_sweep = sweep(
+        "batch", batch_sizes, (0.0, -1.0), {0.0: "no m dependence", -1.0: "‖w‖² ∝ 1/m"}
+    )
 
     factor = decay_factor(eta, lmbda, data.train.n, batch_size)
     initial = np.nanmean(total_rms[:, :, 0], axis=1)
-    pure = initial[:, None] * factor ** np.arange(epochs + 1)[None, :]
+    pure = initial[:, None] * factor ** np.arange(cap + 1)[None, :]
     ratio_sqrt = [estimate(eq_rms[w] * np.sqrt(n_weights[w])) for w in range(W)]
-    ratio_n = [estimate(eq_rms[w] * n_weights[w]) for w in range(W)]
+    noise_share = grid("width", "noise_share", W)
+    radial = grid("width", "implied_radial", W)
+    stationarity = grid("width", "stationarity", W)
     stationarity_ratio = [estimate(stat_ratio[w]) for w in range(W)]
+    headline, evidence = equilibrium_verdict(
+        fit,
+        reached,
+        ratio_sqrt,
+        estimate(noise_share[reached]),
+        stationarity_ratio,
+        estimate((radial / stationarity)[reached]),
+        margin=thresholds["law_margin"],
+        batch_fit=batch_sweep[3],
+    )
+    if not_reached:
+        evidence.append(f"Not reached within {max_relaxations:g} τ: " + "; ".join(not_reached))
     return EquilibriumResult(
         settings={
             "data": data.name,
@@ -508,53 +787,67 @@ def equilibrium_size(
             "lmbda": lmbda,
             "batch_size": batch_size,
             "epochs": epochs,
+            "max_relaxations": max_relaxations,
+            "relaxation_times": relaxation_times,
             "relaxation_epochs": batch_size / (eta * lmbda),
             "lmbdas": list(lmbdas),
-            "lambda_epochs": [epochs_for(lam) for lam in lmbdas],
             "ns": list(ns),
+            "batch_sizes": list(batch_sizes),
             "sweep_hidden": sweep_hidden,
-            **detection,
+            **dict(detection),
+            **thresholds,
             "confidence": confidence,
         },
         prediction=(
             "the equilibrium RMS scales as n_w^(−1/2) (Nielsen's 1/√n_w: a total ‖w‖² that does "
             "not grow with width) or as n_w^(−1) (the paraphrase's 1/n_w); the stationarity "
-            "identity and the noise-driven (AR(1)) picture both give ‖w‖² ∝ n/λ"
+            "identity and the noise-driven (AR(1)) picture both give ‖w‖² ∝ n/λ, and only the "
+            "noise part falls with the batch size"
         ),
-        verdict=equilibrium_verdict(
-            fit,
-            norm_fit,
-            reached,
-            stationarity_ratio,
-            lambda_fit=lambda_fit,
-            n_fit=n_fit,
-            lambda_reached=lambda_reached if len(lmbdas) else None,
-            n_reached=n_reached if len(ns) else None,
-        ),
+        verdict=headline,
         diverged=diverged,
         widths=np.array(widths, dtype=np.int64),
         n_weights=n_weights,
         fan_ins=np.array([[n_in, h] for h in widths], dtype=np.int64),
-        epoch=np.arange(epochs + 1),
+        epoch=np.arange(cap + 1),
         weight_rms=weight_rms,
         total_rms=total_rms,
         pure_decay_rms=pure,
         reached=reached,
-        equilibrium_epoch=eq_epoch,
+        epochs_trained=grid("width", "epochs", W).astype(np.int64),
+        equilibrium_epoch=grid("width", "equilibrium_epoch", W),
         equilibrium_rms=eq_rms,
         equilibrium_layer_rms=eq_layers,
         equilibrium_norm_squared=eq_norm_sq,
+        noise_share=noise_share,
+        closure=grid("width", "closure", W),
+        implied_radial=radial,
+        implied_noise=grid("width", "implied_noise", W),
+        stationarity_norm_squared=stationarity,
+        ar1_noise_norm_squared=grid("width", "ar1_noise", W),
+        decay_share=grid("width", "decay_share", W),
+        contraction_ratio=grid("width", "contraction_ratio", W),
+        not_reached=not_reached,
         fit=fit,
         norm_fit=norm_fit,
-        ratio_to_inverse_n_weights=ratio_n,
+        ratio_to_inverse_n_weights=[estimate(eq_rms[w] * n_weights[w]) for w in range(W)],
         ratio_to_inverse_sqrt_n_weights=ratio_sqrt,
         stationarity_ratio=stationarity_ratio,
+        norm_over_n_over_lambda=[estimate(eq_norm_sq[w] * lmbda / data.train.n) for w in range(W)],
         lmbdas=np.array(lmbdas, dtype=float),
-        lambda_norm_squared=lambda_norm_sq,
-        lambda_reached=lambda_reached,
-        lambda_fit=lambda_fit,
+        lambda_norm_squared=lambda_sweep[0],
+        lambda_reached=lambda_sweep[1],
+        lambda_noise_share=lambda_sweep[2],
+        lambda_fit=lambda_sweep[3],
         ns=np.array(ns, dtype=np.int64),
-        n_norm_squared=n_norm_sq,
-        n_reached=n_reached,
-        n_fit=n_fit,
+        n_norm_squared=n_sweep[0],
+        n_reached=n_sweep[1],
+        n_noise_share=n_sweep[2],
+        n_fit=n_sweep[3],
+        batch_sizes=np.array(batch_sizes, dtype=np.int64),
+        batch_norm_squared=batch_sweep[0],
+        batch_reached=batch_sweep[1],
+        batch_noise_share=batch_sweep[2],
+        batch_fit=batch_sweep[3],
+        evidence=evidence,
     )
