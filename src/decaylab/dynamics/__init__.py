@@ -22,4 +22,9 @@ module             what it measures
 ``scaling``        log–log power-law fits with intervals and the exponents
                    they admit
 =================  ==========================================================
+
+``optimizer_factors`` gives the same pure-decay factors for the update rules
+beside eq. 93 (:mod:`decaylab.optimizers`): momentum's exact recurrence and
+its closed form e^{−ηλ/(m(1−β))}, and the effective per-layer decay of
+Adam + L2 against AdamW's.
 """
