@@ -1,14 +1,14 @@
-"""A question the report does not ask: does the size the weights settle at depend on m?
+"""A question the report does not ask: does the size the weights settle at depend on η?
 
-With η, λ and n fixed, a smaller mini-batch m takes more steps per epoch, so
-decay relaxes the weights faster per epoch (τ = m/(ηλ) epochs), and each step's
-gradient is noisier; the noise term η²‖g‖² of the ‖w‖² budget grows as m
-shrinks. Each run here trains for the same number of relaxation times (hence
-the same number of SGD steps, n/(ηλ) per τ), detects its equilibrium, and
-fits the equilibrium ‖w‖² against m with a 95 % interval; the budget says how
-much of the balance the noise term carries at each m.
+Experiment 3 moves λ, n and the batch size m; this script moves the learning
+rate η with λ and m fixed. The stationarity identity ‖w‖² = (n/λ)(−w·∇C₀)
+has no η in it, but η sets the clock, τ = m/(ηλ) epochs, and the noise term
+η²‖g‖² of the ‖w‖² budget, which grows with η relative to the others. Each
+run trains for the same number of relaxation times, detects its equilibrium,
+and the equilibrium ‖w‖² is fitted against η with a 95 % interval; the
+budget says how much of the balance the noise term carries at each η.
 
-    python examples/batch_size_equilibrium.py   # about 20 s; writes batch_size_equilibrium.png
+    python examples/learning_rate_equilibrium.py  # about 20 s; writes its figure as a PNG
 
 Only public tools are used: train with a DecompositionMonitor, find_equilibrium,
 fit_power_law, and the run figures plot_histories and plot_budget.
@@ -25,39 +25,39 @@ import decaylab as dl
 
 def main(
     *,
-    batch_sizes=(5, 10, 20, 40),
+    etas=(0.25, 0.5, 1.0, 2.0),
     seeds=2,
-    eta=0.5,
     lmbda=5.0,
+    batch_size=10,
     hidden=30,
     relaxations=20.0,
     data=None,
-    figure="batch_size_equilibrium.png",
+    figure="learning_rate_equilibrium.png",
 ):
-    """Train every (m, seed) for ``relaxations`` τ, measure each equilibrium, fit ‖w‖² against m.
+    """Train every (η, seed) for ``relaxations`` τ, measure each equilibrium, fit ‖w‖² against η.
 
     Returns
     -------
     dict
-        ``batch_size``, ``seed``, ``epochs``, ``reached``, ``norm_squared``
-        and its ``norm_squared_se`` (NaN where not reached),
-        ``noise_share`` (the noise term's part of the gradient terms,
-        noise / (|radial| + noise), over the equilibrium window),
-        ``accuracy`` (final validation accuracy): arrays with one entry per
-        run; ``histories`` (the runs) and ``fit`` (the power-law fit over
-        the runs that reached equilibrium, or None with fewer than three).
+        ``eta``, ``seed``, ``epochs``, ``reached``, ``norm_squared`` and its
+        ``norm_squared_se`` (NaN where not reached), ``noise_share`` (the
+        noise term's part of the gradient terms, noise / (|radial| + noise),
+        over the equilibrium window), ``accuracy`` (final validation
+        accuracy): arrays with one entry per run; ``histories`` (the runs) and
+        ``fit`` (the power-law fit over the runs that reached equilibrium, or
+        None with fewer than three or a single η).
     """
     data = dl.load_digits() if data is None else data
     sizes = [data.train.X.shape[1], hidden, data.n_classes]
     rows = []
-    for m in batch_sizes:
-        epochs = math.ceil(relaxations * dl.relaxation_time(eta, lmbda, m))
+    for eta in etas:
+        epochs = math.ceil(relaxations * dl.relaxation_time(eta, lmbda, batch_size))
         for seed in range(seeds):
             history = dl.train(
                 dl.Network(sizes, init="large", seed=seed),
                 data.train,
                 epochs=epochs,
-                batch_size=m,
+                batch_size=batch_size,
                 eta=eta,
                 lmbda=lmbda,
                 evaluation=data.validation,
@@ -65,9 +65,9 @@ def main(
                 monitors=[dl.DecompositionMonitor()],
                 seed=seed,
             )
-            rows.append((m, seed, epochs, history, dl.find_equilibrium(history)))
+            rows.append((eta, seed, epochs, history, dl.find_equilibrium(history)))
     result = {
-        "batch_size": np.array([r[0] for r in rows]),
+        "eta": np.array([r[0] for r in rows], dtype=float),
         "seed": np.array([r[1] for r in rows]),
         "epochs": np.array([r[2] for r in rows]),
         "reached": np.array([r[4].reached for r in rows]),
@@ -78,12 +78,9 @@ def main(
         "histories": [r[3] for r in rows],
     }
     reached = result["reached"]
-    distinct = len(set(result["batch_size"][reached]))
     result["fit"] = (
-        dl.fit_power_law(
-            result["batch_size"][reached], result["norm_squared"][reached], hypotheses=(0.0,)
-        )
-        if reached.sum() >= 3 and distinct >= 2
+        dl.fit_power_law(result["eta"][reached], result["norm_squared"][reached], hypotheses=(0.0,))
+        if reached.sum() >= 3 and len(set(result["eta"][reached])) >= 2
         else None
     )
     if figure is not None:
@@ -102,7 +99,7 @@ def _noise_share(history, equilibrium) -> float:
 
 
 def draw(result):
-    """Three panels: ‖w‖² of the first seed's runs, the equilibria against m, one run's budget."""
+    """Three panels: ‖w‖² of the first seed's runs, the equilibria against η, one run's budget."""
     from matplotlib.figure import Figure
 
     import decaylab.plots as dp
@@ -111,13 +108,13 @@ def draw(result):
     runs, equilibria, budget = fig.subplots(1, 3)
     first = result["seed"] == 0
     histories = [h for h, keep in zip(result["histories"], first) if keep]
-    labels = [f"m = {m}" for m in result["batch_size"][first]]
+    labels = [f"η = {eta:g}" for eta in result["eta"][first]]
     dp.plot_histories(histories, labels, "norm", squared=True, time="relaxation", ax=runs)
     runs.set_title("‖w‖² of each run (seed 0), on the clock of τ = m/(ηλ)")
 
     ok = result["reached"]
     equilibria.errorbar(
-        result["batch_size"][ok],
+        result["eta"][ok],
         result["norm_squared"][ok],
         yerr=result["norm_squared_se"][ok],
         fmt="o",
@@ -126,34 +123,35 @@ def draw(result):
     )
     fit = result["fit"]
     if fit is not None:
-        xs = np.geomspace(result["batch_size"].min() / 1.2, result["batch_size"].max() * 1.2, 30)
+        xs = np.geomspace(result["eta"].min() / 1.2, result["eta"].max() * 1.2, 30)
         low, high = fit.interval
         equilibria.plot(
             xs,
             fit.predict(xs),
             color="black",
-            label=f"fit: ‖w‖² ∝ m^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
+            label=f"fit: ‖w‖² ∝ η^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
         )
+    etas = np.unique(result["eta"])
     equilibria.set_xscale("log")
-    equilibria.set_xticks(np.unique(result["batch_size"]), labels=np.unique(result["batch_size"]))
+    equilibria.set_xticks(etas, labels=[f"{eta:g}" for eta in etas])
     equilibria.minorticks_off()
-    equilibria.set_xlabel("mini-batch size m")
+    equilibria.set_xlabel("learning rate η")
     equilibria.set_ylabel("equilibrium ‖w‖² (all weights)")
     equilibria.set_title("Where the weights settle")
     equilibria.legend(fontsize="small")
 
-    smallest = int(np.argmin(np.where(first, result["batch_size"], np.inf)))
-    dp.plot_budget(result["histories"][smallest], ax=budget, relative=True)
-    budget.set_title(f"‖w‖² budget per epoch, m = {result['batch_size'][smallest]}")
+    largest = int(np.argmax(np.where(first, result["eta"], -np.inf)))
+    dp.plot_budget(result["histories"][largest], ax=budget, relative=True)
+    budget.set_title(f"‖w‖² budget per epoch, η = {result['eta'][largest]:g}")
     return fig
 
 
 if __name__ == "__main__":
     result = main()
-    print(" m  seed  epochs  reached  ‖w‖² at equilibrium  noise share  accuracy")
-    for k in range(len(result["batch_size"])):
+    print("   η  seed  epochs  reached  ‖w‖² at equilibrium  noise share  accuracy")
+    for k in range(len(result["eta"])):
         print(
-            f"{result['batch_size'][k]:2d}  {result['seed'][k]:4d}  {result['epochs'][k]:6d}  "
+            f"{result['eta'][k]:4g}  {result['seed'][k]:4d}  {result['epochs'][k]:6d}  "
             f"{'yes' if result['reached'][k] else 'no ':>7}  "
             f"{result['norm_squared'][k]:10.2f} ± {result['norm_squared_se'][k]:5.2f}  "
             f"{result['noise_share'][k]:11.3f}  {result['accuracy'][k]:8.3f}"
@@ -161,4 +159,4 @@ if __name__ == "__main__":
     fit = result["fit"]
     if fit is not None:
         low, high = fit.interval
-        print(f"\n‖w‖² ∝ m^{fit.exponent:.3f}, 95 % interval [{low:.3f}, {high:.3f}]")
+        print(f"\n‖w‖² ∝ η^{fit.exponent:.3f}, 95 % interval [{low:.3f}, {high:.3f}]")

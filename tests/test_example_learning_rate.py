@@ -1,4 +1,4 @@
-"""The batch-size example: its runs are the runs it says, and it draws its figure."""
+"""The learning-rate example: its runs are the runs it says, and it draws its figure."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 
-SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "batch_size_equilibrium.py"
-SETTINGS = {"batch_sizes": (10, 40), "seeds": 2, "hidden": 8, "relaxations": 12.0}
+SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "learning_rate_equilibrium.py"
+SETTINGS = {"etas": (0.5, 2.0), "seeds": 2, "hidden": 8, "relaxations": 12.0}
 
 
 @pytest.fixture(scope="module")
@@ -32,32 +32,32 @@ def small(digits):
 
 @pytest.fixture(scope="module")
 def study(small, tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("batch_size_equilibrium", SCRIPT)
+    spec = importlib.util.spec_from_file_location("learning_rate_equilibrium", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    figure = tmp_path_factory.mktemp("figure") / "batch_size.png"
+    figure = tmp_path_factory.mktemp("figure") / "learning_rate.png"
     return module.main(data=small, figure=str(figure), **SETTINGS), figure
 
 
 def test_every_run_trains_for_the_same_number_of_relaxation_times(study):
     result, _ = study
-    # τ = m/(ηλ) epochs with η = 0.5, λ = 5: 12 τ is 48 epochs at m = 10, 192 at m = 40.
-    assert result["epochs"].tolist() == [48, 48, 192, 192]
-    assert result["batch_size"].tolist() == [10, 10, 40, 40]
+    # τ = m/(ηλ) epochs with m = 10, λ = 5: 12 τ is 48 epochs at η = 0.5, 12 at η = 2.
+    assert result["epochs"].tolist() == [48, 48, 12, 12]
+    assert result["eta"].tolist() == [0.5, 0.5, 2.0, 2.0]
 
 
 def test_each_run_is_the_run_train_gives_alone(study, small):
     result, _ = study
-    for m, seed, epochs, history in zip(
-        result["batch_size"], result["seed"], result["epochs"], result["histories"]
+    for eta, seed, epochs, history in zip(
+        result["eta"], result["seed"], result["epochs"], result["histories"]
     ):
         net = dl.Network([64, 8, 10], init="large", seed=int(seed))
         alone = dl.train(
             net,
             small.train,
             epochs=int(epochs),
-            batch_size=int(m),
-            eta=0.5,
+            batch_size=10,
+            eta=float(eta),
             lmbda=5.0,
             seed=int(seed),
             training_metrics=False,
