@@ -344,8 +344,13 @@ class OptimizerResult(ExperimentResult):
             "holds": f"The measured factor follows the momentum form; the closed form is within "
             f"{tol:.0%} of the exact recurrence.",
             "holds with a qualification": "The measured factor follows the momentum form, but "
-            f"the closed form misses the exact first epoch by {first_error:+.1%} (the velocity "
-            "builds up from zero).",
+            + (
+                f"the closed form misses the exact first epoch by {first_error:+.1%} (the "
+                "velocity builds up from zero)."
+                if abs(m.relative_error) <= tol
+                else f"after the transient the closed form is off by {m.relative_error:+.1%} "
+                "(a/(1 − β)² is not small)."
+            ),
             "does not hold": "The measured factor is nearer e^(−ηλ/m) than the momentum form.",
             "undecided": "Every momentum run diverged.",
         }[word13]
@@ -389,7 +394,7 @@ class OptimizerResult(ExperimentResult):
                 13,
                 STATEMENTS[13],
                 word13,
-                f"first epoch: measured {measured:.4f}, exact {m.epoch_factors[0]:.4f}, "
+                f"first epoch, layer 0: measured {measured:.4f}, exact {m.epoch_factors[0]:.4f}, "
                 f"e^(−ηλ/(m(1−β))) {self.closed_form['momentum']:.4f}, e^(−ηλ/m) "
                 f"{self.closed_form['sgd_at_momentum']:.4f}; after the transient the closed "
                 f"form is off by {m.relative_error:+.2%}",
