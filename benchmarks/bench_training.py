@@ -401,16 +401,19 @@ def epoch_seconds(X, y, m: int, members: int, dtype: str) -> float:
     return time.perf_counter() - start
 
 
-def trained(X, y, m: int, members: int, dtype: str) -> list[dl.Network]:
-    """``members`` networks after FLOAT32_EPOCHS epochs (separate runs' settings for one)."""
-    nets = [dl.Network(SIZES, seed=s, dtype=dtype) for s in range(members)]
+def trained(X, y, m: int, together: bool, dtype: str) -> list[dl.Network]:
+    """The 16 networks of the λ sweep after FLOAT32_EPOCHS epochs, as one ensemble or as
+    separate runs."""
+    lmbdas = list(np.geomspace(0.1, 10.0, ENSEMBLE_MEMBERS))
+    nets = [dl.Network(SIZES, seed=s, dtype=dtype) for s in range(ENSEMBLE_MEMBERS)]
     common = dict(epochs=FLOAT32_EPOCHS, batch_size=m, eta=ETA, seed=7, training_metrics=False,
                   progress=False)  # fmt: skip
     data = (X.astype(dtype), y)
-    if members == 1:
-        dl.train(nets[0], data, lmbda=LMBDA, **common)
+    if together:
+        dl.train_ensemble(nets, data, lmbda=lmbdas, **common)
     else:
-        dl.train_ensemble(nets, data, lmbda=list(np.geomspace(0.1, 10.0, members)), **common)
+        for net, lmbda in zip(nets, lmbdas):
+            dl.train(net, data, lmbda=lmbda, **common)
     return nets
 
 
@@ -438,18 +441,24 @@ def float32_comparison(n: int, repeats: int) -> dict:
                 for dtype in times:
                     times[dtype].append(epoch_seconds(X, y, m, members, dtype))
             out[kind][str(m)] = {"speedup": min(times["float64"]) / min(times["float32"])}
-    # Trajectories: the same initial weights (drawn in float64), batches and settings.
-    for kind, members in (("single", 1), ("ensemble", ENSEMBLE_MEMBERS)):
-        for m in (10, 100):
-            final = {dtype: trained(X, y, m, members, dtype) for dtype in ("float64", "float32")}
+    # Trajectories: the same initial weights (drawn in float64), batches and settings, for
+    # every member of the λ sweep: how far rounding carries a run depends on the run.
+    for kind in ("single", "ensemble"):
+        for m in ENSEMBLE_BATCHES:
+            final = {dt: trained(X, y, m, kind == "ensemble", dt) for dt in ("float64", "float32")}
             pairs = list(zip(final["float64"], final["float32"]))
-            entry = out[kind].setdefault(str(m), {})
-            entry["largest_parameter_difference"] = max(
-                float(np.abs(a.params - b.params).max() / np.abs(a.params).max()) for a, b in pairs
-            )
-            entry["largest_norm_difference"] = max(
+            parameters = [
+                np.abs(a.params - b.params).max() / np.abs(a.params).max() for a, b in pairs
+            ]
+            norms = [
                 abs(1.0 - np.sqrt(b.weight_sum_of_squares() / a.weight_sum_of_squares()))
                 for a, b in pairs
+            ]
+            out[kind][str(m)].update(
+                median_parameter_difference=float(np.median(parameters)),
+                largest_parameter_difference=float(np.max(parameters)),
+                median_norm_difference=float(np.median(norms)),
+                largest_norm_difference=float(np.max(norms)),
             )
     big_n = 50_000
     exact = (1.0 - ETA * LMBDA / big_n) ** -(-big_n // 10)
@@ -745,15 +754,18 @@ def print_report(result: dict) -> None:
             f"{c['two_processes']['best']:.3f} s: processes {c['threads_over_processes']:.2f}x"
         )
     f = result["float32"]
-    print(f"\nfloat32 against float64 (after {f['epochs']} epochs, n = {f['n']})")
+    print(
+        f"\nfloat32 against float64: speed-up, and the 16 runs of the λ sweep after "
+        f"{f['epochs']} epochs (n = {f['n']})"
+    )
     for kind in ("single", "ensemble"):
         for m, e in f[kind].items():
             extra = ""
             if "largest_parameter_difference" in e:
                 extra = (
-                    f", largest parameter difference {e['largest_parameter_difference']:.1e} of "
-                    f"the largest parameter, largest ‖w‖ difference "
-                    f"{e['largest_norm_difference']:.1e}"
+                    f"; |Δθ|/max|θ| median {e['median_parameter_difference']:.1e}, largest "
+                    f"{e['largest_parameter_difference']:.1e}; relative Δ‖w‖ median "
+                    f"{e['median_norm_difference']:.1e}, largest {e['largest_norm_difference']:.1e}"
                 )
             print(f"  {kind:8s} batch {int(m):4d}: {e['speedup']:.2f}x faster{extra}")
     d = f["decay_factor"]
