@@ -268,6 +268,14 @@ def measured_factors(history: History) -> MeasuredFactors:
         raise ValueError(
             f"history.settings lacks {missing}; expected a History returned by decaylab.train"
         )
+    rule = (settings.get("optimizer") or {}).get("name")
+    if rule in ("momentum", "adam"):
+        # Eq. 93's d^K is not their pure-decay factor; AdamW's decay is d^K exactly.
+        raise ValueError(
+            f"history was trained with optimizer {rule!r}, whose pure-decay factor is not "
+            "d^K; expected eq. 93 or AdamW (see decaylab.dynamics.optimizer_factors for "
+            "momentum and Adam + L2)"
+        )
     if history.n_epochs < 1:
         raise ValueError(
             f"history has {history.n_epochs} epochs; expected at least 1 to form a ratio"
