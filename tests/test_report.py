@@ -1,4 +1,4 @@
-"""The report: one section per question with numbers, verdict and figure, written to disk."""
+"""The report: the claims table, then one section per question, written to disk."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ import pytest  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 from decaylab import report as report_module  # noqa: E402
-from decaylab.report import SLUGS, experiment_settings, markdown_table, write_report  # noqa: E402
+from decaylab.experiments.claims import MAX_CELL, MAX_HEADLINE, VERDICTS, Claim  # noqa: E402
+from decaylab.report import (  # noqa: E402
+    SLUGS,
+    answered_claims,
+    experiment_settings,
+    markdown_table,
+    write_report,
+)
 
 TINY = {
     "q1_dominance": {"lmbdas": (0.1, 5.0), "epochs": 2, "first_epochs": 1, "hidden": 6},
@@ -54,7 +61,9 @@ def small_digits():
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    result = write_report(out, data=small_digits(), seeds=2, overrides=TINY, progress=False)
+    result = write_report(
+        out, data=small_digits(), seeds=2, overrides=TINY, progress=False, workers=1
+    )
     return result, (out / "report.md").read_text(encoding="utf-8")
 
 
@@ -63,19 +72,77 @@ def test_report_has_one_section_per_question(written):
     assert re.findall(r"^## Q(\d)\. ", text, flags=re.M) == ["1", "2", "3", "4", "5", "6"]
 
 
-def test_every_section_has_a_table_prediction_verdict_and_figure(written):
-    _, text = written
-    sections = re.split(r"^## Q\d\. ", text, flags=re.M)[1:]
-    for number, section in enumerate(sections, start=1):
-        assert "\n|---|" in section
-        assert "**Prediction.**" in section and "**Verdict.**" in section
-        assert f"![Figure for question {number}]({SLUGS[number - 1]}.png)" in section
+def _sections(text):
+    return re.split(r"^## Q\d\. ", text, flags=re.M)[1:]
 
 
-def test_report_verdicts_are_the_records_verdicts(written):
+def test_every_section_has_headline_table_figure_and_details(written):
     result, text = written
-    for record in result.results:
-        assert record.verdict.replace("|", "\\|") in text
+    for number, (record, section) in enumerate(zip(result.results, _sections(text)), start=1):
+        assert section.splitlines()[2] == f"**{record.verdict}**"
+        assert "\n|---|" in section
+        assert f"![Figure for question {number}]({SLUGS[number - 1]}.png)" in section
+        assert "<details><summary>" in section and "*Prediction.*" in section
+
+
+def test_report_opens_with_the_twelve_claims(written):
+    _, text = written
+    table = text.split("## The claims, answered")[1].split("\n\n")[1]
+    rows = table.splitlines()[2:]
+    assert [int(re.match(r"\| (\d+)\. ", row).group(1)) for row in rows] == list(range(1, 13))
+    verdicts = [row.split(" | ")[1].strip("*") for row in rows]
+    assert set(verdicts) <= set(VERDICTS)
+
+
+def test_claims_link_to_their_sections(written):
+    _, text = written
+    for number in re.findall(r"\[Q(\d)\]\(#q\d\)", text):
+        assert f'<a id="q{number}"></a>' in text
+
+
+def test_no_cell_or_bullet_is_longer_than_the_limit(written):
+    _, text = written
+    cells = [c for line in text.splitlines() if line.startswith("|") for c in line.split(" | ")]
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert max(len(c) for c in cells + bullets) <= MAX_CELL + 4
+
+
+def test_every_headline_is_one_short_line(written):
+    result, _ = written
+    assert all(len(r.verdict) <= MAX_HEADLINE and "\n" not in r.verdict for r in result.results)
+
+
+def _record(number, claims):
+    class Fake:
+        def __init__(self):
+            self.number = number
+
+        def claims(self):
+            return claims
+
+    return Fake()
+
+
+def _claim(number, verdict="holds"):
+    return Claim(number, "a claim", verdict, "x = 1 ± 0.1", "because", 1)
+
+
+def test_a_claim_no_experiment_returns_is_undecided_not_measured():
+    claims = answered_claims([_record(1, [_claim(1), _claim(2)])])
+    assert [c.number for c in claims] == list(range(1, 13))
+    assert (claims[4].verdict, claims[4].evidence) == ("undecided", "not measured")
+    assert claims[0] == _claim(1)
+
+
+def test_claims_beyond_twelve_are_added():
+    claims = answered_claims([_record(7, [_claim(13, "does not hold")])])
+    assert [c.number for c in claims] == list(range(1, 14))
+    assert claims[-1].verdict == "does not hold"
+
+
+def test_a_claim_decided_twice_is_refused():
+    with pytest.raises(ValueError, match="claim 2 is decided by"):
+        answered_claims([_record(1, [_claim(2)]), _record(2, [_claim(2)])])
 
 
 def test_figures_are_pngs_beside_the_report(written):
@@ -88,9 +155,32 @@ def test_figures_are_pngs_beside_the_report(written):
 
 def test_results_json_holds_every_record(written):
     result, _ = written
-    records = json.loads(result.json.read_text(encoding="utf-8"))
+    records = json.loads(result.json.read_text(encoding="utf-8"))["experiments"]
     assert [r["number"] for r in records] == [1, 2, 3, 4, 5, 6]
     assert records[2]["fit"]["exponent"] == pytest.approx(result.results[2].fit.exponent)
+
+
+def test_results_json_opens_with_the_claims(written):
+    result, _ = written
+    content = json.loads(result.json.read_text(encoding="utf-8"))
+    assert list(content) == ["claims", "experiments"]
+    assert [c["number"] for c in content["claims"]] == list(range(1, 13))
+
+
+def test_worker_processes_give_the_serial_records(written, tmp_path):
+    serial, _ = written
+    parallel = write_report(
+        tmp_path, data=small_digits(), seeds=2, overrides=TINY, progress=False, workers=2
+    )
+    assert parallel.json.read_text(encoding="utf-8") == serial.json.read_text(encoding="utf-8")
+
+
+def test_default_workers_are_the_usable_cores(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(report_module, "_executor", lambda workers: seen.append(workers))
+    monkeypatch.setattr(report_module, "usable_cores", lambda: 3)
+    write_report(tmp_path, data=small_digits(), seeds=1, overrides=TINY, progress=False)
+    assert seen == [3]
 
 
 def test_report_records_its_settings_and_timings(written):
@@ -102,7 +192,7 @@ def test_report_records_its_settings_and_timings(written):
 
 def test_report_names_the_mnist_stand_in(written):
     _, text = written
-    assert "digits enlarged to 28×28 pixels" in text
+    assert "the bundled digits enlarged to 28×28" in text
 
 
 @pytest.mark.slow
@@ -110,11 +200,11 @@ def test_diverged_runs_are_listed_in_the_report(tmp_path):
     overrides = {slug: dict(kwargs) for slug, kwargs in TINY.items()}
     overrides["q1_dominance"].update(eta=1e300, lmbdas=(1e-300,), inits=("large",))
     result = write_report(
-        tmp_path, data=small_digits(), seeds=1, overrides=overrides, progress=False
+        tmp_path, data=small_digits(), seeds=1, overrides=overrides, progress=False, workers=1
     )
     text = result.markdown.read_text(encoding="utf-8")
     section = text.split("## Q1. ")[1].split("## Q2. ")[0]
-    assert "**Diverged runs (1)**" in section and "eta=1e+300" in section
+    assert "*Diverged runs (1)*" in section and "eta=1e+300" in section
 
 
 def test_unknown_override_is_refused(tmp_path):
@@ -163,6 +253,6 @@ def test_markdown_table_escapes_pipes(cells, row):
 def test_mnist_shaped_data_replaces_the_stand_in(tmp_path):
     fake = dl.make_teacher_student(n=200, n_inputs=784, n_classes=10, n_validation=100, seed=1)
     mnist = dl.Dataset(fake.train, fake.validation, fake.test, 10, "mnist")
-    result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False)
+    result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False, workers=1)
     assert result.results[4].datasets == ["digits", "mnist"]
-    assert "Q5 is trained on MNIST" in result.markdown.read_text(encoding="utf-8")
+    assert "network of Q5 on MNIST" in result.markdown.read_text(encoding="utf-8")

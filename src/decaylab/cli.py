@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        default=1,
-        help="train in N processes (default: %(default)s)",
+        default=None,
+        help="train in N processes, each with a single-threaded BLAS (default: every usable "
+        "core); 1 runs serially in this process, with identical results",
     )
     report.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars on standard error"
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         if args.seeds is not None and args.seeds < 1:
             parser.error(f"--seeds {args.seeds} is too small; expected a count >= 1")
-        if args.workers < 1:
+        if args.workers is not None and args.workers < 1:
             parser.error(f"--workers {args.workers} is too small; expected a count >= 1")
         data = _load(parser, args.data)
         from decaylab.report import SLUGS, write_report

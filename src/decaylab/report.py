@@ -1,12 +1,14 @@
 """Run every experiment and write a Markdown report with its figures.
 
-:func:`write_report` answers the six questions of the design notes from
-fresh measurements: it runs the experiments of :mod:`decaylab.experiments`,
-draws each one's figure (:mod:`decaylab.plots`), and writes ``report.md``
-(one section per question: the question, the numbers, the prediction, the
-verdict, the figure), the PNG figures and ``results.json`` (every record,
-as plain JSON) into one directory. ``decaylab report`` on the command line
-calls it.
+:func:`write_report` answers the claims of the design notes from fresh
+measurements: it runs the experiments of :mod:`decaylab.experiments`, draws
+each one's figure (:mod:`decaylab.plots`), and writes into one directory
+``report.md`` — first the claims table (one row per claim: its verdict word,
+the numbers that decide it, a short reason, a link to its section), then one
+section per question (a one-line answer, evidence bullets, tables with
+captions, the figure, and the question, prediction and settings folded
+away) — the PNG figures and ``results.json`` (the claims and every record,
+as plain JSON). ``decaylab report`` on the command line calls it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,25 @@ from tqdm.auto import tqdm
 from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
+from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
 from decaylab.experiments.q1_dominance import early_decay_dominance
 from decaylab.experiments.q2_factor import per_epoch_factor
 from decaylab.experiments.q3_equilibrium import equilibrium_size
 from decaylab.experiments.q4_initialisation import initialisation_comparison
 from decaylab.experiments.q5_layers import layer_movement, mnist_stand_in
 from decaylab.experiments.q6_conventions import convention_transfer
-from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.records import ExperimentResult, to_plain
 from decaylab.experiments.runs import single_threaded_blas
 
-__all__ = ["Report", "experiment_settings", "markdown_section", "write_report"]
+__all__ = [
+    "Report",
+    "answered_claims",
+    "claims_table",
+    "experiment_settings",
+    "markdown_section",
+    "usable_cores",
+    "write_report",
+]
 
 #: File names (without extension) of the six sections, in order.
 SLUGS = (
@@ -108,12 +119,7 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
     if quick:
         settings = {
             "q1_dominance": {"lmbdas": (0.1, 5.0), "epochs": 5, "first_epochs": 3, "seeds": 1},
-            "q2_factor": {
-                "etas": (0.5, 2.0),
-                "lmbdas": (5.0, 200.0),
-                "batch_sizes": (10, 300),
-                "seeds": 1,
-            },
+            "q2_factor": {"seeds": 1},
             "q3_equilibrium": {
                 "widths": (16, 50, 200),
                 "epochs": 20,
@@ -126,11 +132,10 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
             "q5_layers": {"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "stand_in_n": 1000},
             "q6_conventions": {
                 "widths": (16, 45, 128),
-                "sum_lmbdas": tuple(4.0**k for k in range(-2, 3)),
-                "mean_lmbdas": tuple(4.0**k for k in range(3, 9)),
+                "sum_lmbdas": tuple(2.0**k for k in range(-4, 4, 2)),
+                "mean_lmbdas": tuple(2.0**k for k in range(6, 16, 2)),
                 "ns": _ns(n),
-                "epochs": 10,
-                "seeds": 1,
+                "seeds": 2,
             },
         }
     else:
@@ -194,8 +199,29 @@ def _settings_line(settings: dict) -> str:
     return "; ".join(f"{k} = {show(v)}" for k, v in settings.items())
 
 
+def anchor(number: int) -> str:
+    """The id of question ``number``'s section, which the claims table links to."""
+    return f"q{number}"
+
+
+def section_tables(result: ExperimentResult) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The tables of a record as (caption, header, rows), the caption saying what it shows.
+
+    A record with a ``tables()`` method gives them itself; otherwise its
+    ``table()`` (and ``fit_table()`` / ``transfer_table()`` where present)
+    are shown without a caption.
+    """
+    if hasattr(result, "tables"):
+        return list(result.tables())
+    tables = [("", *result.table())]
+    for extra in ("fit_table", "transfer_table"):
+        if hasattr(result, extra):
+            tables.append(("", *getattr(result, extra)()))
+    return tables
+
+
 def markdown_section(result: ExperimentResult, figure: str | None = None) -> str:
-    """One report section: question, settings, tables, prediction, verdict, figure.
+    """One report section: headline, evidence, tables, figure, then the details.
 
     Parameters
     ----------
@@ -206,22 +232,80 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
     Returns
     -------
     str
+        The headline is the record's ``verdict`` (its answer), the bullets
+        its ``evidence``; the question, the prediction and the settings sit
+        in a collapsed ``<details>`` block at the end.
     """
-    parts = [f"## Q{result.number}. {result.title}", "", f"> {result.question}", ""]
-    parts += [f"*Settings:* {_settings_line(result.settings)}", ""]
-    parts += [markdown_table(*result.table()), ""]
-    for extra in ("fit_table", "transfer_table"):
-        if hasattr(result, extra):
-            parts += [markdown_table(*getattr(result, extra)()), ""]
-    parts += [f"**Prediction.** {result.prediction}", ""]
-    parts += [f"**Verdict.** {result.verdict}", ""]
-    if result.diverged:
-        parts.append(f"**Diverged runs ({len(result.diverged)})**, left out of the numbers:")
-        parts += [f"- {d}" for d in result.diverged]
-        parts.append("")
+    parts = [
+        f'<a id="{anchor(result.number)}"></a>',
+        "",
+        f"## Q{result.number}. {result.title}",
+        "",
+        f"**{result.verdict}**",
+        "",
+    ]
+    evidence = list(getattr(result, "evidence", ()))
+    if evidence:
+        parts += [f"- {_cell(bullet)}" for bullet in evidence] + [""]
+    for caption, header, rows in section_tables(result):
+        if caption:
+            parts += [f"*{caption}*", ""]
+        parts += [markdown_table(header, rows), ""]
     if figure is not None:
         parts += [f"![Figure for question {result.number}]({figure})", ""]
+    else:
+        parts += ["*No figure: no run of this question finished without diverging.*", ""]
+    parts += [
+        "<details><summary>Question, prediction and settings</summary>",
+        "",
+        f"*Question.* {result.question}",
+        "",
+        f"*Prediction.* {result.prediction}",
+        "",
+        f"*Settings.* {_settings_line(result.settings)}",
+        "",
+    ]
+    if result.diverged:
+        parts.append(f"*Diverged runs ({len(result.diverged)})*, left out of the numbers:")
+        parts += [f"- {d}" for d in result.diverged]
+        parts.append("")
+    parts += ["</details>", ""]
     return "\n".join(parts)
+
+
+def answered_claims(results: list[ExperimentResult]) -> list[Claim]:
+    """Every claim the records decide, in order, with the unmeasured ones of 1–12 filled in.
+
+    A claim (of :data:`~decaylab.experiments.claims.STATEMENTS`) that no
+    record returns shows as "undecided" with the evidence "not measured";
+    claims numbered beyond 12 appear when an experiment returns them.
+    """
+    found = {}
+    for result in results:
+        for claim in result.claims():
+            if claim.number in found:
+                raise ValueError(
+                    f"claim {claim.number} is decided by questions {found[claim.number].question} "
+                    f"and {claim.question}; expected one experiment per claim"
+                )
+            found[claim.number] = claim
+    numbers = sorted(set(STATEMENTS) | set(found))
+    return [found.get(k) or not_measured(k) for k in numbers]
+
+
+def claims_table(claims: list[Claim]) -> str:
+    """The claims table of the report: claim, verdict, the deciding numbers, reason, section."""
+    rows = [
+        [
+            f"{c.number}. {c.statement}",
+            f"**{c.verdict}**",
+            c.evidence,
+            c.reason,
+            f"[Q{c.question}](#{anchor(c.question)})" if c.question else "",
+        ]
+        for c in claims
+    ]
+    return markdown_table(["claim", "verdict", "decided by", "reason", "section"], rows)
 
 
 # ----------------------------------------------------------------------------- running
@@ -234,6 +318,13 @@ _EXPERIMENTS = {
     "q5_layers": layer_movement,
     "q6_conventions": convention_transfer,
 }
+
+
+def usable_cores() -> int:
+    """The number of cores this process may run on (its CPU affinity where known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor | None:
@@ -268,7 +359,7 @@ def write_report(
     quick: bool = False,
     data: Dataset | None = None,
     seeds: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress: bool | None = None,
     overrides: dict | None = None,
 ) -> Report:
@@ -285,9 +376,11 @@ def write_report(
         to its first few thousand examples, which the report states.
     seeds : int, optional
         Seeds per configuration for every experiment.
-    workers : int
-        Processes to train in; above 1, runs go through
-        :func:`decaylab.sweep.sweep` on a ``ProcessPoolExecutor``.
+    workers : int, optional
+        Processes to train in, each with a single-threaded BLAS; every usable
+        core (:func:`usable_cores`) by default, 1 for a serial run in this
+        process. The records do not depend on it: every run draws from its
+        own seed.
     progress : bool or None
         Progress bars on standard error; by default when it is a terminal.
     overrides : dict of str to dict, optional
@@ -299,7 +392,7 @@ def write_report(
     Report
     """
     directory = Path(out)
-    workers = check_int("workers", workers, minimum=1)
+    workers = usable_cores() if workers is None else check_int("workers", workers, minimum=1)
     if progress is None:
         progress = sys.stderr.isatty()
     if data is None:
@@ -352,9 +445,11 @@ def write_report(
         encoding="utf-8",
     )
     json_path = directory / "results.json"
-    json_path.write_text(
-        json.dumps([r.to_dict() for r in results], indent=1, ensure_ascii=False), encoding="utf-8"
-    )
+    content = {
+        "claims": [to_plain(c) for c in answered_claims(results)],
+        "experiments": [r.to_dict() for r in results],
+    }
+    json_path.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
     return Report(directory, markdown, figures, json_path, results, seconds)
 
 
@@ -367,48 +462,37 @@ def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
 
 
 def _document(results, figures, data, *, quick, note, seconds, workers) -> str:
-
     mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
+    layers = results[SLUGS.index("q5_layers")]
+    stand_in = (
+        "MNIST"
+        if any(d == "mnist" for d in layers.datasets)
+        else "the bundled digits enlarged to 28×28 (MNIST is not bundled; `--data mnist PATH` "
+        "uses it)"
+    )
+    timing = ", ".join(f"Q{r.number} {seconds[s]:.0f} s" for r, s in zip(results, SLUGS))
     lines = [
         "# decaylab report: the dynamics of L2 weight decay",
         "",
-        "Every number below was measured in this run; every verdict is computed from those "
-        "numbers by the experiment's verdict function (thresholds in its settings). Uncertainties "
-        "are ± one standard error over seeds unless stated; exponent intervals are 95 % "
-        "t-intervals of a log–log least-squares fit.",
+        "Each claim below gets a verdict word computed from this run's numbers by a verdict "
+        "function (thresholds in its section's settings). ± is one standard error over seeds; "
+        "intervals in brackets are 95 % intervals.",
         "",
-        f"- decaylab {__version__}; run: {mode}; data: {data.name} (n = {data.train.n} training, "
-        f"{data.validation.n} validation examples, {data.n_inputs} inputs, {data.n_classes} "
-        "classes)",
-        "- update rule (Nielsen, eq. 93): w → (1 − ηλ/n)·w − (η/m)·Σ_x ∂C_x/∂w; biases are "
-        "not decayed; sigmoid units, cross-entropy cost",
-        "- the 784-input network of Q5 is trained on "
-        + (
-            "MNIST"
-            if any(d == "mnist" for d in results[4].datasets)
-            else "the bundled digits enlarged to 28×28 pixels (MNIST's 784 inputs, 10 classes), "
-            "because MNIST is not bundled; pass `--data mnist PATH` to use the real one"
-        ),
-        f"- time: {seconds['total']:.0f} s in all"
-        + (f" on {workers} worker processes" if workers > 1 else "")
-        + " ("
-        + ", ".join(f"Q{i + 1} {seconds[s]:.1f} s" for i, s in enumerate(SLUGS))
-        + ")",
+        "## The claims, answered",
+        "",
+        claims_table(answered_claims(results)),
+        "",
+        f"*Run:* decaylab {__version__}, {mode}; data: {data.name} (n = {data.train.n} training, "
+        f"{data.validation.n} validation examples); the 784-input network of Q5 on {stand_in}; "
+        f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
+        f"({timing}).",
+        "",
+        "*Update rule* (Nielsen, eq. 93): w → (1 − ηλ/n)·w − (η/m)·Σ_x ∂C_x/∂w; biases are not "
+        "decayed; sigmoid units, cross-entropy cost.",
+        "",
     ]
     if note:
-        lines.append(f"- {note}")
-    lines += ["", "## Answers at a glance", ""]
-    lines += [
-        markdown_table(
-            ["question", "verdict"],
-            [[f"Q{r.number}. {r.title}", r.verdict] for r in results],
-        ),
-        "",
-    ]
+        lines += [f"*Data note:* {note}.", ""]
     for result, figure in zip(results, figures):
-        if figure is None:
-            lines.append(markdown_section(result))
-            lines += ["*No figure: no run of this question finished without diverging.*", ""]
-        else:
-            lines.append(markdown_section(result, figure.name))
+        lines.append(markdown_section(result, None if figure is None else figure.name))
     return "\n".join(lines)

@@ -18,12 +18,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
+from decaylab.experiments.claims import STATEMENTS, Answer, Claim, format_column, not_measured, side
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["DominanceResult", "dominance_verdict", "early_decay_dominance"]
+__all__ = [
+    "DominanceResult",
+    "dominance_claim",
+    "dominance_verdict",
+    "early_decay_dominance",
+    "gradient_claim",
+]
 
 INITS = ("large", "scaled")
 
@@ -55,6 +62,14 @@ class DominanceResult(ExperimentResult):
         standard errors.
     weight_rms : ndarray, shape (C, seeds, E + 1, L)
         RMS of each layer's weights after each epoch.
+    step_ratio : list of Estimate, length C
+        Σ‖v‖ / Σ‖u‖ over the first epochs' steps, all layers: how long the
+        gradient steps are against the decay steps (0 if the gradient were 0).
+    radial_ratio : list of Estimate, length C
+        |Σ −2d·w·v| / |Σ (d² − 1)‖w‖²| over the same steps: how much the
+        gradient's radial part changes ‖w‖² against the decay contraction.
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 1
@@ -74,21 +89,144 @@ class DominanceResult(ExperimentResult):
     early_share_layers: list[list[Estimate]]
     dominated: np.ndarray
     weight_rms: np.ndarray
+    step_ratio: list[Estimate]
+    radial_ratio: list[Estimate]
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         k = self.settings["first_epochs"]
         n_layers = self.share.shape[-1]
-        header = ["init", "λ", f"decay share, epochs 1–{k} (all weights)"]
+        header = ["init", "λ", f"decay share, epochs 1–{k}"]
         header += [f"layer {l}" for l in range(n_layers)]
-        header += [f"> {self.settings['threshold']:g}?"]
-        rows = []
-        for c in range(len(self.inits)):
-            rows.append(
-                [self.inits[c], f"{self.lmbdas[c]:g}", format(self.early_share[c])]
-                + [format(e) for e in self.early_share_layers[c]]
-                + ["yes" if self.dominated[c] else "no"]
-            )
+        header += ["gradient step / decay step", "radial / contraction"]
+        columns = [format_column(self.early_share)]
+        columns += [
+            format_column([row[l] for row in self.early_share_layers]) for l in range(n_layers)
+        ]
+        columns += [format_column(self.step_ratio, 2), format_column(self.radial_ratio, 2)]
+        rows = [
+            [self.inits[c], f"{self.lmbdas[c]:g}"] + [column[c] for column in columns]
+            for c in range(len(self.inits))
+        ]
         return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The table with its caption, for reports."""
+        k = self.settings["first_epochs"]
+        caption = (
+            f"Share of the change of ‖w‖² in epochs 1–{k} that decay accounts for (1 = all), "
+            "and how the gradient steps compare with the decay steps (lengths, and the part "
+            "along w)."
+        )
+        return [(caption, *self.table())]
+
+    def _deciding(self) -> int | None:
+        """The condition that decides the claims: large initialisation, largest λ measured."""
+        large = [c for c, i in enumerate(self.inits) if i == "large" and self.early_share[c].n]
+        return max(large, key=lambda c: self.lmbdas[c]) if large else None
+
+    def claims(self) -> list[Claim]:
+        c = self._deciding()
+        if c is None:
+            return [not_measured(1), not_measured(2)]
+        s = self.settings
+        where = f"large init, λ = {self.lmbdas[c]:g}, epochs 1–{s['first_epochs']}"
+        share = self.early_share[c]
+        word = dominance_claim(share, dominant=s["threshold"], almost_all=s["almost_all"])
+        reason = {
+            "holds": f"Decay's share is above {s['almost_all']:g}: almost all of the change.",
+            "holds with a qualification": f"Decay dominates (share above {s['threshold']:g}) "
+            f"but not almost entirely (below {s['almost_all']:g}).",
+            "does not hold": f"Decay's share is below {s['threshold']:g}: it does not dominate.",
+            "undecided": "The share's uncertainty straddles a threshold.",
+        }[word]
+        steps, radial = self.step_ratio[c], self.radial_ratio[c]
+        word2 = gradient_claim(steps, radial, small=s["small"])
+        lengths = f"Gradient steps are {steps.mean:.2g}× the decay steps' length"
+        reason2 = {
+            "holds": f"{lengths}, under {s['small']:g}.",
+            "holds with a qualification": f"{lengths}, but their part along w is only "
+            f"{radial.mean:.2g} of the contraction: they turn w rather than grow it.",
+            "does not hold": f"{lengths}; their part along w is {radial.mean:.2g} of the "
+            f"contraction, above {s['small']:g}.",
+            "undecided": f"{lengths}; the ratios' uncertainty straddles {s['small']:g}.",
+        }[word2]
+        return [
+            Claim(1, STATEMENTS[1], word, f"decay share {share} ({where})", reason, 1),
+            Claim(
+                2,
+                STATEMENTS[2],
+                word2,
+                f"gradient/decay step length {steps}; radial/contraction {radial} ({where})",
+                reason2,
+                1,
+            ),
+        ]
+
+
+def dominance_claim(
+    share: Estimate, *, dominant: float = 0.5, almost_all: float = 0.9, k: float = 2.0
+) -> str:
+    """Claim 1's verdict word from the decay share of the first epochs.
+
+    Parameters
+    ----------
+    share : Estimate
+        Decay share of the change of ‖w‖² (large initialisation, the largest λ).
+    dominant, almost_all : float
+        Share above which decay dominates, and above which it is "almost all".
+    k : float
+        Standard errors a share must clear a threshold by.
+
+    Returns
+    -------
+    str
+        "holds" above ``almost_all``, "holds with a qualification" between
+        the two thresholds, "does not hold" below ``dominant``, "undecided"
+        when the share's interval straddles the threshold that matters.
+    """
+    if side(share, almost_all, k) > 0:
+        return "holds"
+    if side(share, dominant, k) < 0:
+        return "does not hold"
+    if side(share, dominant, k) > 0 and side(share, almost_all, k) < 0:
+        return "holds with a qualification"
+    return "undecided"
+
+
+def gradient_claim(
+    step_ratio: Estimate, radial_ratio: Estimate, *, small: float = 0.1, k: float = 2.0
+) -> str:
+    """Claim 2's verdict word: is the mini-batch gradient about 0 in the first epochs?
+
+    Parameters
+    ----------
+    step_ratio : Estimate
+        Length of the gradient steps over the length of the decay steps.
+    radial_ratio : Estimate
+        The gradient's radial term of the ‖w‖² budget over the decay contraction.
+    small : float
+        A ratio below this counts as "about 0".
+    k : float
+        Standard errors a ratio must clear ``small`` by.
+
+    Returns
+    -------
+    str
+        "holds" when the gradient steps themselves are short; "holds with a
+        qualification" when they are not, but their radial part is (the
+        gradient turns w without changing its length, so decay still
+        dominates ‖w‖); "does not hold" when both are above ``small``;
+        "undecided" otherwise.
+    """
+    steps, radial = side(step_ratio, small, k), side(radial_ratio, small, k)
+    if steps < 0:
+        return "holds"
+    if steps > 0 and radial < 0:
+        return "holds with a qualification"
+    if steps > 0 and radial > 0:
+        return "does not hold"
+    return "undecided"
 
 
 def dominance_verdict(
@@ -98,7 +236,7 @@ def dominance_verdict(
     *,
     first_epochs: int,
     threshold: float = 0.5,
-) -> str:
+) -> Answer:
     """Say for which initialisations and λ decay dominates the first epochs.
 
     A condition counts as dominated when its early decay share (all weights)
@@ -116,59 +254,38 @@ def dominance_verdict(
 
     Returns
     -------
-    str
+    Answer
+        The headline names the dominated conditions of the large
+        initialisation and its largest share; one bullet per initialisation.
     """
     lmbdas = np.asarray(lmbdas, dtype=float)
+    dominated = np.array([side(e, threshold) > 0 for e in early_share])
     measured = np.array([e.n > 0 for e in early_share])
-    lower = np.array([e.lower(2.0) if e.n else np.nan for e in early_share])
-    dominated = measured & (lower > threshold)
-    parts = []
+    evidence = []
     for init in dict.fromkeys(inits):
-        mine = np.array([i == init for i in inits])
-        indices = np.flatnonzero(mine & measured)
-        if indices.size == 0:
-            parts.append(f"{init} initialisation: not measured (every run diverged)")
+        mine = [c for c, i in enumerate(inits) if i == init and measured[c]]
+        if not mine:
+            evidence.append(f"{init} initialisation: not measured (every run diverged)")
             continue
-        best = int(indices[np.argmax([early_share[c].mean for c in indices])])
-        if (dominated & mine).any():
-            which = (
-                "every λ tested"
-                if not (mine & ~dominated).any()
-                else "λ = "
-                + ", ".join(f"{x:g}" for x in lmbdas[mine & dominated])
-                + " (not at λ = "
-                + ", ".join(f"{x:g}" for x in lmbdas[mine & ~dominated])
-                + ")"
-            )
-            parts.append(
-                f"{init} initialisation: decay dominates the first {first_epochs} epochs at "
-                f"{which}; decay share up to {early_share[best]} > {threshold:g}"
-            )
-        else:
-            parts.append(
-                f"{init} initialisation: decay does not dominate the first {first_epochs} "
-                f"epochs at any λ tested (largest share {early_share[best]}, threshold "
-                f"{threshold:g})"
-            )
-    large = np.array([i == "large" for i in inits]) & measured
-    scaled = np.array([i == "scaled" for i in inits]) & measured
-    if large.any():
-        top = lmbdas[large].max()
-        holds = bool((dominated & large & (lmbdas == top)).any())
-        claim = "holds" if holds else "does not hold"
-        text = f"the claim {claim} at the largest λ measured ({top:g})"
-        if scaled.any() and np.array_equal(lmbdas[large], lmbdas[scaled]):
-            share = np.array([e.mean for e in early_share])
-            ratio = share[large] / share[scaled]
-            text += (
-                f"; the large initialisation's share exceeds the scaled one's by a factor "
-                f"{ratio.min():.2g}–{ratio.max():.2g} at equal λ"
-                if (ratio > 1).all()
-                else f"; the ratio of the large to the scaled initialisation's share is "
-                f"{ratio.min():.2g}–{ratio.max():.2g} at equal λ"
-            )
-        parts.append(text)
-    return "; ".join(parts) + "."
+        shares = ", ".join(f"{early_share[c]} at λ = {lmbdas[c]:g}" for c in mine)
+        evidence.append(f"{init} initialisation, decay share of epochs 1–{first_epochs}: {shares}")
+    large = [c for c, i in enumerate(inits) if i == "large" and measured[c]]
+    if not large:
+        return Answer("Not measured: every run of the large initialisation diverged.", evidence)
+    top = max(large, key=lambda c: early_share[c].mean)
+    won = [c for c in large if dominated[c]]
+    if won:
+        where = ", ".join(f"{lmbdas[c]:g}" for c in won)
+        headline = (
+            f"Decay dominates the first {first_epochs} epochs of the large initialisation at "
+            f"λ = {where}: share up to {early_share[top]} (threshold {threshold:g})."
+        )
+    else:
+        headline = (
+            f"Decay does not dominate the first {first_epochs} epochs at any λ tested: the "
+            f"largest share is {early_share[top]} (threshold {threshold:g})."
+        )
+    return Answer(headline, evidence)
 
 
 def _total_share(history) -> np.ndarray:
@@ -191,6 +308,8 @@ def early_decay_dominance(
     epochs: int = 10,
     first_epochs: int = 3,
     threshold: float = 0.5,
+    almost_all: float = 0.9,
+    small: float = 0.1,
     seeds: int | Sequence[int] = 3,
     executor=None,
     progress: bool = False,
@@ -213,6 +332,10 @@ def early_decay_dominance(
         The "first epochs" k over which the early share is averaged.
     threshold : float
         Share above which decay is said to dominate (by two standard errors).
+    almost_all : float
+        Share above which decay accounts for "almost all" of the change (claim 1).
+    small : float
+        Ratio of gradient to decay below which the gradient is "about 0" (claim 2).
     seeds : int or sequence of int
     executor : concurrent.futures.Executor, optional
     progress : bool
@@ -246,6 +369,13 @@ def early_decay_dominance(
     epochs = check_int("epochs", epochs, minimum=1)
     first_epochs = check_int("first_epochs", first_epochs, minimum=1, maximum=epochs)
     threshold = check_real("threshold", threshold, positive=True)
+    almost_all = check_real("almost_all", almost_all, positive=True)
+    if not threshold < almost_all <= 1:
+        raise ValueError(
+            f"almost_all={almost_all} with threshold={threshold}; expected threshold < "
+            "almost_all <= 1"
+        )
+    small = check_real("small", small, positive=True)
     seeds = as_seeds(seeds)
 
     conditions = list(itertools.product(inits, lmbdas))
@@ -273,6 +403,8 @@ def early_decay_dominance(
     share = np.full((len(conditions), len(seeds), epochs, n_layers), np.nan)
     share_total = np.full((len(conditions), len(seeds), epochs), np.nan)
     rms = np.full((len(conditions), len(seeds), epochs + 1, n_layers), np.nan)
+    step_ratio = np.full((len(conditions), len(seeds)), np.nan)
+    radial_ratio = np.full_like(step_ratio, np.nan)
     diverged = []
     for i, outcome in enumerate(outcomes):
         c, k = divmod(i, len(seeds))
@@ -284,6 +416,14 @@ def early_decay_dominance(
         if e:
             share[c, k, :e] = decay_share(h)[:e]
             share_total[c, k, :e] = _total_share(h)
+        if e >= first_epochs:
+            # Sums over the first epochs' steps and over the layers.
+            early = {
+                key: np.asarray(v)[:first_epochs].sum()
+                for key, v in h.monitors["decomposition"].items()
+            }
+            step_ratio[c, k] = early["gradient_norm"] / early["decay_norm"]
+            radial_ratio[c, k] = abs(early["radial"]) / abs(early["contraction"])
     early = share_total[:, :, :first_epochs].mean(axis=2)
     early_layers = share[:, :, :first_epochs].mean(axis=2)
     early_share = [estimate(early[c]) for c in range(len(conditions))]
@@ -292,6 +432,9 @@ def early_decay_dominance(
     ]
     cond_inits = [c[0] for c in conditions]
     cond_lmbdas = np.array([c[1] for c in conditions])
+    answer = dominance_verdict(
+        cond_inits, cond_lmbdas, early_share, first_epochs=first_epochs, threshold=threshold
+    )
     return DominanceResult(
         settings={
             "data": data.name,
@@ -304,6 +447,8 @@ def early_decay_dominance(
             "inits": list(inits),
             "first_epochs": first_epochs,
             "threshold": threshold,
+            "almost_all": almost_all,
+            "small": small,
             "seeds": list(seeds),
         },
         prediction=(
@@ -312,9 +457,7 @@ def early_decay_dominance(
             f"{threshold:g}); under the scaled initialisation the data gradient is not "
             "suppressed, so its share should be much lower"
         ),
-        verdict=dominance_verdict(
-            cond_inits, cond_lmbdas, early_share, first_epochs=first_epochs, threshold=threshold
-        ),
+        verdict=answer.headline,
         diverged=diverged,
         inits=cond_inits,
         lmbdas=cond_lmbdas,
@@ -323,6 +466,9 @@ def early_decay_dominance(
         share_total=share_total,
         early_share=early_share,
         early_share_layers=early_share_layers,
-        dominated=np.array([e.n > 0 and e.lower(2.0) > threshold for e in early_share]),
+        dominated=np.array([side(e, threshold) > 0 for e in early_share]),
         weight_rms=rms,
+        step_ratio=[estimate(row) for row in step_ratio],
+        radial_ratio=[estimate(row) for row in radial_ratio],
+        evidence=list(answer.evidence),
     )

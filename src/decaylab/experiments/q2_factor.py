@@ -18,12 +18,20 @@ import numpy as np
 
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import steps_per_epoch
+from decaylab.experiments.claims import STATEMENTS, Answer, Claim, format_column
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["FactorResult", "per_epoch_factor", "factor_verdict"]
+__all__ = [
+    "FactorResult",
+    "closed_form_claim",
+    "crossover",
+    "factor_verdict",
+    "limit_claim",
+    "per_epoch_factor",
+]
 
 
 @dataclass
@@ -61,6 +69,24 @@ class FactorResult(ExperimentResult):
     closer_to_exact : ndarray of bool, shape (S,)
         Whether the measured factor is nearer (in log) to the exact factor
         than to the closed form.
+    ceiling_term : ndarray, shape (S,)
+        a(⌈n/m⌉ − n/m), the part of the error due to whole steps per epoch.
+    batch_sizes : ndarray of int, shape (M,)
+        The distinct m of the grid, increasing.
+    steps_of_batch : ndarray of int, shape (M,)
+        ⌈n/m⌉ of each.
+    crossover : ndarray, shape (M,)
+        The ηλ/n at which the leading-order error reaches ``tolerance``, per m.
+    crossover_of_setting : ndarray, shape (S,)
+        The same, for each setting's m.
+    limit_ns : ndarray of int, shape (J,)
+        Training-set sizes n·10^j at which the limit n → ∞ is examined.
+    limit_error : ndarray, shape (S, J)
+        |(1 − ηλ/n)^{n/m} e^{ηλ/m} − 1| at those n, with η, λ, m fixed.
+    limit_slope : ndarray, shape (S,)
+        Slope of log limit_error against log n (−1 for an error ∝ 1/n).
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 2
@@ -84,35 +110,193 @@ class FactorResult(ExperimentResult):
     measured_estimate: list[Estimate]
     excess: list[Estimate]
     closer_to_exact: np.ndarray
+    ceiling_term: np.ndarray
+    batch_sizes: np.ndarray
+    steps_of_batch: np.ndarray
+    crossover: np.ndarray
+    crossover_of_setting: np.ndarray
+    limit_ns: np.ndarray
+    limit_error: np.ndarray
+    limit_slope: np.ndarray
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         header = [
-            "η",
-            "λ",
             "m",
             "ηλ/n",
             "exact",
-            "e^{−ηλ/m}",
+            "e^(−ηλ/m)",
             "closed/exact − 1",
-            "measured (layer {})".format(self.settings["layer"]),
+            "leading order",
+            f"measured (layer {self.settings['layer']})",
             "measured/exact",
         ]
-        rows = []
-        for s in range(len(self.eta)):
-            rows.append(
-                [
-                    f"{self.eta[s]:g}",
-                    f"{self.lmbda[s]:g}",
-                    f"{self.batch_size[s]:d}",
-                    f"{self.eta_lambda_over_n[s]:.3g}",
-                    f"{self.exact[s]:.4g}",
-                    f"{self.closed_form[s]:.4g}",
-                    f"{self.relative_error[s]:+.2e}",
-                    format(self.measured_estimate[s]),
-                    format(self.excess[s]),
-                ]
-            )
+        columns = [
+            format_column(self.eta_lambda_over_n, 2),
+            format_column(self.exact),
+            format_column(self.closed_form),
+            [f"{x:+.2e}" for x in self.relative_error],
+            [f"{x:+.2e}" for x in self.leading_term],
+            format_column(self.measured_estimate),
+            format_column(self.excess),
+        ]
+        rows = [
+            [f"{self.batch_size[s]:d}"] + [column[s] for column in columns]
+            for s in range(len(self.eta))
+        ]
         return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The tables with their captions, for reports."""
+        n = self.settings["n"]
+        tol = self.settings["tolerance"]
+        crossover = [
+            [f"{m:d}", f"{k:d}", f"{n / m:.3g}", f"{a:.2g}"]
+            for m, k, a in zip(self.batch_sizes, self.steps_of_batch, self.crossover)
+        ]
+        return [
+            (
+                "One epoch from the large initialisation per (ηλ/n, m): the exact pure-decay "
+                "factor, Nielsen's closed form, its error and the leading-order error, and "
+                "the factor training measured (mean over seeds).",
+                *self.table(),
+            ),
+            (
+                f"Where the closed form stops being within {tol:.0%}: the ηλ/n at which the "
+                "leading-order error a(⌈n/m⌉ − n/m) + ⌈n/m⌉a²/2 reaches it, per m.",
+                ["m", "⌈n/m⌉", "n/m", f"ηλ/n for {tol:.0%}"],
+                crossover,
+            ),
+        ]
+
+    def claims(self) -> list[Claim]:
+        tol = self.settings["tolerance"]
+        word = closed_form_claim(
+            self.eta_lambda_over_n, self.relative_error, self.crossover_of_setting, tolerance=tol
+        )
+        low, high = float(np.min(self.crossover)), float(np.max(self.crossover))
+        reason = {
+            "holds": f"Within {tol:.0%} in every setting with ηλ/n below the crossover; "
+            "beyond it the error grows as the leading order predicts.",
+            "does not hold": f"Off by more than {tol:.0%} in a setting below the crossover.",
+            "undecided": "No setting of the grid lies below the crossover.",
+        }[word]
+        limit = limit_claim(self.limit_slope, self.ceiling_term, tolerance=tol)
+        worst = int(np.argmax(self.ceiling_term))
+        reason4 = {
+            "holds": "The error falls as 1/n and ⌈n/m⌉ = n/m in every setting.",
+            "holds with a qualification": "The limit is exact (error ∝ 1/n), but at finite n an "
+            f"epoch has ⌈n/m⌉ steps: {self.ceiling_term[worst]:.2g} extra error at m = "
+            f"{self.batch_size[worst]:d}.",
+            "does not hold": "The error does not fall with n.",
+        }[limit]
+        return [
+            Claim(
+                3,
+                STATEMENTS[3],
+                word,
+                f"within {tol:.0%} while ηλ/n < {low:.2g}–{high:.2g} (m = "
+                f"{int(np.min(self.batch_sizes))}–{int(np.max(self.batch_sizes))})",
+                reason,
+                2,
+            ),
+            Claim(
+                4,
+                STATEMENTS[4],
+                limit,
+                f"error ∝ n^{np.max(self.limit_slope):.2f} at fixed ηλ, m; ceiling term up to "
+                f"{np.max(self.ceiling_term):.2g}",
+                reason4,
+                2,
+            ),
+        ]
+
+
+def crossover(steps, n, batch_size, tolerance: float = 0.01) -> np.ndarray:
+    r"""The ηλ/n at which the leading-order error of e^{−ηλ/m} reaches ``tolerance``.
+
+    Parameters
+    ----------
+    steps : int or array_like of int
+        K = ⌈n/m⌉.
+    n : int
+        Training-set size.
+    batch_size : int or array_like of int
+        m.
+    tolerance : float
+
+    Returns
+    -------
+    ndarray
+        The positive root a* of c·a + K a²/2 = tolerance with c = K − n/m:
+
+        .. math:: a^* = \frac{\sqrt{c^2 + 2K\,\text{tol}} - c}{K},
+
+        which is √(2·tol/K) when m divides n.
+    """
+    k = np.asarray(steps, dtype=float)
+    c = k - n / np.asarray(batch_size, dtype=float)
+    return (np.sqrt(c**2 + 2.0 * k * tolerance) - c) / k
+
+
+def closed_form_claim(
+    eta_lambda_over_n: np.ndarray,
+    relative_error: np.ndarray,
+    crossover: np.ndarray,
+    *,
+    tolerance: float = 0.01,
+) -> str:
+    """Claim 3's verdict word: is e^{−ηλ/m} the per-epoch factor wherever ηλ/n is small enough?
+
+    Parameters
+    ----------
+    eta_lambda_over_n, relative_error : ndarray, shape (S,)
+        ηλ/n and closed/exact − 1 of each setting.
+    crossover : ndarray, shape (S,)
+        The crossover ηλ/n of each setting's batch size (:func:`crossover`).
+    tolerance : float
+
+    Returns
+    -------
+    str
+        "holds" when every setting below its crossover is within
+        ``tolerance``; "does not hold" when one is not; "undecided" when no
+        setting lies below its crossover.
+    """
+    inside = np.asarray(eta_lambda_over_n) <= np.asarray(crossover)
+    if not inside.any():
+        return "undecided"
+    if (np.abs(np.asarray(relative_error)[inside]) <= tolerance).all():
+        return "holds"
+    return "does not hold"
+
+
+def limit_claim(
+    limit_slope: np.ndarray, ceiling_term: np.ndarray, *, tolerance: float = 0.01
+) -> str:
+    """Claim 4's verdict word: (1 − ηλ/n)^{n/m} → e^{−ηλ/m}, and the role of ⌈n/m⌉.
+
+    Parameters
+    ----------
+    limit_slope : ndarray, shape (S,)
+        Slope of log |(1 − ηλ/n)^{n/m} e^{ηλ/m} − 1| against log n at fixed
+        η, λ, m (−1 for an error ∝ 1/n).
+    ceiling_term : ndarray, shape (S,)
+        a(⌈n/m⌉ − n/m) at the data's n: the error an epoch of ⌈n/m⌉ steps adds.
+    tolerance : float
+
+    Returns
+    -------
+    str
+        "does not hold" when some error does not fall with n (slope > −0.5);
+        else "holds with a qualification" when the ceiling term exceeds
+        ``tolerance`` somewhere, "holds" when it does not.
+    """
+    if (np.asarray(limit_slope) > -0.5).any():
+        return "does not hold"
+    if (np.abs(np.asarray(ceiling_term)) > tolerance).any():
+        return "holds with a qualification"
+    return "holds"
 
 
 def factor_verdict(
@@ -122,10 +306,11 @@ def factor_verdict(
     closed_form: np.ndarray,
     leading_term: np.ndarray,
     measured: Sequence[Estimate],
+    crossover: np.ndarray,
     *,
     tolerance: float = 0.01,
-) -> str:
-    """State where the closed form holds and which prediction the measurement follows.
+) -> Answer:
+    """Headline and evidence: where the closed form holds, and what training follows.
 
     Parameters
     ----------
@@ -133,85 +318,106 @@ def factor_verdict(
         As in :class:`FactorResult`.
     measured : sequence of Estimate, length S
         The measured first-epoch factors.
+    crossover : ndarray, shape (S,)
+        The crossover ηλ/n of each setting's batch size.
     tolerance : float
         The closed form "holds" where |closed/exact − 1| <= tolerance.
 
     Returns
     -------
-    str
+    Answer
     """
     holds = np.abs(relative_error) <= tolerance
-    parts = [
-        f"the closed form e^(−ηλ/m) is within {tolerance:.0%} of the exact factor in "
-        f"{int(holds.sum())} of {holds.size} settings"
-    ]
-    if holds.any():
-        parts[-1] += f" (ηλ/n up to {eta_lambda_over_n[holds].max():.3g})"
+    low, high = float(np.min(crossover)), float(np.max(crossover))
+    mean = np.array([e.mean for e in measured])
+    ok = np.isfinite(mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = mean / exact
+    followed = (
+        f"; training follows the exact factor (measured/exact {np.min(ratio[ok]):.3f}–"
+        f"{np.max(ratio[ok]):.3f})"
+        if ok.any()
+        else ""
+    )
+    headline = (
+        f"e^(−ηλ/m) is within {tolerance:.0%} of the exact factor only while ηλ/n < {low:.2g}–"
+        f"{high:.2g}, depending on m{followed}."
+    )
+    evidence = []
     if (~holds).any():
         worst = int(np.argmax(np.abs(relative_error)))
-        parts.append(
-            f"it fails in {int((~holds).sum())} (ηλ/n from {eta_lambda_over_n[~holds].min():.3g}; "
-            f"worst: closed/exact = {closed_form[worst] / exact[worst]:.3g} at "
-            f"ηλ/n = {eta_lambda_over_n[worst]:.3g})"
+        evidence.append(
+            "Beyond the crossover it fails: closed/exact = "
+            f"{closed_form[worst] / exact[worst]:.3g} at ηλ/n = {eta_lambda_over_n[worst]:.2g}."
         )
-        mean = np.array([e.mean for e in measured])
-        failing = ~holds & np.isfinite(mean)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            nearer = np.abs(np.log(mean / exact)) < np.abs(np.log(mean / closed_form))
-            # The data gradient can only add to the pure-decay factor; where it added more
-            # than the gap between the two predictions, the run cannot tell them apart.
-            beyond = mean / exact >= closed_form / exact
-        text = (
-            f"where it fails, the measured first-epoch factor is nearer the exact factor in "
-            f"{int((nearer & failing).sum())} of {int(failing.sum())} settings"
-        )
-        swamped = failing & ~nearer & beyond
-        if swamped.any():
-            low, high = (mean / exact)[swamped].min(), (mean / exact)[swamped].max()
-            text += (
-                f"; in {int(swamped.sum())} the data gradient grew the weights by more than "
-                f"the gap (measured/exact {low:.3g} to {high:.3g}, at or beyond closed/exact)"
-            )
-        parts.append(text)
     small = np.abs(leading_term) < 0.1
     if small.any():
         misfit = np.abs(relative_error[small] / leading_term[small] - 1.0)
-        parts.append(
-            f"the leading-order error a(⌈n/m⌉ − n/m) + ⌈n/m⌉a²/2 (a = ηλ/n) matches the actual "
-            f"error to within {misfit.max():.1%} in the {int(small.sum())} settings where it "
-            "is below 0.1"
+        evidence.append(
+            f"The leading-order error a(⌈n/m⌉ − n/m) + ⌈n/m⌉a²/2 (a = ηλ/n) is within "
+            f"{misfit.max():.1%} of the actual error in the {int(small.sum())} settings where it "
+            "is below 0.1."
         )
-    return "; ".join(parts) + "."
+    evidence.append(
+        f"In {int(holds.sum())} of {holds.size} settings the closed form is within "
+        f"{tolerance:.0%}: exactly those with ηλ/n below their m's crossover."
+        if np.array_equal(holds, eta_lambda_over_n <= crossover)
+        else f"In {int(holds.sum())} of {holds.size} settings the closed form is within "
+        f"{tolerance:.0%}."
+    )
+    if ok.any():
+        failing = ~holds & ok
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nearer = np.abs(np.log(ratio)) < np.abs(np.log(mean / closed_form))
+        if failing.any():
+            evidence.append(
+                f"Where the closed form fails, the measured factor is nearer the exact one in "
+                f"{int((nearer & failing).sum())} of {int(failing.sum())} settings."
+            )
+    else:
+        evidence.append("No measured factor: every run diverged.")
+    return Answer(headline, evidence)
+
+
+#: Per-step decays ηλ/n of the default grid: from well inside the closed form's validity
+#: (1e−4 of error) to well outside it (30 % per step), each measurable in one epoch.
+PER_STEP_DECAYS = (0.0005, 0.005, 0.02, 0.08, 0.3)
 
 
 def per_epoch_factor(
     data=None,
     *,
-    etas: Sequence[float] = (0.5, 2.0),
-    lmbdas: Sequence[float] = (5.0, 50.0, 200.0),
-    batch_sizes: Sequence[int] = (10, 100, 300),
+    etas: Sequence[float] = (0.5,),
+    lmbdas: Sequence[float] | None = None,
+    batch_sizes: Sequence[int] | None = None,
     hidden: int = 30,
     layer: int = 0,
     seeds: int | Sequence[int] = 3,
     tolerance: float = 0.01,
+    limit_factors: Sequence[int] = (1, 10, 100, 1000),
     executor=None,
     progress: bool = False,
 ) -> FactorResult:
     r"""Compare e^{−ηλ/m}, (1 − ηλ/n)^⌈n/m⌉ and the measured first-epoch factor.
 
-    For every (η, λ, m) in the product of ``etas``, ``lmbdas`` and
-    ``batch_sizes``, a [n_in, hidden, n_classes] network with the large
-    N(0, 1) initialisation is trained for one epoch, once per seed.
+    For every (η, λ, m) of the grid, a [n_in, hidden, n_classes] network
+    with the large N(0, 1) initialisation is trained for one epoch, once per
+    seed.
 
     Parameters
     ----------
     data : Dataset, optional
         Training data (``data.train``); the bundled digits by default.
-    etas, lmbdas : sequence of float
-        Learning rates η and regularisation strengths λ (sum convention).
-        Every pair needs ηλ/n < 1.
-    batch_sizes : sequence of int
+    etas : sequence of float
+        Learning rates η.
+    lmbdas : sequence of float, optional
+        Regularisation strengths λ (sum convention); every pair needs
+        ηλ/n < 1. By default, for each η, the λ = a·n/η that give the
+        per-step decays a of :data:`PER_STEP_DECAYS`.
+    batch_sizes : sequence of int, optional
         Mini-batch sizes m; a size that does not divide n makes ⌈n/m⌉ ≠ n/m.
+        By default n/10, 3n/10 (rounded down: ⌈n/m⌉ ≠ n/m) and n, so that
+        even the largest decay leaves a measurable factor after one epoch.
     hidden : int
         Width of the hidden layer.
     layer : int
@@ -222,6 +428,8 @@ def per_epoch_factor(
         Number of seeds (0..k−1) or the seeds themselves.
     tolerance : float
         Relative error up to which the closed form is said to hold.
+    limit_factors : sequence of int
+        Multiples of n at which the limit n → ∞ of (1 − ηλ/n)^{n/m} is examined.
     executor : concurrent.futures.Executor, optional
         Run the trainings through it.
     progress : bool
@@ -240,28 +448,36 @@ def per_epoch_factor(
     from decaylab.dynamics.factors import compare_factors, measured_factors
 
     data = resolve_data(data)
-    etas = check_positive_list("etas", etas)
-    lmbdas = check_positive_list("lmbdas", lmbdas)
     n = data.train.n
+    etas = check_positive_list("etas", etas)
+    if batch_sizes is None:
+        batch_sizes = sorted({max(1, n // 10), max(1, 3 * n // 10), n})
     batch_sizes = check_int_list("batch_sizes", batch_sizes)
     for i, m in enumerate(batch_sizes):
         check_int(f"batch_sizes[{i}]", m, minimum=1, maximum=n)
+    if lmbdas is None:
+        pairs = [(eta, a * n / eta) for eta in etas for a in PER_STEP_DECAYS]
+    else:
+        pairs = list(itertools.product(etas, check_positive_list("lmbdas", lmbdas)))
     hidden = check_int("hidden", hidden, minimum=1)
     layer = check_int("layer", layer, minimum=0, maximum=1)
     tolerance = check_real("tolerance", tolerance, positive=True)
+    limit_factors = check_int_list("limit_factors", limit_factors)
+    if len(set(limit_factors)) < 2:
+        raise ValueError(f"limit_factors={limit_factors!r}; expected at least two distinct values")
     seeds = as_seeds(seeds)
-    for eta, lmbda in itertools.product(etas, lmbdas):
+    for eta, lmbda in pairs:
         if eta * lmbda / n >= 1:
             raise ValueError(
                 f"etas and lmbdas contain eta={eta}, lmbda={lmbda} with eta*lmbda/n = "
                 f"{eta * lmbda / n:.3g} for n={n}; expected eta*lmbda/n < 1"
             )
 
-    grid = list(itertools.product(etas, lmbdas, batch_sizes))
+    grid = [(eta, lmbda, m) for eta, lmbda in pairs for m in batch_sizes]
     sizes = (data.n_inputs, hidden, data.n_classes)
     specs = [
         RunSpec(sizes, "large", seed, 1, m, eta, lmbda, evaluate=False)
-        for s, (eta, lmbda, m) in enumerate(grid)
+        for eta, lmbda, m in grid
         for seed in seeds
     ]
     outcomes = run_many(specs, data, executor=executor, progress=progress, desc="Q2 factor")
@@ -284,22 +500,44 @@ def per_epoch_factor(
     relative_error = np.array([c.relative_error for c in comparisons])
     ratio_n = np.array([c.eta_lambda_over_n for c in comparisons])
     leading = np.array([c.leading_term for c in comparisons])
+    ceiling = np.array([c.ceiling_term for c in comparisons])
+    steps = np.array([steps_per_epoch(n, m) for _, _, m in grid], dtype=np.int64)
+    batch = np.array([m for _, _, m in grid], dtype=np.int64)
+    distinct = np.array(sorted(set(batch_sizes)), dtype=np.int64)
+    distinct_steps = np.array([steps_per_epoch(n, m) for m in distinct], dtype=np.int64)
+    crossovers = crossover(distinct_steps, n, distinct, tolerance)
+    per_setting = crossover(steps, n, batch, tolerance)
+
+    # The limit n → ∞ at fixed η, λ, m, with the real exponent n/m of the reader's derivation.
+    limit_ns = np.array([n * f for f in limit_factors], dtype=np.int64)
+    eta_lambda = np.array([eta * lmbda for eta, lmbda, _ in grid])[:, None]
+    with np.errstate(divide="ignore"):
+        log_ratio = limit_ns / batch[:, None] * np.log1p(-eta_lambda / limit_ns) + (
+            eta_lambda / batch[:, None]
+        )
+        limit_error = np.abs(np.expm1(log_ratio))
+        limit_slope = np.polyfit(np.log(limit_ns), np.log(limit_error).T, 1)[0]
+
     estimates = [estimate(row) for row in measured]
     excess = [estimate(row / exact[s]) for s, row in enumerate(measured)]
     means = np.array([e.mean for e in estimates])
     closer = np.abs(np.log(means / exact)) < np.abs(np.log(means / closed))
+    answer = factor_verdict(
+        ratio_n, relative_error, exact, closed, leading, estimates, per_setting, tolerance=tolerance
+    )
     settings = {
         "data": data.name,
         "n": n,
         "sizes": list(sizes),
         "init": "large",
         "etas": list(etas),
-        "lmbdas": list(lmbdas),
+        "lmbdas": sorted({lmbda for _, lmbda in pairs}),
         "batch_sizes": list(batch_sizes),
         "layer": layer,
         "seeds": list(seeds),
         "epochs": 1,
         "tolerance": tolerance,
+        "limit_factors": list(limit_factors),
     }
     return FactorResult(
         settings=settings,
@@ -309,14 +547,12 @@ def per_epoch_factor(
             "when ηλ/n is a few per cent with many steps per epoch; training, being decay-"
             "dominated in the first epoch, should follow the exact factor"
         ),
-        verdict=factor_verdict(
-            ratio_n, relative_error, exact, closed, leading, estimates, tolerance=tolerance
-        ),
+        verdict=answer.headline,
         diverged=diverged,
         eta=np.array([g[0] for g in grid]),
         lmbda=np.array([g[1] for g in grid]),
-        batch_size=np.array([g[2] for g in grid], dtype=np.int64),
-        steps=np.array([steps_per_epoch(n, g[2]) for g in grid], dtype=np.int64),
+        batch_size=batch,
+        steps=steps,
         eta_lambda_over_n=ratio_n,
         exact=exact,
         closed_form=closed,
@@ -327,4 +563,13 @@ def per_epoch_factor(
         measured_estimate=estimates,
         excess=excess,
         closer_to_exact=closer,
+        ceiling_term=ceiling,
+        batch_sizes=distinct,
+        steps_of_batch=distinct_steps,
+        crossover=crossovers,
+        crossover_of_setting=per_setting,
+        limit_ns=limit_ns,
+        limit_error=limit_error,
+        limit_slope=np.asarray(limit_slope, dtype=float),
+        evidence=list(answer.evidence),
     )

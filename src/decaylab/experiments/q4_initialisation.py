@@ -15,12 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
+from decaylab.experiments.claims import STATEMENTS, Answer, Claim, format_column, side
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["InitialisationResult", "initialisation_comparison", "initialisation_verdict"]
+__all__ = [
+    "InitialisationResult",
+    "emulation_claim",
+    "initialisation_comparison",
+    "initialisation_verdict",
+]
 
 
 @dataclass
@@ -53,6 +59,8 @@ class InitialisationResult(ExperimentResult):
         How many seeds trained all epochs without diverging.
     final_accuracy : list of Estimate, length 3
         Validation accuracy after the last epoch.
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 4
@@ -76,24 +84,130 @@ class InitialisationResult(ExperimentResult):
     reached_target: np.ndarray
     finished: np.ndarray
     final_accuracy: list[Estimate]
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         n_layers = len(self.reference)
         target = self.settings["target_accuracy"]
         header = ["condition"]
-        header += [f"RMS·√n_in layer {l}, start → end" for l in range(n_layers)]
-        header += [f"epochs to {target:.0%} accuracy", "final accuracy"]
-        rows = []
-        for c, label in enumerate(self.labels):
-            row = [label]
-            for l in range(n_layers):
-                row.append(f"{self.scale_ratio_initial[c][l]} → {self.scale_ratio_final[c][l]}")
-            reached = int(self.reached_target[c])
-            to_target = f"{self.epochs_to_target[c]} ({reached}/{self.finished[c]} seeds)"
-            row.append(to_target if reached else f"not reached ({self.finished[c]} seeds)")
-            row.append(format(self.final_accuracy[c]))
-            rows.append(row)
+        header += [f"layer {l}: RMS·√n_in start → end" for l in range(n_layers)]
+        header += [f"epochs to {target:.0%}", "final accuracy"]
+        columns = []
+        for l in range(n_layers):
+            start = format_column([row[l] for row in self.scale_ratio_initial], 2)
+            end = format_column([row[l] for row in self.scale_ratio_final], 2)
+            columns.append([f"{a} → {b}" for a, b in zip(start, end)])
+        to_target = format_column(self.epochs_to_target, 2)
+        columns.append(
+            [
+                f"{t} ({int(r)}/{int(f)} seeds)" if r else f"not reached ({int(f)} seeds)"
+                for t, r, f in zip(to_target, self.reached_target, self.finished)
+            ]
+        )
+        columns.append(format_column(self.final_accuracy))
+        rows = [[label] + [column[c] for column in columns] for c, label in enumerate(self.labels)]
         return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The table with its caption, for reports."""
+        caption = (
+            "Each layer's RMS in units of 1/√n_in (1 = the scaled initialisation's start) "
+            "before and after training, and the validation accuracy of each condition."
+        )
+        return [(caption, *self.table())]
+
+    def claims(self) -> list[Claim]:
+        s = self.settings
+        word = emulation_claim(
+            self.scale_ratio_initial[0],
+            self.scale_ratio_final[0],
+            self.scale_ratio_final[2],
+            self.final_accuracy[0],
+            self.final_accuracy[2],
+            scale_tolerance=s["scale_tolerance"],
+            match=s["match"],
+        )
+        ends = ", ".join(f"{e.mean:.2g}" for e in self.scale_ratio_final[0])
+        scaled = ", ".join(f"{e.mean:.2g}" for e in self.scale_ratio_final[2])
+        reason = {
+            "holds": f"Every layer ends within ×{s['scale_tolerance']:g} of 1/√n_in, with the "
+            "scaled initialisation's accuracy.",
+            "holds with a qualification": "Every layer moves toward 1/√n_in and ends where the "
+            "scaled initialisation with the same λ ends, but that is λ's scale, not 1/√n_in.",
+            "does not hold": "A layer does not move toward 1/√n_in, nor to the scaled "
+            "initialisation's scale.",
+            "undecided": "Not measured: every run diverged.",
+        }[word]
+        return [
+            Claim(
+                8,
+                STATEMENTS[8],
+                word,
+                f"final RMS·√n_in per layer {ends} (scaled init, same λ: {scaled}); accuracy "
+                f"{self.final_accuracy[0]} vs {self.final_accuracy[2]}",
+                reason,
+                4,
+            )
+        ]
+
+
+def emulation_claim(
+    start: Sequence[Estimate],
+    end: Sequence[Estimate],
+    scaled_end: Sequence[Estimate],
+    accuracy: Estimate,
+    scaled_accuracy: Estimate,
+    *,
+    scale_tolerance: float = 2.0,
+    match: float = 0.1,
+) -> str:
+    """Claim 8's verdict word: does L2 turn the large initialisation into the scaled one?
+
+    Parameters
+    ----------
+    start, end : sequence of Estimate, length L
+        RMS·√n_in of each layer of the large initialisation with L2, before and after.
+    scaled_end : sequence of Estimate, length L
+        The same, at the end, for the scaled initialisation with the same λ.
+    accuracy, scaled_accuracy : Estimate
+        Final validation accuracy of the two.
+    scale_tolerance : float
+        A layer "reaches" 1/√n_in when it ends within this factor of it.
+    match : float
+        Relative difference within which two final scales are the same.
+
+    Returns
+    -------
+    str
+        "holds" when every layer reaches 1/√n_in and the accuracies do not
+        differ by more than two standard errors; "holds with a qualification"
+        when every layer moves toward 1/√n_in and ends at the scaled
+        initialisation's scale (within ``match``) without reaching 1/√n_in,
+        or reaches it at a lower accuracy; "does not hold" otherwise;
+        "undecided" when nothing was measured.
+    """
+    values = [*start, *end, *scaled_end]
+    if any(e.n == 0 for e in values):
+        return "undecided"
+    start_log = np.abs(np.log([e.mean for e in start]))
+    end_log = np.abs(np.log([e.mean for e in end]))
+    toward = bool((end_log < start_log).all())
+    reaches = bool((end_log <= np.log(scale_tolerance)).all())
+    same = bool(
+        (
+            np.abs(np.log([e.mean / f.mean for e, f in zip(end, scaled_end)])) <= np.log1p(match)
+        ).all()
+    )
+    gap = Estimate(
+        accuracy.mean - scaled_accuracy.mean,
+        float(np.hypot(*(x.stderr if x.n > 1 else 0.0 for x in (accuracy, scaled_accuracy)))),
+        min(accuracy.n, scaled_accuracy.n),
+    )
+    if reaches and side(gap, 0.0) >= 0:
+        return "holds"
+    if toward and (same or reaches):
+        return "holds with a qualification"
+    return "does not hold"
 
 
 def initialisation_verdict(
@@ -105,13 +219,14 @@ def initialisation_verdict(
     *,
     target_accuracy: float,
     scale_tolerance: float = 2.0,
-) -> str:
-    """Judge the approach to 1/√n_in and compare the learning curves.
+) -> Answer:
+    """Headline and evidence: the approach to 1/√n_in, and the learning curves compared.
 
     Parameters
     ----------
     labels : sequence of str
-        Condition 0 must be the large initialisation with L2.
+        Condition 0 must be the large initialisation with L2 and condition
+        2 (when present) the scaled initialisation with the same λ.
     scale_ratio_initial, scale_ratio_final : C × L Estimates
         RMS·√n_in at the start and end of training.
     epochs_to_target, final_accuracy : sequence of Estimate, length C
@@ -122,59 +237,43 @@ def initialisation_verdict(
 
     Returns
     -------
-    str
+    Answer
     """
-    parts = []
-    layers = []
-    for l, (start, end) in enumerate(zip(scale_ratio_initial[0], scale_ratio_final[0])):
-        if end.n == 0:
-            layers.append(f"layer {l} not measured (every run diverged)")
-            continue
-        closer = abs(np.log(end.mean)) < abs(np.log(start.mean))
-        within = abs(np.log(end.mean)) <= np.log(scale_tolerance)
-        if within:
-            state = f"reaches 1/√n_in (within a factor {scale_tolerance:g})"
-        elif closer:
-            state = f"moves toward 1/√n_in but ends {end.mean:.2g}× it"
+    start, end = scale_ratio_initial[0], scale_ratio_final[0]
+    if any(e.n == 0 for e in end):
+        return Answer(f"Not measured: every run of {labels[0]} diverged.")
+    moves = []
+    for l, (a, b) in enumerate(zip(start, end)):
+        if abs(np.log(b.mean)) <= np.log(scale_tolerance):
+            state = f"reaches 1/√n_in (within ×{scale_tolerance:g})"
+        elif abs(np.log(b.mean)) < abs(np.log(a.mean)):
+            state = "moves toward 1/√n_in"
         else:
-            state = f"does not move toward 1/√n_in (ends {end.mean:.2g}× it)"
-        layers.append(f"layer {l} RMS·√n_in {start} → {end}, {state}")
-    parts.append(f"{labels[0]}: " + "; ".join(layers))
-    if len(labels) > 2:
-        ratio = [
-            scale_ratio_final[0][l].mean / scale_ratio_final[2][l].mean
-            for l in range(len(scale_ratio_final[0]))
-        ]
-        if np.isfinite(ratio).all():
-            parts.append(
-                f"its final layer RMS is {', '.join(f'{r:.3f}' for r in ratio)} times that of "
-                f"{labels[2]}"
-            )
-
-    speed = []
-    for c, label in enumerate(labels):
-        e = epochs_to_target[c]
-        speed.append(f"{label} {e}" if e.n else f"{label} never")
-    parts.append(f"epochs to {target_accuracy:.0%} validation accuracy: " + ", ".join(speed))
+            state = "does not move toward 1/√n_in"
+        moves.append(f"layer {l} {state}: RMS·√n_in {a.mean:.3g} → {b}")
+    ends = " and ".join(f"{e.mean:.2g}×" for e in end)
+    if len(labels) > 2 and all(e.n for e in scale_ratio_final[2]):
+        ratio = [e.mean / f.mean for e, f in zip(end, scale_ratio_final[2])]
+        headline = (
+            f"L2 brings the large initialisation to where the scaled one ends with the same λ "
+            f"(final RMS ratio {', '.join(f'{r:.2f}' for r in ratio)}): {ends} 1/√n_in."
+        )
+    else:
+        headline = f"With L2 the large initialisation's layers end at {ends} 1/√n_in."
+    evidence = [f"{labels[0]}: " + "; ".join(moves)]
+    speed = [
+        f"{label} {e}" if e.n else f"{label} never" for label, e in zip(labels, epochs_to_target)
+    ]
+    evidence.append(f"Epochs to {target_accuracy:.0%} validation accuracy: " + ", ".join(speed))
     measured = [c for c, a in enumerate(final_accuracy) if a.n > 0]
-    if measured:
-        best = max(measured, key=lambda c: final_accuracy[c].mean)
-        comparisons = []
-        for c in measured:
-            if c == best:
-                continue
-            a, b = final_accuracy[best], final_accuracy[c]
-            se = np.hypot(a.stderr if a.n > 1 else 0.0, b.stderr if b.n > 1 else 0.0)
-            significant = se > 0 and a.mean - b.mean > 2 * se
-            comparisons.append(
-                f"{'above' if significant else 'not distinguishable from'} {labels[c]} ({a} vs {b})"
-            )
-        if comparisons:
-            parts.append(f"final accuracy of {labels[best]} is " + ", ".join(comparisons))
+    evidence.append(
+        "Final validation accuracy: "
+        + ", ".join(f"{labels[c]} {final_accuracy[c]}" for c in measured)
+    )
     missing = [labels[c] for c in range(len(labels)) if c not in measured]
     if missing:
-        parts.append("not measured (every run diverged): " + ", ".join(missing))
-    return "; ".join(parts) + "."
+        evidence.append("Not measured (every run diverged): " + ", ".join(missing))
+    return Answer(headline, evidence)
 
 
 def _epochs_to(accuracy: np.ndarray, target: float) -> float:
@@ -192,6 +291,7 @@ def initialisation_comparison(
     epochs: int = 30,
     target_accuracy: float = 0.9,
     scale_tolerance: float = 2.0,
+    match: float = 0.1,
     seeds: int | Sequence[int] = 3,
     executor=None,
     progress: bool = False,
@@ -211,6 +311,8 @@ def initialisation_comparison(
         The validation accuracy whose first epoch is reported.
     scale_tolerance : float
         Factor within which a layer's RMS counts as having reached 1/√n_in.
+    match : float
+        Relative difference within which two final scales count as the same (claim 8).
     seeds : int or sequence of int
     executor : concurrent.futures.Executor, optional
     progress : bool
@@ -231,6 +333,7 @@ def initialisation_comparison(
     scale_tolerance = check_real("scale_tolerance", scale_tolerance, positive=True)
     if scale_tolerance <= 1:
         raise ValueError(f"scale_tolerance={scale_tolerance} must be > 1 (a factor)")
+    match = check_real("match", match, positive=True)
     seeds = as_seeds(seeds)
 
     conditions = [("large", lmbda), ("scaled", 0.0), ("scaled", lmbda)]
@@ -270,6 +373,15 @@ def initialisation_comparison(
     )
     epochs_to_target = [estimate(to_target[c]) for c in range(3)]
     final_accuracy = [estimate(accuracy[c, finished[c], -1]) for c in range(3)]
+    answer = initialisation_verdict(
+        labels,
+        initial,
+        final,
+        epochs_to_target,
+        final_accuracy,
+        target_accuracy=target_accuracy,
+        scale_tolerance=scale_tolerance,
+    )
     return InitialisationResult(
         settings={
             "data": data.name,
@@ -281,6 +393,7 @@ def initialisation_comparison(
             "epochs": epochs,
             "target_accuracy": target_accuracy,
             "scale_tolerance": scale_tolerance,
+            "match": match,
             "seeds": list(seeds),
         },
         prediction=(
@@ -289,15 +402,7 @@ def initialisation_comparison(
             "initialisation starts; the scaled initialisation, which starts unsaturated, "
             "should reach a given accuracy in fewer epochs"
         ),
-        verdict=initialisation_verdict(
-            labels,
-            initial,
-            final,
-            epochs_to_target,
-            final_accuracy,
-            target_accuracy=target_accuracy,
-            scale_tolerance=scale_tolerance,
-        ),
+        verdict=answer.headline,
         diverged=diverged,
         labels=labels,
         inits=[c[0] for c in conditions],
@@ -312,4 +417,5 @@ def initialisation_comparison(
         reached_target=np.sum(np.isfinite(to_target), axis=1),
         finished=finished.sum(axis=1),
         final_accuracy=final_accuracy,
+        evidence=list(answer.evidence),
     )

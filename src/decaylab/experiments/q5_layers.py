@@ -20,12 +20,28 @@ from scipy import ndimage
 
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset, Split, load_digits
+from decaylab.experiments.claims import (
+    MAX_HEADLINE,
+    STATEMENTS,
+    Answer,
+    Claim,
+    format_column,
+    side,
+)
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, check_positive_list
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["LayerResult", "layer_movement", "layer_verdict", "mnist_stand_in"]
+__all__ = [
+    "LayerResult",
+    "layer_movement",
+    "layer_verdict",
+    "mnist_stand_in",
+    "reduction_claim",
+    "statistic_agreement",
+    "sum_claim",
+]
 
 #: The summaries compared, as named in :class:`decaylab.ParameterStats`.
 STATISTICS = ("norm", "l1", "variance", "sum")
@@ -99,6 +115,15 @@ class LayerResult(ExperimentResult):
     sum_sign_flips : ndarray of int, shape (C, L)
         Number of seeds whose Σw changed sign during training.
     final_accuracy : list of Estimate, length C
+    total_ratio : list of Estimate, length C
+        Final over initial L2 norm of all weights together.
+    versus_baseline : list of list of Estimate, C × L
+        Each layer's final L2 norm over that of the same seed trained with
+        λ = 0 (< 1: L2 made the layer smaller).
+    total_versus_baseline : list of Estimate, length C
+        The same for all weights together.
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 5
@@ -123,40 +148,200 @@ class LayerResult(ExperimentResult):
     cancellation: list[list[Estimate]]
     sum_sign_flips: np.ndarray
     final_accuracy: list[Estimate]
+    total_ratio: list[Estimate]
+    versus_baseline: list[list[Estimate]]
+    total_versus_baseline: list[Estimate]
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
-        header = ["data", "λ", "layer", "variance start → end"]
-        header += [f"{STATISTIC_NAMES[s]} end/start" for s in STATISTICS if s != "sum"]
-        header += ["|Σw| end/start", "|Σw| / Σ|w| at end", "accuracy"]
+        header = ["data", "λ", "layer", "variance start → end", "L2 norm end/start"]
+        header += ["L1 norm end/start", "|Σw| end/start", "|Σw| / Σ|w| at end", "accuracy"]
+        C, L = len(self.datasets), len(self.sizes[0]) - 1
+        cells = [(c, l) for c in range(C) for l in range(L)]
+
+        def column(values, significant=2):
+            return format_column([values[c][l] for c, l in cells], significant)
+
+        start, end = column(self.initial["variance"]), column(self.final["variance"])
+        norm, l1 = column(self.ratio["norm"], 3), column(self.ratio["l1"], 3)
+        total, cancel = column(self.ratio["sum"]), column(self.cancellation)
+        accuracy = format_column(self.final_accuracy)
         rows = []
-        for c in range(len(self.datasets)):
-            for l in range(len(self.sizes[c]) - 1):
-                row = [
+        for i, (c, l) in enumerate(cells):
+            rows.append(
+                [
                     self.datasets[c] if l == 0 else "",
                     f"{self.lmbdas[c]:g}" if l == 0 else "",
                     f"{l} ({self.sizes[c][l]}→{self.sizes[c][l + 1]})",
-                    f"{self.initial['variance'][c][l]} → {self.final['variance'][c][l]}",
+                    f"{start[i]} → {end[i]}",
+                    f"{norm[i]} {_arrow(self.direction['norm'][c, l])}",
+                    f"{l1[i]} {_arrow(self.direction['l1'][c, l])}",
+                    f"{total[i]} {_arrow(self.direction['sum'][c, l])}",
+                    cancel[i],
+                    accuracy[c] if l == 0 else "",
                 ]
-                for s in STATISTICS:
-                    if s != "sum":
-                        row.append(f"{self.ratio[s][c][l]} {_arrow(self.direction[s][c, l])}")
-                row.append(f"{self.ratio['sum'][c][l]}")
-                row.append(f"{self.cancellation[c][l]}")
-                row.append(format(self.final_accuracy[c]) if l == 0 else "")
-                rows.append(row)
+            )
         return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The table with its caption, for reports."""
+        caption = (
+            "Each layer's summaries after training against before (↑ grows, ↓ shrinks, ~ within "
+            "two standard errors of 1), how much of Σ|w| the plain sum Σw keeps, and the "
+            "final validation accuracy."
+        )
+        return [(caption, *self.table())]
+
+    def claims(self) -> list[Claim]:
+        s = self.settings
+        total = np.array([_direction(e) for e in self.total_versus_baseline])
+        layers = np.array([[_direction(e) for e in row] for row in self.versus_baseline])
+        word = reduction_claim(total, layers)
+        grew = list(zip(*np.nonzero(layers == 1)))
+        totals = [e.mean for e in self.total_versus_baseline if e.n]
+        reason = {
+            "holds": "Every layer, and all weights together, end smaller than without L2.",
+            "holds with a qualification": "All weights together end smaller than without L2, "
+            f"but a layer ends larger in {len(grew)} runs.",
+            "does not hold": "In a run the weights end larger than without L2.",
+            "undecided": "A total is within two standard errors of the run without L2.",
+        }[word]
+        evidence = (
+            f"final L2 norm / the same seed's at λ = 0: {min(totals):.2g}–{max(totals):.2g}"
+            if totals
+            else "not measured"
+        )
+        if grew:
+            c, l = grew[0]
+            evidence += (
+                f"; layer {l} ×{self.versus_baseline[c][l]} ({self.datasets[c]}, λ = "
+                f"{self.lmbdas[c]:g})"
+            )
+        agree = statistic_agreement(self.direction)
+        cancel = np.array([[e.mean for e in row] for row in self.cancellation])
+        word10 = sum_claim(agree, cancel, agreement=s["agreement"], cancelled=s["cancelled"])
+        reason10 = {
+            "holds": "|Σw| moves with the L2 norm and keeps most of Σ|w|.",
+            "holds with a qualification": "|Σw| happens to move with the L2 norm here, but keeps "
+            f"under {s['cancelled']:g} of Σ|w|: positive and negative weights cancel.",
+            "does not hold": "|Σw| often moves against the L2 norm: positive and negative weights "
+            "cancel, so the sum follows their mean, not their size.",
+            "undecided": "No layer's L2 norm changed by more than two standard errors.",
+        }[word10]
+        counts = ", ".join(
+            f"{STATISTIC_NAMES[k]} {a}/{d}" for k, (a, d) in agree.items() if k != "norm"
+        )
+        return [
+            Claim(9, STATEMENTS[9], word, evidence, reason, 5),
+            Claim(
+                10,
+                STATEMENTS[10],
+                word10,
+                f"moves with the L2 norm in: {counts} layer-runs; |Σw|/Σ|w| "
+                f"{np.nanmin(cancel):.2g}–{np.nanmax(cancel):.2g}",
+                reason10,
+                5,
+            ),
+        ]
 
 
 def _arrow(direction: int) -> str:
-    return {1: "(grows)", -1: "(shrinks)", 0: "(unclear)"}[int(direction)]
+    return {1: "↑", -1: "↓", 0: "~"}[int(direction)]
 
 
 def _direction(ratio: Estimate) -> int:
-    if ratio.lower(2.0) > 1.0:
-        return 1
-    if ratio.upper(2.0) < 1.0:
-        return -1
-    return 0
+    return side(ratio, 1.0)
+
+
+def statistic_agreement(direction: dict) -> dict[str, tuple[int, int]]:
+    """For each statistic, in how many layer-runs it moves the way the L2 norm does.
+
+    Parameters
+    ----------
+    direction : dict of str to ndarray of int, shape (C, L)
+        +1, −1 or 0 per statistic, as in :class:`LayerResult`.
+
+    Returns
+    -------
+    dict of str to (int, int)
+        (agreeing, decided) counts, over the layer-runs whose L2 norm moved
+        by more than two standard errors.
+    """
+    norm = np.asarray(direction["norm"])
+    decided = norm != 0
+    return {
+        stat: (
+            int((np.asarray(direction[stat])[decided] == norm[decided]).sum()),
+            int(decided.sum()),
+        )
+        for stat in STATISTICS
+    }
+
+
+def reduction_claim(total: np.ndarray, layers: np.ndarray) -> str:
+    """Claim 9's verdict word: does L2 shrink the weights, in total and layer by layer?
+
+    Parameters
+    ----------
+    total : ndarray of int, shape (C,)
+        Direction of the total L2 norm at the end against the run without L2,
+        per run condition (+1 larger, −1 smaller, 0 undecided).
+    layers : ndarray of int, shape (C, L)
+        The same per layer.
+
+    Returns
+    -------
+    str
+        "does not hold" when a total is larger; "undecided" when a total is
+        undecided; "holds with a qualification" when every total is smaller
+        but a layer is larger; "holds" when everything is smaller.
+    """
+    total, layers = np.asarray(total), np.asarray(layers)
+    if (total == 1).any():
+        return "does not hold"
+    if (total == 0).any():
+        return "undecided"
+    if (layers == 1).any():
+        return "holds with a qualification"
+    return "holds"
+
+
+def sum_claim(
+    counts: dict[str, tuple[int, int]],
+    cancellation: np.ndarray,
+    *,
+    agreement: float = 0.9,
+    cancelled: float = 0.5,
+) -> str:
+    """Claim 10's verdict word: does the plain sum Σw measure the weights' size?
+
+    Parameters
+    ----------
+    counts : dict of str to (int, int)
+        :func:`statistic_agreement` of the record; "sum" is used.
+    cancellation : ndarray, shape (C, L)
+        |Σw| / Σ|w| at the end of each layer-run.
+    agreement : float
+        Fraction of layer-runs in which |Σw| must move the way the L2 norm does.
+    cancelled : float
+        |Σw| / Σ|w| below which the sum has cancelled most of the size away.
+
+    Returns
+    -------
+    str
+        "undecided" when no layer's L2 norm moved clearly; "does not hold"
+        when |Σw| agrees with the L2 norm in fewer than ``agreement`` of the
+        layer-runs; "holds with a qualification" when it agrees but some
+        layer's |Σw|/Σ|w| is below ``cancelled``; "holds" otherwise.
+    """
+    agree, decided = counts["sum"]
+    if decided == 0:
+        return "undecided"
+    if agree < agreement * decided:
+        return "does not hold"
+    if np.nanmin(cancellation) < cancelled:
+        return "holds with a qualification"
+    return "holds"
 
 
 def layer_verdict(
@@ -167,8 +352,8 @@ def layer_verdict(
     cancellation: Sequence[Sequence[Estimate]],
     sum_sign_flips: np.ndarray,
     n_seeds: int,
-) -> str:
-    """Find opposite-moving layers and judge each statistic against the L2 norm.
+) -> Answer:
+    """Headline and evidence: opposite-moving layers, and each statistic against the L2 norm.
 
     Parameters
     ----------
@@ -182,63 +367,54 @@ def layer_verdict(
 
     Returns
     -------
-    str
+    Answer
     """
     norm_dir = np.asarray(direction["norm"])
-    parts = []
-    opposite = [
-        c for c in range(len(datasets)) if (norm_dir[c] == 1).any() and (norm_dir[c] == -1).any()
-    ]
     measured = [c for c in range(len(datasets)) if np.isfinite(ratio["norm"][c][0].mean)]
+    if not measured:
+        return Answer("Not measured: every run diverged.")
+    opposite = [c for c in measured if (norm_dir[c] == 1).any() and (norm_dir[c] == -1).any()]
+    counts = statistic_agreement(direction)
+    agree, decided = counts["sum"]
+    evidence = []
+    for c in opposite:
+        moves = ", ".join(
+            f"layer {l} ×{ratio['norm'][c][l].mean:.2f}" for l in range(norm_dir.shape[1])
+        )
+        evidence.append(f"{datasets[c]}, λ = {lmbdas[c]:g}: L2 norm {moves}.")
     if opposite:
-        examples = []
-        for c in opposite:
-            moves = ", ".join(
-                f"layer {l} ×{ratio['norm'][c][l].mean:.3g}" for l in range(norm_dir.shape[1])
+        c = opposite[0]
+        moves = " while ".join(
+            f"layer {l}'s ×{ratio['norm'][c][l].mean:.2f}" for l in range(norm_dir.shape[1])
+        )
+        headline = (
+            f"Yes, in {len(opposite)} of {len(measured)} runs: at λ = {lmbdas[c]:g} "
+            f"({datasets[c]}) {moves} (L2 norm); the plain sum follows it in {agree} of "
+            f"{decided} layer-runs."
+        )
+        if len(headline) > MAX_HEADLINE:
+            headline = (
+                f"Yes, in {len(opposite)} of {len(measured)} runs one layer's L2 norm grows while "
+                f"another's shrinks; the plain sum follows it in {agree} of {decided} layer-runs."
             )
-            examples.append(f"{datasets[c]} at λ = {lmbdas[c]:g} ({moves} in L2 norm)")
-        parts.append(
-            f"yes: under one λ the layers move in opposite directions in {len(opposite)} of "
-            f"{len(datasets)} runs: " + "; ".join(examples)
-        )
-    elif measured:
-        parts.append(
-            f"no run of the {len(measured)} measured had one layer's L2 norm grow while "
-            "another's shrank (by more than two standard errors)"
-        )
     else:
-        return "not measured: every run diverged."
-    decided = norm_dir != 0
-    for stat in ("l1", "variance"):
-        agree = int((np.asarray(direction[stat])[decided] == norm_dir[decided]).sum())
-        parts.append(
-            f"the {STATISTIC_NAMES[stat]} moves the same way as the L2 norm in {agree} of "
-            f"{int(decided.sum())} layer-runs"
+        headline = (
+            f"No run had one layer's L2 norm grow while another's shrank; the plain sum follows "
+            f"the L2 norm in {agree} of {decided} layer-runs."
         )
-    sum_dir = np.asarray(direction["sum"])
-    sum_agree = int((sum_dir[decided] == norm_dir[decided]).sum())
-    cancel = np.array([[e.mean for e in row] for row in cancellation])
-    if not np.isfinite(cancel).any():
-        return "; ".join(parts + ["the sum could not be judged (every run diverged)"]) + "."
-    decided_count = int(decided.sum())
-    flips, layer_seeds = int(sum_sign_flips.sum()), sum_sign_flips.size * n_seeds
-    evidence = (
-        f"|Σw| is {np.nanmin(cancel):.1%}–{np.nanmax(cancel):.1%} of Σ|w| at the end, and Σw "
-        f"changed sign during training in {flips} of {layer_seeds} layer-seeds"
+    evidence.append(
+        "Layer-runs in which each statistic moves the way the L2 norm does: "
+        + ", ".join(f"{STATISTIC_NAMES[k]} {a}/{d}" for k, (a, d) in counts.items() if k != "norm")
+        + "."
     )
-    if sum_agree < decided_count:
-        parts.append(
-            f"the plain sum does not: |Σw| changes in the L2 norm's direction (by more than two "
-            f"standard errors across seeds) in only {sum_agree} of {decided_count}, because "
-            f"positive and negative weights cancel ({evidence}); the sum follows the weights' "
-            "mean, not their size"
+    cancel = np.array([[e.mean for e in row] for row in cancellation])
+    if np.isfinite(cancel).any():
+        evidence.append(
+            f"|Σw| is {np.nanmin(cancel):.1%}–{np.nanmax(cancel):.1%} of Σ|w| at the end, and Σw "
+            f"changed sign in {int(sum_sign_flips.sum())} of {sum_sign_flips.size * n_seeds} "
+            "layer-seeds: positive and negative weights cancel."
         )
-    else:
-        parts.append(
-            f"the plain sum happens to agree in all {decided_count} here, though positive and "
-            f"negative weights cancel in it ({evidence})"
-        )
-    return "; ".join(parts) + "."
+    return Answer(headline, evidence)
 
 
 def layer_movement(
@@ -251,6 +427,8 @@ def layer_movement(
     batch_size: int = 10,
     epochs: int = 30,
     stand_in_n: int = 1000,
+    agreement: float = 0.9,
+    cancelled: float = 0.5,
     seeds: int | Sequence[int] = 3,
     executor=None,
     progress: bool = False,
@@ -272,6 +450,8 @@ def layer_movement(
     eta, batch_size, epochs : float, int, int
     stand_in_n : int
         Training-set size of the default MNIST-shaped stand-in.
+    agreement, cancelled : float
+        Thresholds of claim 10 (see :func:`sum_claim`).
     seeds : int or sequence of int
     executor : concurrent.futures.Executor, optional
     progress : bool
@@ -301,22 +481,25 @@ def layer_movement(
     reference_n = check_int("reference_n", reference_n, minimum=1)
     eta = check_real("eta", eta, positive=True)
     epochs = check_int("epochs", epochs, minimum=1)
+    agreement = check_real("agreement", agreement, positive=True)
+    cancelled = check_real("cancelled", cancelled, positive=True)
     seeds = as_seeds(seeds)
     for d in datasets:
         check_int(f"batch_size (for {d.name})", batch_size, minimum=1, maximum=d.train.n)
 
     conditions = list(itertools.product(range(len(datasets)), lmbdas))
-    outcomes = []
+    outcomes, baselines = [], []
     for data in datasets:
         sizes = (data.n_inputs, hidden, data.n_classes)
+        # The first K runs of each data set are the λ = 0 baseline of claim 9.
         specs = [
             RunSpec(sizes, "large", seed, epochs, batch_size, eta, lam * data.train.n / reference_n)
-            for lam in lmbdas
+            for lam in (0.0, *lmbdas)
             for seed in seeds
         ]
-        outcomes += run_many(
-            specs, data, executor=executor, progress=progress, desc=f"Q5 {data.name}"
-        )
+        done = run_many(specs, data, executor=executor, progress=progress, desc=f"Q5 {data.name}")
+        baselines.append(done[: len(seeds)])
+        outcomes += done[len(seeds) :]
 
     n_layers = 2
     C, K = len(conditions), len(seeds)
@@ -363,6 +546,20 @@ def layer_movement(
 
     names = [datasets[d].name for d, _ in conditions]
     lam = np.array([lm * datasets[d].train.n / reference_n for d, lm in conditions])
+    answer = layer_verdict(names, lam, ratio, direction, cancellation, sum_sign_flips, K)
+    total_norm = np.sqrt((traj["norm"] ** 2).sum(axis=-1))
+    total_ratio = total_norm[:, :, -1] / total_norm[:, :, 0]
+    # Final L2 norms against the same seed's run without L2 (NaN where either diverged).
+    baseline = np.full((len(datasets), K, n_layers), np.nan)
+    for d, runs in enumerate(baselines):
+        for k, outcome in enumerate(runs):
+            if outcome.diverged:
+                diverged.append(f"{datasets[d].name}: {outcome.spec.describe()}")
+            else:
+                baseline[d, k] = outcome.history.weights["norm"][-1]
+    base = baseline[[d for d, _ in conditions]]
+    versus = traj["norm"][:, :, -1] / base
+    total_versus = total_norm[:, :, -1] / np.sqrt((base**2).sum(axis=-1))
     n = np.array([datasets[d].train.n for d, _ in conditions], dtype=np.int64)
     return LayerResult(
         settings={
@@ -374,6 +571,8 @@ def layer_movement(
             "eta": eta,
             "batch_size": batch_size,
             "epochs": epochs,
+            "agreement": agreement,
+            "cancelled": cancelled,
             "seeds": list(seeds),
         },
         prediction=(
@@ -383,7 +582,7 @@ def layer_movement(
             "variance all measure size and should agree in direction, while the plain sum "
             "Σw, dominated by cancellation, should not"
         ),
-        verdict=layer_verdict(names, lam, ratio, direction, cancellation, sum_sign_flips, K),
+        verdict=answer.headline,
         diverged=diverged,
         datasets=names,
         sizes=[[datasets[d].n_inputs, hidden, datasets[d].n_classes] for d, _ in conditions],
@@ -399,4 +598,8 @@ def layer_movement(
         cancellation=cancellation,
         sum_sign_flips=sum_sign_flips,
         final_accuracy=[estimate(accuracy[c]) for c in range(C)],
+        total_ratio=[estimate(total_ratio[c]) for c in range(C)],
+        versus_baseline=[[estimate(versus[c, :, l]) for l in range(n_layers)] for c in range(C)],
+        total_versus_baseline=[estimate(total_versus[c]) for c in range(C)],
+        evidence=list(answer.evidence),
     )

@@ -10,11 +10,14 @@ model grows. It then scans λ at several training-set sizes n and asks how
 per-step decay, fixed) or not at all (keeping the epoch timescale m/(ηλ)
 fixed).
 
-Validation accuracy is flat over the small-λ end of a grid (decay too weak
-to matter), so its arg-max is decided by noise. The λ* used here is the
-*largest* λ whose accuracy stays within ``tolerance`` of the best, found by
-interpolating the accuracy curve on log λ: the most decay the model can
-take before it costs accuracy, a point that SGD noise moves little.
+Over the short trainings of a scan the validation cost keeps falling as
+λ → 0, and the accuracy is flat at the small-λ end, so neither has an
+optimum worth the name. The λ* used here is the *largest* λ whose
+validation data cost stays within ``rise`` (10 %) of its minimum, found by
+interpolating the cost curve on log λ: the most decay the model can take
+before it costs, read off a smooth curve that SGD noise moves little. The
+same point read off the accuracy (within ``tolerance`` of the best) is kept
+beside it for comparison.
 """
 
 from __future__ import annotations
@@ -26,12 +29,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab._validation import check_int, check_real
+from decaylab.conventions import get_convention
+from decaylab.experiments.claims import STATEMENTS, Answer, Claim, format_column
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
 
-__all__ = ["ConventionResult", "best_lambda", "convention_transfer", "convention_verdict"]
+__all__ = [
+    "ConventionResult",
+    "best_lambda",
+    "best_lambda_by_cost",
+    "convention_transfer",
+    "convention_verdict",
+    "data_size_claim",
+    "stability_claim",
+]
 
 CONVENTIONS = ("sum", "mean")
 
@@ -75,9 +88,133 @@ def best_lambda(lmbdas: np.ndarray, accuracy: np.ndarray, tolerance: float) -> t
     return float(np.exp(np.log(lam[i]) + t * (np.log(lam[j]) - np.log(lam[i])))), False
 
 
+def best_lambda_by_cost(lmbdas: np.ndarray, cost: np.ndarray, rise: float) -> tuple[float, bool]:
+    """The largest λ whose validation cost stays within a factor 1 + ``rise`` of its minimum.
+
+    Parameters
+    ----------
+    lmbdas : ndarray, shape (G,)
+        Increasing λ grid.
+    cost : ndarray, shape (G,)
+        Validation data cost C₀ (without the penalty) at each λ; NaN for a
+        diverged run, treated as +∞ (all NaN gives λ* = NaN).
+    rise : float
+        Relative increase of the cost over its minimum on the grid that λ* may cost.
+
+    Returns
+    -------
+    lmbda_star : float
+        Interpolated linearly in log λ between the last grid point at or below
+        (1 + rise)·minimum (scanning up from the minimum) and the next one.
+    censored : bool
+        True when the cost never rose that far on the grid (λ* is then the
+        grid's largest λ, a lower bound).
+
+    Notes
+    -----
+    Over a short training the validation cost falls as λ → 0 with no
+    interior minimum, so "the λ of least cost" sits at the grid's end. The
+    most decay a model takes before its cost rises is a point the cost,
+    smooth in λ, fixes with little seed-to-seed scatter, unlike the
+    accuracy, which moves in steps of one example.
+    """
+    c = np.asarray(cost, dtype=float)
+    if not np.isfinite(c).any():
+        return float("nan"), False
+    c = np.where(np.isfinite(c), c, np.inf)
+    lam = np.asarray(lmbdas, dtype=float)
+    start = int(np.argmin(c))
+    level = c[start] * (1.0 + rise)
+    above = np.flatnonzero(c[start:] > level)
+    if above.size == 0:
+        return float(lam[-1]), True
+    j = start + int(above[0])
+    i = j - 1
+    if not np.isfinite(c[j]):
+        return float(lam[i]), False
+    t = (level - c[i]) / (c[j] - c[i])
+    return float(np.exp(np.log(lam[i]) + t * (np.log(lam[j]) - np.log(lam[i])))), False
+
+
+def _abs_interval(interval: tuple[float, float]) -> tuple[float, float]:
+    """The range of |b| for b in the interval."""
+    low, high = interval
+    if low <= 0 <= high:
+        return 0.0, max(-low, high)
+    return min(abs(low), abs(high)), max(abs(low), abs(high))
+
+
+def stability_claim(sum_fit, mean_fit, *, stable_slope: float = 0.1) -> str:
+    """Claim 11's verdict word: does the sum convention keep λ* stable as the model grows?
+
+    Parameters
+    ----------
+    sum_fit, mean_fit : ScalingFit or None
+        log λ* against log n_w under each convention, with its interval.
+    stable_slope : float
+        |slope| below which λ* counts as stable: over a tenfold growth of
+        n_w, λ* then moves by less than a factor 10^stable_slope (1.26 for 0.1).
+
+    Returns
+    -------
+    str
+        "holds" when the sum convention's whole interval lies within
+        ±``stable_slope`` and the mean's lies outside it; "holds with a
+        qualification" when the sum's |slope| interval lies wholly below the
+        mean's but reaches beyond ``stable_slope`` (it moves least, yet
+        moves); "does not hold" when the mean's |slope| interval lies wholly
+        below the sum's; "undecided" otherwise (overlapping intervals, or a
+        fit is missing).
+    """
+    if sum_fit is None or mean_fit is None:
+        return "undecided"
+    sum_abs, mean_abs = _abs_interval(sum_fit.interval), _abs_interval(mean_fit.interval)
+    if sum_abs[1] <= stable_slope < mean_abs[0]:
+        return "holds"
+    if sum_abs[1] < mean_abs[0]:
+        return "holds with a qualification"
+    if mean_abs[1] < sum_abs[0]:
+        return "does not hold"
+    return "undecided"
+
+
+def data_size_claim(n_fit) -> str:
+    """Claim 12's verdict word: should λ grow in proportion to n rather than stay fixed?
+
+    Parameters
+    ----------
+    n_fit : ScalingFit or None
+        log λ* against log n, with its interval.
+
+    Returns
+    -------
+    str
+        "holds" when the interval contains 1 and not 0; "does not hold" when
+        it contains 0 and not 1; "holds with a qualification" when it contains
+        neither but lies above 0 (λ* grows with n, not in proportion);
+        "undecided" when it contains both (or the fit is missing); a slope
+        interval wholly below 0 also "does not hold".
+    """
+    if n_fit is None:
+        return "undecided"
+    low, high = n_fit.interval
+    one, zero = low <= 1 <= high, low <= 0 <= high
+    if one and not zero:
+        return "holds"
+    if zero and not one:
+        return "does not hold"
+    if one and zero:
+        return "undecided"
+    return "holds with a qualification" if low > 0 else "does not hold"
+
+
 @dataclass
 class ConventionResult(ExperimentResult):
     """λ scans under the sum and mean conventions across widths and training-set sizes.
+
+    λ* is the largest λ whose validation cost stays within ``rise`` of its
+    minimum (:func:`best_lambda_by_cost`); the accuracy-based λ*
+    (:func:`best_lambda`) is kept beside it.
 
     Attributes
     ----------
@@ -88,19 +225,26 @@ class ConventionResult(ExperimentResult):
     accuracy : dict of str to ndarray, shape (W, S, G)
         Validation accuracy (mean over the last ``average_epochs`` epochs)
         per width, seed and grid λ, per convention.
+    cost : dict of str to ndarray, shape (W, S, G)
+        Validation data cost C₀ (penalty excluded), averaged likewise.
     lambda_star : dict of str to ndarray, shape (W, S)
-        λ* per width and seed, per convention.
+        λ* (from the validation cost) per width and seed, per convention.
     censored : dict of str to ndarray of bool, shape (W, S)
-        Where λ* hit the top of the grid.
+        Where the cost never rose by ``rise`` on the grid (λ* a lower bound).
     lambda_star_estimate : dict of str to list of Estimate, length W
         Geometric mean ± standard error (in λ, from the log) over seeds.
+    accuracy_lambda_star : dict of str to ndarray, shape (W, S)
+        The largest λ within ``tolerance`` of the best accuracy, for comparison.
     width_fit : dict of str to ScalingFit or None
         λ* ∝ n_w^b per convention, hypotheses 0 (λ* stable) and 1 (λ* ∝ n_w);
         None when fewer than three finite λ* (diverged runs) remain.
+    accuracy_width_fit : dict of str to ScalingFit or None
+        The same fit of the accuracy-based λ*.
     ns : ndarray of int, shape (N,)
         Training-set sizes of the transfer scan (sum convention, width ``transfer_hidden``).
-    transfer_accuracy : ndarray, shape (N, S, G)
+    transfer_accuracy, transfer_cost : ndarray, shape (N, S, G)
     transfer_lambda_star : ndarray, shape (N, S)
+        Cost-based λ* per n and seed.
     transfer_censored : ndarray of bool, shape (N, S)
     n_fit : ScalingFit or None
         λ* ∝ n^b, hypotheses 1 (λ ∝ n: fixed ηλ/n) and 0 (fixed m/(ηλ)).
@@ -108,6 +252,8 @@ class ConventionResult(ExperimentResult):
         Accuracy lost against the best at each n when λ is carried over from
         the largest n by each rule ("λ ∝ n", "fixed m/(ηλ)"), read off the
         measured (seed-mean) accuracy curve interpolated on log λ.
+    evidence : list of str
+        The bullets under the verdict (the headline).
     """
 
     number = 6
@@ -123,33 +269,48 @@ class ConventionResult(ExperimentResult):
     n_weights: np.ndarray
     grids: dict
     accuracy: dict
+    cost: dict
     lambda_star: dict
     censored: dict
     lambda_star_estimate: dict
+    accuracy_lambda_star: dict
     width_fit: dict
+    accuracy_width_fit: dict
     ns: np.ndarray
     transfer_grid: np.ndarray
     transfer_accuracy: np.ndarray
+    transfer_cost: np.ndarray
     transfer_lambda_star: np.ndarray
     transfer_censored: np.ndarray
     n_fit: object
     transfer_loss: dict
+    evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         header = ["hidden width", "n_w", "λ* (sum)", "λ* (mean)", "λ*(mean)/n_w"]
-        rows = []
-        for w in range(len(self.widths)):
-            s, m = self.lambda_star_estimate["sum"][w], self.lambda_star_estimate["mean"][w]
-            flag = {c: "≥ " if self.censored[c][w].any() else "" for c in CONVENTIONS}
-            rows.append(
-                [
-                    f"{self.widths[w]:d}",
-                    f"{self.n_weights[w]:d}",
-                    flag["sum"] + format(s, ".3g"),
-                    flag["mean"] + format(m, ".3g"),
-                    f"{m.mean / self.n_weights[w]:.3g}",
-                ]
-            )
+        header += ["λ* (sum), by accuracy"]
+        columns = {}
+        for c in CONVENTIONS:
+            flags = ["≥ " if self.censored[c][w].any() else "" for w in range(len(self.widths))]
+            texts = format_column(self.lambda_star_estimate[c])
+            columns[c] = [f + t for f, t in zip(flags, texts)]
+        per_weight = format_column(
+            [e.mean / nw for e, nw in zip(self.lambda_star_estimate["mean"], self.n_weights)]
+        )
+        by_accuracy = format_column(
+            [estimate_geometric(row) for row in self.accuracy_lambda_star["sum"]]
+        )
+        rows = [
+            [
+                f"{self.widths[w]:d}",
+                f"{self.n_weights[w]:d}",
+                columns["sum"][w],
+                columns["mean"][w],
+                per_weight[w],
+                by_accuracy[w],
+            ]
+            for w in range(len(self.widths))
+        ]
         return header, rows
 
     def transfer_table(self) -> tuple[list[str], list[list[str]]]:
@@ -162,23 +323,82 @@ class ConventionResult(ExperimentResult):
             "λ by fixed m/(ηλ)",
             "accuracy lost",
         ]
-        rows = []
         reference = int(np.argmax(self.ns))
         star_ref = estimate_geometric(self.transfer_lambda_star[reference]).mean
+        stars = format_column([estimate_geometric(row) for row in self.transfer_lambda_star])
+        by_n = format_column([star_ref * n / self.ns[reference] for n in self.ns])
+        rows = []
         for i, n in enumerate(self.ns):
-            star = estimate_geometric(self.transfer_lambda_star[i])
             flag = "≥ " if self.transfer_censored[i].any() else ""
             rows.append(
                 [
                     f"{n:d}",
-                    flag + format(star, ".3g"),
-                    f"{star_ref * n / self.ns[reference]:.3g}",
+                    flag + stars[i],
+                    by_n[i],
                     f"{self.transfer_loss['λ ∝ n'][i]:.3f}",
                     f"{star_ref:.3g}",
                     f"{self.transfer_loss['fixed m/(ηλ)'][i]:.3f}",
                 ]
             )
         return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The tables with their captions, for reports."""
+        tables = [
+            (
+                f"λ*: the largest λ whose validation cost stays within {self.settings['rise']:.0%} "
+                "of its minimum (geometric mean ± standard error over seeds; ≥: the top of the "
+                "grid), per width and convention, beside the accuracy-based λ*.",
+                *self.table(),
+            )
+        ]
+        if len(self.ns):
+            tables.append(
+                (
+                    "λ* (sum convention) against the training-set size n, and the accuracy each "
+                    "rule gives up when λ* is carried over from the largest n.",
+                    *self.transfer_table(),
+                )
+            )
+        return tables
+
+    def claims(self) -> list[Claim]:
+        fits = self.width_fit
+        word = stability_claim(
+            fits.get("sum"), fits.get("mean"), stable_slope=self.settings["stable_slope"]
+        )
+        slopes = "; ".join(f"{c} {_slope(f)}" for c, f in fits.items() if f is not None) or "no fit"
+        reason = {
+            "holds": f"The sum convention's slope is within ±{self.settings['stable_slope']:g} "
+            "(λ* stable); the mean convention's λ* grows with width.",
+            "holds with a qualification": "The sum convention's λ* moves least, but its "
+            f"slope interval reaches beyond ±{self.settings['stable_slope']:g}.",
+            "does not hold": "The mean convention's λ* moves less with width than the sum's.",
+            "undecided": "The slope intervals cannot tell the conventions apart: more widths or "
+            "seeds are needed.",
+        }[word]
+        word12 = data_size_claim(self.n_fit)
+        span = f"n = {int(np.min(self.ns))}–{int(np.max(self.ns))}" if len(self.ns) else "no n"
+        reason12 = {
+            "holds": f"The slope interval admits 1 (λ ∝ n) and excludes 0, over {span}.",
+            "holds with a qualification": f"λ* grows with n, but slower or faster than in "
+            f"proportion, over {span}.",
+            "does not hold": "The slope interval admits a fixed λ and excludes λ ∝ n, over "
+            f"{span}.",
+            "undecided": f"The slope interval admits both rules: {span} is too narrow a range "
+            "to decide.",
+        }[word12]
+        return [
+            Claim(11, STATEMENTS[11], word, f"slope of log λ* on log n_w: {slopes}", reason, 6),
+            Claim(
+                12,
+                STATEMENTS[12],
+                word12,
+                f"slope of log λ* on log n: {_slope(self.n_fit)}" if self.n_fit else "no fit",
+                reason12,
+                6,
+            ),
+        ]
 
 
 def estimate_geometric(values: np.ndarray) -> Estimate:
@@ -190,16 +410,9 @@ def estimate_geometric(values: np.ndarray) -> Estimate:
     return Estimate(mean, mean * logs.stderr if logs.n > 1 else float("nan"), logs.n)
 
 
-def _fit_sentence(fit, quantity: str) -> str:
+def _slope(fit) -> str:
     low, high = fit.interval
-    admitted = [label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted]
-    text = (
-        f"{quantity} slope {fit.exponent:.2f} ({fit.confidence:.0%} interval "
-        f"{low:.2f} to {high:.2f})"
-    )
-    if not admitted:
-        return text + " admits neither " + " nor ".join(fit.labels)
-    return text + " admits " + " and ".join(admitted)
+    return f"{fit.exponent:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def convention_verdict(
@@ -209,12 +422,14 @@ def convention_verdict(
     *,
     censored_fraction: float = 0.0,
     loss_margin: float = 0.005,
-) -> str:
-    """Say which convention keeps λ* stable with width, and which rule transfers λ across n.
+    stable_slope: float = 0.1,
+    n_range: tuple[int, int] | None = None,
+) -> Answer:
+    """Headline and evidence: which convention keeps λ* stable, and how λ* moves with n.
 
     Parameters
     ----------
-    width_fit : dict of str to ScalingFit
+    width_fit : dict of str to ScalingFit or None
         λ* against n_w per convention.
     n_fit : ScalingFit or None
         λ* against n.
@@ -222,58 +437,62 @@ def convention_verdict(
         Accuracy lost by each transfer rule at each n, in increasing n (the
         last, largest n is the one λ* is carried over from).
     censored_fraction : float
-        Fraction of λ* values that hit the top of the grid (reported).
+        Fraction of λ* values that lay at an end of their grid (reported).
     loss_margin : float
         Accuracy difference below which neither transfer rule is called better.
+    stable_slope : float
+        |slope| below which λ* counts as stable (see :func:`stability_claim`).
+    n_range : (int, int), optional
+        Smallest and largest n of the transfer scan, to say how far it reaches.
 
     Returns
     -------
-    str
+    Answer
     """
-    parts = []
-    decided = {}
-    missing = [c for c, f in width_fit.items() if f is None]
-    width_fit = {c: f for c, f in width_fit.items() if f is not None}
+    fits = {c: f for c, f in width_fit.items() if f is not None}
+    evidence = [
+        f"{c} convention: slope of log λ* on log n_w {_slope(f)}, width "
+        f"{f.interval[1] - f.interval[0]:.2f}; admits "
+        + (" and ".join(l for h, l in zip(f.hypotheses, f.labels) if h in f.admitted) or "neither")
+        for c, f in fits.items()
+    ]
+    missing = [c for c in width_fit if c not in fits]
     if missing:
-        parts.append(
-            f"the {' and '.join(missing)} convention could not be fitted (fewer than three "
-            "finite λ*: runs diverged)"
-        )
-    for c, f in width_fit.items():
-        parts.append(_fit_sentence(f, f"{c} convention: log λ* against log n_w,"))
-        # Decided when the interval admits exactly one hypothesis, or none of them.
-        decided[c] = (
-            f.admitted[0] if len(f.admitted) == 1 else ("neither" if not f.admitted else None)
-        )
-    stable = [c for c, h in decided.items() if h == 0.0]
-    undecided = [c for c, h in decided.items() if h is None]
-    if stable and not undecided:
-        parts.append(
-            f"the {' and '.join(stable)} convention keeps λ* stable as the model grows; "
-            + ", ".join(
-                f"under the {c} convention λ* moves with width (slope {width_fit[c].exponent:.2f})"
-                for c in decided
-                if c not in stable
-            )
-        )
-    elif stable:
-        parts.append(
-            f"the {' and '.join(stable)} convention keeps λ* stable; the interval of the "
-            f"{' and '.join(undecided)} convention is too wide to decide"
-        )
-    elif undecided:
-        parts.append(
-            f"the {' and '.join(undecided)} slope interval admits both hypotheses, so more "
-            "widths or seeds are needed to decide"
-        )
-    elif width_fit:
-        steadiest = min(width_fit, key=lambda c: abs(width_fit[c].exponent))
-        parts.append(
-            f"no convention keeps λ* stable; the {steadiest} convention's λ* moves least "
-            f"(slope {width_fit[steadiest].exponent:.2f})"
-        )
+        evidence.append(f"Not fitted ({', '.join(missing)}): fewer than three finite λ*.")
+    if len(fits) == 2:
+        word = stability_claim(fits["sum"], fits["mean"], stable_slope=stable_slope)
+        steadiest = min(fits, key=lambda c: abs(fits[c].exponent))
+        headline = {
+            "holds": f"The sum convention keeps λ* stable as the model grows (slope "
+            f"{_slope(fits['sum'])}); under the mean convention λ* ∝ "
+            f"n_w^{fits['mean'].exponent:.2f}.",
+            "does not hold": f"The mean convention's λ* moves least with width (slope "
+            f"{_slope(fits['mean'])}, sum {fits['sum'].exponent:.2f}).",
+            "holds with a qualification": f"The sum convention's λ* moves least with width "
+            f"(slope {_slope(fits['sum'])}), but it moves.",
+            "undecided": f"Undecided: the slope intervals overlap (sum {_slope(fits['sum'])}, "
+            f"mean {_slope(fits['mean'])}); {steadiest} moves least.",
+        }[word]
+    else:
+        headline = "Undecided: λ* could not be fitted against width under both conventions."
     if n_fit is not None:
-        parts.append(_fit_sentence(n_fit, "log λ* against log n:"))
+        evidence.append(
+            f"Across n: slope of log λ* on log n {_slope(n_fit)} (1: λ ∝ n, Nielsen's rule; 0: "
+            f"fixed λ); admits "
+            + (
+                " and ".join(
+                    l for h, l in zip(n_fit.hypotheses, n_fit.labels) if h in n_fit.admitted
+                )
+                or "neither"
+            )
+            + "."
+        )
+    if n_fit is not None and n_range is not None:
+        low, high = n_range
+        evidence.append(
+            f"The n scan spans only ×{high / low:.3g} ({low}–{high}); Nielsen's rule was stated "
+            "for n = 1,000 → 50,000 (×50), beyond what this data set can test."
+        )
     finite_losses = all(np.isfinite(loss).any() for loss in transfer_loss.values())
     if n_fit is not None and finite_losses:
         # At the largest n both rules give λ* itself; the other sizes tell them apart.
@@ -282,24 +501,19 @@ def convention_verdict(
             for rule, loss in transfer_loss.items()
         }
         better = min(losses, key=losses.get)
-        worse = max(losses, key=losses.get)
-        text = (
-            "carrying λ* over from the largest n to the smaller ones costs at most "
-            + " and ".join(f"{v:.3f} accuracy with {rule}" for rule, v in losses.items())
+        text = "Carrying λ* from the largest n to smaller ones costs at most " + " and ".join(
+            f"{v:.3f} accuracy with {rule}" for rule, v in losses.items()
         )
-        if losses[worse] - losses[better] > loss_margin:
-            text += f"; {better} transfers better"
+        if max(losses.values()) - losses[better] > loss_margin:
+            text += f": {better} transfers better."
         else:
-            text += (
-                f"; the two rules differ by less than {loss_margin:g}, so neither transfers "
-                "clearly better"
-            )
-        parts.append(text)
+            text += f": within {loss_margin:g}, neither rule is better."
+        evidence.append(text)
     if censored_fraction > 0:
-        parts.append(
-            f"{censored_fraction:.0%} of the λ* values reached the top of their grid (lower bounds)"
+        evidence.append(
+            f"{censored_fraction:.0%} of the λ* values lay at an end of their grid (bounds only)."
         )
-    return "; ".join(parts) + "."
+    return Answer(headline, evidence)
 
 
 def _fit(x, y, **options):
@@ -313,25 +527,22 @@ def _fit(x, y, **options):
     return fit_power_law(x[ok], y[ok], **options)
 
 
-def _scan_accuracy(history, average_epochs: int) -> float:
-    acc = history.evaluation_accuracy
-    return float(np.mean(acc[-average_epochs:]))
-
-
 def convention_transfer(
     data=None,
     *,
     widths: Sequence[int] = (16, 45, 128, 360),
-    sum_lmbdas: Sequence[float] = tuple(2.0**k for k in range(-5, 5)),
-    mean_lmbdas: Sequence[float] = tuple(2.0**k for k in range(5, 20)),
+    sum_lmbdas: Sequence[float] = tuple(2.0**k for k in range(-4, 4)),
+    mean_lmbdas: Sequence[float] = tuple(2.0**k for k in range(6, 17)),
     ns: Sequence[int] = (250, 500, 1000),
     transfer_hidden: int = 30,
     init: str = "scaled",
     eta: float = 0.5,
     batch_size: int = 10,
-    epochs: int = 15,
+    epochs: int = 10,
     average_epochs: int = 3,
     tolerance: float = 0.01,
+    rise: float = 0.1,
+    stable_slope: float = 0.1,
     seeds: int | Sequence[int] = 3,
     confidence: float = 0.95,
     executor=None,
@@ -357,7 +568,13 @@ def convention_transfer(
     average_epochs : int
         Accuracy of a run = mean validation accuracy over its last epochs.
     tolerance : float
-        Accuracy that λ* may give up against the best (see :func:`best_lambda`).
+        Accuracy that the accuracy-based λ* may give up against the best
+        (see :func:`best_lambda`).
+    rise : float
+        Relative rise of the validation cost over its minimum that λ* may
+        cost (see :func:`best_lambda_by_cost`).
+    stable_slope : float
+        |slope| of log λ* on log n_w below which λ* counts as stable (claim 11).
     seeds : int or sequence of int
     confidence : float
         Coverage of the slope intervals.
@@ -396,6 +613,8 @@ def convention_transfer(
     epochs = check_int("epochs", epochs, minimum=1)
     average_epochs = check_int("average_epochs", average_epochs, minimum=1, maximum=epochs)
     tolerance = check_real("tolerance", tolerance, positive=True)
+    rise = check_real("rise", rise, positive=True)
+    stable_slope = check_real("stable_slope", stable_slope, positive=True)
     seeds = as_seeds(seeds)
     n_in, n_out = data.n_inputs, data.n_classes
     n_max = data.train.n
@@ -427,40 +646,64 @@ def convention_transfer(
     )
     diverged = [o.spec.describe() for o in outcomes if o.diverged]
 
-    def accuracy_of(outcome) -> float:
-        # A diverged run has no accuracy worth keeping; NaN counts as 0 in best_lambda.
-        return np.nan if outcome.diverged else _scan_accuracy(outcome.history, average_epochs)
+    def scores(outcome, lam: float, conv: str, n_train: int) -> tuple[float, float]:
+        """(accuracy, validation data cost) of a run over its last epochs; NaN if it diverged."""
+        if outcome.diverged:
+            return np.nan, np.nan
+        h = outcome.history
+        last = slice(-average_epochs, None)
+        # The recorded evaluation cost includes the run's penalty; λ is chosen on C₀ alone.
+        squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
+        n_w = sum(a * b for a, b in zip(outcome.spec.sizes[:-1], outcome.spec.sizes[1:]))
+        penalty = get_convention(conv).penalty(squares, lam, eta=eta, n=n_train, n_weights=n_w)
+        cost = np.asarray(h.evaluation_cost)[last] - penalty
+        return float(np.mean(h.evaluation_accuracy[last])), float(np.mean(cost))
 
     accuracy = {c: np.full((len(widths), S, grids[c].size), np.nan) for c in CONVENTIONS}
+    cost = {c: np.full_like(accuracy[c], np.nan) for c in CONVENTIONS}
     it = iter(outcomes)
     for w, conv in itertools.product(range(len(widths)), CONVENTIONS):
         for g in range(grids[conv].size):
             for k in range(S):
-                accuracy[conv][w, k, g] = accuracy_of(next(it))
+                accuracy[conv][w, k, g], cost[conv][w, k, g] = scores(
+                    next(it), grids[conv][g], conv, n_max
+                )
     transfer_accuracy = np.full((len(ns), S, grids["sum"].size), np.nan)
+    transfer_cost = np.full_like(transfer_accuracy, np.nan)
     for i, g, k in itertools.product(range(len(ns)), range(grids["sum"].size), range(S)):
-        transfer_accuracy[i, k, g] = accuracy_of(next(it))
+        transfer_accuracy[i, k, g], transfer_cost[i, k, g] = scores(
+            next(it), grids["sum"][g], "sum", ns[i]
+        )
 
     n_weights = np.array([h * (n_in + n_out) for h in widths], dtype=np.int64)
     lambda_star, censored, star_estimate, width_fit = {}, {}, {}, {}
+    accuracy_star, accuracy_fit = {}, {}
+    width_options = {
+        "hypotheses": (0.0, 1.0),
+        "confidence": confidence,
+        "labels": {0.0: "a stable λ*", 1.0: "λ* ∝ n_w"},
+    }
     for conv in CONVENTIONS:
         pairs = [
-            [best_lambda(grids[conv], accuracy[conv][w, k], tolerance) for k in range(S)]
+            [best_lambda_by_cost(grids[conv], cost[conv][w, k], rise) for k in range(S)]
             for w in range(len(widths))
         ]
         lambda_star[conv] = np.array([[p[0] for p in row] for row in pairs])
         censored[conv] = np.array([[p[1] for p in row] for row in pairs])
         star_estimate[conv] = [estimate_geometric(lambda_star[conv][w]) for w in range(len(widths))]
-        width_fit[conv] = _fit(
-            np.repeat(n_weights, S),
-            lambda_star[conv].ravel(),
-            hypotheses=(0.0, 1.0),
-            confidence=confidence,
-            labels={0.0: "a stable λ*", 1.0: "λ* ∝ n_w"},
+        width_fit[conv] = _fit(np.repeat(n_weights, S), lambda_star[conv].ravel(), **width_options)
+        accuracy_star[conv] = np.array(
+            [
+                [best_lambda(grids[conv], accuracy[conv][w, k], tolerance)[0] for k in range(S)]
+                for w in range(len(widths))
+            ]
+        )
+        accuracy_fit[conv] = _fit(
+            np.repeat(n_weights, S), accuracy_star[conv].ravel(), **width_options
         )
 
     transfer_pairs = [
-        [best_lambda(grids["sum"], transfer_accuracy[i, k], tolerance) for k in range(S)]
+        [best_lambda_by_cost(grids["sum"], transfer_cost[i, k], rise) for k in range(S)]
         for i in range(len(ns))
     ]
     transfer_star = np.array([[p[0] for p in row] for row in transfer_pairs]).reshape(len(ns), S)
@@ -489,6 +732,14 @@ def convention_transfer(
     all_censored = np.concatenate(
         [censored["sum"].ravel(), censored["mean"].ravel(), transfer_censored.ravel()]
     )
+    answer = convention_verdict(
+        width_fit,
+        n_fit,
+        transfer_loss,
+        censored_fraction=float(all_censored.mean()) if all_censored.size else 0.0,
+        stable_slope=stable_slope,
+        n_range=(int(min(ns)), int(max(ns))) if len(ns) else None,
+    )
     return ConventionResult(
         settings={
             "data": data.name,
@@ -500,6 +751,8 @@ def convention_transfer(
             "epochs": epochs,
             "average_epochs": average_epochs,
             "tolerance": tolerance,
+            "rise": rise,
+            "stable_slope": stable_slope,
             "sum_lmbdas": grids["sum"].tolist(),
             "mean_lmbdas": grids["mean"].tolist(),
             "ns": list(ns),
@@ -514,26 +767,26 @@ def convention_transfer(
             "Nielsen's rule predicts λ* ∝ n (slope 1), the fixed-timescale rule a fixed λ* "
             "(slope 0)"
         ),
-        verdict=convention_verdict(
-            width_fit,
-            n_fit,
-            transfer_loss,
-            censored_fraction=float(all_censored.mean()) if all_censored.size else 0.0,
-        ),
+        verdict=answer.headline,
         diverged=diverged,
         widths=np.array(widths, dtype=np.int64),
         n_weights=n_weights,
         grids=grids,
         accuracy=accuracy,
+        cost=cost,
         lambda_star=lambda_star,
         censored=censored,
         lambda_star_estimate=star_estimate,
+        accuracy_lambda_star=accuracy_star,
         width_fit=width_fit,
+        accuracy_width_fit=accuracy_fit,
         ns=np.array(ns, dtype=np.int64),
         transfer_grid=grids["sum"],
         transfer_accuracy=transfer_accuracy,
+        transfer_cost=transfer_cost,
         transfer_lambda_star=transfer_star,
         transfer_censored=transfer_censored,
         n_fit=n_fit,
         transfer_loss=transfer_loss,
+        evidence=list(answer.evidence),
     )
