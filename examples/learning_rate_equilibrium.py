@@ -4,14 +4,16 @@ Experiment 3 moves λ, n and the batch size m; this script moves the learning
 rate η with λ and m fixed. The stationarity identity ‖w‖² = (n/λ)(−w·∇C₀)
 has no η in it, but η sets the clock, τ = m/(ηλ) epochs, and the noise term
 η²‖g‖² of the ‖w‖² budget, which grows with η relative to the others. Each
-run trains for the same number of relaxation times, detects its equilibrium,
-and the equilibrium ‖w‖² is fitted against η with a 95 % interval; the
-budget says how much of the balance the noise term carries at each η.
+run trains for the same number of relaxation times and detects its
+equilibrium; a straight line ‖w‖² = A + B·η through the equilibria gives the
+size without noise (A, the η → 0 limit) and how fast noise adds to it (B, with
+a 95 % interval), and the budget says how much of the balance the noise term
+carries at each η.
 
     python examples/learning_rate_equilibrium.py  # about 20 s; writes its figure as a PNG
 
 Only public tools are used: train with a DecompositionMonitor, find_equilibrium,
-fit_power_law, and the run figures plot_histories and plot_budget.
+and the run figures plot_histories and plot_budget.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
 
 import decaylab as dl
 
@@ -34,7 +37,7 @@ def main(
     data=None,
     figure="learning_rate_equilibrium.png",
 ):
-    """Train every (η, seed) for ``relaxations`` τ, measure each equilibrium, fit ‖w‖² against η.
+    """Train every (η, seed) for ``relaxations`` τ, measure each equilibrium, fit a line against η.
 
     Returns
     -------
@@ -44,7 +47,7 @@ def main(
         noise term's part of the gradient terms, noise / (|radial| + noise),
         over the equilibrium window), ``accuracy`` (final validation
         accuracy): arrays with one entry per run; ``histories`` (the runs) and
-        ``fit`` (the power-law fit over the runs that reached equilibrium, or
+        ``fit`` (see :func:`fit_line`, over the runs that reached equilibrium;
         None with fewer than three or a single η).
     """
     data = dl.load_digits() if data is None else data
@@ -79,13 +82,29 @@ def main(
     }
     reached = result["reached"]
     result["fit"] = (
-        dl.fit_power_law(result["eta"][reached], result["norm_squared"][reached], hypotheses=(0.0,))
+        fit_line(result["eta"][reached], result["norm_squared"][reached])
         if reached.sum() >= 3 and len(set(result["eta"][reached])) >= 2
         else None
     )
     if figure is not None:
         draw(result).savefig(figure, dpi=120, bbox_inches="tight")
     return result
+
+
+def fit_line(x, y, confidence=0.95) -> dict:
+    """Least squares y = A + B·x: ``intercept`` A, ``slope`` B, its ``interval`` and ``points``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    (slope, intercept), covariance = np.polyfit(x, y, 1, cov="unscaled")
+    residual = y - (intercept + slope * x)
+    dof = len(x) - 2
+    scale = np.dot(residual, residual) / dof if dof > 0 else np.nan
+    half = stats.t.ppf((1 + confidence) / 2, dof) * np.sqrt(covariance[0, 0] * scale)
+    return {
+        "intercept": float(intercept),
+        "slope": float(slope),
+        "interval": (float(slope - half), float(slope + half)),
+        "points": len(x),
+    }
 
 
 def _noise_share(history, equilibrium) -> float:
@@ -123,18 +142,16 @@ def draw(result):
     )
     fit = result["fit"]
     if fit is not None:
-        xs = np.geomspace(result["eta"].min() / 1.2, result["eta"].max() * 1.2, 30)
-        low, high = fit.interval
+        xs = np.array([0.0, result["eta"].max() * 1.05])
+        low, high = fit["interval"]
         equilibria.plot(
             xs,
-            fit.predict(xs),
+            fit["intercept"] + fit["slope"] * xs,
             color="black",
-            label=f"fit: ‖w‖² ∝ η^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
+            label=f"‖w‖² = {fit['intercept']:.1f} + {fit['slope']:.1f}·η "
+            f"(slope 95 %: [{low:.1f}, {high:.1f}])",
         )
-    etas = np.unique(result["eta"])
-    equilibria.set_xscale("log")
-    equilibria.set_xticks(etas, labels=[f"{eta:g}" for eta in etas])
-    equilibria.minorticks_off()
+    equilibria.set_xlim(0, None)
     equilibria.set_xlabel("learning rate η")
     equilibria.set_ylabel("equilibrium ‖w‖² (all weights)")
     equilibria.set_title("Where the weights settle")
@@ -158,5 +175,8 @@ if __name__ == "__main__":
         )
     fit = result["fit"]
     if fit is not None:
-        low, high = fit.interval
-        print(f"\n‖w‖² ∝ η^{fit.exponent:.3f}, 95 % interval [{low:.3f}, {high:.3f}]")
+        low, high = fit["interval"]
+        print(
+            f"\n‖w‖² = {fit['intercept']:.1f} + {fit['slope']:.1f}·η at equilibrium "
+            f"(slope 95 % interval [{low:.1f}, {high:.1f}], {fit['points']} runs)"
+        )

@@ -31,12 +31,17 @@ def small(digits):
 
 
 @pytest.fixture(scope="module")
-def study(small, tmp_path_factory):
+def script():
     spec = importlib.util.spec_from_file_location("learning_rate_equilibrium", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def study(script, small, tmp_path_factory):
     figure = tmp_path_factory.mktemp("figure") / "learning_rate.png"
-    return module.main(data=small, figure=str(figure), **SETTINGS), figure
+    return script.main(data=small, figure=str(figure), **SETTINGS), figure
 
 
 def test_every_run_trains_for_the_same_number_of_relaxation_times(study):
@@ -81,7 +86,7 @@ def test_the_fit_covers_the_runs_that_reached_equilibrium(study):
     result, _ = study
     reached = int(result["reached"].sum())
     if reached >= 3:
-        assert result["fit"].n_points == reached
+        assert result["fit"]["points"] == reached
     else:
         assert result["fit"] is None
 
@@ -89,3 +94,16 @@ def test_the_fit_covers_the_runs_that_reached_equilibrium(study):
 def test_the_figure_is_written(study):
     _, figure = study
     assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_line_fit_recovers_a_known_line(script):
+    x = np.array([0.25, 0.5, 1.0, 2.0, 0.25, 0.5, 1.0, 2.0])
+    noise = np.array([0.1, -0.1, 0.2, -0.2, -0.1, 0.1, -0.2, 0.2])
+    fit = script.fit_line(x, 300.0 + 25.0 * x + noise)
+    # The same regression written out: slope = Σ(x − x̄)(y − ȳ)/Σ(x − x̄)².
+    y = 300.0 + 25.0 * x + noise
+    slope = np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
+    assert fit["slope"] == pytest.approx(slope)
+    assert fit["intercept"] == pytest.approx(y.mean() - slope * x.mean())
+    low, high = fit["interval"]
+    assert low < 25.0 < high and high - low < 1.0

@@ -33,7 +33,15 @@ from matplotlib.text import Text
 from decaylab._validation import check_bool, check_choice, check_int
 from decaylab.dynamics.equilibrium import find_equilibrium
 from decaylab.history import METRICS, STATISTICS, History
-from decaylab.plots._helpers import add_legend, axes, extreme, hline, layer_colour, plain_log
+from decaylab.plots._helpers import (
+    add_legend,
+    axes,
+    extreme,
+    hline,
+    integer_epochs,
+    layer_colour,
+    plain_log,
+)
 
 __all__ = ["plot_budget", "plot_histories", "plot_history"]
 
@@ -326,6 +334,7 @@ def plot_history(
     if len(x) > 1:
         ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("epoch")
+    integer_epochs(ax)
     ax.set_ylabel(_statistic_label(statistic, squared))
     plain_log(ax, "y")
     if legend:
@@ -455,6 +464,7 @@ def plot_budget(
         if typical:
             ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(min(typical))))
     ax.set_xlabel("epoch")
+    integer_epochs(ax)
     where = "all weights" if layer is None else f"layer {layer}"
     ax.set_ylabel(f"per-epoch terms of Δ‖w‖²{' / ‖w‖²' if relative else ''} ({where})")
     legend_axes = ax
@@ -616,7 +626,11 @@ def plot_histories(
         drawn += ax.plot(x, y**2 if squared else y, color=colour, label=str(label))
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch" if time == "epoch" else "epoch / τ (each run's relaxation time)")
+    if time == "epoch":
+        ax.set_xlabel("epoch")
+        integer_epochs(ax)
+    else:
+        ax.set_xlabel("epoch / τ (each run's relaxation time)")
     if metric:
         ax.set_ylabel(statistic.replace("_", " "))
     else:
