@@ -8,10 +8,12 @@ the Fortran-ordered (q, p) matrix of its transpose, so every call here works
 on transposes, which are views: nothing is copied, and C is written in place.
 
 SciPy links its own BLAS library, with a thread pool separate from NumPy's.
-Every product of a training step goes through this module, so that a step
-uses one pool: with the default two threads in each, alternating between
-the two pools let their idle threads spin against each other, and a step
-took up to ten times longer. ``threadpoolctl.threadpool_limits(user_api="blas")``
+The products of a training step go through this module (the ensemble's
+small per-member products of its deeper layers aside, too small for BLAS to
+split between threads), so that a step uses one pool: with the default two
+threads in each, alternating between the two pools let their idle threads
+spin against each other, and on a busy machine some steps took ten times
+longer. ``threadpoolctl.threadpool_limits(user_api="blas")``
 limits both pools, because both are loaded when decaylab is imported.
 """
 

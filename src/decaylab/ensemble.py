@@ -15,9 +15,12 @@ member still follows eq. 93 with its own η, λ and convention:
 
 .. math:: w_k \to d_k\, w_k - \frac{\eta_k}{m_B} \sum_{x \in B} \frac{\partial C_x}{\partial w_k},
 
-so each member's trajectory is its separate run's; only the order of some
-floating-point sums may differ (in practice the members usually agree with
-their separate runs bit for bit).
+so each member's trajectory is its separate run's; only the grouping of some
+floating-point operations differs: the ensemble scales each member's δ by
+η_k/m_B before forming its products and decays the first layer before
+adding them, where a separate run does both inside one product, so members
+agree with their separate runs to about 1e-11 after a few epochs, not bit for
+bit.
 
 Sharing the mini-batches is the design of a sweep with common random numbers:
 the members see the same examples in the same order, so differences between
@@ -78,7 +81,6 @@ class _Stack:
         dt = first.dtype
         self._shapes = shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
         self.params = np.empty(K * (first.n_weights + first.n_biases), dtype=dt)
-        self.n_stacked_weights = K * first.n_weights
         self.weights, self.biases = self._layers(self.params, shapes)
         # Gradient buffers of the layers after the first, whose update is not fused.
         self._deep_grads = [np.empty_like(w) for w in self.weights[1:]]
@@ -360,7 +362,9 @@ def train_ensemble(
     train them with :func:`decaylab.train` (or :func:`decaylab.sweep`).
 
     Step monitors (:func:`decaylab.train`'s ``monitors``) are not available
-    here; train a member alone to monitor its steps.
+    here; train a member alone to monitor its steps. The update is always
+    eq. 93: other update rules (:func:`decaylab.train`'s ``optimizer``) train
+    one network at a time.
 
     Examples
     --------
