@@ -27,6 +27,7 @@ from decaylab.conventions import (
     steps_per_epoch,
 )
 from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
+from decaylab.dynamics.budget import Budget, equilibrium_budget
 from decaylab.dynamics.decomposition import (
     DecompositionMonitor,
     decay_dominated_epochs,
@@ -49,6 +50,7 @@ from decaylab.dynamics.factors import (
 from decaylab.dynamics.noise import (
     NoiseEquilibrium,
     ar1_stationary_variance,
+    gradient_variance,
     noise_equilibrium,
     simulate_ar1,
 )
@@ -78,6 +80,7 @@ from decaylab.experiments import (
     optimizer_comparison,
     per_epoch_factor,
 )
+from decaylab.experiments.adaptive import AdaptiveRun, train_until_equilibrium
 from decaylab.history import History, ParameterStats, layer_statistics
 from decaylab.network import Network
 from decaylab.network2 import load_network2, save_network2
@@ -96,8 +99,10 @@ from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
 from decaylab.training import sgd_step, train
 
 __all__ = [
+    "AdaptiveRun",
     "angular_update",
     "ar1_stationary_variance",
+    "Budget",
     "Checkpoint",
     "closed_form_factor",
     "compare_factors",
@@ -116,11 +121,13 @@ __all__ = [
     "effective_learning_rate",
     "Equilibrium",
     "equilibrium_angle",
+    "equilibrium_budget",
     "equilibrium_size",
     "FactorComparison",
     "find_equilibrium",
     "fit_power_law",
     "get_convention",
+    "gradient_variance",
     "grid_product",
     "History",
     "initialisation_comparison",
@@ -173,6 +180,7 @@ __all__ = [
     "SweepInterrupted",
     "SweepResult",
     "train",
+    "train_until_equilibrium",
     "train_ensemble",
     "TrainingDiverged",
     "TrainingInterrupted",

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from decaylab._validation import as_generator, check_data, check_int, check_real
-from decaylab.network import Network
+from decaylab.network import Backprop, Network
 
 
 def ar1_stationary_variance(a, sigma2):
@@ -206,20 +206,22 @@ def gradient_variance(net: Network, data) -> np.ndarray:
     Notes
     -----
     A batch of m examples drawn without replacement has a mean gradient of
-    covariance trace s²(n − m)/(m(n − 1)). Costs one backward pass per example.
+    covariance trace s²(n − m)/(m(n − 1)). Costs one backward pass over the
+    data: each per-example weight gradient is an outer product δaᵀ, whose
+    squared norm is ‖δ‖²‖a‖².
     """
     if not isinstance(net, Network):
         raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    X, labels, _ = check_data(data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], dtype=net.dtype)
+    X, _, targets = check_data(
+        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], dtype=net.dtype
+    )
     n = len(X)
-    squares = np.zeros(net.n_layers)
-    total = None
-    for i in range(n):
-        weights, _ = net.unflatten(net.gradient(X[i : i + 1], labels[i : i + 1]))
-        if total is None:
-            total = [np.zeros(w.shape) for w in weights]
-        for l, w in enumerate(weights):
-            squares[l] += float(np.vdot(w, w))
-            total[l] += w
-    mean_squares = np.array([float(np.vdot(t, t)) for t in total]) / n**2
-    return squares / n - mean_squares
+    variance = np.empty(net.n_layers)
+    # ∂C_x/∂w^l = δ^l(x) a^{l−1}(x)ᵀ is an outer product, so ‖∂C_x/∂w^l‖² = ‖δ^l(x)‖²‖a^{l−1}(x)‖²:
+    # one backward pass over all examples gives every per-example norm.
+    for l, (delta, inputs) in enumerate(Backprop(net, n).run(X, targets).factors()):
+        delta, inputs = delta.astype(np.float64), inputs.astype(np.float64)
+        squares = np.einsum("ij,ij->i", delta, delta) * np.einsum("ij,ij->i", inputs, inputs)
+        mean = delta.T @ inputs / n
+        variance[l] = squares.mean() - np.vdot(mean, mean)
+    return variance

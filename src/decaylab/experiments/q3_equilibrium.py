@@ -225,6 +225,24 @@ class EquilibriumResult(ExperimentResult):
             )
         return header, rows
 
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The width, sweep and fit tables with their captions, for reports."""
+        tau = self.settings["relaxation_epochs"]
+        return [
+            (
+                f"Each width at its equilibrium (τ = {tau:g} epochs): the level RMS·√n_w, the "
+                "total ‖w‖², its ratio to the full-batch stationarity prediction, and the "
+                "noise share N/(R + N) of the ‖w‖² budget (mean ± standard error over seeds).",
+                *self.table(),
+            ),
+            (
+                f"Equilibrium ‖w‖² and noise share against λ, n and the batch size m, at hidden "
+                f"width {self.settings['sweep_hidden']}.",
+                *self.sweep_table(),
+            ),
+            ("The fitted exponents, over the runs that reached equilibrium.", *self.fit_table()),
+        ]
+
     def sweep_table(self) -> tuple[list[str], list[list[str]]]:
         """The λ, n and m sweeps: equilibrium ‖w‖² and noise share per setting."""
         header = ["sweep", "value", "reached", "‖w‖²", "noise share"]
@@ -551,7 +569,7 @@ def equilibrium_size(
     eta: float = 0.5,
     lmbda: float = 5.0,
     batch_size: int = 10,
-    epochs: int = 30,
+    epochs: int = 0,
     max_relaxations: float = 60.0,
     init: str = "large",
     lmbdas: Sequence[float] = (2.5, 5.0, 10.0, 20.0),
