@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 import re
 import sys
@@ -250,20 +251,40 @@ def _blas_threads():
     return max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
 
 
-@pytest.mark.parametrize(("blas_threads", "expected"), [(1, 1), (None, "unlimited")])
+@pytest.mark.parametrize(("blas_threads", "expected"), [(1, 1), (None, 2), (3, 3)])
 def test_process_workers_hold_blas_to_blas_threads(blas_threads, expected):
-    unlimited = _blas_threads()
-    if unlimited == 1:
-        pytest.skip("BLAS uses one thread here anyway: the limit cannot be told apart")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1) as executor:
-        result = dl.sweep(
-            [{"x": 0}], blas_threads_seen, executor=executor, blas_threads=blas_threads
-        )
-    assert result.rows[0]["threads"] == (unlimited if expected == "unlimited" else expected)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("needs forked workers, which start with this process's BLAS threads")
+    # Forked workers start with the 2 threads set here; the sweep's limit then applies.
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != 2:
+            pytest.skip("this BLAS cannot run 2 threads: the limit cannot be told apart")
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            result = dl.sweep(
+                [{"x": 0}], blas_threads_seen, executor=pool, blas_threads=blas_threads
+            )
+    assert result.rows[0]["threads"] == expected
 
 
-def test_calls_in_this_process_keep_its_blas_threads():
-    assert dl.sweep([{"x": 0}], blas_threads_seen).rows[0]["threads"] == _blas_threads()
+@pytest.mark.parametrize("threads", [1, 2])
+def test_calls_in_this_process_keep_its_blas_threads(threads):
+    with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+        if _blas_threads() != threads:
+            pytest.skip(f"this BLAS cannot run {threads} threads")
+        assert dl.sweep([{"x": 0}], blas_threads_seen).rows[0]["threads"] == threads
+
+
+def _sum_of(values, scale):
+    return {"total": float(scale * values.sum())}
+
+
+def test_a_large_array_in_fn_passes_the_check():
+    # Arrays pickle their data as buffers (protocol 5), not as bytes.
+    fn = functools.partial(_sum_of, np.ones(200_000))
+    with _CountingProcessPool(max_workers=1) as executor:
+        result = dl.sweep([{"scale": 2.0}], fn, executor=executor)
+    assert result.rows == [{"scale": 2.0, "total": 400_000.0, "error": None}]
 
 
 def _interrupt_on(value):

@@ -193,10 +193,10 @@ def _serialiser(executor: concurrent.futures.Executor) -> str | None:
 
 
 class _Discard:
-    """A write-only file that discards what it is given."""
+    """A write-only file that discards what it is given (bytes or, for arrays, buffers)."""
 
-    def write(self, data) -> int:
-        return len(data)
+    def write(self, data) -> None:
+        pass
 
 
 def _check_sendable(
