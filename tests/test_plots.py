@@ -6,6 +6,8 @@ it drew, put them on the axes it was given, and label its axes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -34,7 +36,13 @@ def records(digits):
             small, etas=(0.5,), lmbdas=(5.0, 50.0), batch_sizes=(10, 30), seeds=2, hidden=8
         ),
         "q3": dl.equilibrium_size(
-            small, widths=(4, 8, 16), seeds=2, epochs=8, lmbdas=(5.0, 10.0), ns=(100, 200)
+            small,
+            widths=(4, 8, 16),
+            seeds=2,
+            epochs=8,
+            lmbdas=(5.0, 10.0),
+            ns=(100, 200),
+            batch_sizes=(10, 20),
         ),
         "q4": dl.initialisation_comparison(small, hidden=8, epochs=3, seeds=2),
         "q5": dl.layer_movement(
@@ -75,6 +83,7 @@ PANELS = [
     ("q3", dp.plot_norm_against_width, {}),
     ("q3", dp.plot_equilibrium_sweep, {"against": "lmbda"}),
     ("q3", dp.plot_equilibrium_sweep, {"against": "n"}),
+    ("q3", dp.plot_equilibrium_sweep, {"against": "batch_size"}),
     ("q4", dp.plot_layer_scale, {"layer": 1}),
     ("q4", dp.plot_learning_curves, {}),
     ("q5", dp.plot_layer_statistic, {"statistic": "norm"}),
@@ -178,3 +187,32 @@ def test_log_axis_labels_as_many_minor_ticks_as_fit(limits, labelled):
     formatter = ax.yaxis.get_minor_formatter()
     shown = [t for t in ticks if limits[0] <= t <= limits[1] and formatter(t)]
     assert shown == pytest.approx(labelled)
+
+
+def _sweeps_removed(result, names):
+    return dataclasses.replace(result, **{name: np.array([]) for name in names})
+
+
+@pytest.mark.parametrize(
+    ("key", "removed", "panels"),
+    [
+        ("q3", (), 6),  # three panels of the widths, one per sweep (λ, n, m)
+        ("q3", ("batch_sizes",), 5),
+        ("q3", ("lmbdas", "ns", "batch_sizes"), 3),
+        ("q6", (), 4),
+        ("q6", ("ns",), 3),
+    ],
+)
+def test_figures_leave_out_the_panels_of_sweeps_the_record_lacks(records, key, removed, panels):
+    fig = dp.figure_for(_sweeps_removed(records[key], removed))
+    assert len(fig.axes) == panels
+    assert all(ax.axison for ax in fig.axes)
+
+
+def test_weight_rms_panel_ends_at_the_last_epoch_trained(records):
+    ax = Figure().add_subplot()
+    result = records["q3"]
+    dp.plot_weight_rms(result, ax)
+    index = len(result.widths) // 2
+    trained = np.flatnonzero(np.isfinite(result.total_rms[index]).any(axis=0))
+    assert ax.get_xlim()[1] == result.epoch[trained[-1]]

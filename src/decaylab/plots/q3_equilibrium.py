@@ -69,6 +69,10 @@ def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=
     top = extreme(result.weight_rms[index], "max")
     if np.isfinite(top):
         ax.set_ylim(0.3 / n_w, 3 * top)
+    # Runs stop at their equilibrium; the rows after the longest one are NaN.
+    trained = np.flatnonzero(np.isfinite(result.total_rms[index]).any(axis=0))
+    if len(trained) > 1:
+        ax.set_xlim(result.epoch[0], result.epoch[trained[-1]])
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight RMS")
     ax.set_title(f"hidden width {result.widths[index]} (n_w = {n_w})")
@@ -153,28 +157,76 @@ def plot_norm_against_width(result: EquilibriumResult, ax: Axes | None = None) -
     return drawn
 
 
+#: against → (values, ‖w‖², reached, fit attributes of the record; axis label; hypothesis names)
+SWEEPS = {
+    "lmbda": (
+        ("lmbdas", "lambda_norm_squared", "lambda_reached", "lambda_fit"),
+        "regularisation strength λ",
+        {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no dependence"},
+    ),
+    "n": (
+        ("ns", "n_norm_squared", "n_reached", "n_fit"),
+        "training-set size n",
+        {1.0: "‖w‖² ∝ n", 0.0: "no dependence"},
+    ),
+    "batch_size": (
+        ("batch_sizes", "batch_norm_squared", "batch_reached", "batch_fit"),
+        "mini-batch size m",
+        {-1.0: "‖w‖² ∝ 1/m", 0.0: "no dependence"},
+    ),
+}
+
+
+def _sweep(result: EquilibriumResult, against: str):
+    """(x, ‖w‖², reached, fit) of one sweep; empty arrays when the record has none."""
+    names = SWEEPS[against][0]
+    xs, values, reached, fit = (getattr(result, name, None) for name in names)
+    if xs is None or len(xs) == 0:
+        return np.empty(0), np.empty((0, 0)), np.empty((0, 0), dtype=bool), None
+    values = np.asarray(values, dtype=float)
+    reached = np.isfinite(values) if reached is None else np.asarray(reached, dtype=bool)
+    return np.asarray(xs, dtype=float), values, reached, fit
+
+
 def plot_equilibrium_sweep(
     result: EquilibriumResult, ax: Axes | None = None, *, against: str = "lmbda"
 ) -> list:
-    """Equilibrium ‖w‖² against λ (``against="lmbda"``) or n (``against="n"``), log–log."""
+    """Equilibrium ‖w‖² against λ, n or m at one width, log–log, with the fit.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+    ax : matplotlib Axes, optional
+    against : {"lmbda", "n", "batch_size"}
+        The sweep to draw. A sweep the result does not hold leaves the axes
+        empty and switched off; :func:`figure_equilibrium` leaves its panel out.
+    """
     ax = axes(ax)
-    if against == "lmbda":
-        xs, values, fit = result.lmbdas, result.lambda_norm_squared, result.lambda_fit
-        label, names = "regularisation strength λ", {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no dependence"}
-    elif against == "n":
-        xs, values, fit = result.ns.astype(float), result.n_norm_squared, result.n_fit
-        label, names = "training-set size n", {1.0: "‖w‖² ∝ n", 0.0: "no dependence"}
-    else:
-        raise ValueError(f"against={against!r} is not recognised; expected 'lmbda' or 'n'")
+    if against not in SWEEPS:
+        raise ValueError(f"against={against!r} is not recognised; expected one of {sorted(SWEEPS)}")
+    xs, values, reached, fit = _sweep(result, against)
+    _, label, names = SWEEPS[against]
     drawn = []
     if len(xs) == 0:
         ax.set_axis_off()
         return drawn
     x = np.repeat(xs, values.shape[1])
     y = values.ravel()
-    ok = np.isfinite(y)
+    ok = np.isfinite(y) & reached.ravel()
     drawn.append(ax.scatter(x[ok], y[ok], color="tab:green", s=25, label="equilibrium (one run)"))
-    if fit is not None:
+    late = np.isfinite(y) & ~reached.ravel()
+    if late.any():
+        drawn.append(
+            ax.scatter(
+                x[late],
+                y[late],
+                facecolors="none",
+                edgecolors="tab:red",
+                s=25,
+                label="not reached: last epochs",
+            )
+        )
+    if fit is not None and ok.any():
         drawn += _fit_lines(ax, fit, x[ok], float(np.exp(np.mean(np.log(y[ok])))), names)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -183,26 +235,30 @@ def plot_equilibrium_sweep(
     ax.set_xticks(np.unique(xs))
     plain_log(ax)
     ax.xaxis.set_minor_formatter(NullFormatter())
-    add_legend(ax)
+    add_legend(ax, fontsize="x-small")
     return drawn
 
 
 def figure_equilibrium(result: EquilibriumResult) -> Figure:
-    """Q3: trajectories, the size law against n_w, ‖w‖² against n_w, and against λ and n."""
-    fig = Figure(figsize=(13, 9), layout="constrained")
-    grid = fig.add_gridspec(2, 4)
-    plot_weight_rms(result, fig.add_subplot(grid[0, :2]))
-    ax = fig.add_subplot(grid[0, 2:])
-    plot_equilibrium_scaling(result, ax)
-    ax.set_title("Equilibrium size against network size")
-    ax = fig.add_subplot(grid[1, :2])
-    plot_norm_against_width(result, ax)
-    ax.set_title("Total ‖w‖² against network size")
+    """Q3: trajectories, the size law and ‖w‖² against n_w; then ‖w‖² against λ, n and m.
+
+    The second row holds one panel per sweep the result has (λ, n, batch
+    size m); without any, the figure is the first row alone.
+    """
+    sweeps = [against for against in SWEEPS if len(_sweep(result, against)[0])]
+    rows = 2 if sweeps else 1
+    fig = Figure(figsize=(15, 4.6 * rows), layout="constrained")
+    grid = fig.add_gridspec(rows, 6)
+    trajectories, scaling, norm = (fig.add_subplot(grid[0, 2 * k : 2 * k + 2]) for k in range(3))
+    plot_weight_rms(result, trajectories)
+    plot_equilibrium_scaling(result, scaling)
+    scaling.set_title("Equilibrium size against network size")
+    plot_norm_against_width(result, norm)
+    norm.set_title("Total ‖w‖² against network size")
     hidden = result.settings["sweep_hidden"]
-    for column, against, title in ((2, "lmbda", "λ"), (3, "n", "n")):
-        ax = fig.add_subplot(grid[1, column])
+    span = 6 // max(len(sweeps), 1)
+    for k, against in enumerate(sweeps):
+        ax = fig.add_subplot(grid[1, k * span : (k + 1) * span])
         plot_equilibrium_sweep(result, ax, against=against)
-        ax.set_title(f"Against {title} (width {hidden})")
-        if ax.get_legend() is not None:
-            add_legend(ax, fontsize="x-small")
+        ax.set_title(f"Against {SWEEPS[against][1].split()[-1]} (width {hidden})")
     return fig

@@ -114,17 +114,27 @@ def plot_lambda_transfer(result: ConventionResult, ax: Axes | None = None) -> li
 
 
 def figure_conventions(result: ConventionResult) -> Figure:
-    """Q6: the λ scans of both conventions, λ* against n_w, and λ* against n."""
-    fig = Figure(figsize=(12, 9), layout="constrained")
-    panels = fig.subplots(2, 2)
-    plot_lambda_scan(result, panels[0, 0], convention="sum")
-    panels[0, 0].set_title("Sum convention (λ/2n)·Σw²")
-    plot_lambda_scan(result, panels[0, 1], convention="mean")
-    panels[0, 1].set_title("Mean convention (λ/2n)·(1/n_w)·Σw²")
-    plot_lambda_star(result, panels[1, 0])
-    panels[1, 0].set_title("Best λ against network size")
-    plot_lambda_transfer(result, panels[1, 1])
-    panels[1, 1].set_title(
-        f"Best λ against data-set size (width {result.settings['transfer_hidden']})"
-    )
+    """Q6: the λ scans of both conventions, λ* against n_w, and λ* against n.
+
+    Without a data-set-size sweep (no ``ns``) the last panel is left out and
+    the figure is one row of three.
+    """
+    if len(result.ns):
+        fig = Figure(figsize=(12, 9), layout="constrained")
+        (scan_sum, scan_mean), (star, transfer) = fig.subplots(2, 2)
+    else:
+        fig = Figure(figsize=(16, 4.8), layout="constrained")
+        scan_sum, scan_mean, star = fig.subplots(1, 3)
+        transfer = None
+    plot_lambda_scan(result, scan_sum, convention="sum")
+    scan_sum.set_title("Sum convention (λ/2n)·Σw²")
+    plot_lambda_scan(result, scan_mean, convention="mean")
+    scan_mean.set_title("Mean convention (λ/2n)·(1/n_w)·Σw²")
+    plot_lambda_star(result, star)
+    star.set_title("Best λ against network size")
+    if transfer is not None:
+        plot_lambda_transfer(result, transfer)
+        transfer.set_title(
+            f"Best λ against data-set size (width {result.settings['transfer_hidden']})"
+        )
     return fig
