@@ -336,6 +336,55 @@ def against_limits(seconds_per_step: float, work: dict, peak_gflops: float, gbps
     }
 
 
+# ----------------------------------------------------------------------------- a step
+
+
+def step_pieces(X, targets, m: int, repeats: int) -> dict:
+    """Microseconds of the pieces of one step at batch size m, each the best of ``repeats``
+    timings of many calls: the gather of the batch, backpropagation (forward pass and δ),
+    eq. 93 fused (``sgd_step`` on the factored gradient) and the same step the
+    straightforward way (the gradient's products into a buffer, then decay, scale and
+    subtract), and the first layer's forward and update products alone."""
+    from decaylab.network import Backprop
+
+    net = dl.Network(SIZES, seed=0)
+    backprop = Backprop(net, m)
+    idx = np.random.default_rng(0).permutation(len(X))[:m]
+    xb, tb = np.empty((m, X.shape[1])), np.empty((m, targets.shape[1]))
+    # A tiny η keeps the weights, and so the work, the same over many calls.
+    step = dict(multiplier=1.0 - 1e-12, eta=1e-12, batch_length=m)
+    weights = net.weights[0]
+    delta, inputs = backprop.run(xb, tb).factors()[0]
+    z = np.empty((m, weights.shape[0]))
+
+    def gather():
+        np.take(X, idx, axis=0, out=xb, mode="clip")
+        np.take(targets, idx, axis=0, out=tb, mode="clip")
+
+    def straightforward():
+        dl.sgd_step(net, backprop.run(xb, tb).grad, **step)
+
+    pieces = {
+        "gather": gather,
+        "backpropagation": lambda: backprop.run(xb, tb),
+        "fused update": lambda: dl.sgd_step(net, backprop, **step),
+        "backpropagation + straightforward update": straightforward,
+        "first-layer forward product": lambda: matmul_into(z, xb, weights.T),
+        "first-layer fused update product": lambda: matmul_into(
+            weights, delta.T, inputs, alpha=-1e-12, beta=1.0
+        ),
+    }
+    gather()
+    calls = max(20, 20_000 // m)
+    out = {}
+    for name, piece in pieces.items():
+        piece()
+        out[name] = min(timed(lambda piece=piece: [piece() for _ in range(calls)])
+                        for _ in range(repeats)) / calls * 1e6  # fmt: skip
+    out["backpropagation + fused update"] = out["backpropagation"] + out["fused update"]
+    return out
+
+
 # ----------------------------------------------------------------------------- both cores
 
 _WORKER_DATA: dict = {}
@@ -549,6 +598,7 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> 
     }
 
     agreement = check_agreement(start, X, y, targets, examples, order, seed, torch)
+    pieces = {str(m): step_pieces(X, targets, m, repeats) for m in BATCH_SIZES}
     ensemble = time_ensemble(ensemble_n, repeats)
     print("  ensembles timed", file=sys.stderr)
     cores = both_cores(ensemble_n, repeats)
@@ -610,6 +660,7 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> 
         "roofline": limits,
         "achieved": achieved,
         "seconds_per_epoch": seconds_per_epoch(times),
+        "step_microseconds": pieces,
         "ensemble_seconds": ensemble,
         "both_cores": cores,
         "float32": float32,
@@ -737,6 +788,12 @@ def print_report(result: dict) -> None:
                 f"{a['flop_fraction']:8.1%} {a['bytes'] / 1e6:6.2f} {a['gbps']:5.1f} "
                 f"{a['byte_fraction']:8.1%} {a['bound']:>6s} {a['roofline_fraction']:12.1%}"
             )
+    pieces = result["step_microseconds"]
+    names = list(next(iter(pieces.values())))
+    print("\npieces of a step, µs (one call each, best of many)")
+    for name in names:
+        print(f"  {name:42s}" + "".join(f"{p[name]:10.1f}" for p in pieces.values()))
+    print(f"  {'batch size':42s}" + "".join(f"{int(m):10d}" for m in pieces))
     print(f"\nensemble of {s['ensemble']['members']}, n = {s['ensemble']['n']}, one epoch")
     for m, e in result["ensemble_seconds"].items():
         print(
