@@ -364,7 +364,7 @@ class Backprop:
         self._grad_weights, self._grad_biases = net.unflatten(self._grad)
         self._formed = True  # nothing to form before the first run
         self._factors: list[tuple[np.ndarray, np.ndarray]] = []
-        self.ones = np.ones(m, dtype=dt)
+        self.ones = np.ones(m, dtype=dt)  # Σ_rows δ as a product, in sgd_step's bias update
         self._full = self._buffers([(m, s) for s in net.sizes[1:]], dt)
         self._sliced: dict[int, tuple] = {m: self._full}
         last = net.n_layers - 1
