@@ -114,3 +114,17 @@ def test_gradient_variance_predicts_the_spread_of_every_batch_mean(make_problem)
     ]
     variance = gradient_variance(net, (X, y))
     np.testing.assert_allclose(variance * (n - m) / (m * (n - 1)), expected, rtol=1e-10)
+
+
+def test_gradient_variance_needs_a_network(make_problem):
+    X, y = make_problem(4, 3, 8, seed=5)
+    with pytest.raises(TypeError, match="net"):
+        gradient_variance("network", (X, y))
+
+
+def test_budget_names_a_prediction_of_the_wrong_shape(settled):
+    _, _, run = settled
+    with pytest.raises(ValueError, match="stationarity_prediction"):
+        equilibrium_budget(
+            run.history, run.equilibrium, stationarity_prediction=[1.0, 2.0, 3.0, 4.0]
+        )
