@@ -1,14 +1,21 @@
 """MkDocs hooks: every number and figure on the site comes from running the current code.
 
-Two mechanisms, both strict (any failure fails the build):
+Three mechanisms, all strict (any failure fails the build):
 
 - A fenced block whose info string is ``python exec`` is run when its page is
   built (the blocks of one page share a namespace, top to bottom); it is shown
   as an ordinary Python block followed by what it printed.
 - A line ``{{ generated NAME }}`` is replaced by the Markdown that
   :func:`on_pre_build` produced under NAME: an experiment's figure, the table
-  of what it measured and its verdict. The figures are added to the site as
-  generated files, so nothing is written into ``docs/``.
+  of what it measured and its verdict, from a quick run made by this build.
+  The figures are added to the site as generated files, so nothing is
+  written into ``docs/``.
+- A line ``{{ full report NAME }}`` is replaced by a part of the full report
+  checked in under ``docs/report/`` (``claims``, its claims table, or a
+  question's section, ``q1`` to ``q6``). The full run takes
+  minutes, longer than a docs build may, so it is made once by the command
+  its run line names and kept with its figures and ``results.json``; a test
+  reruns that command and checks that it still gives the same verdict words.
 """
 
 from __future__ import annotations
@@ -33,10 +40,26 @@ SOURCE = str(Path(__file__).resolve().parent.parent / "src")
 
 _EXEC_BLOCK = re.compile(r"^```python exec[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _GENERATED = re.compile(r"^\{\{ generated ([\w./-]+) \}\}[ \t]*$", re.MULTILINE)
+_FULL_REPORT = re.compile(r"^\{\{ full report ([\w./-]+) \}\}[ \t]*$", re.MULTILINE)
 
-# Filled by on_pre_build: Markdown snippets by name, and figure bytes by site path.
+#: The checked-in full report (report.md, its figures and results.json).
+FULL_REPORT = Path(__file__).resolve().parent / "report"
+
+#: The page of each question, relative to the experiment pages' directory.
+QUESTION_PAGES = {
+    1: "q1-early-decay.md",
+    2: "q2-epoch-factor.md",
+    3: "q3-tail-off.md",
+    4: "q4-initialisation.md",
+    5: "q5-layers.md",
+    6: "q6-conventions.md",
+}
+
+# Filled by on_pre_build: Markdown snippets by name, figure bytes by site path, and the
+# parts of the checked-in full report.
 _snippets: dict[str, str] = {}
 _figures: dict[str, bytes] = {}
+_full: dict[str, str] = {}
 
 
 def run_exec_blocks(markdown: str, where: str, namespace: dict | None = None) -> str:
@@ -131,6 +154,62 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def full_report_snippets(report: str, *, report_link: str = "../report/report.md") -> dict:
+    """Cut a full report into the parts the experiment pages show.
+
+    Parameters
+    ----------
+    report : str
+        The text of a ``report.md`` written by :func:`decaylab.report.write_report`.
+    report_link : str
+        Where the report is, relative to the experiment pages.
+
+    Returns
+    -------
+    dict of str to str
+        ``"claims"``: the claims table, its links pointing at the experiment
+        pages; and one entry per question, keyed ``"q1"``, ``"q2"``, ...: its
+        section without the heading, its figure and links pointing into the
+        report's directory.
+    """
+    directory = report_link.rsplit("/", 1)[0]
+    head, *rest = re.split(r'^<a id="q(\d+)"></a>[ \t]*$', report, flags=re.MULTILINE)
+    if "## The claims, answered" not in head or not rest:
+        raise PluginError("the full report has no claims table or no sections")
+
+    def page(match: re.Match) -> str:
+        number = int(match.group(1))
+        return f"({QUESTION_PAGES.get(number, f'{report_link}#q{number}')})"
+
+    table = head.split("## The claims, answered", 1)[1].strip().split("\n\n")[0]
+    snippets = {"claims": re.sub(r"\(#q(\d+)\)", page, table) + "\n"}
+    for number, section in zip(rest[::2], rest[1::2]):
+        body = section.strip().split("\n", 1)[1]  # without the "## Qn." heading
+        body = re.sub(r"\]\(([\w-]+\.png)\)", rf"]({directory}/\1)", body)
+        body = re.sub(r"\(#q(\d+)\)", page, body)
+        snippets[f"q{number}"] = body.strip() + "\n"
+    return snippets
+
+
+def insert_full_report(markdown: str, where: str, snippets: dict[str, str]) -> str:
+    """Replace each ``{{ full report NAME }}`` line by ``snippets[NAME]``.
+
+    Raises
+    ------
+    PluginError
+        If NAME is not a part of the full report.
+    """
+
+    def insert(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in snippets:
+            known = ", ".join(sorted(snippets)) or "none: no report under docs/report"
+            raise PluginError(f"{where}: the full report has no part {name!r} (it has: {known})")
+        return snippets[name]
+
+    return _FULL_REPORT.sub(insert, markdown)
+
+
 def _settings_text(settings: dict) -> str:
     return ", ".join(f"`{key}={value!r}`" for key, value in settings.items())
 
@@ -155,12 +234,17 @@ def experiment_markdown(result, seconds: float, figure: str | None = None) -> st
     parts = []
     if figure is not None:
         parts.append(f"![{escape(result.title)}: figure drawn from this run]({figure})")
-    parts.append(markdown_table(*result.table()))
-    for extra in ("fit_table", "transfer_table"):
-        if hasattr(result, extra):
-            parts.append(markdown_table(*getattr(result, extra)()))
+    from decaylab.report import section_tables
+
+    for caption, header, rows in section_tables(result):
+        if caption:
+            parts.append(f"*{escape(caption)}*")
+        parts.append(markdown_table(header, rows))
     parts.append(f"**Prediction.** {escape(result.prediction)}")
     parts.append(f"**Verdict (computed from the numbers above).** {escape(result.verdict)}")
+    evidence = getattr(result, "evidence", ())
+    if evidence:
+        parts.append("\n".join(f"- {escape(bullet)}" for bullet in evidence))
     if result.diverged:
         parts.append(
             f"**Diverged runs ({len(result.diverged)})**, left out of the estimates: "
@@ -235,6 +319,10 @@ def on_pre_build(config, **kwargs) -> None:
     _snippets.update(snippets)
     _figures.clear()
     _figures.update(figures)
+    _full.clear()
+    report = FULL_REPORT / "report.md"
+    if report.exists():
+        _full.update(full_report_snippets(report.read_text(encoding="utf-8")))
     log.info(
         f"hooks: ran {len(snippets)} experiments and drew {len(figures)} figures "
         f"in {time.perf_counter() - start:.1f} s"
@@ -250,4 +338,5 @@ def on_files(files, config, **kwargs):
 def on_page_markdown(markdown, page, config, files, **kwargs):
     where = page.file.src_uri
     markdown = insert_generated(markdown, where, _snippets)
+    markdown = insert_full_report(markdown, where, _full)
     return run_exec_blocks(markdown, where)

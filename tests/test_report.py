@@ -79,7 +79,7 @@ def _sections(text):
 def test_every_section_has_headline_table_figure_and_details(written):
     result, text = written
     for number, (record, section) in enumerate(zip(result.results, _sections(text)), start=1):
-        assert section.splitlines()[2] == f"**{record.verdict}**"
+        assert section.splitlines()[2] == "**" + record.verdict.replace("*", "\\*") + "**"
         assert "\n|---|" in section
         assert f"![Figure for question {number}]({SLUGS[number - 1]}.png)" in section
         assert "<details><summary>" in section and "*Prediction.*" in section

@@ -176,16 +176,25 @@ def _limit(data: Dataset, quick: bool) -> tuple[Dataset, str | None]:
 # ----------------------------------------------------------------------------- Markdown
 
 
+def _text(text: object) -> str:
+    """Measured text as literal Markdown: the "*" of "λ*" must not start an emphasis."""
+    return str(text).replace("*", "\\*")
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table (pipes inside cells escaped)."""
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """A GitHub-flavoured Markdown table of literal text (pipes and asterisks escaped)."""
+    return _table([_cell(h) for h in header], [[_cell(c) for c in row] for row in rows])
 
 
 def _settings_line(settings: dict) -> str:
@@ -241,7 +250,7 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
         "",
         f"## Q{result.number}. {result.title}",
         "",
-        f"**{result.verdict}**",
+        f"**{_text(result.verdict)}**",
         "",
     ]
     evidence = list(getattr(result, "evidence", ()))
@@ -249,7 +258,7 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
         parts += [f"- {_cell(bullet)}" for bullet in evidence] + [""]
     for caption, header, rows in section_tables(result):
         if caption:
-            parts += [f"*{caption}*", ""]
+            parts += [f"*{_text(caption)}*", ""]
         parts += [markdown_table(header, rows), ""]
     if figure is not None:
         parts += [f"![Figure for question {result.number}]({figure})", ""]
@@ -258,16 +267,16 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
     parts += [
         "<details><summary>Question, prediction and settings</summary>",
         "",
-        f"*Question.* {result.question}",
+        f"*Question.* {_text(result.question)}",
         "",
-        f"*Prediction.* {result.prediction}",
+        f"*Prediction.* {_text(result.prediction)}",
         "",
-        f"*Settings.* {_settings_line(result.settings)}",
+        f"*Settings.* {_text(_settings_line(result.settings))}",
         "",
     ]
     if result.diverged:
         parts.append(f"*Diverged runs ({len(result.diverged)})*, left out of the numbers:")
-        parts += [f"- {d}" for d in result.diverged]
+        parts += [f"- {_text(d)}" for d in result.diverged]
         parts.append("")
     parts += ["</details>", ""]
     return "\n".join(parts)
@@ -297,15 +306,15 @@ def claims_table(claims: list[Claim]) -> str:
     """The claims table of the report: claim, verdict, the deciding numbers, reason, section."""
     rows = [
         [
-            f"{c.number}. {c.statement}",
+            _cell(f"{c.number}. {c.statement}"),
             f"**{c.verdict}**",
-            c.evidence,
-            c.reason,
+            _cell(c.evidence),
+            _cell(c.reason),
             f"[Q{c.question}](#{anchor(c.question)})" if c.question else "",
         ]
         for c in claims
     ]
-    return markdown_table(["claim", "verdict", "decided by", "reason", "section"], rows)
+    return _table(["claim", "verdict", "decided by", "reason", "section"], rows)
 
 
 # ----------------------------------------------------------------------------- running
@@ -363,7 +372,7 @@ def write_report(
     progress: bool | None = None,
     overrides: dict | None = None,
 ) -> Report:
-    """Run all six experiments and write ``report.md``, the figures and ``results.json``.
+    """Run every experiment and write ``report.md``, the figures and ``results.json``.
 
     Parameters
     ----------
@@ -440,8 +449,25 @@ def write_report(
     seconds["total"] = time.perf_counter() - start
 
     markdown = directory / "report.md"
+    command = "decaylab report" + " --quick" * quick
+    if data.name != "digits":
+        command += f" --data {'mnist PATH' if data.name == 'mnist' else data.name}"
+    if seeds is not None:
+        command += f" --seeds {seeds}"
+    command = f"`{command}`"
+    if overrides:
+        command += " (with overrides from Python for " + ", ".join(overrides) + ")"
     markdown.write_text(
-        _document(results, figures, data, quick=quick, note=note, seconds=seconds, workers=workers),
+        _document(
+            results,
+            figures,
+            data,
+            command=command,
+            quick=quick,
+            note=note,
+            seconds=seconds,
+            workers=workers,
+        ),
         encoding="utf-8",
     )
     json_path = directory / "results.json"
@@ -461,7 +487,7 @@ def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
     return [data, mnist_stand_in(n)]
 
 
-def _document(results, figures, data, *, quick, note, seconds, workers) -> str:
+def _document(results, figures, data, *, command, quick, note, seconds, workers) -> str:
     mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
     layers = results[SLUGS.index("q5_layers")]
     stand_in = (
@@ -482,7 +508,8 @@ def _document(results, figures, data, *, quick, note, seconds, workers) -> str:
         "",
         claims_table(answered_claims(results)),
         "",
-        f"*Run:* decaylab {__version__}, {mode}; data: {data.name} (n = {data.train.n} training, "
+        f"*Run:* {command} with decaylab {__version__}, {mode}; data: {data.name} "
+        f"(n = {data.train.n} training, "
         f"{data.validation.n} validation examples); the 784-input network of Q5 on {stand_in}; "
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
         f"({timing}).",

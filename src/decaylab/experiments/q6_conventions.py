@@ -451,9 +451,8 @@ def convention_verdict(
     """
     fits = {c: f for c, f in width_fit.items() if f is not None}
     evidence = [
-        f"{c} convention: slope of log λ* on log n_w {_slope(f)}, width "
-        f"{f.interval[1] - f.interval[0]:.2f}; admits "
-        + (" and ".join(l for h, l in zip(f.hypotheses, f.labels) if h in f.admitted) or "neither")
+        f"{c} convention: slope of log λ* on log n_w {_slope(f)} (interval width "
+        f"{f.interval[1] - f.interval[0]:.2f}): λ* ×{10**f.exponent:.3g} per tenfold n_w."
         for c, f in fits.items()
     ]
     missing = [c for c in width_fit if c not in fits]
