@@ -386,7 +386,7 @@ def test_q3_claims_are_5_6_and_7_with_verdicts_from_their_functions(records):
 def test_q3_headline_is_one_line_with_the_exponent(records):
     r = records["q3"]
     assert "\n" not in r.verdict and len(r.verdict) < 200
-    assert f"n_w^{r.fit.exponent:.2f}" in r.verdict
+    assert f"n_w^{r.fit.exponent:.3f}" in r.verdict
     assert all(len(bullet) < 300 for bullet in r.evidence)
 
 

@@ -89,7 +89,7 @@ def window_drift(
     -----
     The fluctuation is measured about a straight line fitted to both windows
     together, so that a trend is not mistaken for noise. Its lag-1
-    autocorrelation ρ is capped at e^{−1/τ}, the correlation after one epoch
+    autocorrelation ρ is capped at e^{−1/τ} (and 0.99), the correlation after one epoch
     of a weight relaxing with time constant τ: a smooth curvature left over
     by the line would otherwise look like noise so slow that any drift is
     insignificant. Each window mean then has variance s²(1 + ρ)/(W(1 − ρ)).
@@ -102,7 +102,7 @@ def window_drift(
     variance = (residual**2).sum(axis=0) / (2 * window - 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = (residual[1:] * residual[:-1]).sum(axis=0) / (residual**2).sum(axis=0)
-    cap = math.exp(-1.0 / relaxation_epochs)
+    cap = min(math.exp(-1.0 / relaxation_epochs), 0.99)
     rho = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, cap)
     mean_variance = variance * (1.0 + rho) / (window * (1.0 - rho))
     first = both[:window].mean(axis=0)
@@ -355,24 +355,20 @@ def find_equilibrium(
             f"history.settings['sizes'] is {sizes!r}; expected the {n_layers + 1} layer sizes "
             "recorded by decaylab.train"
         )
-    if not math.isfinite(tau):
-        # Only the cap on the noise correlation uses τ: none without decay.
-        tau = float("inf")
 
     series = _statistic_series(history, statistic, layer)
     rows = len(series)
-    boundary, drift, drift_se = None, math.nan, math.nan
+    # Without decay (τ infinite or unknown) only the correlation cap uses τ: 0.99 then.
+    correlation_time = tau if math.isfinite(tau) else math.inf
+    reached, drift_row, drift, drift_se = False, None, math.nan, math.nan
     for b in range(start, rows - window + 1):
-        d, se = window_drift(series, b, window, tau)
+        d, se = window_drift(series, b, window, correlation_time)
         allowed = np.maximum(z * se, tolerance)
         worst = int(np.argmax(np.abs(d) / allowed))
-        boundary, drift, drift_se = b, float(d[worst]), float(se[worst])
+        drift_row, drift, drift_se = b, float(d[worst]), float(se[worst])
         if np.all(np.abs(d) <= allowed):
+            reached = True
             break
-    else:
-        boundary = None if boundary is None else -boundary  # the last test failed
-    reached = boundary is not None and boundary > 0
-    drift_row = None if boundary is None else abs(boundary)
 
     weights = history.weights
     equilibrium = slice(drift_row if reached else rows, None)

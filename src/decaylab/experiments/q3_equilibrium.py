@@ -456,9 +456,12 @@ def equilibrium_verdict(
     noise_share: Estimate,
     stationarity_ratio: Sequence[Estimate],
     radial_ratio: Estimate,
+    norm_over_n_over_lambda: Sequence[Estimate],
     *,
     margin: float = LAW_MARGIN,
-    batch_fit=None,
+    sweep_fits: Sequence = (),
+    batch_noise_share: Sequence[Estimate] = (),
+    batch_sizes: Sequence[int] = (),
 ) -> tuple[str, list[str]]:
     """The section's headline (the law and its exponent) and its evidence bullets.
 
@@ -475,10 +478,15 @@ def equilibrium_verdict(
         Measured ‖w‖² over the full-batch stationarity prediction, per width.
     radial_ratio : Estimate
         The budget's radial part of ‖w‖² over the stationarity prediction.
+    norm_over_n_over_lambda : sequence of Estimate
+        ‖w‖²·λ/n per width.
     margin : float
         See :func:`scaling_claim`.
-    batch_fit : ScalingFit, optional
-        Equilibrium ‖w‖² against the batch size.
+    sweep_fits : sequence of (str, ScalingFit or None)
+        (variable, fit of ‖w‖² against it) of the λ, n and m sweeps.
+    batch_noise_share : sequence of Estimate
+        The noise share at each batch size of ``batch_sizes``.
+    batch_sizes : sequence of int
 
     Returns
     -------
@@ -496,13 +504,14 @@ def equilibrium_verdict(
     else:
         law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2f})"
     headline = (
-        f"The equilibrium RMS scales as n_w^{fit.exponent:.2f} [{low:.2f}, {high:.2f}]: {law}."
+        f"The equilibrium RMS scales as n_w^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]: {law}."
     )
     got, total = int(reached.sum()), int(reached.size)
     ratios = [e.mean for e in stationarity_ratio if math.isfinite(e.mean)]
     evidence = [
         f"{got}/{total} width runs reached equilibrium; only those enter the fit.",
-        f"Level: RMS·√n_w = {_range(level)} across widths.",
+        f"Level: RMS·√n_w = {_range(level)} and ‖w‖²·λ/n = "
+        f"{_range(norm_over_n_over_lambda)} across widths.",
     ]
     if ratios and noise_share.n:
         evidence.append(
@@ -514,10 +523,18 @@ def equilibrium_verdict(
             f"R + N, hence of ‖w‖²; the radial part is {radial_ratio}× the stationarity "
             "prediction."
         )
-    if batch_fit is not None:
+    fits = [
+        f"{name}^{f.exponent:.2f} [{f.interval[0]:.2f}, {f.interval[1]:.2f}]"
+        for name, f in sweep_fits
+        if f is not None
+    ]
+    if fits:
+        evidence.append("Sweeps at one width: equilibrium ‖w‖² ∝ " + ", ∝ ".join(fits) + ".")
+    shares = [(m, e) for m, e in zip(batch_sizes, batch_noise_share) if math.isfinite(e.mean)]
+    if len(shares) >= 2:
+        (m0, e0), (m1, e1) = shares[0], shares[-1]
         evidence.append(
-            f"Equilibrium ‖w‖² ∝ m^{batch_fit.exponent:.2f} "
-            f"[{batch_fit.interval[0]:.2f}, {batch_fit.interval[1]:.2f}] over the batch sizes."
+            f"The noise share falls from {e0.mean:.3g} at m = {m0} to {e1.mean:.3g} at m = {m1}."
         )
     return headline, evidence
 
@@ -782,6 +799,7 @@ def equilibrium_size(
     radial = grid("width", "implied_radial", W)
     stationarity = grid("width", "stationarity", W)
     stationarity_ratio = [estimate(stat_ratio[w]) for w in range(W)]
+    norm_over_n_over_lambda = [estimate(eq_norm_sq[w] * lmbda / data.train.n) for w in range(W)]
     headline, evidence = equilibrium_verdict(
         fit,
         reached,
@@ -789,8 +807,11 @@ def equilibrium_size(
         estimate(noise_share[reached]),
         stationarity_ratio,
         estimate((radial / stationarity)[reached]),
+        norm_over_n_over_lambda,
         margin=thresholds["law_margin"],
-        batch_fit=batch_sweep[3],
+        sweep_fits=[("λ", lambda_sweep[3]), ("n", n_sweep[3]), ("m", batch_sweep[3])],
+        batch_noise_share=[estimate(row) for row in batch_sweep[2]],
+        batch_sizes=batch_sizes,
     )
     if not_reached:
         evidence.append(f"Not reached within {max_relaxations:g} τ: " + "; ".join(not_reached))
@@ -851,7 +872,7 @@ def equilibrium_size(
         ratio_to_inverse_n_weights=[estimate(eq_rms[w] * n_weights[w]) for w in range(W)],
         ratio_to_inverse_sqrt_n_weights=ratio_sqrt,
         stationarity_ratio=stationarity_ratio,
-        norm_over_n_over_lambda=[estimate(eq_norm_sq[w] * lmbda / data.train.n) for w in range(W)],
+        norm_over_n_over_lambda=norm_over_n_over_lambda,
         lmbdas=np.array(lmbdas, dtype=float),
         lambda_norm_squared=lambda_sweep[0],
         lambda_reached=lambda_sweep[1],
