@@ -373,10 +373,12 @@ def test_q3_claims_are_5_6_and_7_with_verdicts_from_their_functions(records):
     claims = r.claims()
     assert [c.number for c in claims] == [5, 6, 7]
     s = r.settings
-    for claim, law in zip(claims[:2], (-1.0, -0.5)):
+    levels = (r.ratio_to_inverse_n_weights, r.ratio_to_inverse_sqrt_n_weights)
+    for claim, law, level in zip(claims[:2], (-1.0, -0.5), levels):
         word, reason = q3.scaling_claim(
             r.fit.exponent, r.fit.interval, law, margin=s["law_margin"],
-            max_width=s["max_interval_width"],
+            max_width=s["max_interval_width"], level=[e.mean for e in level],
+            level_factor=s["level_factor"],
         )  # fmt: skip
         assert (claim.verdict, claim.reason) == (word, reason)
     # Claim 7: decay balances the gradient terms at equilibrium, so it has not vanished.
@@ -403,6 +405,19 @@ def test_q3_headline_is_one_line_with_the_exponent(records):
 )
 def test_q3_scaling_claim_returns_each_word_where_it_is_right(exponent, interval, law, word):
     assert q3.scaling_claim(exponent, interval, law, margin=0.1, max_width=0.5)[0] == word
+
+
+@pytest.mark.parametrize(
+    ("level", "word"),
+    [
+        ([0.8, 1.5], "holds"),
+        ([17.7, 18.5], "holds with a qualification"),
+        ([0.2], "holds with a qualification"),
+    ],
+)
+def test_q3_a_scaling_at_a_level_far_from_one_is_qualified(level, word):
+    verdict = q3.scaling_claim(-0.5, (-0.52, -0.48), -0.5, level=level, level_factor=3.0)
+    assert verdict[0] == word
 
 
 @pytest.mark.parametrize(

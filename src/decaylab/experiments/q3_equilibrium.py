@@ -302,9 +302,9 @@ class EquilibriumResult(ExperimentResult):
         level_n = _range(self.ratio_to_inverse_n_weights)
         level_sqrt = _range(self.ratio_to_inverse_sqrt_n_weights)
         claims = []
-        for number, law, level, level_name in (
-            (5, -1.0, level_n, "RMS·n_w"),
-            (6, -0.5, level_sqrt, "RMS·√n_w"),
+        for number, law, level, level_name, ratios in (
+            (5, -1.0, level_n, "RMS·n_w", self.ratio_to_inverse_n_weights),
+            (6, -0.5, level_sqrt, "RMS·√n_w", self.ratio_to_inverse_sqrt_n_weights),
         ):
             word, reason = scaling_claim(
                 fit.exponent,
@@ -312,6 +312,8 @@ class EquilibriumResult(ExperimentResult):
                 law,
                 margin=s["law_margin"],
                 max_width=s["max_interval_width"],
+                level=[e.mean for e in ratios],
+                level_factor=s["level_factor"],
             )
             claims.append(
                 Claim(
@@ -357,8 +359,10 @@ def scaling_claim(
     *,
     margin: float = LAW_MARGIN,
     max_width: float = 0.5,
+    level: Sequence[float] = (),
+    level_factor: float = 3.0,
 ) -> tuple[str, str]:
-    """The verdict on a size law y ∝ n_w^law from a fitted exponent and its interval.
+    """The verdict on a size law y ∝ n_w^law from a fitted exponent, its interval and the level.
 
     Parameters
     ----------
@@ -372,14 +376,20 @@ def scaling_claim(
         |b − law| at most this counts as the law "in practice" (:data:`LAW_MARGIN`).
     max_width : float
         An interval wider than this decides nothing.
+    level : sequence of float
+        The measured size over n_w^law at each width (RMS·√n_w for −1/2):
+        "around" n_w^law means within a factor ``level_factor`` of 1.
+    level_factor : float
+        How far from 1 the level may be, > 1.
 
     Returns
     -------
     word, reason : str
         "holds" when the interval contains ``law``; "holds with a
-        qualification" when it does not but b is within ``margin``; "does not
-        hold" otherwise; "undecided" when the interval is wider than
-        ``max_width`` or not finite.
+        qualification" when it does not but b is within ``margin``, or when
+        the scaling holds but a level lies outside [1/level_factor,
+        level_factor]; "does not hold" otherwise; "undecided" when the
+        interval is wider than ``max_width`` or not finite.
     """
     low, high = interval
     off = abs(exponent - law)
@@ -389,14 +399,23 @@ def scaling_claim(
             f"The interval is wider than {max_width:g}: it cannot tell the laws apart.",
         )
     if low <= law <= high:
-        return "holds", f"The interval contains {law:g}."
-    if off <= margin:
-        return (
+        word, reason = "holds", f"The interval contains {law:g}."
+    elif off <= margin:
+        word, reason = (
             "holds with a qualification",
             f"The interval excludes {law:g}, but b is within {off:.2f} of it, inside the "
             f"{margin:g} margin that counts as the same in practice.",
         )
-    return "does not hold", f"b is {off:.2f} from {law:g}, beyond the {margin:g} margin."
+    else:
+        return "does not hold", f"b is {off:.2f} from {law:g}, beyond the {margin:g} margin."
+    level = [x for x in level if math.isfinite(x)]
+    if level and not all(1 / level_factor <= x <= level_factor for x in level):
+        return (
+            "holds with a qualification",
+            f"The scaling matches (b within {off:.2f} of {law:g}), but the weights sit at "
+            f"{min(level):.3g}–{max(level):.3g}× n_w^{law:g}, beyond a factor {level_factor:g}.",
+        )
+    return word, reason
 
 
 def decay_vanishes_claim(
@@ -599,6 +618,7 @@ def equilibrium_size(
     z: float = 1.0,
     law_margin: float = LAW_MARGIN,
     max_interval_width: float = 0.5,
+    level_factor: float = 3.0,
     vanished_share: float = 0.05,
     balancing_share: float = 0.25,
     confidence: float = 0.95,
@@ -631,7 +651,7 @@ def equilibrium_size(
         …nor before this many of the run's τ, >= 0 (the detector's own default is 3 τ).
     window_relaxations, tolerance, z : float
         Equilibrium detection (see :func:`decaylab.dynamics.equilibrium.find_equilibrium`).
-    law_margin, max_interval_width : float
+    law_margin, max_interval_width, level_factor : float
         Claims 5 and 6 (see :func:`scaling_claim`).
     vanished_share, balancing_share : float
         Claim 7 (see :func:`decay_vanishes_claim`).
@@ -682,6 +702,7 @@ def equilibrium_size(
     thresholds = {
         "law_margin": check_real("law_margin", law_margin, positive=True),
         "max_interval_width": check_real("max_interval_width", max_interval_width, positive=True),
+        "level_factor": check_real("level_factor", level_factor, positive=True),
         "vanished_share": check_real("vanished_share", vanished_share, positive=True),
         "balancing_share": check_real("balancing_share", balancing_share, positive=True),
     }
