@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import steps_per_epoch
@@ -506,6 +507,7 @@ def optimizer_comparison(
     loss_margin: float = 0.005,
     seeds: int | Sequence[int] = 2,
     confidence: float = 0.95,
+    progress: bool = False,
 ) -> OptimizerResult:
     r"""Compare eq. 93, momentum, Adam + L2 and AdamW on one network (experiment 7).
 
@@ -548,10 +550,18 @@ def optimizer_comparison(
     seeds : int or sequence of int
     confidence : float
         Coverage of the slope intervals.
+    progress : bool
+        Show a progress bar over the runs.
 
     Returns
     -------
     OptimizerResult
+
+    Notes
+    -----
+    The runs are trained one after the other, in this process (an update
+    rule's state is needed back from each run, and the ensemble trains eq. 93
+    only).
     """
     from decaylab.dynamics.scaling import fit_power_law
 
@@ -601,6 +611,14 @@ def optimizer_comparison(
     def lmbda_of(rule, tau):
         return _lmbda_for(rule, tau, eta=etas[rule], batch_size=batch_size, beta=beta)
 
+    n_runs = len(rules) * S * (1 + len(timescales)) + len(ns) * len(transfer_timescales) * S
+    bar = tqdm(total=n_runs, desc="Q7 optimizers", unit="run", disable=not progress, leave=False)
+
+    def run(*args, **options):
+        outcome = _run(*args, **options)
+        bar.update()
+        return outcome
+
     def note(message, rule):
         if message is not None:
             diverged.append(f"{RULES[rule]}: {message.split(';')[0]}")
@@ -615,7 +633,7 @@ def optimizer_comparison(
         a = etas[rule] * factor_lmbda[rule] / n_max
         closed_form[rule] = float(np.exp(-a * (n_max / batch_size))) if rule != "adam" else np.nan
         for s, seed in enumerate(seeds):
-            history, net, state, message = _run(
+            history, net, state, message = run(
                 sizes,
                 "large",
                 seed,
@@ -664,7 +682,7 @@ def optimizer_comparison(
     for rule in rules:
         for g, lam in enumerate(equilibrium_lmbda[rule]):
             for s, seed in enumerate(seeds):
-                history, net, state, message = _run(
+                history, net, state, message = run(
                     sizes,
                     "scaled",
                     seed,
@@ -722,7 +740,7 @@ def optimizer_comparison(
             if eta_w * lam / n >= 1.0:
                 continue
             for s, seed in enumerate(seeds):
-                history, _, _, message = _run(
+                history, _, _, message = run(
                     sizes,
                     "scaled",
                     seed,
@@ -774,6 +792,7 @@ def optimizer_comparison(
         else None
     )
 
+    bar.close()
     result = OptimizerResult(
         settings={
             "data": data.name,
