@@ -138,3 +138,28 @@ def test_small_run_is_reproducible(small):
 def test_bad_settings_are_refused(options, error, match):
     with pytest.raises(error, match=match):
         optimizer_comparison(**{**QUICK, **options})
+
+
+def test_default_sizes_follow_the_training_set():
+    from decaylab.data import Dataset, Split, load_digits
+
+    digits = load_digits()
+    small = Dataset(
+        Split(digits.train.X[:120], digits.train.y[:120]),
+        digits.validation,
+        digits.test,
+        digits.n_classes,
+        "first 120 digits",
+    )
+    result = optimizer_comparison(
+        small,
+        hidden=4,
+        seeds=1,
+        timescales=(1.0, 2.0),
+        equilibrium_epochs=1,
+        average_epochs=1,
+        transfer_timescales=(4.0, 16.0),
+        transfer_epochs=1,
+    )
+    assert result.ns.tolist() == [30, 60, 120]
+    assert result.settings["equilibrium_n"] == 60

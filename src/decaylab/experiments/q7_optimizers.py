@@ -496,10 +496,10 @@ def optimizer_comparison(
     batch_size: int = 10,
     factor_timescale: float = 4.0,
     timescales: Sequence[float] = (1.0, 2.0, 4.0),
-    equilibrium_n: int = 500,
+    equilibrium_n: int | None = None,
     equilibrium_epochs: int = 12,
     average_epochs: int = 3,
-    ns: Sequence[int] = (250, 500, 1000),
+    ns: Sequence[int] | None = None,
     transfer_timescales: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0),
     transfer_epochs: int = 8,
     tolerance: float = 0.01,
@@ -533,12 +533,14 @@ def optimizer_comparison(
     timescales : sequence of float
         Timescales of the equilibrium runs (scaled initialisation), one λ per
         rule each; at least two.
-    equilibrium_n : int
-        Training examples of the equilibrium runs (the first ones).
+    equilibrium_n : int, optional
+        Training examples of the equilibrium runs (the first ones); half the
+        training set by default.
     equilibrium_epochs, average_epochs : int
         Length of the equilibrium runs and of the window ‖w‖² is averaged over.
-    ns : sequence of int
-        Training-set sizes of the AdamW transfer scan (empty to skip).
+    ns : sequence of int, optional
+        Training-set sizes of the AdamW transfer scan (empty to skip); by
+        default a quarter, a half and all of the training set.
     transfer_timescales : sequence of float
         The λ grid of the transfer scan, as timescales at the largest n.
     transfer_epochs : int
@@ -590,7 +592,11 @@ def optimizer_comparison(
     timescales = sorted(check_positive_list("timescales", timescales))
     if len(timescales) < 2:
         raise ValueError(f"timescales={timescales!r} has one value; expected at least 2")
+    if equilibrium_n is None:
+        equilibrium_n = max(batch_size, n_max // 2)
     equilibrium_n = check_int("equilibrium_n", equilibrium_n, minimum=batch_size, maximum=n_max)
+    if ns is None:
+        ns = tuple(sorted({max(batch_size, n_max // 4), max(batch_size, n_max // 2), n_max}))
     equilibrium_epochs = check_int("equilibrium_epochs", equilibrium_epochs, minimum=1)
     average_epochs = check_int(
         "average_epochs", average_epochs, minimum=1, maximum=equilibrium_epochs
