@@ -337,13 +337,26 @@ def usable_cores() -> int:
 
 
 def _executor(workers: int) -> ProcessPoolExecutor | None:
-    """``workers`` fresh processes whose BLAS uses one thread each (None for 1)."""
+    """``workers`` fresh processes whose BLAS uses one thread each (None for 1).
+
+    Whole experiments are sent, not single runs: a run sent alone would lose
+    the ensemble training of λ scans, which is both faster and what a serial
+    run computes (ensembles sum in another order, in the last bits).
+    """
     if workers == 1:
         return None
     for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     # "spawn" starts clean interpreters, which read those variables when they import NumPy.
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _run_experiment(slug: str, kwargs: dict, progress: bool) -> tuple[ExperimentResult, float]:
+    """One experiment in this process with single-threaded BLAS: (record, seconds)."""
+    began = time.perf_counter()
+    with single_threaded_blas():
+        result = _EXPERIMENTS[slug](**kwargs, progress=progress)
+    return result, time.perf_counter() - began
 
 
 def _save_figure(result: ExperimentResult, path: Path) -> Path | None:
@@ -386,10 +399,12 @@ def write_report(
     seeds : int, optional
         Seeds per configuration for every experiment.
     workers : int, optional
-        Processes to train in, each with a single-threaded BLAS; every usable
-        core (:func:`usable_cores`) by default, 1 for a serial run in this
-        process. The records do not depend on it: every run draws from its
-        own seed.
+        Processes to run the experiments in, each with a single-threaded
+        BLAS; every usable core (:func:`usable_cores`) by default, 1 for a
+        serial run in this process. Whole experiments go to the workers
+        (never more workers than experiments), each run exactly as it runs
+        serially (λ scans trained together as ensembles), so the records are
+        bit for bit those of ``workers=1``.
     progress : bool or None
         Progress bars on standard error; by default when it is a terminal.
     overrides : dict of str to dict, optional
@@ -419,33 +434,39 @@ def write_report(
     settings["q5_layers"]["datasets"] = _layer_datasets(data, settings["q5_layers"])
     directory.mkdir(parents=True, exist_ok=True)
 
-    executor = _executor(workers)
+    jobs = {}
+    for slug in SLUGS:
+        jobs[slug] = dict(settings[slug])
+        if slug != "q5_layers":
+            jobs[slug]["data"] = data
     results, figures, seconds = [], [], {}
     start = time.perf_counter()
+    bar = tqdm(
+        total=len(SLUGS),
+        desc="decaylab report",
+        unit="question",
+        disable=not progress,
+        file=sys.stderr,
+    )
+    executor = _executor(min(workers, len(SLUGS)))
     try:
-        with single_threaded_blas():
-            bar = tqdm(
-                SLUGS,
-                desc="decaylab report",
-                unit="question",
-                disable=not progress,
-                file=sys.stderr,
-            )
-            for slug in bar:
-                bar.set_postfix_str(slug)
-                began = time.perf_counter()
-                kwargs = dict(settings[slug])
-                if slug != "q5_layers":
-                    kwargs["data"] = data
-                result = _EXPERIMENTS[slug](**kwargs, executor=executor, progress=progress)
-                figure = directory / f"{slug}.png"
-                figure = _save_figure(result, figure)
-                seconds[slug] = time.perf_counter() - began
-                results.append(result)
-                figures.append(figure)
+        if executor is None:
+            runs = (_run_experiment(slug, jobs[slug], progress) for slug in SLUGS)
+        else:
+            # Whole experiments go to the workers, each run there exactly as it runs here.
+            futures = [executor.submit(_run_experiment, slug, jobs[slug], False) for slug in SLUGS]
+            runs = (future.result() for future in futures)
+        for slug, (result, took) in zip(SLUGS, runs):
+            bar.set_postfix_str(slug)
+            began = time.perf_counter()
+            figures.append(_save_figure(result, directory / f"{slug}.png"))
+            seconds[slug] = took + time.perf_counter() - began
+            results.append(result)
+            bar.update()
     finally:
+        bar.close()
         if executor is not None:
-            executor.shutdown()
+            executor.shutdown(cancel_futures=True)
     seconds["total"] = time.perf_counter() - start
 
     markdown = directory / "report.md"
