@@ -91,6 +91,7 @@ def momentum_step(
     .. math:: v \to \beta v + \frac{1}{m_B}\sum_x \frac{\partial C_x}{\partial\theta}
               + c\,M\circ\theta, \qquad \theta \to \theta - \eta v,
 
+    with M = 1 on the weights and 0 on the biases (biases are not decayed).
     PyTorch's convention (``dampening=0``, no Nesterov). With v₀ = 0 the
     first step is eq. 93's.
     """

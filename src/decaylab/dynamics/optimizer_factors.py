@@ -31,9 +31,10 @@ from r₊^K by the relative error
 
 which is eq. 93's with a replaced by a/(1 − β) and a factor (1 + β)/(1 − β)
 on the second term; the rest is smaller than it by a factor of order
-a/(1 − β)². Momentum thus needs a/(1 − β)² ≪ 1, not only a ≪ 1. The transient: the first epoch multiplies by r₊^K·A
-instead (when β^K ≪ 1), A − 1 = aβ/(1 − β)²·(1 + O(a/(1 − β)²)) (the velocity needs about 1/(1 − β)
-steps to build up, so the weights first decay more slowly).
+a/(1 − β)². Momentum thus needs a/(1 − β)² ≪ 1, not only a ≪ 1. The
+transient: the first epoch multiplies by r₊^K·A instead (when β^K ≪ 1), with
+A − 1 = aβ/(1 − β)²·(1 + O(a/(1 − β)²)): the velocity needs about 1/(1 − β)
+steps to build up, so the weights first decay more slowly.
 
 **Adam + L2** adds cw to the gradient, which Adam then divides by √v̂ + ε:
 the L2 term's own step −ηcw/(√v̂ + ε) shrinks ‖w‖² of a layer at the
