@@ -364,7 +364,9 @@ def find_equilibrium(
     for b in range(start, rows - window + 1):
         d, se = window_drift(series, b, window, correlation_time)
         allowed = np.maximum(z * se, tolerance)
-        worst = int(np.argmax(np.abs(d) / allowed))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # 0/0 (no drift allowed, none found) counts as passing, not as the worst.
+            worst = int(np.argmax(np.nan_to_num(np.abs(d) / allowed, nan=0.0)))
         drift_row, drift, drift_se = b, float(d[worst]), float(se[worst])
         if np.all(np.abs(d) <= allowed):
             reached = True
