@@ -91,3 +91,12 @@ def test_summarise_refuses_what_is_not_a_history():
 
 def test_repr_is_compact(run):
     assert repr(dl.summarise(run, 2, 6)).startswith("WindowSummary(epochs 2 to 5, 4 rows, ")
+
+
+def test_a_monitor_row_past_the_last_epoch_is_not_averaged(run):
+    # As a diverged run leaves it: the monitor recorded the epoch the History dropped.
+    arrays = {k: np.array(v, copy=True) for k, v in run.to_arrays().items()}
+    noise = arrays["monitors.decomposition.noise"]
+    arrays["monitors.decomposition.noise"] = np.vstack([noise, np.full((1, 2), 1e300)])
+    mean, _ = dl.summarise(dl.History.from_arrays(arrays), 6)["monitors.decomposition.noise"]
+    np.testing.assert_allclose(mean, noise[6:12].mean(axis=0), rtol=1e-12)

@@ -128,9 +128,11 @@ def summarise(history: History, start: int | None = None, stop: int | None = Non
     for name in METRICS:
         if getattr(window, name) is not None:
             series[name] = getattr(window, name)
+    trained = len(window.epoch) - 1
     for monitor, record in window.monitors.items():
         for key, value in record.items():
-            series[f"monitors.{monitor}.{key}"] = np.asarray(value, dtype=np.float64)
+            # A diverged run's monitor holds one more epoch than the History: not averaged.
+            series[f"monitors.{monitor}.{key}"] = np.asarray(value, dtype=np.float64)[:trained]
     means, errors = {}, {}
     for name, values in series.items():
         if len(values) == 0:  # a monitor over a one-epoch window: no epoch trained inside it
