@@ -9,9 +9,10 @@ only one that imports matplotlib, and ``import decaylab`` does not import it.
 
 Modules
 -------
-``run``
-    Figures of any run: :func:`plot_history`, :func:`plot_budget`,
-    :func:`plot_histories`.
+``run``, ``budget``, ``comparison``
+    Figures of any run: :func:`plot_history` (a weight statistic against
+    epoch), :func:`plot_budget` (the ‖w‖² budget), :func:`plot_histories`
+    (several runs on one axes).
 ``q1_dominance`` … ``q7_optimizers``
     The panels and the figure of each experiment's record.
 ``figures``
@@ -25,6 +26,8 @@ Examples
 >>> fig.savefig("q1.png")                                  # doctest: +SKIP
 """
 
+from decaylab.plots.budget import plot_budget
+from decaylab.plots.comparison import plot_histories
 from decaylab.plots.figures import figure_for
 from decaylab.plots.q1_dominance import figure_dominance, plot_decay_share
 from decaylab.plots.q2_factor import figure_factor, plot_factor_error, plot_factors
@@ -54,7 +57,7 @@ from decaylab.plots.q7_optimizers import (
     plot_optimizer_factors,
     plot_optimizer_transfer,
 )
-from decaylab.plots.run import plot_budget, plot_histories, plot_history
+from decaylab.plots.run import plot_history
 
 __all__ = [
     "figure_conventions",

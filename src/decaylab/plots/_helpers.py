@@ -1,4 +1,5 @@
-"""What every figure shares: the axes to draw on, bands, reference lines, log ticks, legends."""
+"""What every figure shares: the axes to draw on, bands, reference lines, log ticks, legends,
+and what the figures of a run read from a History."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import warnings
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+from decaylab.history import History
 
 #: One colour per weight layer, in order; the pooled weights are drawn in black.
 LAYER_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
@@ -132,3 +135,39 @@ def legend_row(row: Axes, source: Axes, **options):
     return row.legend(
         handles, labels, loc="center", ncol=len(labels), **{"fontsize": "small", **options}
     )
+
+
+#: How each weight statistic reads on an axis label.
+STATISTIC_LABELS = {
+    "norm": "‖w‖",
+    "rms": "RMS of w",
+    "mean_abs": "mean |w|",
+    "l1": "‖w‖₁",
+    "sum": "Σw",
+    "variance": "Var w",
+    "max_abs": "max |w|",
+}
+
+
+def check_history(name: str, history) -> History:
+    if not isinstance(history, History):
+        raise TypeError(f"{name} has type {type(history).__name__}; expected a decaylab.History")
+    return history
+
+
+def statistic_label(statistic: str, squared: bool) -> str:
+    label = STATISTIC_LABELS.get(statistic, statistic.replace("_", " "))
+    if not squared:
+        return label
+    return "‖w‖²" if statistic == "norm" else f"({label})²"
+
+
+def epoch_factor(history: History) -> float:
+    """The run's exact pure-decay factor per epoch, d^⌈n/m⌉, from its settings."""
+    settings = history.settings
+    missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
+    if missing:
+        raise ValueError(
+            f"history.settings lacks {missing}; expected the settings that decaylab.train records"
+        )
+    return float(settings["multiplier"]) ** int(settings["steps_per_epoch"])

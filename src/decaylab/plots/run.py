@@ -1,9 +1,11 @@
-r"""Figures of any run: a weight statistic against epoch, the ‖w‖² budget, several runs compared.
+r"""A run's weight statistic against epoch: per layer and pooled, with what decay alone predicts.
 
-Each function takes a :class:`~decaylab.History` — one returned by
-:func:`decaylab.train`, :func:`decaylab.train_ensemble`, a sweep's row or
-:meth:`decaylab.History.load` — and draws only what the history holds or
-what follows from its settings by a formula stated in the docstring.
+Like the other figures of a run (:mod:`decaylab.plots.budget`,
+:mod:`decaylab.plots.comparison`), it takes a :class:`~decaylab.History` —
+one returned by :func:`decaylab.train`, :func:`decaylab.train_ensemble`, a
+sweep's row or :meth:`decaylab.History.load` — and draws only what the
+history holds or what follows from its settings by a formula stated in the
+docstring.
 
 Examples
 --------
@@ -32,42 +34,21 @@ from matplotlib.text import Text
 
 from decaylab._validation import check_bool, check_choice, check_int
 from decaylab.dynamics.equilibrium import find_equilibrium
-from decaylab.history import METRICS, STATISTICS, History
+from decaylab.history import STATISTICS, History
 from decaylab.plots._helpers import (
     add_legend,
     axes,
+    check_history,
+    epoch_factor,
     extreme,
     hline,
     integer_epochs,
     layer_colour,
     plain_log,
+    statistic_label,
 )
 
-__all__ = ["plot_budget", "plot_histories", "plot_history"]
-
-#: How each weight statistic reads on an axis label.
-STATISTIC_LABELS = {
-    "norm": "‖w‖",
-    "rms": "RMS of w",
-    "mean_abs": "mean |w|",
-    "l1": "‖w‖₁",
-    "sum": "Σw",
-    "variance": "Var w",
-    "max_abs": "max |w|",
-}
-
-
-def _check_history(name: str, history) -> History:
-    if not isinstance(history, History):
-        raise TypeError(f"{name} has type {type(history).__name__}; expected a decaylab.History")
-    return history
-
-
-def _statistic_label(statistic: str, squared: bool) -> str:
-    label = STATISTIC_LABELS.get(statistic, statistic.replace("_", " "))
-    if not squared:
-        return label
-    return "‖w‖²" if statistic == "norm" else f"({label})²"
+__all__ = ["plot_history"]
 
 
 def _check_layers(layers, n_layers: int) -> list[int]:
@@ -79,17 +60,6 @@ def _check_layers(layers, n_layers: int) -> list[int]:
             "or a sequence of layer indices"
         )
     return [check_int("layers[]", layer, minimum=0, maximum=n_layers - 1) for layer in layers]
-
-
-def _epoch_factor(history: History) -> float:
-    """The run's exact pure-decay factor per epoch, d^⌈n/m⌉, from its settings."""
-    settings = history.settings
-    missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
-    if missing:
-        raise ValueError(
-            f"history.settings lacks {missing}; expected the settings that decaylab.train records"
-        )
-    return float(settings["multiplier"]) ** int(settings["steps_per_epoch"])
 
 
 def _reference_levels(
@@ -273,7 +243,7 @@ def plot_history(
         the references need are missing, or ``equilibrium=True`` and
         :func:`decaylab.find_equilibrium` cannot test the run.
     """
-    history = _check_history("history", history)
+    history = check_history("history", history)
     statistic = check_choice("statistic", statistic, STATISTICS)
     for name, flag in (("pooled", pooled), ("squared", squared), ("prediction", prediction)):
         check_bool(name, flag)
@@ -297,7 +267,7 @@ def plot_history(
     weights = history.weights
     layers = _check_layers(layers, weights.norm.shape[1])
     power = (2 if statistic == "variance" else 1) * (2 if squared else 1)
-    factor = _epoch_factor(history) if prediction else None
+    factor = epoch_factor(history) if prediction else None
 
     series = [
         (weights[statistic][:, layer], layer_colour(layer), _layer_label(history, layer))
@@ -335,7 +305,7 @@ def plot_history(
         ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("epoch")
     integer_epochs(ax)
-    ax.set_ylabel(_statistic_label(statistic, squared))
+    ax.set_ylabel(statistic_label(statistic, squared))
     plain_log(ax, "y")
     if legend:
         add_legend(ax, fontsize="x-small", ncol=2)
@@ -347,328 +317,3 @@ def _layer_label(history: History, layer: int) -> str:
     if sizes is not None and len(sizes) > layer + 1:
         return f"layer {layer} ({sizes[layer]}→{sizes[layer + 1]})"
     return f"layer {layer}"
-
-
-#: The three terms of the ‖w‖² budget of one epoch, with their colours and labels.
-BUDGET_TERMS = (
-    ("contraction", "tab:red", "contraction Σ(d²−1)‖w‖²"),
-    ("radial", "tab:blue", "radial Σ−2d·w·v"),
-    ("noise", "tab:green", "noise Σ‖v‖²"),
-)
-
-
-def plot_budget(
-    history: History,
-    *,
-    ax: Axes | None = None,
-    layer: int | None = None,
-    relative: bool = False,
-    share: bool = True,
-    yscale: str | None = None,
-    legend: bool = True,
-) -> list:
-    r"""The ‖w‖² budget of each epoch: contraction, radial and noise terms, and decay's share.
-
-    Over one epoch of steps w′ = d·w − v (v the gradient step), the squared
-    norm changes by
-
-    .. math:: \Delta\|w\|^2 = \sum_\text{steps}(d^2 - 1)\|w\|^2
-              + \sum_\text{steps} -2d\,w\cdot v + \sum_\text{steps}\|v\|^2,
-
-    contraction (decay, <= 0) + radial (the gradient along w) + noise (>= 0);
-    see :class:`decaylab.DecompositionMonitor`. Their sum is drawn in black.
-
-    Parameters
-    ----------
-    history : History
-        A run trained with ``monitors=[DecompositionMonitor()]``; its record
-        ``history.monitors["decomposition"]`` has arrays of shape (E, L), row
-        e − 1 for epoch e.
-    ax : matplotlib Axes, optional
-        Where to draw; pyplot's current axes by default.
-    layer : int, optional
-        One layer's budget; by default all weights pooled (the terms of the
-        layers add up, since ‖w‖² is the sum of the layers' ‖w_l‖²).
-    relative : bool
-        Divide each epoch's terms by ‖w‖² at the start of that epoch, which
-        makes them comparable across sizes: the contraction is then
-        d^{2⌈n/m⌉} − 1 under pure decay, and ⌈n/m⌉(d² − 1) ≈ −2ηλ/m once
-        ‖w‖² holds still.
-    share : bool
-        Also draw decay's share of the change of ‖w‖²,
-        |contraction| / (|contraction| + |radial| + noise) (the ``"norm"``
-        measure of :func:`decaylab.decay_share`), on a second y axis from 0
-        to 1, with the balance ½ that an equilibrium hovers around.
-    yscale : {"symlog", "linear"}, optional
-        By default "symlog" for the absolute terms, which span decades while
-        the weights decay, and "linear" for relative ones.
-    legend : bool
-        Draw one legend for both y axes.
-
-    Returns
-    -------
-    list of matplotlib artists
-        The three terms, their sum, the zero line, then (with ``share``) the
-        share and its ½ line, which live on the second axes
-        ``drawn[-1].axes``.
-
-    Raises
-    ------
-    TypeError
-        If ``history`` is not a History, or a flag is not a bool.
-    ValueError
-        If the history has no decomposition record, or ``layer`` or
-        ``yscale`` is not one of the allowed values.
-    """
-    history = _check_history("history", history)
-    for name, flag in (("relative", relative), ("share", share), ("legend", legend)):
-        check_bool(name, flag)
-    if "decomposition" not in history.monitors:
-        raise ValueError(
-            "history has no 'decomposition' record; expected a run trained with "
-            "monitors=[DecompositionMonitor()]"
-        )
-    yscale = ("linear" if relative else "symlog") if yscale is None else yscale
-    yscale = check_choice("yscale", yscale, ("symlog", "linear"))
-    n_layers = history.weights.norm.shape[1]
-    if layer is not None:
-        layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
-    ax = axes(ax)
-    record = history.monitors["decomposition"]
-    # A diverged run's monitor may hold one epoch more than the History kept.
-    epochs = history.n_epochs
-
-    def pick(values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, dtype=float)[:epochs]
-        return values.sum(axis=1) if layer is None else values[:, layer]
-
-    terms = {key: pick(record[key]) for key, _, _ in BUDGET_TERMS}
-    if relative:
-        start = history.weights.norm[:epochs] ** 2
-        start = start.sum(axis=1) if layer is None else start[:, layer]
-        terms = {key: values / start for key, values in terms.items()}
-    x = history.epoch[1 : epochs + 1]
-    drawn = []
-    for key, colour, label in BUDGET_TERMS:
-        drawn += ax.plot(x, terms[key], color=colour, marker="o", ms=3, lw=1.2, label=label)
-    change = terms["contraction"] + terms["radial"] + terms["noise"]
-    drawn += ax.plot(x, change, color="black", lw=1.6, label="Δ‖w‖² (their sum)")
-    drawn += hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
-    if yscale == "symlog":
-        # Linear within a decade below the smallest term's typical size, log beyond.
-        typical = [
-            np.median(np.abs(v[nonzero]))
-            for v in terms.values()
-            if (nonzero := np.isfinite(v) & (v != 0)).any()
-        ]
-        if typical:
-            ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(min(typical))))
-    ax.set_xlabel("epoch")
-    integer_epochs(ax)
-    where = "all weights" if layer is None else f"layer {layer}"
-    ax.set_ylabel(f"per-epoch terms of Δ‖w‖²{' / ‖w‖²' if relative else ''} ({where})")
-    legend_axes = ax
-    if share:
-        twin = legend_axes = ax.twinx()
-        contraction = np.abs(terms["contraction"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fraction = contraction / (contraction + np.abs(terms["radial"]) + terms["noise"])
-        drawn += twin.plot(
-            x, fraction, color="dimgrey", ls=":", marker="s", ms=3, label="decay share (right)"
-        )
-        drawn += hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
-        twin.set_ylim(0, 1)
-        twin.set_ylabel("decay share of the change of ‖w‖²")
-    if legend:
-        # Below the axes: the terms fill the panel from top to bottom, and the
-        # second axes would hide a legend drawn on the first.
-        handles, labels = ax.get_legend_handles_labels()
-        if share:
-            more = twin.get_legend_handles_labels()
-            handles, labels = handles + more[0], labels + more[1]
-        legend_axes.legend(
-            handles,
-            labels,
-            fontsize="x-small",
-            ncol=3,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.13),
-        )
-    return drawn
-
-
-#: Settings that follow from others (sizes, η, λ, n, m); named only if nothing else differs.
-DERIVED_SETTINGS = ("n_weights", "multiplier", "steps_per_epoch")
-
-
-def _differing_settings(histories: Sequence[History]) -> list[str]:
-    """One label per run from the settings in which the runs differ, "run k" if none do."""
-    keys = sorted({key for h in histories for key in h.settings})
-    differing = [key for key in keys if len({repr(h.settings.get(key)) for h in histories}) > 1]
-    primary = [key for key in differing if key not in DERIVED_SETTINGS]
-    differing = primary or differing
-    if not differing:
-        return [f"run {k}" for k in range(len(histories))]
-    return [
-        ", ".join(f"{key}={_show(h.settings.get(key))}" for key in differing) for h in histories
-    ]
-
-
-def _show(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def plot_histories(
-    histories: Sequence[History],
-    labels: Sequence[str] | None = None,
-    statistic: str = "norm",
-    *,
-    ax: Axes | None = None,
-    layer: int | None = None,
-    squared: bool = False,
-    log: bool | None = None,
-    time: str = "epoch",
-    legend: bool = True,
-) -> list:
-    """One statistic of several runs against epoch, one line per run, for comparisons.
-
-    Parameters
-    ----------
-    histories : sequence of History
-        The runs, e.g. the list :func:`decaylab.train_ensemble` returns, or
-        a sweep's ``result.histories`` (without the rows that failed, which
-        are None).
-    labels : sequence of str, optional
-        One legend label per run; by default the settings in which the runs
-        differ (e.g. ``"lmbda=5"``), or "run k" if they differ in none.
-    statistic : str
-        A weight statistic (``"norm"``, ``"rms"``, … as in
-        :func:`plot_history`) or a recorded metric (``"training_cost"``,
-        ``"training_accuracy"``, ``"evaluation_cost"``,
-        ``"evaluation_accuracy"``).
-    ax : matplotlib Axes, optional
-        Where to draw; pyplot's current axes by default.
-    layer : int, optional
-        For a weight statistic: one layer's, by default all weights pooled.
-    squared : bool
-        Draw the square of the weight statistic (‖w‖² for the norm).
-    log : bool, optional
-        Log y axis; by default log for the weight statistics but a plain
-        ``"sum"``, linear for the metrics.
-    time : {"epoch", "relaxation"}
-        The x axis: epochs, or epochs in units of each run's own pure-decay
-        relaxation time τ = −1/log(d^⌈n/m⌉) ≈ m/(ηλ), which puts runs of
-        different m, η or λ on the dynamics' common clock.
-    legend : bool
-        Draw a legend.
-
-    Returns
-    -------
-    list of matplotlib Line2D
-        One per run, in the order of ``histories``; colours from the
-        default cycle, or from viridis in run order for more than ten runs.
-
-    Raises
-    ------
-    TypeError
-        If ``histories`` is not a sequence of History (a failed sweep row,
-        None, is named by its index) or ``labels`` is not a sequence of str.
-    ValueError
-        If ``histories`` is empty, ``labels`` has another length, the
-        statistic is unknown or a run did not record the metric, or
-        ``layer`` does not exist in every run, or ``time="relaxation"`` and
-        a run has no decay (τ infinite) or lacks the settings τ needs.
-    """
-    if isinstance(histories, (History, str, bytes)) or not isinstance(histories, Sequence):
-        raise TypeError(
-            f"histories has type {type(histories).__name__}; expected a sequence of "
-            "decaylab.History (for one run, use plot_history)"
-        )
-    if len(histories) == 0:
-        raise ValueError("histories is empty; expected at least one History")
-    for k, history in enumerate(histories):
-        if history is None:
-            raise TypeError(
-                f"histories[{k}] is None (a sweep row that failed?); expected a History; leave "
-                "those rows out, e.g. [h for h in result.histories if h is not None]"
-            )
-        _check_history(f"histories[{k}]", history)
-    if labels is None:
-        labels = _differing_settings(histories)
-    elif isinstance(labels, str) or not isinstance(labels, Sequence):
-        raise TypeError(
-            f"labels has type {type(labels).__name__}; expected a sequence of str, one per run"
-        )
-    elif len(labels) != len(histories):
-        raise ValueError(
-            f"labels has {len(labels)} entries; expected {len(histories)}, one per history"
-        )
-    statistic = check_choice("statistic", statistic, STATISTICS + METRICS)
-    check_bool("squared", squared)
-    check_bool("legend", legend)
-    time = check_choice("time", time, ("epoch", "relaxation"))
-    metric = statistic in METRICS
-    if metric and (layer is not None or squared):
-        raise ValueError(
-            f"statistic={statistic!r} is a metric of the run; expected layer=None and "
-            "squared=False, which apply to weight statistics"
-        )
-    if log is None:
-        log = not metric and (statistic != "sum" or squared)
-    else:
-        check_bool("log", log)
-    ax = axes(ax)
-    colours = _viridis(len(histories)) if len(histories) > 10 else [None] * len(histories)
-    drawn = []
-    for k, (history, label, colour) in enumerate(zip(histories, labels, colours)):
-        y = _series(history, k, statistic, layer)
-        x = history.epoch if time == "epoch" else history.epoch / _relaxation(history, k)
-        drawn += ax.plot(x, y**2 if squared else y, color=colour, label=str(label))
-    if log:
-        ax.set_yscale("log")
-    if time == "epoch":
-        ax.set_xlabel("epoch")
-        integer_epochs(ax)
-    else:
-        ax.set_xlabel("epoch / τ (each run's relaxation time)")
-    if metric:
-        ax.set_ylabel(statistic.replace("_", " "))
-    else:
-        where = "all weights" if layer is None else f"layer {layer}"
-        ax.set_ylabel(f"{_statistic_label(statistic, squared)} ({where})")
-    plain_log(ax, "y")
-    if legend:
-        add_legend(ax, fontsize="x-small", ncol=1 if len(histories) <= 6 else 2)
-    return drawn
-
-
-def _series(history: History, k: int, statistic: str, layer: int | None) -> np.ndarray:
-    if statistic in METRICS:
-        values = getattr(history, statistic)
-        if values is None:
-            raise ValueError(
-                f"histories[{k}] did not record {statistic}; expected every run to record it"
-            )
-        return values
-    if layer is None:
-        return history.weights.total[statistic]
-    n_layers = history.weights.norm.shape[1]
-    layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
-    return history.weights[statistic][:, layer]
-
-
-def _relaxation(history: History, k: int) -> float:
-    """τ = −1/log F in epochs, F the run's pure-decay factor per epoch."""
-    factor = _epoch_factor(history)
-    if not 0.0 < factor < 1.0:
-        raise ValueError(
-            f"histories[{k}] decays by a factor {factor:g} per epoch, so its relaxation time "
-            "is not finite; expected time='epoch' for runs without decay"
-        )
-    return -1.0 / np.log(factor)
-
-
-def _viridis(count: int) -> list:
-    from matplotlib import colormaps
-
-    return [colormaps["viridis"](value) for value in np.linspace(0.0, 0.9, count)]

@@ -1,0 +1,160 @@
+r"""The ‖w‖² budget of a run trained with a DecompositionMonitor, epoch by epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from decaylab._validation import check_bool, check_choice, check_int
+from decaylab.history import History
+from decaylab.plots._helpers import axes, check_history, hline, integer_epochs
+
+__all__ = ["plot_budget"]
+
+
+#: The three terms of the ‖w‖² budget of one epoch, with their colours and labels.
+BUDGET_TERMS = (
+    ("contraction", "tab:red", "contraction Σ(d²−1)‖w‖²"),
+    ("radial", "tab:blue", "radial Σ−2d·w·v"),
+    ("noise", "tab:green", "noise Σ‖v‖²"),
+)
+
+
+def plot_budget(
+    history: History,
+    *,
+    ax: Axes | None = None,
+    layer: int | None = None,
+    relative: bool = False,
+    share: bool = True,
+    yscale: str | None = None,
+    legend: bool = True,
+) -> list:
+    r"""The ‖w‖² budget of each epoch: contraction, radial and noise terms, and decay's share.
+
+    Over one epoch of steps w′ = d·w − v (v the gradient step), the squared
+    norm changes by
+
+    .. math:: \Delta\|w\|^2 = \sum_\text{steps}(d^2 - 1)\|w\|^2
+              + \sum_\text{steps} -2d\,w\cdot v + \sum_\text{steps}\|v\|^2,
+
+    contraction (decay, <= 0) + radial (the gradient along w) + noise (>= 0);
+    see :class:`decaylab.DecompositionMonitor`. Their sum is drawn in black.
+
+    Parameters
+    ----------
+    history : History
+        A run trained with ``monitors=[DecompositionMonitor()]``; its record
+        ``history.monitors["decomposition"]`` has arrays of shape (E, L), row
+        e − 1 for epoch e.
+    ax : matplotlib Axes, optional
+        Where to draw; pyplot's current axes by default.
+    layer : int, optional
+        One layer's budget; by default all weights pooled (the terms of the
+        layers add up, since ‖w‖² is the sum of the layers' ‖w_l‖²).
+    relative : bool
+        Divide each epoch's terms by ‖w‖² at the start of that epoch, which
+        makes them comparable across sizes: the contraction is then
+        d^{2⌈n/m⌉} − 1 under pure decay, and ⌈n/m⌉(d² − 1) ≈ −2ηλ/m once
+        ‖w‖² holds still.
+    share : bool
+        Also draw decay's share of the change of ‖w‖²,
+        |contraction| / (|contraction| + |radial| + noise) (the ``"norm"``
+        measure of :func:`decaylab.decay_share`), on a second y axis from 0
+        to 1, with the balance ½ that an equilibrium hovers around.
+    yscale : {"symlog", "linear"}, optional
+        By default "symlog" for the absolute terms, which span decades while
+        the weights decay, and "linear" for relative ones.
+    legend : bool
+        Draw one legend for both y axes.
+
+    Returns
+    -------
+    list of matplotlib artists
+        The three terms, their sum, the zero line, then (with ``share``) the
+        share and its ½ line, which live on the second axes
+        ``drawn[-1].axes``.
+
+    Raises
+    ------
+    TypeError
+        If ``history`` is not a History, or a flag is not a bool.
+    ValueError
+        If the history has no decomposition record, or ``layer`` or
+        ``yscale`` is not one of the allowed values.
+    """
+    history = check_history("history", history)
+    for name, flag in (("relative", relative), ("share", share), ("legend", legend)):
+        check_bool(name, flag)
+    if "decomposition" not in history.monitors:
+        raise ValueError(
+            "history has no 'decomposition' record; expected a run trained with "
+            "monitors=[DecompositionMonitor()]"
+        )
+    yscale = ("linear" if relative else "symlog") if yscale is None else yscale
+    yscale = check_choice("yscale", yscale, ("symlog", "linear"))
+    n_layers = history.weights.norm.shape[1]
+    if layer is not None:
+        layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
+    ax = axes(ax)
+    record = history.monitors["decomposition"]
+    # A diverged run's monitor may hold one epoch more than the History kept.
+    epochs = history.n_epochs
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=float)[:epochs]
+        return values.sum(axis=1) if layer is None else values[:, layer]
+
+    terms = {key: pick(record[key]) for key, _, _ in BUDGET_TERMS}
+    if relative:
+        start = history.weights.norm[:epochs] ** 2
+        start = start.sum(axis=1) if layer is None else start[:, layer]
+        terms = {key: values / start for key, values in terms.items()}
+    x = history.epoch[1 : epochs + 1]
+    drawn = []
+    for key, colour, label in BUDGET_TERMS:
+        drawn += ax.plot(x, terms[key], color=colour, marker="o", ms=3, lw=1.2, label=label)
+    change = terms["contraction"] + terms["radial"] + terms["noise"]
+    drawn += ax.plot(x, change, color="black", lw=1.6, label="Δ‖w‖² (their sum)")
+    drawn += hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
+    if yscale == "symlog":
+        # Linear within a decade below the smallest term's typical size, log beyond.
+        typical = [
+            np.median(np.abs(v[nonzero]))
+            for v in terms.values()
+            if (nonzero := np.isfinite(v) & (v != 0)).any()
+        ]
+        if typical:
+            ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(min(typical))))
+    ax.set_xlabel("epoch")
+    integer_epochs(ax)
+    where = "all weights" if layer is None else f"layer {layer}"
+    ax.set_ylabel(f"per-epoch terms of Δ‖w‖²{' / ‖w‖²' if relative else ''} ({where})")
+    legend_axes = ax
+    if share:
+        twin = legend_axes = ax.twinx()
+        contraction = np.abs(terms["contraction"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = contraction / (contraction + np.abs(terms["radial"]) + terms["noise"])
+        drawn += twin.plot(
+            x, fraction, color="dimgrey", ls=":", marker="s", ms=3, label="decay share (right)"
+        )
+        drawn += hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("decay share of the change of ‖w‖²")
+    if legend:
+        # Below the axes: the terms fill the panel from top to bottom, and the
+        # second axes would hide a legend drawn on the first.
+        handles, labels = ax.get_legend_handles_labels()
+        if share:
+            more = twin.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        legend_axes.legend(
+            handles,
+            labels,
+            fontsize="x-small",
+            ncol=3,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+        )
+    return drawn
