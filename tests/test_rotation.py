@@ -152,3 +152,8 @@ def test_per_step_angles_are_off_by_default(make_problem):
 def test_per_step_must_be_a_bool():
     with pytest.raises(TypeError, match="per_step"):
         dl.RotationMonitor(per_step="yes")
+
+
+def test_equilibrium_angle_refuses_to_guess_n_weights_for_the_mean_convention():
+    with pytest.raises(ValueError, match="n_weights"):
+        dl.equilibrium_angle(0.5, 5.0, 1000, decay="mean")

@@ -88,15 +88,18 @@ def equilibrium_angle(
     n: int,
     *,
     decay: str | DecayConvention = "sum",
-    n_weights: int = 1,
+    n_weights: int | None = None,
     approximate: bool = False,
 ) -> float:
     r"""Angle per step at rotational equilibrium of a scale-invariant layer.
 
     Parameters
     ----------
-    eta, lmbda, n, decay, n_weights
+    eta, lmbda, n, decay
         As for :func:`decaylab.train`; they fix the per-step multiplier d.
+    n_weights : int, optional
+        Number of decayed weights n_w; required by the mean convention,
+        whose multiplier 1 − ηλ/(n·n_w) depends on it (never guessed).
     approximate : bool
         Return √(2(1 − d)) (Kosson et al.'s √(2ηλ) with ηλ the per-step
         decay) instead of the exact arccos d.
