@@ -82,7 +82,7 @@ def test_every_section_has_headline_table_figure_and_details(written):
         assert section.splitlines()[2] == "**" + record.verdict.replace("*", "\\*") + "**"
         assert "\n|---|" in section
         assert f"![Figure for question {number}]({SLUGS[number - 1]}.png)" in section
-        assert "<details><summary>" in section and "*Prediction.*" in section
+        assert '<details markdown="1"><summary>' in section and "*Prediction.*" in section
 
 
 def test_report_opens_with_the_twelve_claims(written):

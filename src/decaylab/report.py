@@ -265,7 +265,7 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
     else:
         parts += ["*No figure: no run of this question finished without diverging.*", ""]
     parts += [
-        "<details><summary>Question, prediction and settings</summary>",
+        '<details markdown="1"><summary>Question, prediction and settings</summary>',
         "",
         f"*Question.* {_text(result.question)}",
         "",
