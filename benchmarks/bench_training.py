@@ -340,11 +340,11 @@ def against_limits(seconds_per_step: float, work: dict, peak_gflops: float, gbps
 
 
 def step_pieces(X, targets, m: int, repeats: int) -> dict:
-    """Microseconds of the pieces of one step at batch size m, each the best of ``repeats``
-    timings of many calls: the gather of the batch, backpropagation (forward pass and δ),
-    eq. 93 fused (``sgd_step`` on the factored gradient) and the same step the
-    straightforward way (the gradient's products into a buffer, then decay, scale and
-    subtract), and the first layer's forward and update products alone."""
+    """Microseconds of the pieces of one step at batch size m, each the best of 5·``repeats``
+    interleaved timings of many calls: the gather of the batch, backpropagation (forward
+    pass and δ), eq. 93 fused (``sgd_step`` on the factored gradient), a whole step with it
+    and with the straightforward update (the gradient's products into a buffer, then
+    decay, scale and subtract), and the first layer's forward and update products alone."""
     from decaylab.network import Backprop
 
     net = dl.Network(SIZES, seed=0)
@@ -353,36 +353,37 @@ def step_pieces(X, targets, m: int, repeats: int) -> dict:
     xb, tb = np.empty((m, X.shape[1])), np.empty((m, targets.shape[1]))
     # A tiny η keeps the weights, and so the work, the same over many calls.
     step = dict(multiplier=1.0 - 1e-12, eta=1e-12, batch_length=m)
-    weights = net.weights[0]
-    delta, inputs = backprop.run(xb, tb).factors()[0]
-    z = np.empty((m, weights.shape[0]))
 
     def gather():
         np.take(X, idx, axis=0, out=xb, mode="clip")
         np.take(targets, idx, axis=0, out=tb, mode="clip")
 
-    def straightforward():
-        dl.sgd_step(net, backprop.run(xb, tb).grad, **step)
+    gather()
+    weights = net.weights[0]
+    delta, inputs = backprop.run(xb, tb).factors()[0]
+    z = np.empty((m, weights.shape[0]))
 
     pieces = {
         "gather": gather,
         "backpropagation": lambda: backprop.run(xb, tb),
         "fused update": lambda: dl.sgd_step(net, backprop, **step),
-        "backpropagation + straightforward update": straightforward,
+        "backpropagation + fused update": lambda: dl.sgd_step(net, backprop.run(xb, tb), **step),
+        # The gradient's products into a buffer, then decay, scale and subtract.
+        "backpropagation + straightforward update": lambda: dl.sgd_step(
+            net, backprop.run(xb, tb).grad, **step
+        ),
         "first-layer forward product": lambda: matmul_into(z, xb, weights.T),
         "first-layer fused update product": lambda: matmul_into(
             weights, delta.T, inputs, alpha=-1e-12, beta=1.0
         ),
     }
-    gather()
-    calls = max(20, 20_000 // m)
-    out = {}
-    for name, piece in pieces.items():
-        piece()
-        out[name] = min(timed(lambda piece=piece: [piece() for _ in range(calls)])
-                        for _ in range(repeats)) / calls * 1e6  # fmt: skip
-    out["backpropagation + fused update"] = out["backpropagation"] + out["fused update"]
-    return out
+    calls = max(10, 5_000 // m)
+    times: dict[str, list[float]] = {name: [] for name in pieces}
+    # Interleaved, and more repetitions than the epochs get: each is short.
+    for _ in range(5 * repeats):
+        for name, piece in pieces.items():
+            times[name].append(timed(lambda piece=piece: [piece() for _ in range(calls)]))
+    return {name: min(t) / calls * 1e6 for name, t in times.items()}
 
 
 # ----------------------------------------------------------------------------- both cores
@@ -748,7 +749,8 @@ def print_report(result: dict) -> None:
         f"\ndecaylab training benchmark: {s['sizes']} sigmoid/cross-entropy, eq. 93, "
         f"{s['dtype']}, n = {s['n']} random MNIST-shaped examples, best of {s['repeats']}; "
         f"load average {load['before']:.2f} before, {load['after']:.2f} after "
-        f"({result['machine']['cpu_count']} cores)"
+        f"({result['machine']['cpu_count']} cores); BLAS threads: "
+        f"{s['blas_threads'] or 'the libraries’ own'}"
     )
     limits = result["roofline"]
     copy = limits["copy_gbps"]
@@ -850,6 +852,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, help="repetitions (default 5, quick 2)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="limit NumPy's and SciPy's BLAS (and PyTorch) to this many threads for everything "
+        "but the comparison of threads and processes (default: the libraries' own)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=Path(__file__).resolve().parent / "results" / "training.json",
@@ -858,8 +866,18 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     n = args.n or (2000 if args.quick else 10000)
     repeats = args.repeats or (2 if args.quick else 5)
-    result = run(n, repeats, ensemble_n=1000 if args.quick else 2000, use_torch=not args.no_torch,
-                 quick=args.quick)  # fmt: skip
+    limit = threadpool_limits(limits=args.blas_threads, user_api="blas")
+    if args.blas_threads is not None and not args.no_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(args.blas_threads)
+        except ImportError:
+            pass
+    with limit:
+        result = run(n, repeats, ensemble_n=1000 if args.quick else 2000,
+                     use_torch=not args.no_torch, quick=args.quick)  # fmt: skip
+    result["settings"]["blas_threads"] = args.blas_threads
     print_report(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
