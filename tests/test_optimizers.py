@@ -372,7 +372,6 @@ def test_continuation_under_another_rule_or_fresh_state_is_refused(change, match
     [
         ({"optimizer_state": {"velocity": np.zeros(3)}}, "optimizer_state"),
         ({"optimizer": None, "optimizer_state": {}}, "optimizer_state is given"),
-        ({"monitors": [dl.RotationMonitor()]}, "monitors"),
         ({"optimizer": "lion"}, "lion"),
     ],
 )

@@ -34,10 +34,20 @@ def run_epoch(
     eta,
     monitors,
     locate_divergence=False,
+    decay_part=None,
+    optimizer_state=None,
 ):
     """One pass over the data; with ``locate_divergence``, return (step, layer) of the
-    first non-finite weight or bias, else None."""
+    first non-finite weight or bias, else None.
+
+    With an update rule other than eq. 93 (``decay_part`` given), monitors see each
+    step after it is made, split by :func:`_step_parts`.
+    """
     n = len(X)
+    split = decay_part is not None and bool(monitors)
+    if split:
+        before = np.empty_like(net.weights_flat)
+        bounds = np.cumsum([0] + [w.size for w in net.weights])
     shuffled = order is not None
     if shuffled:
         xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
@@ -54,14 +64,29 @@ def run_epoch(
         else:
             xb, yb = X[start:stop], targets[start:stop]
         grad = backprop.run(xb, yb)
-        for monitor in monitors:
-            monitor.step(net, backprop.grad_weights, k)
-        update(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
+        if split:
+            np.copyto(before, net.weights_flat)
+            update(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
+            parts = _step_parts(net, before, decay_part(before, optimizer_state), bounds)
+            for monitor in monitors:
+                monitor.step_parts(*parts)
+        else:
+            for monitor in monitors:
+                monitor.step(net, backprop.grad_weights, k)
+            update(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
         if locate_divergence and not np.isfinite(net.params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):
                     return step, layer
     return None
+
+
+def _step_parts(net, before, decay, bounds):
+    """Per-layer (w_before, D, R) with w_before − w_after = D + R, as flat views."""
+    rest = before - net.weights_flat
+    rest -= decay
+    layers = list(zip(bounds[:-1], bounds[1:]))
+    return tuple([array[a:b] for a, b in layers] for array in (before, decay, rest))
 
 
 @dataclass
@@ -85,6 +110,8 @@ class Run:
     last: int
     # The update rule's own arrays (momentum, Adam's moments), rolled back with the parameters.
     optimizer_state: dict | None = None
+    # The update rule's Optimizer.decay_part, for monitors of a rule other than eq. 93.
+    decay_part: Callable | None = None
     backprop: Backprop = field(init=False)
 
     def __post_init__(self):
@@ -108,6 +135,8 @@ class Run:
             eta=self.eta,
             monitors=monitors,
             locate_divergence=locate_divergence,
+            decay_part=self.decay_part,
+            optimizer_state=self.optimizer_state,
         )
 
     def train_epoch(self, epoch: int) -> None:

@@ -32,10 +32,33 @@ In the PyTorch column ``lr=η`` and the biases go in a parameter group with
 gradient, so it is accumulated by the velocity and, for Adam, divided by
 √v̂; AdamW's decay is decoupled: it multiplies the weights by the same
 d = 1 − ηc as eq. 93, outside the adaptive scaling (Loshchilov & Hutter 2019).
+
+The step monitors (:class:`decaylab.DecompositionMonitor`,
+:class:`decaylab.RotationMonitor`) split each step of a layer's weights,
+w_before − w_after = D + R, into the part D the decay made and the rest R
+(``Optimizer.decay_part``). Every rule's step is linear in the L2 term once
+Adam's denominator √v̂ + ε of the step is fixed, so the split is exact:
+
+==========  ==============================================================
+rule        decay part D of step t
+==========  ==============================================================
+eq. 93      (1 − d)·w, d = 1 − ηc
+momentum    η·q, with q ← βq + c·w: the L2 term's share of the velocity
+Adam + L2   η/(1 − β₁ᵗ) · q/(√v̂ + ε), with q ← β₁q + (1 − β₁)c·w: the L2
+            term's share of the first moment, divided by the step's own
+            √v̂ + ε (which the L2 term helped make: only this denominator is
+            not split)
+AdamW       (1 − d)·w, the decoupled multiplication
+==========  ==============================================================
+
+with w the weights before the step. R is then the data gradient's part (for
+Adam + L2, its share of the first moment over the same denominator), and
+for AdamW Adam's whole step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
@@ -271,6 +294,30 @@ class Optimizer:
         """Apply one step to ``net`` and ``state`` in place (``grad`` is overwritten)."""
         raise NotImplementedError
 
+    def decay_part(
+        self, net: Network, state: dict[str, np.ndarray], *, coefficient: float, eta: float
+    ) -> Callable:
+        """A function giving, after each step, the part of the step the decay made.
+
+        ``state`` is the rule's state the run starts from. The returned
+        ``part(weights_before, state)`` is called after every step with the
+        weights before it (shape (n_weights,)) and the rule's state after it,
+        and returns D, shape (n_weights,): w_before − w_after = D + R, R the
+        rest of the step (the module docstring defines D for each rule). It
+        keeps its own running share of the decay in the rule's memory, so
+        momentum and Adam + L2 need a fresh ``state`` (a ValueError
+        otherwise: the share a state under way carries is not known).
+        """
+        raise NotImplementedError
+
+    def _refuse_state_under_way(self, under_way: bool, what: str) -> None:
+        if under_way:
+            raise ValueError(
+                f"optimizer_state holds {what} from earlier steps of a {self.name} run, whose "
+                "decay share is unknown, so the step monitors cannot split its steps; "
+                "expected monitors from the run's first step (a fresh state)"
+            )
+
     def settings(self) -> dict:
         """The rule's name and hyper-parameters, JSON-ready."""
         return {"name": self.name, **asdict(self)}
@@ -328,6 +375,17 @@ class Momentum(Optimizer):
             batch_length=batch_length,
         )
 
+    def decay_part(self, net, state, *, coefficient, eta) -> Callable:
+        self._refuse_state_under_way(bool(np.any(state["velocity"])), "a velocity")
+        share = np.zeros(net.n_weights, dtype=net.dtype)  # q, the L2 term's share of v
+
+        def part(weights_before, state):
+            np.multiply(share, self.beta, out=share)  # in place: the closure keeps it
+            np.add(share, coefficient * weights_before, out=share)
+            return eta * share
+
+        return part
+
 
 @dataclass(frozen=True)
 class _AdamFamily(Optimizer):
@@ -377,6 +435,21 @@ class Adam(_AdamFamily):
             batch_length=batch_length,
         )
 
+    def decay_part(self, net, state, *, coefficient, eta) -> Callable:
+        self._refuse_state_under_way(int(state["step"]) != 0, "moments")
+        share = np.zeros(net.n_weights, dtype=net.dtype)  # q, the L2 term's share of m
+
+        def part(weights_before, state):
+            np.multiply(share, self.beta1, out=share)  # in place: the closure keeps it
+            np.add(share, (1.0 - self.beta1) * coefficient * weights_before, out=share)
+            t = int(state["step"])
+            # The step's own denominator, as _adam_update formed it.
+            second = state["second_moment"][: net.n_weights]
+            denominator = np.sqrt(second) / np.sqrt(1.0 - self.beta2**t) + self.eps
+            return (eta / (1.0 - self.beta1**t)) * share / denominator
+
+        return part
+
 
 @dataclass(frozen=True)
 class AdamW(_AdamFamily):
@@ -406,6 +479,14 @@ class AdamW(_AdamFamily):
             eps=self.eps,
             batch_length=batch_length,
         )
+
+    def decay_part(self, net, state, *, coefficient, eta) -> Callable:
+        decay = eta * coefficient  # 1 − d: no memory, so any state will do
+
+        def part(weights_before, state):
+            return decay * weights_before
+
+        return part
 
 
 #: The update rules by name, with their default hyper-parameters.

@@ -94,6 +94,12 @@ class StepMonitor(Protocol):
 
     ``step`` is called before the update, with the network still holding w
     and ``grad_weights[l]`` the batch sum Σ_x ∂C_x/∂w for layer l.
+
+    Under another update rule (``train(..., optimizer=...)``) a monitor needs
+    a method ``step_parts(weights_before, decay, rest)``, called after each
+    step instead of ``step``, with three lists holding for each layer l a flat
+    array: the weights before the step, and the two parts of the step,
+    w_before − w_after = decay + rest (see :mod:`decaylab.optimizers`).
     """
 
     name: str
@@ -340,17 +346,21 @@ def _check_arguments(
     writer, checkpoint_every = _check_checkpoints(checkpoint_every, checkpoint_path)
     rng = as_generator("seed", seed)
     optimizer = get_optimizer(optimizer)
-    update, state = sgd_step, None
+    update, state, decay_part = sgd_step, None, None
     if optimizer is not None:
-        if monitors:
+        lacking = [m.name for m in monitors if not hasattr(m, "step_parts")]
+        if lacking:
             raise ValueError(
-                f"monitors={[m.name for m in monitors]} with optimizer={optimizer.name!r}; the "
-                "step monitors take eq. 93's step apart, expected no monitors with another rule"
+                f"monitors {lacking} have no step_parts method, which optimizer="
+                f"{optimizer.name!r} needs (they see only eq. 93's step); expected monitors "
+                "such as DecompositionMonitor and RotationMonitor"
             )
         state = optimizer.init(net) if optimizer_state is None else optimizer_state
         state = optimizer.check_state(state, net)
         coefficient = convention.coefficient(lmbda, eta=eta, n=n, n_weights=net.n_weights)
         update = _optimizer_update(optimizer, state, coefficient)
+        if monitors:
+            decay_part = optimizer.decay_part(net, state, coefficient=coefficient, eta=eta)
     elif optimizer_state is not None:
         raise ValueError(
             "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
@@ -407,6 +417,7 @@ def _check_arguments(
         first=first,
         last=first + epochs,
         optimizer_state=state,
+        decay_part=decay_part,
     )
     training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
     return run, CheckpointSchedule(writer, checkpoint_every, training)
@@ -497,7 +508,8 @@ def train(
         93. A name takes the rule's default hyper-parameters. The convention's
         coefficient c (λ/n for "sum") is the L2 term added to the gradient
         (momentum, Adam) or the decoupled decay w → (1 − ηc)·w (AdamW). Step
-        monitors are for eq. 93 only.
+        monitors see each step split into the decay's part and the rest
+        (:mod:`decaylab.optimizers`), from a fresh state only.
     optimizer_state : dict of ndarray, optional
         The rule's state (``optimizer.init(net)`` when None), updated in place
         and left at the end of the last completed epoch, also when training

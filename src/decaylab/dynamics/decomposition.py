@@ -19,6 +19,22 @@ displacement each part caused over the epoch, ‖Σu‖ and ‖Σv‖. :func:`de
 into the fraction of the epoch's change that decay accounts for, and
 :func:`decay_dominated_epochs` lists the epochs where it is above a
 threshold (Nielsen's claim that the first epochs are dominated by decay).
+
+**Other update rules** (``train(..., optimizer=...)``). Each step is split
+as w' = w − u − v, with u the part the decay made and v the rest of the
+update (their definitions for momentum, Adam + L2 and AdamW are in
+:mod:`decaylab.optimizers`), and the budget becomes
+
+.. math::  \|w'\|^2 - \|w\|^2
+           = \underbrace{\|w - u\|^2 - \|w\|^2}_{\text{contraction}}
+             \underbrace{- 2\,(w - u)\cdot v}_{\text{radial}}
+             + \underbrace{\|v\|^2}_{\text{noise}},
+
+which is eq. 93's with d·w, the weights after the decay alone, written as
+w − u. It closes exactly as before. For momentum and Adam + L2, v is the
+update direction the data gradient made (through the velocity, or Adam's
+moments over the step's √v̂ + ε), not a gradient step, so "noise" is the
+squared length of that update; for AdamW v is Adam's whole step.
 """
 
 from __future__ import annotations
@@ -65,7 +81,8 @@ class DecompositionMonitor:
     Record (arrays of shape (epochs, n_layers))
     -------------------------------------------
     decay_norm : Σ_steps ‖u‖ = Σ (1 − d)‖w‖, the path length of the decay part.
-    gradient_norm : Σ_steps ‖v‖ = Σ (η/m_B)‖Σ_x ∂C_x/∂w‖.
+    gradient_norm : Σ_steps ‖v‖ = Σ (η/m_B)‖Σ_x ∂C_x/∂w‖ (another rule: the
+        rest of its update, see the module docstring).
     ratio : decay_norm / gradient_norm (inf where the gradient was exactly 0).
     contraction : Σ (d² − 1)‖w‖², the decay term of the ‖w‖² budget (<= 0).
     radial : Σ −2d·w·v, the part of the gradient step along w.
@@ -113,6 +130,7 @@ class DecompositionMonitor:
         self._squared = [float(np.dot(w, w)) for w in self._weights]
         self._grad_source = None
         self._grads: list[np.ndarray] = []
+        self._split = False  # whether steps come split by another update rule
         if self.displacement:
             self._weight_sum = [np.zeros_like(w) for w in self._weights]
             self._epoch_start = [w.copy() for w in self._weights]
@@ -143,6 +161,28 @@ class DecompositionMonitor:
             for w, total in zip(self._weights, self._weight_sum):
                 np.add(total, w, out=total)
 
+    def step_parts(
+        self,
+        weights_before: Sequence[np.ndarray],
+        decay: Sequence[np.ndarray],
+        rest: Sequence[np.ndarray],
+    ) -> None:
+        """Account for one step of another update rule, called after it (see the Notes)."""
+        self._split = True
+        decay_norm, gradient_norm, contraction, radial, noise = self._sums
+        dot, sqrt = np.dot, math.sqrt
+        for l, (w, u, v) in enumerate(zip(weights_before, decay, rest)):
+            decayed = w - u
+            ww, vv = float(dot(w, w)), float(dot(v, v))
+            decay_norm[l] += sqrt(float(dot(u, u)))
+            gradient_norm[l] += sqrt(vv)
+            contraction[l] += float(dot(decayed, decayed)) - ww
+            radial[l] += -2.0 * float(dot(decayed, v))
+            noise[l] += vv
+        if self.displacement:
+            for u, total in zip(decay, self._weight_sum):
+                np.add(total, u, out=total)
+
     def end_epoch(self, net: Network) -> None:
         """Close the epoch's row and start a new one."""
         row = np.empty((len(self.keys), self.n_layers))
@@ -153,7 +193,8 @@ class DecompositionMonitor:
             for l, (w, total, start) in enumerate(
                 zip(self._weights, self._weight_sum, self._epoch_start)
             ):
-                total *= 1.0 - self.multiplier  # now Σu
+                if not self._split:
+                    total *= 1.0 - self.multiplier  # Σ_steps w, now Σu
                 row[6, l] = np.sqrt(np.dot(total, total))
                 start -= w  # w_start − w_end = Σu + Σv
                 start -= total  # Σv

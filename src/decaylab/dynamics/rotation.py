@@ -15,6 +15,17 @@ step is exactly
 which is Kosson et al.'s √(2ηλ) for plain SGD when their per-step decay
 ηλ is our 1 − d: ηλ/n in Nielsen's sum convention, so θ* ≈ √(2ηλ/n).
 :func:`equilibrium_angle` returns arccos d (or the square-root form on request).
+
+Under the other update rules (``train(..., optimizer=...)``) the angles
+are measured the same way, between the weights before and after each step
+or epoch. η/‖w‖² is the effective rate of SGD and of momentum (whose steps
+are η times a velocity in gradient units, so a step turns w by about
+η‖v‖/‖w‖). It is not Adam's: Adam's step has a size set by η alone (each
+coordinate moves by about η, whatever ‖w‖), so it turns w by about
+η√n_w/‖w‖ and its effective rate goes as η/‖w‖. For Adam + L2 and AdamW the
+record's ``effective_learning_rate`` still reports η/‖w‖², a number to
+compare with the SGD runs, not Adam's rate; the measured ``angle`` is the
+quantity to read there.
 """
 
 from __future__ import annotations
@@ -65,6 +76,9 @@ def angular_update(w_before: np.ndarray, w_after: np.ndarray) -> float:
 
 def effective_learning_rate(eta, norm):
     r"""η/‖w‖², the rate at which a step of size η turns a scale-invariant weight vector.
+
+    Meaningful for SGD (eq. 93) and momentum; not Adam's effective rate
+    (see the module docstring).
 
     Parameters
     ----------
@@ -129,9 +143,11 @@ class RotationMonitor:
     -------------------------------------------
     angle : angle in radians between the layer's weights at the start and
         at the end of the epoch.
-    effective_learning_rate : η/‖w‖² at the end of the epoch.
+    effective_learning_rate : η/‖w‖² at the end of the epoch (the effective
+        rate of SGD and momentum only; see the module docstring for Adam).
     mean_step_angle : (only with ``per_step``) mean over the epoch's steps
-        of the angle between w and w' = d·w − (η/m_B)·g.
+        of the angle between w and w' = d·w − (η/m_B)·g (under another
+        rule, w' is the weights after its step).
 
     Notes
     -----
@@ -179,6 +195,23 @@ class RotationMonitor:
                 across = scale * sqrt(max(gg - wg * wg / ww, 0.0) * ww)
                 angle_sum[l] += math.atan2(across, d * ww - scale * wg)
             squared[l] = max(d * d * ww - 2.0 * d * scale * wg + scale * scale * gg, 0.0)
+        self._steps += 1
+
+    def step_parts(
+        self,
+        weights_before: Sequence[np.ndarray],
+        decay: Sequence[np.ndarray],
+        rest: Sequence[np.ndarray],
+    ) -> None:
+        """With ``per_step``, add the angle a step of another update rule turned each layer by.
+
+        Called after the step: the network holds w_after, ``weights_before`` w.
+        """
+        if not self.per_step:
+            return
+        for l, (before, after) in enumerate(zip(weights_before, self._weights)):
+            if np.any(before) and np.any(after):
+                self._angle_sum[l] += angular_update(before, after)
         self._steps += 1
 
     def end_epoch(self, net: Network) -> None:
