@@ -368,6 +368,19 @@ def test_q3_runs_that_hit_the_cap_are_named_and_kept_out_of_the_fit(small):
         )  # fmt: skip
 
 
+def test_q3_a_partly_capped_sweep_fits_the_reached_runs_and_names_the_others(small):
+    # τ = 1 epoch; a cap of 40 τ stops both width-16 runs of this data before they settle.
+    r = dl.equilibrium_size(
+        small, widths=(4, 8, 16), seeds=2, eta=1.0, lmbda=10.0, max_relaxations=40.0,
+        lmbdas=(), ns=(), batch_sizes=(),
+    )  # fmt: skip
+    assert r.reached.tolist() == [[True, True], [True, True], [False, False]]
+    assert r.fit.n_points == 4
+    assert all(name.startswith("sizes=[64, 16, 10]") for name in r.not_reached)
+    assert len(r.not_reached) == 2
+    assert np.isnan(r.equilibrium_rms[2]).all() and np.all(r.epochs_trained[2] == 40)
+
+
 def test_q3_claims_are_5_6_and_7_with_verdicts_from_their_functions(records):
     r = records["q3"]
     claims = r.claims()

@@ -58,6 +58,7 @@ _STATEMENTS = {
 #: Per-run numbers taken from each run's equilibrium and budget (pooled over layers).
 _RUN_VALUES = (
     "epochs",
+    "relaxations",
     "equilibrium_epoch",
     "rms",
     "norm_squared",
@@ -139,6 +140,8 @@ class EquilibriumResult(ExperimentResult):
     lambda_noise_share, n_noise_share, batch_noise_share : ndarray, same shapes
     lambda_fit, n_fit, batch_fit : ScalingFit or None
         ‖w‖² ∝ λ^b (hypotheses −1, 0), ∝ n^b (1, 0) and ∝ m^b (0, −1).
+    lambda_relaxations, n_relaxations, batch_relaxations : ndarray, same shapes
+        Epochs each sweep run trained, in units of its own τ = m/(ηλ).
     evidence : list of str
         The bullets under the verdict (the headline).
     """
@@ -185,16 +188,19 @@ class EquilibriumResult(ExperimentResult):
     lambda_reached: np.ndarray
     lambda_noise_share: np.ndarray
     lambda_fit: object
+    lambda_relaxations: np.ndarray
     ns: np.ndarray
     n_norm_squared: np.ndarray
     n_reached: np.ndarray
     n_noise_share: np.ndarray
     n_fit: object
+    n_relaxations: np.ndarray
     batch_sizes: np.ndarray
     batch_norm_squared: np.ndarray
     batch_reached: np.ndarray
     batch_noise_share: np.ndarray
     batch_fit: object
+    batch_relaxations: np.ndarray
     evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
@@ -245,14 +251,15 @@ class EquilibriumResult(ExperimentResult):
 
     def sweep_table(self) -> tuple[list[str], list[list[str]]]:
         """The λ, n and m sweeps: equilibrium ‖w‖² and noise share per setting."""
-        header = ["sweep", "value", "reached", "‖w‖²", "noise share"]
+        header = ["sweep", "value", "reached", "τ trained", "‖w‖²", "noise share"]
         rows = []
-        for name, values, norm, reached, share in (
+        for name, values, norm, reached, share, relaxations in (
             ("λ", self.lmbdas, self.lambda_norm_squared, self.lambda_reached,
-             self.lambda_noise_share),
-            ("n", self.ns, self.n_norm_squared, self.n_reached, self.n_noise_share),
+             self.lambda_noise_share, self.lambda_relaxations),
+            ("n", self.ns, self.n_norm_squared, self.n_reached, self.n_noise_share,
+             self.n_relaxations),
             ("m", self.batch_sizes, self.batch_norm_squared, self.batch_reached,
-             self.batch_noise_share),
+             self.batch_noise_share, self.batch_relaxations),
         ):  # fmt: skip
             for i, value in enumerate(values):
                 rows.append(
@@ -260,6 +267,7 @@ class EquilibriumResult(ExperimentResult):
                         name,
                         f"{value:g}",
                         f"{int(reached[i].sum())}/{reached.shape[1]}",
+                        f"{np.mean(relaxations[i]):.0f}",
                         format(estimate(norm[i])),
                         format(estimate(share[i])),
                     ]
@@ -565,10 +573,11 @@ def _run_values(outcome) -> dict:
 
     values = dict.fromkeys(_RUN_VALUES, math.nan)
     values["epochs"] = outcome.history.n_epochs
+    spec = outcome.spec
+    values["relaxations"] = values["epochs"] * spec.eta * spec.lmbda / spec.batch_size
     if outcome.diverged or not outcome.measurements.get("reached", False):
         return {**values, "reached": False, "layer_rms": None}
     history = outcome.history
-    spec = outcome.spec
     equilibrium = find_equilibrium(history, **dict(spec.detection))
     n_layers = len(spec.sizes) - 1
     m = outcome.measurements
@@ -794,6 +803,7 @@ def equilibrium_size(
         norm = grid(name, "norm_squared", len(xs))
         done = grid(name, "reached", len(xs)).astype(bool)
         share = grid(name, "noise_share", len(xs))
+        relaxations = grid(name, "relaxations", len(xs))
         xr = np.repeat(np.asarray(xs, dtype=float), S)
         good = done.ravel()
         fit_ = None
@@ -802,7 +812,7 @@ def equilibrium_size(
                 xr[good], norm.ravel()[good], hypotheses=hypotheses, confidence=confidence,
                 labels=labels,
             )  # fmt: skip
-        return norm, done, share, fit_
+        return norm, done, share, fit_, relaxations
 
     lambda_sweep = sweep(
         "lambda", lmbdas, (-1.0, 0.0), {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no λ dependence"}
@@ -899,15 +909,18 @@ def equilibrium_size(
         lambda_reached=lambda_sweep[1],
         lambda_noise_share=lambda_sweep[2],
         lambda_fit=lambda_sweep[3],
+        lambda_relaxations=lambda_sweep[4],
         ns=np.array(ns, dtype=np.int64),
         n_norm_squared=n_sweep[0],
         n_reached=n_sweep[1],
         n_noise_share=n_sweep[2],
         n_fit=n_sweep[3],
+        n_relaxations=n_sweep[4],
         batch_sizes=np.array(batch_sizes, dtype=np.int64),
         batch_norm_squared=batch_sweep[0],
         batch_reached=batch_sweep[1],
         batch_noise_share=batch_sweep[2],
         batch_fit=batch_sweep[3],
+        batch_relaxations=batch_sweep[4],
         evidence=evidence,
     )
