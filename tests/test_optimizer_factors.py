@@ -182,26 +182,3 @@ def test_adam_l2_decay_needs_a_stepped_state():
     state = Adam().init(net)
     with pytest.raises(ValueError, match="step"):
         adam_l2_decay(net, state, eta=1e-3, coefficient=0.1, beta2=0.999, eps=1e-8, steps=10)
-
-
-@pytest.mark.parametrize("rule, refused", [("momentum", True), ("adam", True), ("adamw", False)])
-def test_measured_factors_refuses_rules_whose_factor_is_not_d_to_the_k(rule, refused):
-    from decaylab.dynamics.factors import measured_factors
-
-    rng = np.random.default_rng(0)
-    data = (rng.normal(size=(20, 4)), rng.integers(0, 3, size=20))
-    history = dl.train(
-        dl.Network([4, 5, 3], seed=0),
-        data,
-        epochs=1,
-        batch_size=5,
-        eta=0.01,
-        lmbda=1.0,
-        optimizer=rule,
-        seed=0,
-    )
-    if refused:
-        with pytest.raises(ValueError, match=rule):
-            measured_factors(history)
-    else:
-        assert measured_factors(history).predicted == pytest.approx((1 - 0.01 / 20) ** 4)

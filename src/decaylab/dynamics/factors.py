@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from decaylab.conventions import DecayConvention, get_convention
+from decaylab.dynamics.optimizer_factors import momentum_factors
 from decaylab.history import History
 
 
@@ -208,8 +209,18 @@ def compare_factors(
 class MeasuredFactors:
     """Per-epoch norm ratios of a training run beside the pure-decay prediction.
 
+    The prediction is the update rule's own pure-decay factor: d^K for eq. 93
+    and AdamW (whose decoupled decay multiplies by d every step), the exact
+    momentum recurrence for momentum
+    (:func:`decaylab.dynamics.optimizer_factors.momentum_factors`), and none
+    for Adam + L2, whose decay is divided by √v̂ and so has no fixed factor
+    (NaN: see :func:`decaylab.dynamics.optimizer_factors.adam_l2_decay` for
+    what it measures instead).
+
     Attributes
     ----------
+    rule : str
+        The update rule: "sgd" (eq. 93), "momentum", "adam" or "adamw".
     epoch : ndarray of int, shape (E,)
         The epoch each row ends (1..E).
     measured : ndarray, shape (E, L)
@@ -217,20 +228,31 @@ class MeasuredFactors:
     total : ndarray, shape (E,)
         The same ratio for all weights together.
     predicted : float
-        The exact pure-decay factor d^K of the run's settings.
+        The exact pure-decay factor of an epoch: d^K of the run's settings;
+        for momentum r₊^K, once the transient from v₀ = 0 has gone; NaN for
+        Adam + L2.
+    predicted_by_epoch : ndarray, shape (E,)
+        The exact pure-decay factor of each epoch: ``predicted``, except for
+        momentum, whose first epochs decay more slowly while the velocity
+        builds up (counted from a run's epoch 0 with v₀ = 0), and whose
+        factor can be negative (complex roots): its absolute value then, as
+        the ratio of norms is.
     closed_form : float
-        e^{−(1−d)·n/m}, Nielsen's e^{−ηλ/m} for the sum convention.
+        e^{−(1−d)·n/m}, Nielsen's e^{−ηλ/m} for the sum convention;
+        e^{−(1−d)·n/(m(1−β))} for momentum; NaN for Adam + L2.
     excess : ndarray, shape (E, L)
-        measured / predicted: 1 where the layer decayed purely; above 1
-        where the data gradient grew the weights against the decay.
+        measured / predicted_by_epoch: 1 where the layer decayed purely;
+        above 1 where the data gradient grew the weights against the decay.
     total_excess : ndarray, shape (E,)
-        total / predicted.
+        total / predicted_by_epoch.
     """
 
+    rule: str
     epoch: np.ndarray
     measured: np.ndarray
     total: np.ndarray
     predicted: float
+    predicted_by_epoch: np.ndarray
     closed_form: float
     excess: np.ndarray
     total_excess: np.ndarray
@@ -257,8 +279,11 @@ def measured_factors(history: History) -> MeasuredFactors:
     Notes
     -----
     measured[e−1, l] = ‖w_l‖ after epoch e over ‖w_l‖ after epoch e − 1;
-    predicted = d^{⌈n/m⌉}. A ratio equal to ``predicted`` means the data
-    gradient changed that layer's norm not at all over the epoch.
+    predicted = d^{⌈n/m⌉} for eq. 93 and AdamW, the momentum recurrence's
+    factor of each epoch for momentum (from the run's epoch 0 with v₀ = 0,
+    which a History continued with ``history=`` keeps), NaN for Adam + L2
+    (see :class:`MeasuredFactors`). A ratio equal to the prediction means
+    the data gradient changed that layer's norm not at all over the epoch.
     """
     if not isinstance(history, History):
         raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
@@ -268,14 +293,8 @@ def measured_factors(history: History) -> MeasuredFactors:
         raise ValueError(
             f"history.settings lacks {missing}; expected a History returned by decaylab.train"
         )
-    rule = (settings.get("optimizer") or {}).get("name")
-    if rule in ("momentum", "adam"):
-        # Eq. 93's d^K is not their pure-decay factor; AdamW's decay is d^K exactly.
-        raise ValueError(
-            f"history was trained with optimizer {rule!r}, whose pure-decay factor is not "
-            "d^K; expected eq. 93 or AdamW (see decaylab.dynamics.optimizer_factors for "
-            "momentum and Adam + L2)"
-        )
+    optimizer = settings.get("optimizer") or {}
+    rule = optimizer.get("name", "sgd")
     if history.n_epochs < 1:
         raise ValueError(
             f"history has {history.n_epochs} epochs; expected at least 1 to form a ratio"
@@ -287,14 +306,30 @@ def measured_factors(history: History) -> MeasuredFactors:
     with np.errstate(divide="ignore", invalid="ignore"):
         measured = norm[1:] / norm[:-1]
         total = total_norm[1:] / total_norm[:-1]
-    predicted = d**steps
-    closed = float(np.exp(-(1.0 - d) * settings["n"] / settings["batch_size"]))
+    epoch = np.asarray(history.epoch[1:])
+    if rule == "momentum":
+        beta = float(optimizer["beta"])
+        exact = momentum_factors(
+            1.0 - d, beta, settings["n"], settings["batch_size"], epochs=int(epoch[-1])
+        )
+        # Norms: with complex roots (a > (1 − √β)²) a weight can change sign.
+        predicted, by_epoch = exact.asymptotic, np.abs(exact.epoch_factors[epoch - 1])
+        closed = exact.closed_form
+    elif rule == "adam":
+        predicted = closed = float("nan")
+        by_epoch = np.full(len(epoch), np.nan)
+    else:
+        predicted = d**steps
+        by_epoch = np.full(len(epoch), predicted)
+        closed = float(np.exp(-(1.0 - d) * settings["n"] / settings["batch_size"]))
     return MeasuredFactors(
-        epoch=np.asarray(history.epoch[1:]),
+        rule=rule,
+        epoch=epoch,
         measured=measured,
         total=total,
-        predicted=predicted,
-        closed_form=closed,
-        excess=measured / predicted,
-        total_excess=total / predicted,
+        predicted=float(predicted),
+        predicted_by_epoch=by_epoch,
+        closed_form=float(closed),
+        excess=measured / by_epoch[:, None],
+        total_excess=total / by_epoch,
     )

@@ -1,0 +1,77 @@
+"""Measured factors and equilibrium detection on runs of momentum, Adam + L2 and AdamW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import decaylab as dl
+
+N, BATCH = 40, 6  # K = 7 steps, the last of 4 examples
+STEPS = -(-N // BATCH)
+
+
+def _zero_input_run(optimizer, *, eta, lmbda, epochs=4):
+    """A run whose first layer has a vanishing data gradient (all inputs 0): pure decay."""
+    data = (np.zeros((N, 4)), np.arange(N) % 3)
+    net = dl.Network([4, 5, 3], init="large", seed=2)
+    return dl.train(
+        net,
+        data,
+        epochs=epochs,
+        batch_size=BATCH,
+        eta=eta,
+        lmbda=lmbda,
+        seed=0,
+        optimizer=optimizer,
+    )
+
+
+def _momentum_epoch_factors(a, beta, epochs):
+    """w_{t+1} = w_t − η v_{t+1}, v_{t+1} = β v_t + c w_t, iterated step by step from v₀ = 0."""
+    w, v, factors = 1.0, 0.0, []
+    for _ in range(epochs):
+        start = w
+        for _ in range(STEPS):
+            v = beta * v + a * w  # a = ηc, so η v is folded into v
+            w = w - v
+        factors.append(w / start)
+    return np.array(factors)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_momentum_measured_factor_is_the_recurrence_written_out(beta):
+    eta, lmbda = 0.1, 4.0
+    history = _zero_input_run(dl.optimizers.Momentum(beta=beta), eta=eta, lmbda=lmbda)
+    factors = dl.measured_factors(history)
+    # Norms: with complex roots (β = 0.9 here) the weights change sign.
+    want = np.abs(_momentum_epoch_factors(eta * lmbda / N, beta, 4))
+    np.testing.assert_allclose(factors.measured[:, 0], want, rtol=1e-12)
+    np.testing.assert_allclose(factors.predicted_by_epoch, want, rtol=1e-12)
+    np.testing.assert_allclose(factors.excess[:, 0], 1.0, rtol=1e-12)
+
+
+def test_momentum_closed_form_uses_one_minus_beta():
+    history = _zero_input_run("momentum", eta=0.1, lmbda=4.0)
+    want = np.exp(-0.1 * 4.0 / BATCH / (1 - 0.9))
+    assert dl.measured_factors(history).closed_form == pytest.approx(want, rel=1e-14)
+
+
+def test_adamw_measured_factor_is_the_decoupled_multiplier_to_the_k():
+    eta, lmbda = 0.01, 4.0
+    history = _zero_input_run("adamw", eta=eta, lmbda=lmbda)
+    factors = dl.measured_factors(history)
+    # Adam's step on a zero gradient is 0, so only (1 − ηλ/n) acts, K times an epoch.
+    want = (1 - eta * lmbda / N) ** STEPS
+    np.testing.assert_allclose(factors.measured[:, 0], want, rtol=1e-12)
+    assert factors.predicted == pytest.approx(want, rel=1e-14)
+
+
+def test_adam_l2_has_no_fixed_prediction():
+    history = _zero_input_run("adam", eta=0.01, lmbda=4.0)
+    factors = dl.measured_factors(history)
+    assert factors.rule == "adam"
+    assert np.isnan(factors.predicted) and np.isnan(factors.closed_form)
+    assert np.isnan(factors.excess).all()
+    # Still measured: with a vanishing data gradient the L2 step alone shrinks layer 0.
+    assert (factors.measured[:, 0] < 1).all()
