@@ -28,9 +28,10 @@ def _parser() -> argparse.ArgumentParser:
             "[--seeds K] [--workers N] [--no-progress]"
         ),
         description=(
-            "Run the six experiments (decay dominance, per-epoch factor, equilibrium size, "
+            "Run every experiment (decay dominance, per-epoch factor, equilibrium size, "
             "initialisation, per-layer movement, sum/mean conventions) and write report.md, "
-            "one PNG figure per question and results.json into DIR."
+            "which opens with the table of the claims and their verdicts, one PNG figure per "
+            "question and results.json into DIR."
         ),
     )
     report.add_argument(
@@ -64,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         default=None,
-        help="train in N processes, each with a single-threaded BLAS (default: every usable "
-        "core); 1 runs serially in this process, with identical results",
+        help="run the experiments in N processes, each with a single-threaded BLAS (default: "
+        "every usable core); 1 runs serially in this process, with identical results",
     )
     report.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars on standard error"

@@ -47,7 +47,7 @@ __all__ = [
     "write_report",
 ]
 
-#: File names (without extension) of the six sections, in order.
+#: File names (without extension) of the sections, in order; one experiment each.
 SLUGS = (
     "q1_dominance",
     "q2_factor",
@@ -79,7 +79,7 @@ class Report:
     json : pathlib.Path
         ``results.json``, every record as plain JSON.
     results : list of ExperimentResult
-        The six records, in order.
+        The records, one per experiment, in order.
     seconds : dict of str to float
         Wall-clock time of each experiment (figure included), and "total".
     """

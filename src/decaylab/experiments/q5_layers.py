@@ -224,8 +224,9 @@ class LayerResult(ExperimentResult):
             "holds": "|Σw| moves with the L2 norm and keeps most of Σ|w|.",
             "holds with a qualification": "|Σw| happens to move with the L2 norm here, but keeps "
             f"under {s['cancelled']:g} of Σ|w|: positive and negative weights cancel.",
-            "does not hold": "|Σw| often moves against the L2 norm: positive and negative weights "
-            "cancel, so the sum follows their mean, not their size.",
+            "does not hold": f"|Σw| moves with the L2 norm in only {agree['sum'][0]} of "
+            f"{agree['sum'][1]} layer-runs: positive and negative weights cancel, so the sum "
+            "follows their mean, not their size.",
             "undecided": "No layer's L2 norm changed by more than two standard errors.",
         }[word10]
         counts = ", ".join(
