@@ -490,6 +490,12 @@ def test_emulation_claim_words(end, scaled_end, accuracy, word):
     assert got == word
 
 
+def test_emulation_claim_is_undecided_when_nothing_was_measured():
+    nothing = Estimate(math.nan, math.nan, 0)
+    e = Estimate(8.0, 0.1, 3)
+    assert emulation_claim([e], [nothing], [nothing], nothing, nothing) == "undecided"
+
+
 # ----------------------------------------------------------------------------- Q5
 
 
