@@ -384,13 +384,15 @@ def layer_verdict(
         )
         evidence.append(f"{datasets[c]}, λ = {lmbdas[c]:g}: L2 norm {moves}.")
     if opposite:
-        c = opposite[0]
-        moves = " while ".join(
-            f"layer {l}'s ×{ratio['norm'][c][l].mean:.2f}" for l in range(norm_dir.shape[1])
+        # The clearest example: the run whose layers moved furthest apart.
+        c = max(opposite, key=lambda c: np.ptp(np.log([e.mean for e in ratio["norm"][c]])))
+        moves = ", ".join(
+            f"layer {l}'s{' L2 norm' * (l == 0)} ×{ratio['norm'][c][l].mean:.2f}"
+            for l in range(norm_dir.shape[1])
         )
         headline = (
             f"Yes, in {len(opposite)} of {len(measured)} runs: at λ = {lmbdas[c]:g} "
-            f"({datasets[c]}) {moves} (L2 norm); the plain sum follows it in {agree} of "
+            f"({datasets[c]}) {moves}; the plain sum follows the L2 norm in {agree} of "
             f"{decided} layer-runs."
         )
         if len(headline) > MAX_HEADLINE:
