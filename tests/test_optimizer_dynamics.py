@@ -75,3 +75,46 @@ def test_adam_l2_has_no_fixed_prediction():
     assert np.isnan(factors.excess).all()
     # Still measured: with a vanishing data gradient the L2 step alone shrinks layer 0.
     assert (factors.measured[:, 0] < 1).all()
+
+
+@pytest.mark.parametrize("rule, eta", [("momentum", 0.1), ("adam", 0.01), ("adamw", 0.01)])
+def test_a_vanishing_data_gradient_leaves_only_the_decay_part(rule, eta):
+    data = (np.zeros((N, 4)), np.arange(N) % 3)
+    net = dl.Network([4, 5, 3], init="large", seed=2)
+    history = dl.train(
+        net,
+        data,
+        epochs=2,
+        batch_size=BATCH,
+        eta=eta,
+        lmbda=4.0,
+        seed=0,
+        optimizer=rule,
+        monitors=[dl.DecompositionMonitor()],
+    )
+    record = history.monitors["decomposition"]
+    # Layer 0 sees zero inputs: its whole step is the decay's, the rest is rounding.
+    assert (record["gradient_norm"][:, 0] < 1e-12 * record["decay_norm"][:, 0]).all()
+    np.testing.assert_allclose(dl.decay_share(history)[:, 0], 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["momentum", "adam", "adamw"])
+def test_rotation_record_reports_eta_over_the_squared_norm(rule):
+    rng = np.random.default_rng(0)
+    data = (rng.normal(size=(N, 4)), rng.integers(0, 3, size=N))
+    net = dl.Network([4, 5, 3], init="large", seed=2)
+    history = dl.train(
+        net,
+        data,
+        epochs=2,
+        batch_size=BATCH,
+        eta=0.01,
+        lmbda=4.0,
+        seed=0,
+        optimizer=rule,
+        monitors=[dl.RotationMonitor()],
+    )
+    want = 0.01 / history.weights.norm[1:] ** 2
+    np.testing.assert_allclose(
+        history.monitors["rotation"]["effective_learning_rate"], want, rtol=1e-12
+    )
