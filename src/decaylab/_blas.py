@@ -12,9 +12,9 @@ The products of a training step go through this module (the ensemble's
 small per-member products of its deeper layers aside, too small for BLAS to
 split between threads), so that a step uses one pool: with the default two
 threads in each, alternating between the two pools let their idle threads
-spin against each other, and on a busy machine some steps took ten times
-longer. ``threadpoolctl.threadpool_limits(user_api="blas")``
-limits both pools, because both are loaded when decaylab is imported.
+compete for the cores, which made steps much slower on a busy machine.
+``threadpoolctl.threadpool_limits(user_api="blas")`` limits both pools,
+because both are loaded when decaylab is imported.
 """
 
 from __future__ import annotations
