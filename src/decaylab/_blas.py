@@ -2,7 +2,8 @@ r"""Matrix products into C-ordered arrays through SciPy's BLAS, in place.
 
 NumPy's ``matmul`` cannot add into its output, so ``w ← d·w − s·δᵀa`` through
 NumPy takes a gradient buffer and three passes over it. BLAS ``gemm``
-computes ``C ← α·op(A)·op(B) + β·C`` in one pass over C. SciPy's wrappers
+computes ``C ← α·op(A)·op(B) + β·C`` in place, without a buffer for the
+product. SciPy's wrappers
 (:mod:`scipy.linalg.blas`) expect Fortran order; a C-ordered (p, q) matrix is
 the Fortran-ordered (q, p) matrix of its transpose, so every call here works
 on transposes, which are views: nothing is copied, and C is written in place.

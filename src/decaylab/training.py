@@ -69,10 +69,10 @@ def sgd_step(
               \qquad b \to b - (\eta/m_B)\sum_x \partial C_x/\partial b.
 
     With the factored gradient each layer's weight update is one BLAS gemm,
-    :math:`w \to d\,w - (\eta/m_B)\,\delta^\top a` (β = d, α = −η/m_B),
-    which reads and writes every weight once: no gradient buffer, no
-    separate passes to decay, scale and subtract. Both forms agree to the
-    rounding of a sum (about 1e-16 relative per step).
+    :math:`w \to d\,w - (\eta/m_B)\,\delta^\top a` (β = d, α = −η/m_B):
+    no gradient buffer and none of the separate passes to decay, scale and
+    subtract. Both forms agree to the rounding of a sum (about 1e-16
+    relative per step).
     """
     if isinstance(grad, Backprop):
         if grad.net is not net:
