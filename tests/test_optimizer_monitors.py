@@ -199,21 +199,7 @@ def test_mean_step_angle_matches_the_angles_written_out(optimizer, eta):
     np.testing.assert_allclose(history.monitors["rotation"]["mean_step_angle"], want, rtol=1e-7)
 
 
-def test_adamw_decay_part_is_the_decoupled_multiplication():
-    # Σ‖D‖ = (1 − d)·Σ‖w‖ over the steps, with ‖w‖ from the split: eq. 93's decay_norm.
-    X, labels = _data()
-    start = dl.Network(SIZES, init="large", seed=0)
-    eta = 0.01
-    steps = _reference_epochs("adamw", start.weights, start.biases, X, labels, c=LMBDA / N, eta=eta)
-    want = [
-        [sum(eta * LMBDA / N * np.linalg.norm(s[l][0]) for s in epoch) for l in range(2)]
-        for epoch in steps
-    ]
-    _, history = _train(AdamW(), eta, [dl.DecompositionMonitor()])
-    np.testing.assert_allclose(history.monitors["decomposition"]["decay_norm"], want, rtol=1e-12)
-
-
-class _EqualNinetyThreeOnly:
+class _Eq93OnlyMonitor:
     name = "plain"
 
     def start(self, net, *, eta, multiplier): ...
@@ -228,7 +214,7 @@ class _EqualNinetyThreeOnly:
 
 def test_train_refuses_a_monitor_without_step_parts():
     with pytest.raises(ValueError, match=r"monitors \['plain'\] have no step_parts"):
-        _train(Momentum(), 0.05, [_EqualNinetyThreeOnly()])
+        _train(Momentum(), 0.05, [_Eq93OnlyMonitor()])
 
 
 @pytest.mark.parametrize(
