@@ -12,7 +12,7 @@ Three mechanisms, all strict (any failure fails the build):
   written into ``docs/``.
 - A line ``{{ full report NAME }}`` is replaced by a part of the full report
   checked in under ``docs/report/`` (``claims``, its claims table, or a
-  question's section, ``q1`` to ``q6``). The full run takes
+  question's section, ``q1`` to ``q7``). The full run takes
   minutes, longer than a docs build may, so it is made once by the command
   its run line names and kept with its figures and ``results.json``; a test
   reruns that command and checks that it still gives the same verdict words.
@@ -53,6 +53,7 @@ QUESTION_PAGES = {
     4: "q4-initialisation.md",
     5: "q5-layers.md",
     6: "q6-conventions.md",
+    7: "q7-optimizers.md",
 }
 
 # Filled by on_pre_build: Markdown snippets by name, figure bytes by site path, and the
@@ -134,6 +135,7 @@ EXPERIMENTS = {
     "q4_initialisation": "initialisation_comparison",
     "q5_layers": "layer_movement",
     "q6_conventions": "convention_transfer",
+    "q7_optimizers": "optimizer_comparison",
 }
 FIGURE_DIRECTORY = "experiments/figures"
 

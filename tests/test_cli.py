@@ -99,7 +99,10 @@ def test_quick_report_from_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"wrote {out / 'report.md'}" in done.stdout
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert text.count('<details markdown="1">') == 6
+    assert text.count('<details markdown="1">') == 7
+    assert "\n## Q7. " in text
+    claims = text.split("## The claims, answered")[1].split("\n\n")[1].splitlines()[2:]
+    assert [row.split(". ", 1)[0] for row in claims[12:]] == ["| 13", "| 14", "| 15", "| 16"]
     assert sorted(p.name for p in out.glob("*.png")) == sorted(
         f"{slug}.png" for slug in decaylab.report.SLUGS
     )

@@ -31,6 +31,7 @@ TINY = {
         "lmbdas": (5.0, 10.0),
         "relaxation_times": 1.0,
         "ns": (100, 200),
+        "batch_sizes": (),
         "sweep_hidden": 6,
     },
     "q4_initialisation": {"epochs": 3, "hidden": 6},
@@ -43,6 +44,14 @@ TINY = {
         "transfer_hidden": 6,
         "epochs": 3,
         "average_epochs": 1,
+    },
+    "q7_optimizers": {
+        "hidden": 6,
+        "timescales": (1.0, 4.0),
+        "equilibrium_epochs": 2,
+        "average_epochs": 1,
+        "transfer_timescales": (2.0, 8.0, 32.0),
+        "transfer_epochs": 2,
     },
 }
 
@@ -69,7 +78,7 @@ def written(tmp_path_factory):
 
 def test_report_has_one_section_per_question(written):
     _, text = written
-    assert re.findall(r"^## Q(\d)\. ", text, flags=re.M) == ["1", "2", "3", "4", "5", "6"]
+    assert re.findall(r"^## Q(\d)\. ", text, flags=re.M) == ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def _sections(text):
@@ -85,13 +94,24 @@ def test_every_section_has_headline_table_figure_and_details(written):
         assert '<details markdown="1"><summary>' in section and "*Prediction.*" in section
 
 
-def test_report_opens_with_the_twelve_claims(written):
+def test_report_opens_with_the_sixteen_claims(written):
     _, text = written
     table = text.split("## The claims, answered")[1].split("\n\n")[1]
     rows = table.splitlines()[2:]
-    assert [int(re.match(r"\| (\d+)\. ", row).group(1)) for row in rows] == list(range(1, 13))
+    assert [int(re.match(r"\| (\d+)\. ", row).group(1)) for row in rows] == list(range(1, 17))
     verdicts = [row.split(" | ")[1].strip("*") for row in rows]
     assert set(verdicts) <= set(VERDICTS)
+
+
+@pytest.mark.parametrize("number", [13, 14, 15, 16])
+def test_claims_of_question_7_show_their_own_statements(written, number):
+    from decaylab.experiments.q7_optimizers import STATEMENTS as Q7_STATEMENTS
+
+    _, text = written
+    table = text.split("## The claims, answered")[1].split("\n\n")[1]
+    row = table.splitlines()[2 + number - 1]
+    assert row.startswith(f"| {number}. {Q7_STATEMENTS[number]} | ")
+    assert row.endswith("| [Q7](#q7) |")
 
 
 def test_claims_link_to_their_sections(written):
@@ -156,7 +176,7 @@ def test_figures_are_pngs_beside_the_report(written):
 def test_results_json_holds_every_record(written):
     result, _ = written
     records = json.loads(result.json.read_text(encoding="utf-8"))["experiments"]
-    assert [r["number"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert [r["number"] for r in records] == [1, 2, 3, 4, 5, 6, 7]
     assert records[2]["fit"]["exponent"] == pytest.approx(result.results[2].fit.exponent)
 
 
@@ -164,7 +184,7 @@ def test_results_json_opens_with_the_claims(written):
     result, _ = written
     content = json.loads(result.json.read_text(encoding="utf-8"))
     assert list(content) == ["claims", "experiments"]
-    assert [c["number"] for c in content["claims"]] == list(range(1, 13))
+    assert [c["number"] for c in content["claims"]] == list(range(1, 17))
 
 
 def test_worker_processes_give_the_serial_records(written, tmp_path):
@@ -208,8 +228,8 @@ def test_diverged_runs_are_listed_in_the_report(tmp_path):
 
 
 def test_unknown_override_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="'q7'"):
-        write_report(tmp_path, overrides={"q7": {}}, progress=False)
+    with pytest.raises(ValueError, match="'q8'"):
+        write_report(tmp_path, overrides={"q8": {}}, progress=False)
 
 
 @pytest.mark.parametrize("quick", [True, False])

@@ -29,9 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
         description=(
             "Run every experiment (decay dominance, per-epoch factor, equilibrium size, "
-            "initialisation, per-layer movement, sum/mean conventions) and write report.md, "
-            "which opens with the table of the claims and their verdicts, one PNG figure per "
-            "question and results.json into DIR."
+            "initialisation, per-layer movement, sum/mean conventions, other update rules) and "
+            "write report.md, which opens with the table of the claims and their verdicts, one "
+            "PNG figure per question and results.json into DIR."
         ),
     )
     report.add_argument(

@@ -34,6 +34,7 @@ from decaylab.experiments.q3_equilibrium import equilibrium_size
 from decaylab.experiments.q4_initialisation import initialisation_comparison
 from decaylab.experiments.q5_layers import layer_movement, mnist_stand_in
 from decaylab.experiments.q6_conventions import convention_transfer
+from decaylab.experiments.q7_optimizers import optimizer_comparison
 from decaylab.experiments.records import ExperimentResult, to_plain
 from decaylab.experiments.runs import single_threaded_blas
 
@@ -55,6 +56,7 @@ SLUGS = (
     "q4_initialisation",
     "q5_layers",
     "q6_conventions",
+    "q7_optimizers",
 )
 
 #: Training examples kept from a data set larger than the digits (the full MNIST would
@@ -122,11 +124,11 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
             "q2_factor": {"seeds": 1},
             "q3_equilibrium": {
                 "widths": (16, 50, 200),
-                "epochs": 20,
-                "lmbdas": (2.5, 5.0, 10.0),
-                "relaxation_times": 5.0,
-                "ns": _ns(n)[::2],
                 "seeds": 2,
+                "lmbdas": (5.0, 20.0),
+                "ns": _ns(n)[1:],
+                "batch_sizes": (10, 50),
+                "max_relaxations": 40.0,
             },
             "q4_initialisation": {"epochs": 15, "seeds": 2},
             "q5_layers": {"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "stand_in_n": 1000},
@@ -137,6 +139,14 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
                 "ns": _ns(n),
                 "seeds": 2,
             },
+            "q7_optimizers": {
+                "hidden": 10,
+                "seeds": 1,
+                "equilibrium_epochs": 4,
+                "average_epochs": 2,
+                "transfer_timescales": (2.0, 8.0, 32.0),
+                "transfer_epochs": 3,
+            },
         }
     else:
         settings = {
@@ -146,6 +156,7 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
             "q4_initialisation": {},
             "q5_layers": {},
             "q6_conventions": {"ns": _ns(n)},
+            "q7_optimizers": {},
         }
     if seeds is not None:
         seeds = check_int("seeds", seeds, minimum=1)
@@ -326,6 +337,7 @@ _EXPERIMENTS = {
     "q4_initialisation": initialisation_comparison,
     "q5_layers": layer_movement,
     "q6_conventions": convention_transfer,
+    "q7_optimizers": optimizer_comparison,
 }
 
 
@@ -536,7 +548,8 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
         f"({timing}).",
         "",
         "*Update rule* (Nielsen, eq. 93): w → (1 − ηλ/n)·w − (η/m)·Σ_x ∂C_x/∂w; biases are not "
-        "decayed; sigmoid units, cross-entropy cost.",
+        "decayed; sigmoid units, cross-entropy cost. Q7 sets momentum, Adam + L2 and AdamW "
+        "beside it.",
         "",
     ]
     if note:
