@@ -551,7 +551,7 @@ def equilibrium_verdict(
             "prediction."
         )
     fits = [
-        f"{name}^{f.exponent:.2f} [{f.interval[0]:.2f}, {f.interval[1]:.2f}]"
+        f"{name}^{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]"
         for name, f in sweep_fits
         if f is not None
     ]
