@@ -52,7 +52,7 @@ CASES = [
     ),
     (
         "q3_equilibrium",
-        {"widths": (4, 8, 16), "seeds": 2, "epochs": 8, "lmbdas": (), "ns": ()},
+        {"widths": (4, 8, 16), "seeds": 2, "epochs": 8, "lmbdas": (), "ns": (), "batch_sizes": ()},
         experiments.EquilibriumResult,
     ),
     ("q4_initialisation", {"epochs": 3, "seeds": 2, "hidden": 8}, experiments.InitialisationResult),
@@ -98,7 +98,14 @@ def test_q2_example_exact_factor_matches_hand_computation():
 
 def test_q3_example_fits_over_every_run():
     result = load("q3_equilibrium").main(
-        widths=(4, 8, 16), seeds=2, epochs=8, lmbdas=(), ns=(), figure=None, data=small_digits()
+        widths=(4, 8, 16),
+        seeds=2,
+        epochs=8,
+        lmbdas=(),
+        ns=(),
+        batch_sizes=(),
+        figure=None,
+        data=small_digits(),
     )
     assert result.fit.n_points == 6
     assert np.all(np.isfinite(result.equilibrium_rms))
