@@ -362,9 +362,7 @@ def train_ensemble(
     train them with :func:`decaylab.train` (or :func:`decaylab.sweep`).
 
     Step monitors (:func:`decaylab.train`'s ``monitors``) are not available
-    here; train a member alone to monitor its steps. The update is always
-    eq. 93: other update rules (:func:`decaylab.train`'s ``optimizer``) train
-    one network at a time.
+    here; train a member alone to monitor its steps.
 
     Examples
     --------
