@@ -411,16 +411,16 @@ def scaling_claim(
     elif off <= margin:
         word, reason = (
             "holds with a qualification",
-            f"The interval excludes {law:g}, but b is within {off:.2f} of it, inside the "
+            f"The interval excludes {law:g}, but b is within {off:.2g} of it, inside the "
             f"{margin:g} margin that counts as the same in practice.",
         )
     else:
-        return "does not hold", f"b is {off:.2f} from {law:g}, beyond the {margin:g} margin."
+        return "does not hold", f"b is {off:.2g} from {law:g}, beyond the {margin:g} margin."
     level = [x for x in level if math.isfinite(x)]
     if level and not all(1 / level_factor <= x <= level_factor for x in level):
         return (
             "holds with a qualification",
-            f"The scaling matches (b within {off:.2f} of {law:g}), but the weights sit at "
+            f"The scaling matches (b within {off:.2g} of {law:g}), but the weights sit at "
             f"{min(level):.3g}–{max(level):.3g}× n_w^{law:g}, beyond a factor {level_factor:g}.",
         )
     return word, reason
@@ -527,9 +527,9 @@ def equilibrium_verdict(
     if in_interval:
         law = f"{' and '.join(in_interval)} within the interval"
     elif distances[nearest] <= margin:
-        law = f"{nearest} in practice (off by {distances[nearest]:.2f}, margin {margin:g})"
+        law = f"{nearest} in practice (off by {distances[nearest]:.2g}, margin {margin:g})"
     else:
-        law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2f})"
+        law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2g})"
     headline = (
         f"The equilibrium RMS scales as n_w^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]: {law}."
     )
