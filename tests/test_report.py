@@ -195,12 +195,25 @@ def test_worker_processes_give_the_serial_records(written, tmp_path):
     assert parallel.json.read_text(encoding="utf-8") == serial.json.read_text(encoding="utf-8")
 
 
-def test_default_workers_are_the_usable_cores(monkeypatch, tmp_path):
+class _Asked(Exception):
+    """Raised by a stand-in executor once it was asked for its workers."""
+
+
+@pytest.mark.parametrize("cores, expected", [(3, 3), (9, len(SLUGS))])
+def test_default_workers_are_the_usable_cores_at_most_one_per_experiment(
+    monkeypatch, tmp_path, cores, expected
+):
     seen = []
-    monkeypatch.setattr(report_module, "_executor", lambda workers: seen.append(workers))
-    monkeypatch.setattr(report_module, "usable_cores", lambda: 3)
-    write_report(tmp_path, data=small_digits(), seeds=1, overrides=TINY, progress=False)
-    assert seen == [3]
+
+    def executor(workers):
+        seen.append(workers)
+        raise _Asked  # nothing after this point depends on the count
+
+    monkeypatch.setattr(report_module, "_executor", executor)
+    monkeypatch.setattr(report_module, "usable_cores", lambda: cores)
+    with pytest.raises(_Asked):
+        write_report(tmp_path, data=small_digits(), progress=False)
+    assert seen == [expected]
 
 
 def test_report_records_its_settings_and_timings(written):
@@ -267,6 +280,17 @@ def test_large_data_is_cut_and_the_report_says_so():
 )
 def test_markdown_table_escapes_pipes(cells, row):
     assert markdown_table(["h1", "h2"], [cells]).splitlines()[2] == row
+
+
+@pytest.mark.parametrize(
+    "settings, line",
+    [
+        ({"lmbda": 5.0, "seeds": [0, 1]}, "lmbda = 5; seeds = [0, 1]"),
+        ({"eta": {"sgd": 0.5, "adam": 0.003}}, "eta = {sgd: 0.5, adam: 0.003}"),
+    ],
+)
+def test_settings_line_is_compact(settings, line):
+    assert report_module._settings_line(settings) == line
 
 
 @pytest.mark.slow

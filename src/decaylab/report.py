@@ -214,6 +214,8 @@ def _settings_line(settings: dict) -> str:
             return f"{value:g}"
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(show(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
         return str(value)
 
     return "; ".join(f"{k} = {show(v)}" for k, v in settings.items())
