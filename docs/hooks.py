@@ -12,8 +12,8 @@ Three mechanisms, all strict (any failure fails the build):
   written into ``docs/``.
 - A line ``{{ full report NAME }}`` is replaced by a part of the full report
   checked in under ``docs/report/`` (``claims``, its claims table, or a
-  question's section, ``q1`` to ``q7``). The full run takes
-  minutes, longer than a docs build may, so it is made once by the command
+  question's section, ``q1`` to ``q7``). The full run takes longer than
+  a docs build should, so it is made once by the command
   its run line names and kept with its figures and ``results.json``; a test
   reruns that command and checks that it still gives the same verdict words.
 """
