@@ -118,3 +118,34 @@ def test_rotation_record_reports_eta_over_the_squared_norm(rule):
     np.testing.assert_allclose(
         history.monitors["rotation"]["effective_learning_rate"], want, rtol=1e-12
     )
+
+
+def _short_run(rule, *, eta=0.1, lmbda=4.0):
+    rng = np.random.default_rng(0)
+    data = (rng.normal(size=(N, 4)), rng.integers(0, 3, size=N))
+    net = dl.Network([4, 5, 3], init="large", seed=2)
+    return dl.train(
+        net, data, epochs=3, batch_size=BATCH, eta=eta, lmbda=lmbda, seed=0, optimizer=rule
+    )
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_equilibrium_scales_momentum_runs_by_their_own_relaxation_time(beta):
+    eta, lmbda = 0.01, 4.0
+    a = eta * lmbda / N
+    # The larger root of r² − (1 + β − a)r + β, the characteristic polynomial of pure decay.
+    r_plus = max(np.roots([1.0, -(1 + beta - a), beta]), key=abs)
+    history = _short_run(dl.optimizers.Momentum(beta=beta), eta=eta, lmbda=lmbda)
+    tau = dl.find_equilibrium(history).relaxation_epochs
+    assert tau == pytest.approx(-1 / (STEPS * np.log(abs(r_plus))), rel=1e-12)
+    # About (1 − β)/(Ka) epochs, m(1 − β)/(ηλ) when m divides n: 1 − β times eq. 93's,
+    # to a relative a/(1 − β)² (0.1 at β = 0.9).
+    assert tau == pytest.approx((1 - beta) / (STEPS * a), rel=0.15)
+
+
+@pytest.mark.parametrize("rule", ["adam", "adamw"])
+def test_equilibrium_scales_adam_runs_by_the_decoupled_time(rule):
+    # 1/(ηc) steps for AdamW; Adam + L2 has no fixed one and takes AdamW's at the same c.
+    eta, lmbda = 0.01, 4.0
+    tau = dl.find_equilibrium(_short_run(rule, eta=eta, lmbda=lmbda)).relaxation_epochs
+    assert tau == pytest.approx(-1 / (STEPS * np.log1p(-eta * lmbda / N)), rel=1e-12)

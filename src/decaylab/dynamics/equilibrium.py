@@ -20,6 +20,7 @@ import numpy as np
 
 from decaylab._validation import check_choice, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention
+from decaylab.dynamics.optimizer_factors import momentum_roots
 from decaylab.history import History
 from decaylab.network import Network
 
@@ -226,10 +227,19 @@ class Equilibrium:
 
 
 def _relaxation_epochs(settings: dict) -> float:
-    """−1/log(d^K) from a History's settings; NaN when they lack the multiplier."""
+    """−1/log of the run's pure-decay factor per epoch; NaN without the multiplier.
+
+    d^K for eq. 93 and AdamW (Adam + L2 has no fixed factor: AdamW's at the same
+    c is taken), |r₊|^K for momentum, which decays about 1/(1 − β) times faster.
+    """
     if "multiplier" not in settings or "steps_per_epoch" not in settings:
         return float("nan")
-    log_factor = settings["steps_per_epoch"] * math.log(settings["multiplier"])
+    d = settings["multiplier"]
+    optimizer = settings.get("optimizer") or {}
+    per_step = d
+    if optimizer.get("name") == "momentum" and d < 1.0:  # no decay: τ = inf below
+        per_step = abs(momentum_roots(1.0 - d, optimizer["beta"])[0])
+    log_factor = settings["steps_per_epoch"] * math.log(per_step)
     return float(-1.0 / log_factor) if log_factor < 0 else float("inf")
 
 
@@ -283,7 +293,11 @@ def find_equilibrium(
         significant (and for noise-free ones).
     relaxation_epochs : float, optional
         τ in epochs; by default −1/log(d^K) from the run's settings
-        (d the per-step multiplier, K steps per epoch), ≈ m/(ηλ).
+        (d the per-step multiplier, K steps per epoch), ≈ m/(ηλ). Under
+        momentum −1/log|r₊|^K ≈ m(1 − β)/(ηλ) (r₊ of
+        :func:`~decaylab.dynamics.optimizer_factors.momentum_roots`); AdamW's
+        is d^K's, 1/(ηc) steps; Adam + L2 has none of its own and takes
+        AdamW's at the same c.
 
     Returns
     -------
