@@ -128,3 +128,14 @@ def test_budget_names_a_prediction_of_the_wrong_shape(settled):
         equilibrium_budget(
             run.history, run.equilibrium, stationarity_prediction=[1.0, 2.0, 3.0, 4.0]
         )
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_budget_refuses_rules_whose_decay_is_not_a_multiplication(digits, optimizer):
+    net = dl.Network([64, 8, 10], init="large", seed=0)
+    history = dl.train(
+        net, digits.train, epochs=2, batch_size=50, eta=0.01, lmbda=5.0, seed=0,
+        optimizer=optimizer, monitors=[dl.DecompositionMonitor()],
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=f"optimizer '{optimizer}'"):
+        equilibrium_budget(history)

@@ -392,3 +392,25 @@ def test_many_histories_take_their_colours_in_order_from_viridis(runs, ax):
     colours = [matplotlib.colors.to_rgba(line.get_color()) for line in drawn]
     assert colours[0] == pytest.approx(matplotlib.colormaps["viridis"](0.0))
     assert colours[-1] == pytest.approx(matplotlib.colormaps["viridis"](0.9))
+
+
+def test_pure_decay_line_of_a_momentum_run_follows_the_slower_root(small, ax):
+    beta = 0.9
+    net = dl.Network(SIZES, init="large", seed=0)
+    history = dl.train(net, small, **{**SETTINGS, "eta": 0.05}, seed=0, optimizer=dl.Momentum(beta))
+    dp.plot_history(history, "norm", ax=ax, equilibrium=False, references=False)
+    a = 0.05 * SETTINGS["lmbda"] / N
+    # r² − (1 + β − a)·r + β = 0, the larger root; real for these a and β
+    b = 1 + beta - a
+    root = (b + math.sqrt(b * b - 4 * beta)) / 2
+    x, y = _line(ax, "pure decay").get_data()
+    np.testing.assert_allclose(y, y[0] * root ** (math.ceil(N / SETTINGS["batch_size"]) * x))
+
+
+def test_adam_with_l2_has_no_pure_decay_line_to_draw(small, ax):
+    net = dl.Network(SIZES, init="large", seed=0)
+    history = dl.train(net, small, **{**SETTINGS, "eta": 0.005}, seed=0, optimizer="adam")
+    with pytest.raises(ValueError, match="no fixed prediction"):
+        dp.plot_history(history, "norm", ax=ax, equilibrium=False)
+    lines = dp.plot_history(history, "norm", ax=ax, equilibrium=False, prediction=False)
+    assert lines

@@ -164,7 +164,10 @@ def equilibrium_budget(
     Raises
     ------
     ValueError
-        If the history has no decomposition record, or the equilibrium was not reached.
+        If the history has no decomposition record, the equilibrium was not
+        reached, or the run used momentum or Adam + L2 (their decay enters
+        through the update direction, not as the multiplication by d that
+        the implied ‖w‖² assumes).
 
     Notes
     -----
@@ -175,6 +178,15 @@ def equilibrium_budget(
     drawn without replacement: Var = σ²/(2a − a²) = σ²/(1 − d²) summed over the weights.
     """
     record = _record(history)
+    rule = (history.settings.get("optimizer") or {}).get("name", "sgd")
+    if rule not in ("sgd", "adamw"):
+        # The implied ‖w‖² = −contraction/(K(1 − d²)) needs the decay to be the
+        # multiplication by d; under momentum and Adam + L2 it enters through the
+        # update direction, and that formula would be off by about 1/(1 − β).
+        raise ValueError(
+            f"history was trained with optimizer {rule!r}; expected eq. 93 or 'adamw', "
+            "whose decay is a multiplication by d (use the DecompositionMonitor record directly)"
+        )
     if equilibrium is None:
         equilibrium = find_equilibrium(history)
     if not isinstance(equilibrium, Equilibrium):

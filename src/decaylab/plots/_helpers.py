@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
+from decaylab.dynamics.optimizer_factors import momentum_roots
 from decaylab.history import History
 
 #: One colour per weight layer, in order; the pooled weights are drawn in black.
@@ -163,11 +164,26 @@ def statistic_label(statistic: str, squared: bool) -> str:
 
 
 def epoch_factor(history: History) -> float:
-    """The run's exact pure-decay factor per epoch, d^⌈n/m⌉, from its settings."""
+    """The run's pure-decay factor per epoch from its settings.
+
+    d^⌈n/m⌉ for eq. 93 and AdamW; for heavy-ball momentum |r₊|^⌈n/m⌉, the
+    slower characteristic root of its recurrence (the factor after the first
+    epoch's transient). Adam + L2 has no fixed factor: its runs are refused.
+    """
     settings = history.settings
     missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
     if missing:
         raise ValueError(
             f"history.settings lacks {missing}; expected the settings that decaylab.train records"
         )
-    return float(settings["multiplier"]) ** int(settings["steps_per_epoch"])
+    d = float(settings["multiplier"])
+    optimizer = settings.get("optimizer") or {}
+    rule = optimizer.get("name", "sgd")
+    if rule == "adam":
+        raise ValueError(
+            "history was trained with Adam + L2, whose decay per epoch depends on √v̂ and "
+            "has no fixed prediction; expected eq. 93, momentum or AdamW (pass prediction=False)"
+        )
+    if rule == "momentum" and d < 1.0:
+        d = abs(complex(momentum_roots(1.0 - d, optimizer["beta"])[0]))
+    return d ** int(settings["steps_per_epoch"])
