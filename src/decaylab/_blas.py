@@ -20,6 +20,8 @@ because both are loaded when decaylab is imported.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy.linalg import blas
 
@@ -71,3 +73,34 @@ def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
     result = _GEMV[y.dtype](alpha, matrix.T, ones, beta=1.0, y=y, overwrite_y=1)
     if result is not y:
         raise RuntimeError(f"gemv copied its output of shape {y.shape}; expected it in place")
+
+
+def limit_threads(threads: int | None):
+    """A context holding NumPy's and SciPy's BLAS to ``threads`` threads (None: as they are).
+
+    Training holds both pools to one thread by default: a step's products are
+    small, and on a 2-core machine one thread ran epochs of [784, 30, 10] at
+    batch 100 about three times faster than the libraries' two (two pools of
+    two threads each contend for the cores); benchmarks/bench_training.py
+    measures it. Without threadpoolctl this does nothing.
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def check_threads(value: object) -> int | None:
+    """``blas_threads``: None or an int >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"blas_threads={value!r} has type {type(value).__name__}; expected an int >= 1 or None"
+        )
+    if value < 1:
+        raise ValueError(f"blas_threads={value!r}; expected an int >= 1 or None")
+    return int(value)

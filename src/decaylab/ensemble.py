@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from decaylab._blas import add_column_sums, matmul_into
+from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -290,6 +290,7 @@ def train_ensemble(
     seed: int | np.random.Generator | None = None,
     training_metrics: bool = True,
     progress: bool | None = None,
+    blas_threads: int | None = 1,
 ) -> list[History]:
     r"""Train K networks of the same shape in place, together, on shared mini-batches.
 
@@ -331,6 +332,8 @@ def train_ensemble(
         Record each member's training cost and accuracy each epoch.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
+    blas_threads : int or None, optional
+        As for :func:`decaylab.train`: BLAS held to one thread by default.
 
     Returns
     -------
@@ -435,6 +438,7 @@ def train_ensemble(
                     "biases and cost"
                 )
 
+    threads = check_threads(blas_threads)
     stack = _Stack(nets, batch_size)
     stack.set_hyperparameters(etas, multipliers)
     frozen: dict[int, list[np.ndarray]] = {}  # diverged members, at their last finite state
@@ -444,7 +448,7 @@ def train_ensemble(
         progress = sys.stderr.isatty()
     bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False)
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), limit_threads(threads):
             for epoch in bar:
                 rng_state = rng.bit_generator.state
                 start = stack.params.copy()

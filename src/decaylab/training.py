@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from decaylab._blas import add_column_sums, matmul_into
+from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
 from decaylab._continuation import (
     check_continuation,
     check_continuation_seed,
@@ -443,6 +443,7 @@ def train(
     checkpoint_path: str | os.PathLike | None = None,
     optimizer: str | Optimizer | None = None,
     optimizer_state: dict[str, np.ndarray] | None = None,
+    blas_threads: int | None = 1,
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
@@ -482,6 +483,12 @@ def train(
         decomposition of :mod:`decaylab.dynamics.decomposition`.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
+    blas_threads : int or None, optional
+        Threads NumPy's and SciPy's BLAS may use while training: 1 by default,
+        because a step's products are small and one thread is faster than
+        two contending pools (on 2 cores, about three times at batch 100;
+        use worker processes for both cores, see :func:`decaylab.sweep`);
+        None leaves the libraries' own setting.
     history : History, optional
         The record of an earlier run that this call continues, e.g. the
         ``history`` of a :class:`~decaylab.TrainingInterrupted` or of a
@@ -554,6 +561,7 @@ def train(
     >>> hist.weights.norm.shape
     (3, 2)
     """
+    threads = check_threads(blas_threads)
     run, checkpoints = _check_arguments(
         net,
         data,
@@ -579,4 +587,5 @@ def train(
         check_monitor_records(history, run.monitors)
         check_continuation_seed(seed, shuffle)
     show = sys.stderr.isatty() if progress is None else progress
-    return train_epochs(run, checkpoints, progress=show)
+    with limit_threads(threads):
+        return train_epochs(run, checkpoints, progress=show)
