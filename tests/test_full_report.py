@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from decaylab._version import __version__
+from decaylab.experiments.claims import MAX_CELL, MAX_HEADLINE, STATEMENTS
+from decaylab.experiments.q7_optimizers import STATEMENTS as Q7_STATEMENTS
+from decaylab.report import SLUGS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = DOCS / "report"
@@ -30,9 +33,26 @@ def _claims(path: Path) -> list[tuple[int, str]]:
     return [(c["number"], c["verdict"]) for c in content["claims"]]
 
 
+def _reads_at_a_glance(text: str) -> None:
+    """The report's shape: every claim a row, every section a one-line headline, short cells."""
+    table = text.split("## The claims, answered", 1)[1].split("\n\n")[1]
+    numbers = [int(re.match(r"\| (\d+)\. ", row).group(1)) for row in table.splitlines()[2:]]
+    assert numbers == list(range(1, len(STATEMENTS) + len(Q7_STATEMENTS) + 1))
+    sections = re.findall(r"^## Q(\d)\. .*\n\n\*\*(.*)\*\*$", text, flags=re.M)
+    assert [int(number) for number, _ in sections] == list(range(1, len(SLUGS) + 1))
+    assert max(len(headline) for _, headline in sections) <= MAX_HEADLINE
+    cells = [c for line in text.splitlines() if line.startswith("|") for c in line.split(" | ")]
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert max(len(c) for c in cells + bullets) <= MAX_CELL + 4
+
+
 def test_checked_in_report_names_its_command_and_version():
     text = (REPORT / "report.md").read_text(encoding="utf-8")
     assert f"*Run:* `decaylab report` with decaylab {__version__}, full" in text
+
+
+def test_checked_in_report_reads_at_a_glance():
+    _reads_at_a_glance((REPORT / "report.md").read_text(encoding="utf-8"))
 
 
 def test_checked_in_report_has_its_figures():
@@ -44,7 +64,8 @@ def test_checked_in_report_has_its_figures():
 def test_claims_snippet_links_to_the_experiment_pages():
     snippets = _hooks().full_report_snippets((REPORT / "report.md").read_text(encoding="utf-8"))
     assert "(q1-early-decay.md)" in snippets["claims"] and "(#q1)" not in snippets["claims"]
-    assert {f"q{k}" for k in range(1, 7)} <= set(snippets)
+    assert "(q7-optimizers.md)" in snippets["claims"]
+    assert {f"q{k}" for k in range(1, len(SLUGS) + 1)} <= set(snippets)
 
 
 def test_section_snippet_points_its_figure_into_the_report_directory():
@@ -70,3 +91,4 @@ def test_the_command_reproduces_the_verdict_words(tmp_path):
     # `decaylab report` with its defaults: the full settings on every usable core.
     written = write_report(tmp_path, progress=False)
     assert _claims(written.json) == _claims(REPORT / "results.json")
+    _reads_at_a_glance(written.markdown.read_text(encoding="utf-8"))
