@@ -60,6 +60,16 @@ def test_transfer_claim(fixed, proportional, word):
     assert transfer_claim({"fixed timescale": fixed, "λ ∝ n": proportional}) == word
 
 
+@pytest.mark.parametrize(
+    "interval, word",
+    [((-14.5, 11.5), "undecided"), ((0.8, 1.2), "does not hold"), ((-0.2, 0.9), "does not hold")],
+)
+def test_transfer_claim_is_undecided_when_the_fit_admits_both_rules(interval, word):
+    fit = SimpleNamespace(interval=interval)
+    losses = {"fixed timescale": 0.12, "λ ∝ n": 0.01}
+    assert transfer_claim(losses, fit=fit) == word
+
+
 def _fit(low, high):
     return SimpleNamespace(interval=(low, high), exponent=(low + high) / 2)
 

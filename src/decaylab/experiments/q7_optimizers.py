@@ -159,7 +159,7 @@ def adam_layers_claim(
     return "holds with a qualification"
 
 
-def transfer_claim(losses: dict, *, margin: float = 0.005) -> str:
+def transfer_claim(losses: dict, *, margin: float = 0.005, fit=None) -> str:
     """Verdict on claim 15 from the accuracy each transfer rule loses.
 
     Parameters
@@ -169,13 +169,20 @@ def transfer_claim(losses: dict, *, margin: float = 0.005) -> str:
         and by "λ ∝ n".
     margin : float
         Accuracy difference below which neither rule is called better.
+    fit : ScalingFit, optional
+        The fit λ* ∝ n^b. When its interval holds both 0 (fixed timescale)
+        and 1 (λ ∝ n), the measurement cannot tell the rules apart.
 
     Returns
     -------
     str
-        "holds" when the fixed timescale loses less by more than
-        ``margin``, "does not hold" when λ ∝ n does, "undecided" otherwise.
+        "undecided" when ``fit``'s interval admits both rules or a loss is
+        not measured; otherwise "holds" when the fixed timescale loses less
+        by more than ``margin``, "does not hold" when λ ∝ n does, and
+        "undecided" when they differ by less.
     """
+    if fit is not None and fit.interval[0] <= 0.0 and fit.interval[1] >= 1.0:
+        return "undecided"
     fixed, proportional = losses["fixed timescale"], losses["λ ∝ n"]
     if not (np.isfinite(fixed) and np.isfinite(proportional)):
         return "undecided"
@@ -372,13 +379,13 @@ class OptimizerResult(ExperimentResult):
             f"{self.settings['layer_margin']:.0%}.",
         }[word14]
         losses = self._transfer_losses()
-        word15 = transfer_claim(losses, margin=self.settings["loss_margin"])
+        word15 = transfer_claim(losses, margin=self.settings["loss_margin"], fit=self.transfer_fit)
         reason15 = {
             "holds": "Carrying λ* over with a fixed timescale costs less accuracy than λ ∝ n.",
             "does not hold": "Carrying λ* over with λ ∝ n costs less accuracy than a fixed "
             "timescale.",
-            "undecided": "The two rules' accuracy losses differ by less than "
-            f"{self.settings['loss_margin']:g}, or could not be measured.",
+            "undecided": "λ*'s fitted exponent admits both rules, or the two rules' accuracy "
+            f"losses differ by less than {self.settings['loss_margin']:g} (or were not measured).",
         }[word15]
         word16 = equilibrium_claim(self.equilibrium_fit)
         slopes = {r: f.exponent for r, f in self.equilibrium_fit.items() if f is not None}
