@@ -368,12 +368,13 @@ class OptimizerResult(ExperimentResult):
         word14 = adam_layers_claim(ratio, rms, norms, margin=self.settings["layer_margin"])
         least = int(np.nanargmin(ratio)) if np.isfinite(ratio).any() else 0
         most = int(np.nanargmax(ratio)) if np.isfinite(ratio).any() else 0
-        spread = ratio[most] / ratio[least] if np.isfinite(ratio).any() else float("nan")
         reason14 = {
-            "holds": f"Layer {least}, with the largest √v̂, decays {spread:.2g}× slower than "
-            f"layer {most} and keeps the most weight against AdamW.",
-            "holds with a qualification": f"Layer {least}, with the largest √v̂, decays "
-            f"{spread:.2g}× slower, but its final weights are not the largest against AdamW.",
+            "holds": f"Adam + L2 decays layer {least} (largest √v̂) at {ratio[least]:.3g}× "
+            f"AdamW's rate, layer {most} at {ratio[most]:.3g}×, and layer {least} keeps the "
+            "most weight against AdamW.",
+            "holds with a qualification": f"Adam + L2 decays layer {least} (largest √v̂) at "
+            f"{ratio[least]:.3g}× AdamW's rate, layer {most} at {ratio[most]:.3g}×, but its "
+            "final weights are not the largest against AdamW.",
             "does not hold": f"Layer {least} decays least, but another layer has larger gradients.",
             "undecided": "The layers' effective decay rates differ by less than "
             f"{self.settings['layer_margin']:.0%}.",
