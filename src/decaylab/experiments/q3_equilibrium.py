@@ -812,7 +812,10 @@ def equilibrium_size(
                 xr[good], norm.ravel()[good], hypotheses=hypotheses, confidence=confidence,
                 labels=labels,
             )  # fmt: skip
-        return norm, done, share, fit_, relaxations
+        # Named as the record's fields, e.g. lambda_norm_squared, lambda_fit.
+        fields = {"norm_squared": norm, "reached": done, "noise_share": share, "fit": fit_,
+                  "relaxations": relaxations}  # fmt: skip
+        return {f"{name}_{key}": value for key, value in fields.items()}
 
     lambda_sweep = sweep(
         "lambda", lmbdas, (-1.0, 0.0), {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no λ dependence"}
@@ -840,8 +843,12 @@ def equilibrium_size(
         estimate((radial / stationarity)[reached]),
         norm_over_n_over_lambda,
         margin=thresholds["law_margin"],
-        sweep_fits=[("λ", lambda_sweep[3]), ("n", n_sweep[3]), ("m", batch_sweep[3])],
-        batch_noise_share=[estimate(row) for row in batch_sweep[2]],
+        sweep_fits=[
+            ("λ", lambda_sweep["lambda_fit"]),
+            ("n", n_sweep["n_fit"]),
+            ("m", batch_sweep["batch_fit"]),
+        ],
+        batch_noise_share=[estimate(row) for row in batch_sweep["batch_noise_share"]],
         batch_sizes=batch_sizes,
     )
     if not_reached:
@@ -905,22 +912,10 @@ def equilibrium_size(
         stationarity_ratio=stationarity_ratio,
         norm_over_n_over_lambda=norm_over_n_over_lambda,
         lmbdas=np.array(lmbdas, dtype=float),
-        lambda_norm_squared=lambda_sweep[0],
-        lambda_reached=lambda_sweep[1],
-        lambda_noise_share=lambda_sweep[2],
-        lambda_fit=lambda_sweep[3],
-        lambda_relaxations=lambda_sweep[4],
+        **lambda_sweep,
         ns=np.array(ns, dtype=np.int64),
-        n_norm_squared=n_sweep[0],
-        n_reached=n_sweep[1],
-        n_noise_share=n_sweep[2],
-        n_fit=n_sweep[3],
-        n_relaxations=n_sweep[4],
+        **n_sweep,
         batch_sizes=np.array(batch_sizes, dtype=np.int64),
-        batch_norm_squared=batch_sweep[0],
-        batch_reached=batch_sweep[1],
-        batch_noise_share=batch_sweep[2],
-        batch_fit=batch_sweep[3],
-        batch_relaxations=batch_sweep[4],
+        **batch_sweep,
         evidence=evidence,
     )

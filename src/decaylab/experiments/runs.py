@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from decaylab.data import Dataset
 from decaylab.errors import TrainingDiverged
+from decaylab.experiments.adaptive import train_until_equilibrium
 from decaylab.experiments.inputs import subset
 from decaylab.history import History
 from decaylab.network import Network
@@ -191,26 +192,6 @@ def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
     return out
 
 
-def _train_adaptively(spec: RunSpec, net: Network, data: Dataset, order_rng):
-    """The AdaptiveRun of a spec trained until its equilibrium, up to ``spec.epochs``."""
-    from decaylab.experiments.adaptive import train_until_equilibrium
-
-    return train_until_equilibrium(
-        net,
-        subset(data.train, spec.n_train),
-        batch_size=spec.batch_size,
-        eta=spec.eta,
-        lmbda=spec.lmbda,
-        max_epochs=spec.epochs,
-        decay=spec.decay,
-        evaluation=data.validation if spec.evaluate else None,
-        seed=order_rng,
-        training_metrics=spec.training_metrics,
-        monitors=[_monitor(name) for name in spec.monitors],
-        detection=dict(spec.detection),
-    )
-
-
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """Train one network as ``spec`` says, on ``data.train``, evaluating on ``data.validation``.
 
@@ -219,24 +200,29 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """
     net_rng, order_rng = _streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
+    settings = dict(
+        batch_size=spec.batch_size,
+        eta=spec.eta,
+        lmbda=spec.lmbda,
+        decay=spec.decay,
+        evaluation=data.validation if spec.evaluate else None,
+        seed=order_rng,
+        training_metrics=spec.training_metrics,
+        monitors=[_monitor(name) for name in spec.monitors],
+    )
     try:
         if spec.until_equilibrium:
-            run = _train_adaptively(spec, net, data, order_rng)
+            run = train_until_equilibrium(
+                net,
+                subset(data.train, spec.n_train),
+                max_epochs=spec.epochs,
+                detection=dict(spec.detection),
+                **settings,
+            )
             measurements = {"reached": run.reached, **_measure(spec, net, data)}
             return RunOutcome(spec, run.history, False, None, measurements)
         history = train(
-            net,
-            subset(data.train, spec.n_train),
-            epochs=spec.epochs,
-            batch_size=spec.batch_size,
-            eta=spec.eta,
-            lmbda=spec.lmbda,
-            decay=spec.decay,
-            evaluation=data.validation if spec.evaluate else None,
-            seed=order_rng,
-            training_metrics=spec.training_metrics,
-            monitors=[_monitor(name) for name in spec.monitors],
-            progress=False,
+            net, subset(data.train, spec.n_train), epochs=spec.epochs, progress=False, **settings
         )
     except TrainingDiverged as exc:
         return RunOutcome(spec, exc.history, True, str(exc))
