@@ -20,7 +20,7 @@ class ThreadsSeen:
     def start(self, net, *, eta, multiplier):
         pass
 
-    def step(self, net, grad_weights, batch_length):
+    def step_parts(self, weights_before, decay, rest):
         self.seen.update(pool["num_threads"] for pool in threadpool_info()
                          if pool["user_api"] == "blas")  # fmt: skip
 

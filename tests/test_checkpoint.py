@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
+import decaylab._checkpoint_files
 import decaylab.checkpoint
 
 SETTINGS = dict(batch_size=6, eta=0.8, lmbda=2.0)  # 32 examples: 6 steps, the last of 2
@@ -114,7 +115,7 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatc
         fh.write(b"PK\x03\x04 the first bytes of a zip")
         raise OSError("disk full")
 
-    monkeypatch.setattr(decaylab.checkpoint, "_write_npz", crash_midway)
+    monkeypatch.setattr(decaylab._checkpoint_files, "_write_npz", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         dl.save_checkpoint(path, dl.Network([3, 4, 2], seed=1), epoch=2)
     monkeypatch.undo()
@@ -162,13 +163,13 @@ def test_save_rejects_a_history_that_ends_at_another_epoch(tmp_path, problem):
 
 def test_train_writes_every_k_epochs_and_at_the_end(tmp_path, problem, monkeypatch):
     written = []
-    original = decaylab.checkpoint.save_checkpoint
+    original = decaylab._checkpoint_files.save_checkpoint
 
     def spy(path, net, **options):
         written.append(options["epoch"])
         original(path, net, **options)
 
-    monkeypatch.setattr(decaylab.checkpoint, "save_checkpoint", spy)
+    monkeypatch.setattr(decaylab._checkpoint_files, "save_checkpoint", spy)
     net = dl.Network([4, 3], seed=0)
     dl.train(net, problem[0], epochs=7, seed=1, checkpoint_every=3,
              checkpoint_path=tmp_path / "c.npz", **SETTINGS)  # fmt: skip
@@ -213,7 +214,7 @@ def test_resume_after_a_crash_finishes_the_planned_run(tmp_path, problem):
         def start(self, net, *, eta, multiplier):
             self.epoch = 1
 
-        def step(self, net, grad_weights, batch_length):
+        def step_parts(self, weights_before, decay, rest):
             if self.epoch == self.at:
                 raise RuntimeError("power cut")
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
+import decaylab._checkpoint_files
 import decaylab.checkpoint
 
 SETTINGS = dict(batch_size=7, eta=0.5, lmbda=1.0)  # 40 examples: 6 steps per epoch, last of 5
@@ -27,7 +28,7 @@ class InterruptAt:
     def start(self, net, *, eta, multiplier):
         self.epoch, self.steps = 1, 0
 
-    def step(self, net, grad_weights, batch_length):
+    def step_parts(self, weights_before, decay, rest):
         if (self.epoch, self.steps) == self.target:
             raise KeyboardInterrupt
         self.steps += 1
@@ -234,7 +235,7 @@ def test_interruption_with_an_epoch_field_names_the_file_it_wrote(problem, tmp_p
 
 def test_interruption_while_writing_a_checkpoint_keeps_that_epoch(problem, tmp_path, monkeypatch):
     writes = []
-    original = decaylab.checkpoint._write_npz
+    original = decaylab._checkpoint_files._write_npz
 
     def interrupted_first_write(fh, arrays):
         writes.append(1)
@@ -243,7 +244,7 @@ def test_interruption_while_writing_a_checkpoint_keeps_that_epoch(problem, tmp_p
             raise KeyboardInterrupt
         original(fh, arrays)
 
-    monkeypatch.setattr(decaylab.checkpoint, "_write_npz", interrupted_first_write)
+    monkeypatch.setattr(decaylab._checkpoint_files, "_write_npz", interrupted_first_write)
     train, evaluation = problem
     net = dl.Network([5, 4, 3], seed=0)
     path = tmp_path / "run.npz"

@@ -111,15 +111,15 @@ def test_backprop_of_another_network_is_rejected(make_problem):
 
 
 class _GradientRecorder:
-    """A step monitor that keeps a copy of every gradient it is shown."""
+    """A step monitor that keeps a copy of every step's parts it is shown."""
 
     name = "gradients"
 
     def start(self, net, *, eta, multiplier):
-        self.grads = []
+        self.steps = []
 
-    def step(self, net, grad_weights, batch_length):
-        self.grads.append([g.copy() for g in grad_weights])
+    def step_parts(self, weights_before, decay, rest):
+        self.steps.append([[a.copy() for a in part] for part in (weights_before, decay, rest)])
 
     def end_epoch(self, net):
         pass
@@ -138,15 +138,21 @@ def test_monitors_do_not_change_the_trajectory(make_problem):
     np.testing.assert_array_equal(monitored.params, plain.params)
 
 
-def test_monitor_is_shown_the_gradient_of_the_batch(make_problem):
+@pytest.mark.parametrize("part", [0, 1, 2], ids=["weights_before", "decay", "rest"])
+def test_monitor_is_shown_the_parts_of_the_step(make_problem, part):
+    # Monitors see each step after it is made: w before, the decay (1 − d)·w and the
+    # gradient step (η/m_B)·Σ_x ∂C_x/∂w, from a gradient computed here independently.
     X, y = make_problem(SIZES[0], SIZES[-1], 20, seed=9)
     net = dl.Network(SIZES, seed=8)
-    expected = net.unflatten(net.gradient(X[:6], y[:6]))[0]
+    w0 = [w.ravel().copy() for w in net.weights]
+    grad = [g.ravel() for g in net.unflatten(net.gradient(X[:6], y[:6]))[0]]
+    a = 0.5 * 2.0 / 20
+    expected = (w0, [a * w for w in w0], [0.5 / 6 * g for g in grad])[part]
     recorder = _GradientRecorder()
-    dl.train(net, (X, y), epochs=1, batch_size=6, eta=0.5, shuffle=False, monitors=[recorder],
-             training_metrics=False)  # fmt: skip
-    for shown, g in zip(recorder.grads[0], expected):
-        np.testing.assert_allclose(shown, g, rtol=1e-14, atol=1e-15)
+    dl.train(net, (X, y), epochs=1, batch_size=6, eta=0.5, lmbda=2.0, shuffle=False,
+             monitors=[recorder], training_metrics=False)  # fmt: skip
+    for shown, want in zip(recorder.steps[0][part], expected):
+        np.testing.assert_allclose(shown, want, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

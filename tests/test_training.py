@@ -272,7 +272,7 @@ class _InterruptAt:
     def start(self, net, *, eta, multiplier):
         pass
 
-    def step(self, net, grad_weights, batch_length):
+    def step_parts(self, weights_before, decay, rest):
         if (self.epoch, self.steps) == self.target:
             raise KeyboardInterrupt
         self.steps += 1

@@ -95,6 +95,7 @@ from decaylab.optimizers import (
     momentum_step,
 )
 from decaylab.report import write_report
+from decaylab.rules import SGD, Rule, register_rule, rule_from_settings, rule_of
 from decaylab.sweep import SweepInterrupted, SweepResult, grid_product, sweep
 from decaylab.training import sgd_step, train
 
@@ -163,11 +164,16 @@ __all__ = [
     "PerStepDecay",
     "relaxation_steps",
     "relaxation_time",
+    "register_rule",
     "resume",
     "RotationMonitor",
+    "Rule",
+    "rule_from_settings",
+    "rule_of",
     "save_checkpoint",
     "save_network2",
     "ScalingFit",
+    "SGD",
     "sgd_step",
     "simulate_ar1",
     "Split",

@@ -1,11 +1,14 @@
-"""The epochs of :func:`decaylab.train`, once its arguments are checked.
+"""The loop of :func:`decaylab.train`, once its arguments are checked.
 
-:func:`train_epochs` is the loop: each epoch is trained and recorded whole
-or not at all (:meth:`Run.train_epoch` rolls back on Ctrl-C and on a
-non-finite value, which it first locates by replaying the epoch), and
-:class:`CheckpointSchedule` says after which epochs a checkpoint is written.
-The update rule itself is handed in (``update``, :func:`decaylab.sgd_step`
-for eq. 93), so that this module knows nothing of it or of checkpoint files.
+:func:`train_epochs` is the loop over epochs; :func:`run_epoch` the pass over
+the batches of one epoch: gather the batch, backpropagate, let the rule step,
+show the step to the monitors. Everything else is a small object the loop
+calls: :class:`StepSplit` hands each step to the monitors as (w before,
+decay part, rest); :class:`Snapshot` rolls an epoch back on Ctrl-C or when it
+produced a non-finite value (after the epoch is replayed to locate it);
+:class:`CheckpointSchedule` writes checkpoints through the writer it was
+handed. The update rule is handed in too (:mod:`decaylab.rules`), so this
+module knows nothing of eq. 93 or of checkpoint files.
 """
 
 from __future__ import annotations
@@ -21,86 +24,104 @@ from decaylab.history import History
 from decaylab.network import Backprop, Network
 
 
-def run_epoch(
-    net,
-    backprop,
-    X,
-    targets,
-    order,
-    *,
-    update,
-    batch_size,
-    multiplier,
-    eta,
-    monitors,
-    locate_divergence=False,
-    decay_part=None,
-    optimizer_state=None,
-):
-    """One pass over the data; with ``locate_divergence``, return (step, layer) of the
-    first non-finite weight or bias, else None.
+class StepSplit:
+    """Shows each step to the monitors as per-layer (w before, decay part D, rest R).
 
-    With an update rule other than eq. 93 (``decay_part`` given), monitors see each
-    step after it is made, split by :func:`_step_parts`.
+    Built once per run, from the rule's ``decay_part`` at the run's first
+    step; its buffers and their per-layer views are made once. With
+    w_before − w_after = D + R.
     """
-    n = len(X)
-    split = decay_part is not None and bool(monitors)
-    if split:
-        before = np.empty_like(net.weights_flat)
+
+    def __init__(self, net: Network, decay_part: Callable, monitors: tuple):
+        self.weights = net.weights_flat
+        self.before = np.empty_like(self.weights)
+        self.rest = np.empty_like(self.weights)
+        self.decay_part = decay_part
         bounds = np.cumsum([0] + [w.size for w in net.weights])
-    shuffled = order is not None
-    if shuffled:
-        xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        ybuf = np.empty((batch_size, targets.shape[1]), dtype=targets.dtype)
-    for step, start in enumerate(range(0, n, batch_size)):
-        stop = min(start + batch_size, n)
-        k = stop - start
-        if shuffled:
+        self.layers = list(zip(bounds[:-1], bounds[1:]))
+        self.before_views = [self.before[a:b] for a, b in self.layers]
+        self.rest_views = [self.rest[a:b] for a, b in self.layers]
+        self.observers = [m.step_parts for m in monitors]
+
+    def show(self, state) -> None:
+        """Split the step just made (``self.before`` holds w before it) and show it."""
+        decay = self.decay_part(self.before, state)
+        np.subtract(self.before, self.weights, out=self.rest)
+        self.rest -= decay
+        decay_views = [decay[a:b] for a, b in self.layers]
+        for observe in self.observers:
+            observe(self.before_views, decay_views, self.rest_views)
+
+
+def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
+              locate_divergence: bool = False) -> tuple[int, int] | None:  # fmt: skip
+    """One pass over the data in ``order`` (None: as given).
+
+    With ``locate_divergence``, return (step, layer) of the first non-finite
+    weight or bias, else None.
+    """
+    net, backprop, X, targets, m = run.net, run.backprop, run.X, run.targets, run.batch_size
+    step, state, coefficient, eta = run.rule.step, run.state, run.coefficient, run.eta
+    weights, before, params = net.weights_flat, split and split.before, net.params
+    xbuf, ybuf = run.batch_buffers
+    n = len(X)
+    for i, start in enumerate(range(0, n, m)):
+        stop = min(start + m, n)
+        if order is None:
+            xb, yb = X[start:stop], targets[start:stop]
+        else:
             # order is a permutation of range(n), so no index is out of range;
             # mode="raise" would gather through a temporary and take twice as long.
             idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[:k], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
-        else:
-            xb, yb = X[start:stop], targets[start:stop]
+            xb = np.take(X, idx, axis=0, out=xbuf[: stop - start], mode="clip")
+            yb = np.take(targets, idx, axis=0, out=ybuf[: stop - start], mode="clip")
         grad = backprop.run(xb, yb)
-        if split:
-            np.copyto(before, net.weights_flat)
-            update(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
-            parts = _step_parts(net, before, decay_part(before, optimizer_state), bounds)
-            for monitor in monitors:
-                monitor.step_parts(*parts)
-        else:
-            for monitor in monitors:
-                monitor.step(net, backprop.grad_weights, k)
-            update(net, grad, multiplier=multiplier, eta=eta, batch_length=k)
-        if locate_divergence and not np.isfinite(net.params).all():
+        if split is not None:
+            np.copyto(before, weights)
+        step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=stop - start)
+        if split is not None:
+            split.show(state)
+        if locate_divergence and not np.isfinite(params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):
-                    return step, layer
+                    return i, layer
     return None
 
 
-def _step_parts(net, before, decay, bounds):
-    """Per-layer (w_before, D, R) with w_before − w_after = D + R, as flat views."""
-    rest = before - net.weights_flat
-    rest -= decay
-    layers = list(zip(bounds[:-1], bounds[1:]))
-    return tuple([array[a:b] for a, b in layers] for array in (before, decay, rest))
+class Snapshot:
+    """The network, the generator and the rule's state at the start of an epoch."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.params = run.net.params.copy()
+        self.generator = run.rng.bit_generator.state
+        self.state = {key: array.copy() for key, array in run.state.items()}
+
+    def restore_parameters(self) -> None:
+        """Put the network and the rule's state back (the generator stays)."""
+        self.run.net.params[...] = self.params
+        for key, array in self.run.state.items():
+            array[...] = self.state[key]
+
+    def restore(self) -> None:
+        self.restore_parameters()
+        self.run.rng.bit_generator.state = self.generator
 
 
 @dataclass
 class Run:
-    """A checked call of :func:`decaylab.train`: its data, settings and record, and its epochs."""
+    """A checked call of :func:`decaylab.train`: its data, rule, settings and record."""
 
     net: Network
     X: np.ndarray  # (n, n_inputs)
     targets: np.ndarray  # (n, n_outputs): what the cost compares the output with
-    update: Callable  # the update rule, sgd_step(net, grad, *, multiplier, eta, batch_length)
+    rule: object  # a decaylab.rules.Rule
+    state: dict  # the rule's arrays (empty for eq. 93), rolled back with the parameters
+    coefficient: float  # the convention's c; eq. 93's multiplier is d = 1 − ηc
     batch_size: int
     eta: float
     lmbda: float
-    multiplier: float  # the per-step decay multiplier d of eq. 93
+    multiplier: float
     shuffle: bool
     rng: np.random.Generator
     monitors: tuple
@@ -108,73 +129,24 @@ class Run:
     earlier: History | None  # the run this call continues
     first: int  # the epoch training starts from: 0, or the last of ``earlier``
     last: int
-    # The update rule's own arrays (momentum, Adam's moments), rolled back with the parameters.
-    optimizer_state: dict | None = None
-    # The update rule's Optimizer.decay_part, for monitors of a rule other than eq. 93.
-    decay_part: Callable | None = None
+    split: StepSplit | None = None  # how monitors see the steps; None without monitors
+    # Whether the caller handed in an optimizer_state (only then is one checkpointed).
+    keeps_state: bool = False
     backprop: Backprop = field(init=False)
+    batch_buffers: tuple = field(init=False)
 
     def __post_init__(self):
         self.backprop = Backprop(self.net, self.batch_size)
+        X, targets, m = self.X, self.targets, self.batch_size
+        self.batch_buffers = (
+            np.empty((m, X.shape[1]), dtype=X.dtype),
+            np.empty((m, targets.shape[1]), dtype=targets.dtype),
+        )
 
     def history(self) -> History:
         """The record so far, ``earlier`` included."""
         new = self.recorder.history(self.monitors)
         return new if self.earlier is None else self.earlier.concatenate(new)
-
-    def pass_over_data(self, order, *, monitors, locate_divergence=False):
-        return run_epoch(
-            self.net,
-            self.backprop,
-            self.X,
-            self.targets,
-            order,
-            update=self.update,
-            batch_size=self.batch_size,
-            multiplier=self.multiplier,
-            eta=self.eta,
-            monitors=monitors,
-            locate_divergence=locate_divergence,
-            decay_part=self.decay_part,
-            optimizer_state=self.optimizer_state,
-        )
-
-    def train_epoch(self, epoch: int) -> None:
-        """Train and record ``epoch``, or leave network, generator and record as before it.
-
-        Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
-        value is replayed without monitors to locate the step, then rolled back,
-        and :class:`~decaylab.TrainingDiverged` is raised.
-        """
-        net, rng = self.net, self.rng
-        rng_state, start = rng.bit_generator.state, net.params.copy()
-        state = self.optimizer_state or {}
-        state_start = {key: array.copy() for key, array in state.items()}
-
-        def restore():
-            net.params[...] = start
-            for key, array in state.items():
-                array[...] = state_start[key]
-
-        def roll_back():
-            restore()
-            rng.bit_generator.state = rng_state
-
-        try:
-            order = rng.permutation(len(self.X)) if self.shuffle else None
-            self.pass_over_data(order, monitors=self.monitors)
-            if not (np.isfinite(net.params).all() and self.recorder.record(epoch)):
-                restore()
-                located = self.pass_over_data(order, monitors=(), locate_divergence=True)
-                roll_back()
-                raise self.diverged(epoch, located)
-            # Only a finite epoch reaches the monitors' records.
-            for monitor in self.monitors:
-                monitor.end_epoch(net)
-        except KeyboardInterrupt:
-            roll_back()
-            self.recorder.truncate(epoch - self.first)
-            raise
 
     def diverged(self, epoch: int, located: tuple[int, int] | None) -> TrainingDiverged:
         """The error for an epoch that produced a non-finite value."""
@@ -217,6 +189,30 @@ class Run:
         )
 
 
+def train_epoch(run: Run, epoch: int) -> None:
+    """Train and record ``epoch``, or leave network, generator, state and record as before it.
+
+    Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
+    value is replayed without monitors to locate the step, then rolled back,
+    and :class:`~decaylab.TrainingDiverged` is raised.
+    """
+    snapshot = Snapshot(run)
+    try:
+        order = run.rng.permutation(len(run.X)) if run.shuffle else None
+        run_epoch(run, order, split=run.split)
+        if not (np.isfinite(run.net.params).all() and run.recorder.record(epoch)):
+            snapshot.restore_parameters()
+            located = run_epoch(run, order, split=None, locate_divergence=True)
+            snapshot.restore()
+            raise run.diverged(epoch, located)
+        for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
+            monitor.end_epoch(run.net)
+    except KeyboardInterrupt:
+        snapshot.restore()
+        run.recorder.truncate(epoch - run.first)
+        raise
+
+
 class CheckpointSchedule:
     """When checkpoints are written: every ``every`` epochs, at the end, on Ctrl-C.
 
@@ -232,8 +228,8 @@ class CheckpointSchedule:
         """Write the checkpoint of ``epoch``; return the file written, if any."""
         if self.writer is None:
             return None
-        # Only a run with an update rule's state passes one, so other writers keep working.
-        extra = {} if run.optimizer_state is None else {"optimizer_state": run.optimizer_state}
+        # Only a run with a rule's state passes one, so other writers keep working.
+        extra = {"optimizer_state": run.state} if run.state else {}
         path = self.writer(
             epoch,
             net=run.net,
@@ -257,7 +253,7 @@ class CheckpointSchedule:
 def train_epochs(run: Run, checkpoints: CheckpointSchedule, *, progress: bool) -> History:
     """Train epochs ``run.first + 1`` to ``run.last``; return the whole History.
 
-    Raises TrainingDiverged (see :meth:`Run.train_epoch`) or, on Ctrl-C,
+    Raises TrainingDiverged (see :func:`train_epoch`) or, on Ctrl-C,
     TrainingInterrupted with everything up to the last completed epoch.
     """
     epochs = range(run.first + 1, run.last + 1)
@@ -265,7 +261,7 @@ def train_epochs(run: Run, checkpoints: CheckpointSchedule, *, progress: bool) -
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in bar:
-                run.train_epoch(epoch)
+                train_epoch(run, epoch)
                 checkpoints.after_epoch(epoch, run)
         checkpoints.at_end(run)
     except KeyboardInterrupt:

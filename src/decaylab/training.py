@@ -17,96 +17,50 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
-from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
+from decaylab._blas import check_threads, limit_threads
+from decaylab._checkpoint_files import CheckpointFiles
 from decaylab._continuation import (
     check_continuation,
     check_continuation_seed,
     check_monitor_records,
     check_network_state,
 )
-from decaylab._epochs import CheckpointSchedule, Run, train_epochs
+from decaylab._epochs import CheckpointSchedule, Run, StepSplit, train_epochs
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
-from decaylab.network import Backprop, Network
-from decaylab.optimizers import Optimizer, get_optimizer
+from decaylab.network import Network
+from decaylab.rules import SGD, Rule, check_rule_state, get_rule, sgd_step
 
-
-def sgd_step(
-    net: Network,
-    grad: np.ndarray | Backprop,
-    *,
-    multiplier: float,
-    eta: float,
-    batch_length: int,
-) -> None:
-    r"""Apply one step of eq. 93 to ``net`` in place.
-
-    Parameters
-    ----------
-    net : Network
-        Updated in place.
-    grad : ndarray, shape (n_weights + n_biases,), or Backprop
-        Σ_x ∂C_x/∂θ over the batch: either laid out like ``net.params`` (it
-        is then overwritten, scaled by η/m_B, to avoid a temporary), or the
-        :class:`~decaylab.network.Backprop` of ``net`` that has just run on
-        the batch, which holds it in factored form, Σ_x ∂C_x/∂w = δᵀa.
-    multiplier : float
-        The decay multiplier d, 1 − ηλ/n in Nielsen's convention.
-    eta : float
-        Learning rate η.
-    batch_length : int
-        m_B, the number of examples in this batch.
-
-    Notes
-    -----
-    .. math:: w \to d\,w - (\eta/m_B)\sum_x \partial C_x/\partial w,
-              \qquad b \to b - (\eta/m_B)\sum_x \partial C_x/\partial b.
-
-    With the factored gradient each layer's weight update is one BLAS gemm,
-    :math:`w \to d\,w - (\eta/m_B)\,\delta^\top a` (β = d, α = −η/m_B):
-    no gradient buffer and none of the separate passes to decay, scale and
-    subtract. Both forms agree to the rounding of a sum (about 1e-16
-    relative per step).
-    """
-    if isinstance(grad, Backprop):
-        if grad.net is not net:
-            raise ValueError("grad is the Backprop of another network; expected that of net")
-        scale = eta / batch_length
-        for w, b, (delta, inputs) in zip(net.weights, net.biases, grad.factors()):
-            matmul_into(w, delta.T, inputs, alpha=-scale, beta=multiplier)  # w ← d·w − (η/m_B)·δᵀa
-            add_column_sums(b, delta, grad.ones[: len(delta)], alpha=-scale)  # b: no decay
-        return
-    weights, params = net.weights_flat, net.params
-    if multiplier != 1.0:
-        weights *= multiplier  # decay: weights only, biases are never decayed
-    grad *= eta / batch_length
-    params -= grad  # gradient step on weights and biases alike
+__all__ = ["CheckpointWriter", "StepMonitor", "sgd_step", "train"]
 
 
 class StepMonitor(Protocol):
-    """An opt-in observer of every SGD step (see :func:`train`'s ``monitors``).
+    """An opt-in observer of every step (see :func:`train`'s ``monitors``).
 
-    ``step`` is called before the update, with the network still holding w
-    and ``grad_weights[l]`` the batch sum Σ_x ∂C_x/∂w for layer l.
-
-    Under another update rule (``train(..., optimizer=...)``) a monitor needs
-    a method ``step_parts(weights_before, decay, rest)``, called after each
-    step instead of ``step``, with three lists holding for each layer l a flat
-    array: the weights before the step, and the two parts of the step,
-    w_before − w_after = decay + rest (see :mod:`decaylab.optimizers`).
+    ``step_parts`` is called after each step, whatever the update rule, with
+    three lists holding for each weight layer l a flat array: the weights
+    before the step, and the two parts of the step, w_before − w_after =
+    decay + rest (:mod:`decaylab.rules` defines the decay part of each
+    rule; for eq. 93 it is (1 − d)·w and the rest (η/m_B)Σ_x ∂C_x/∂w). The
+    arrays are views into buffers reused by the next step: copy what you keep.
     """
 
     name: str
 
     def start(self, net: Network, *, eta: float, multiplier: float) -> None: ...
 
-    def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None: ...
+    def step_parts(
+        self,
+        weights_before: Sequence[np.ndarray],
+        decay: Sequence[np.ndarray],
+        rest: Sequence[np.ndarray],
+    ) -> None: ...
 
     def end_epoch(self, net: Network) -> None: ...
 
@@ -120,7 +74,8 @@ class CheckpointWriter(Protocol):
     gives. It is called with the epoch, the network in the state that epoch
     ends in, the shuffling generator in the state the next epoch starts from,
     the training settings (those of the History, with ``epochs`` the planned
-    last epoch and ``training_metrics``) and the History up to the epoch.
+    last epoch and ``training_metrics``), the History up to the epoch and,
+    for a rule with a state, ``optimizer_state``.
     """
 
     def __call__(
@@ -132,12 +87,6 @@ class CheckpointWriter(Protocol):
         training: dict,
         history: History,
     ) -> str: ...
-
-
-#: How ``checkpoint_path`` becomes a CheckpointWriter. decaylab.checkpoint sits above
-#: this module (its resume trains), so rather than being imported here it sets this
-#: when it is imported.
-checkpoint_files: Callable[[str | os.PathLike], CheckpointWriter] | None = None
 
 
 class _Recorder:
@@ -242,13 +191,14 @@ def _check_monitors(monitors) -> tuple:
         )
     monitors = tuple(monitors)
     for i, monitor in enumerate(monitors):
-        missing = [
-            a for a in ("name", "start", "step", "end_epoch", "result") if not hasattr(monitor, a)
-        ]
+        needed = ("name", "start", "step_parts", "end_epoch", "result")
+        missing = [a for a in needed if not hasattr(monitor, a)]
         if missing:
             raise TypeError(
                 f"monitors[{i}] has type {type(monitor).__name__}, which lacks {missing}; "
-                "expected a StepMonitor"
+                "expected a StepMonitor (its step_parts(weights_before, decay, rest) is called "
+                "after every step; a step(net, grad_weights, batch_length) before eq. 93's "
+                "update is no longer called)"
             )
     names = [m.name for m in monitors]
     if len(set(names)) != len(names):
@@ -256,142 +206,141 @@ def _check_monitors(monitors) -> tuple:
     return monitors
 
 
-def _check_checkpoints(every, path) -> tuple[CheckpointWriter | None, int | None]:
-    """Check ``checkpoint_every`` and ``checkpoint_path``; return the writer and the period."""
+def _check_checkpoints(every, path, writer) -> tuple[CheckpointWriter | None, int | None]:
+    """Check ``checkpoint_every``, ``checkpoint_path`` and ``checkpoint``; return writer, period."""
+    if path is not None and writer is not None:
+        raise ValueError(
+            f"checkpoint_path={path!r} and checkpoint={writer!r} are both given; expected one "
+            "place to write the checkpoints to"
+        )
+    if writer is not None and not callable(writer):
+        raise TypeError(
+            f"checkpoint has type {type(writer).__name__}; expected a CheckpointWriter "
+            "(e.g. decaylab.checkpoint.CheckpointFiles(path))"
+        )
     if every is not None:
         every = check_int("checkpoint_every", every, minimum=1)
-        if path is None:
+        if path is None and writer is None:
             raise ValueError(
                 f"checkpoint_every={every} but checkpoint_path is None; expected a "
                 "file to write the checkpoints to"
             )
-    return (None if path is None else checkpoint_files(path)), every
+    return (CheckpointFiles(path) if path is not None else writer), every
 
 
-def _optimizer_update(optimizer: Optimizer, state: dict, coefficient: float) -> Callable:
-    """The update of :func:`train` for ``optimizer``, with sgd_step's signature."""
-
-    def update(net, grad, *, multiplier, eta, batch_length):
-        optimizer.step(
-            net, grad.grad, state, coefficient=coefficient, eta=eta, batch_length=batch_length
+def _check_rule(rule, optimizer_state, net: Network, history) -> tuple[Rule, dict]:
+    """The rule ``optimizer`` names and its state, checked against ``net`` and ``history``."""
+    rule = get_rule(rule)
+    if optimizer_state is None:
+        recorded = None if history is None else history.settings.get("optimizer")
+        if recorded is not None and recorded == _recorded_rule(rule):
+            raise ValueError(
+                f"history= continues a {recorded['name']} run but optimizer_state is None, "
+                "which would restart its state from zeros; expected the optimizer_state the run "
+                "trained with (train updates it in place; checkpoints store it)"
+            )
+        return rule, rule.init(net)
+    if isinstance(rule, SGD):
+        raise ValueError(
+            "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
+            "the optimizer the state belongs to"
         )
+    return rule, check_rule_state(rule, optimizer_state, net)
 
-    return update
+
+def _recorded_rule(rule: Rule) -> dict | None:
+    """What a History records of ``rule``: nothing for eq. 93, as before there were rules."""
+    return None if isinstance(rule, SGD) else rule.settings()
 
 
-def _check_optimizer_continuation(history, settings: dict, optimizer_state) -> None:
-    """Refuse to continue a run under another update rule, or with its state started afresh."""
+def _check_rule_continuation(history, settings: dict) -> None:
+    """Refuse to continue a run under another update rule."""
     recorded, now = history.settings.get("optimizer"), settings.get("optimizer")
     if recorded != now:
         raise ValueError(
             f"history was recorded with optimizer {recorded!r} but this call uses {now!r}; "
             "expected the update rule of the run it continues"
         )
-    if now is not None and optimizer_state is None:
-        raise ValueError(
-            f"history= continues a {now['name']} run but optimizer_state is None, which would "
-            "restart its state from zeros; expected the optimizer_state the run trained with "
-            "(train updates it in place; checkpoints store it)"
-        )
 
 
-def _check_arguments(
-    net,
-    data,
-    *,
-    epochs,
-    batch_size,
-    eta,
-    lmbda,
-    decay,
-    evaluation,
-    shuffle,
-    seed,
-    training_metrics,
-    monitors,
-    history,
-    checkpoint_every,
-    checkpoint_path,
-    optimizer=None,
-    optimizer_state=None,
-) -> tuple[Run, CheckpointSchedule]:
-    """Check the arguments of :func:`train` (see there) and the state of ``net``.
+def check_arguments(net, data, *, epochs, batch_size, eta, lmbda, decay, evaluation, shuffle,
+                    seed, training_metrics, monitors, history, checkpoint_every, checkpoint_path,
+                    checkpoint=None, optimizer=None, optimizer_state=None) -> dict:  # fmt: skip
+    """Check the arguments of :func:`train` (see there); return them checked, as a dict.
 
     Raises ValueError or TypeError before anything is changed.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    X, labels, targets = check_data(
-        data, n_inputs=net.sizes[0], n_outputs=net.sizes[-1], name="data", dtype=net.dtype
-    )
-    n = len(X)
-    # Epoch numbers must stay valid indices, continuations included.
-    epochs = check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2)
-    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
-    eta = check_real("eta", eta, positive=True)
-    lmbda = check_real("lmbda", lmbda, nonnegative=True)
-    convention = get_convention(decay)
-    multiplier = convention.multiplier(lmbda, eta=eta, n=n, n_weights=net.n_weights)
+    sizes = dict(n_inputs=net.sizes[0], n_outputs=net.sizes[-1], dtype=net.dtype)
+    X, labels, targets = check_data(data, name="data", **sizes)
     if evaluation is not None:
-        evaluation = check_data(
-            evaluation,
-            n_inputs=net.sizes[0],
-            n_outputs=net.sizes[-1],
-            name="evaluation",
-            dtype=net.dtype,
-        )
-    check_bool("shuffle", shuffle)
-    monitors = _check_monitors(monitors)
-    check_bool("training_metrics", training_metrics)
-    writer, checkpoint_every = _check_checkpoints(checkpoint_every, checkpoint_path)
-    rng = as_generator("seed", seed)
-    optimizer = get_optimizer(optimizer)
-    update, state, decay_part = sgd_step, None, None
-    if optimizer is not None:
-        lacking = [m.name for m in monitors if not hasattr(m, "step_parts")]
-        if lacking:
-            raise ValueError(
-                f"monitors {lacking} have no step_parts method, which optimizer="
-                f"{optimizer.name!r} needs (they see only eq. 93's step); expected monitors "
-                "such as DecompositionMonitor and RotationMonitor"
-            )
-        state = optimizer.init(net) if optimizer_state is None else optimizer_state
-        state = optimizer.check_state(state, net)
-        coefficient = convention.coefficient(lmbda, eta=eta, n=n, n_weights=net.n_weights)
-        update = _optimizer_update(optimizer, state, coefficient)
-        if monitors:
-            decay_part = optimizer.decay_part(net, state, coefficient=coefficient, eta=eta)
-    elif optimizer_state is not None:
-        raise ValueError(
-            "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
-            "the optimizer the state belongs to"
-        )
+        evaluation = check_data(evaluation, name="evaluation", **sizes)
+    n = len(X)
+    convention = get_convention(decay)
+    checked = dict(
+        net=net, X=X, labels=labels, targets=targets, convention=convention,
+        # Epoch numbers must stay valid indices, continuations included.
+        epochs=check_int("epochs", epochs, minimum=0, maximum=sys.maxsize // 2),
+        batch_size=check_int("batch_size", batch_size, minimum=1, maximum=n),
+        eta=check_real("eta", eta, positive=True),
+        lmbda=check_real("lmbda", lmbda, nonnegative=True),
+        evaluation=evaluation,
+        shuffle=check_bool("shuffle", shuffle),
+        training_metrics=check_bool("training_metrics", training_metrics),
+        monitors=_check_monitors(monitors),
+        rng=as_generator("seed", seed),
+        seed=int(seed) if isinstance(seed, numbers.Integral) else None,
+    )  # fmt: skip
+    terms = dict(eta=checked["eta"], n=n, n_weights=net.n_weights)
+    checked["multiplier"] = convention.multiplier(checked["lmbda"], **terms)
+    checked["coefficient"] = convention.coefficient(checked["lmbda"], **terms)
+    checked["writer"], checked["every"] = _check_checkpoints(
+        checkpoint_every, checkpoint_path, checkpoint
+    )
+    if history is not None and not isinstance(history, History):
+        raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
+    checked["rule"], checked["state"] = _check_rule(optimizer, optimizer_state, net, history)
+    return checked
 
+
+def _settings(c: dict) -> dict:
+    """The settings a History records of the checked arguments ``c``."""
+    net, n = c["net"], len(c["X"])
     settings = {
         **net.settings(),
         "n_weights": net.n_weights,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "eta": eta,
-        "lmbda": lmbda,
-        "decay": convention.name,
-        "multiplier": multiplier,
+        "epochs": c["epochs"],
+        "batch_size": c["batch_size"],
+        "eta": c["eta"],
+        "lmbda": c["lmbda"],
+        "decay": c["convention"].name,
+        "multiplier": c["multiplier"],
         "n": n,
-        "steps_per_epoch": steps_per_epoch(n, batch_size),
-        "shuffle": shuffle,
-        "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
+        "steps_per_epoch": steps_per_epoch(n, c["batch_size"]),
+        "shuffle": c["shuffle"],
+        "seed": c["seed"],
     }
-    if optimizer is not None:
-        settings["optimizer"] = optimizer.settings()
+    recorded = _recorded_rule(c["rule"])
+    if recorded is not None:
+        settings["optimizer"] = recorded
+    return settings
+
+
+def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedule]:
+    """The Run of the checked arguments ``c``: its settings, record, and first epoch recorded."""
+    net, n, lmbda, eta = c["net"], len(c["X"]), c["lmbda"], c["eta"]
+    settings = _settings(c)
     first = 0
     if history is not None:
-        first = check_continuation(history, settings, training_metrics, evaluation)
-        _check_optimizer_continuation(history, settings, optimizer_state)
+        first = check_continuation(history, settings, c["training_metrics"], c["evaluation"])
+        _check_rule_continuation(history, settings)
 
     def penalty(sum_of_squares: float) -> float:
-        return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
+        return c["convention"].penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
 
-    recorder = _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
+    data = (c["X"], c["labels"], c["targets"])
+    recorder = _Recorder(net, settings, data, c["evaluation"], c["training_metrics"], penalty)
     with np.errstate(over="ignore", invalid="ignore"):
         if not recorder.record(first):
             raise ValueError(
@@ -400,27 +349,18 @@ def _check_arguments(
             )
     if history is not None:
         check_network_state(history, recorder.history(()).weights.norm[0])
+    split = None
+    if c["monitors"]:
+        part = c["rule"].decay_part(net, c["state"], coefficient=c["coefficient"], eta=eta)
+        split = StepSplit(net, part, c["monitors"])
     run = Run(
-        net=net,
-        X=X,
-        targets=targets,
-        update=update,
-        batch_size=batch_size,
-        eta=eta,
-        lmbda=lmbda,
-        multiplier=multiplier,
-        shuffle=shuffle,
-        rng=rng,
-        monitors=monitors,
-        recorder=recorder,
-        earlier=history,
-        first=first,
-        last=first + epochs,
-        optimizer_state=state,
-        decay_part=decay_part,
-    )
-    training = {**settings, "epochs": run.last, "training_metrics": training_metrics}
-    return run, CheckpointSchedule(writer, checkpoint_every, training)
+        net=net, X=c["X"], targets=c["targets"], rule=c["rule"], state=c["state"],
+        coefficient=c["coefficient"], batch_size=c["batch_size"], eta=eta, lmbda=lmbda,
+        multiplier=c["multiplier"], shuffle=c["shuffle"], rng=c["rng"], monitors=c["monitors"],
+        recorder=recorder, earlier=history, first=first, last=first + c["epochs"], split=split,
+    )  # fmt: skip
+    training = {**settings, "epochs": run.last, "training_metrics": c["training_metrics"]}
+    return run, CheckpointSchedule(c["writer"], c["every"], training)
 
 
 def train(
@@ -441,9 +381,10 @@ def train(
     history: History | None = None,
     checkpoint_every: int | None = None,
     checkpoint_path: str | os.PathLike | None = None,
-    optimizer: str | Optimizer | None = None,
+    optimizer: str | Rule | None = None,
     optimizer_state: dict[str, np.ndarray] | None = None,
     blas_threads: int | None = 1,
+    checkpoint: CheckpointWriter | None = None,
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
@@ -562,25 +503,14 @@ def train(
     (3, 2)
     """
     threads = check_threads(blas_threads)
-    run, checkpoints = _check_arguments(
-        net,
-        data,
-        epochs=epochs,
-        batch_size=batch_size,
-        eta=eta,
-        lmbda=lmbda,
-        decay=decay,
-        evaluation=evaluation,
-        shuffle=shuffle,
-        seed=seed,
-        training_metrics=training_metrics,
-        monitors=monitors,
-        history=history,
-        checkpoint_every=checkpoint_every,
-        checkpoint_path=checkpoint_path,
-        optimizer=optimizer,
+    checked = check_arguments(
+        net, data, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda, decay=decay,
+        evaluation=evaluation, shuffle=shuffle, seed=seed, training_metrics=training_metrics,
+        monitors=monitors, history=history, checkpoint_every=checkpoint_every,
+        checkpoint_path=checkpoint_path, checkpoint=checkpoint, optimizer=optimizer,
         optimizer_state=optimizer_state,
-    )
+    )  # fmt: skip
+    run, checkpoints = _start_run(checked, history)
     for monitor in run.monitors:
         monitor.start(net, eta=run.eta, multiplier=run.multiplier)
     if history is not None:

@@ -20,7 +20,7 @@ into the fraction of the epoch's change that decay accounts for, and
 :func:`decay_dominated_epochs` lists the epochs where it is above a
 threshold (Nielsen's claim that the first epochs are dominated by decay).
 
-**Other update rules** (``train(..., optimizer=...)``). Each step is split
+**Every update rule** (``train(..., optimizer=...)``). Each step is split
 as w' = w − u − v, with u the part the decay made and v the rest of the
 update (their definitions for momentum, Adam + L2 and AdamW are in
 :mod:`decaylab.optimizers`), and the budget becomes
@@ -80,12 +80,13 @@ class DecompositionMonitor:
 
     Record (arrays of shape (epochs, n_layers))
     -------------------------------------------
-    decay_norm : Σ_steps ‖u‖ = Σ (1 − d)‖w‖, the path length of the decay part.
-    gradient_norm : Σ_steps ‖v‖ = Σ (η/m_B)‖Σ_x ∂C_x/∂w‖ (another rule: the
-        rest of its update, see the module docstring).
+    decay_norm : Σ_steps ‖u‖ (eq. 93: Σ (1 − d)‖w‖), the path length of the decay part.
+    gradient_norm : Σ_steps ‖v‖ (eq. 93: Σ (η/m_B)‖Σ_x ∂C_x/∂w‖; another rule:
+        the rest of its update, see the module docstring).
     ratio : decay_norm / gradient_norm (inf where the gradient was exactly 0).
-    contraction : Σ (d² − 1)‖w‖², the decay term of the ‖w‖² budget (<= 0).
-    radial : Σ −2d·w·v, the part of the gradient step along w.
+    contraction : Σ ‖w − u‖² − ‖w‖² (eq. 93: Σ (d² − 1)‖w‖²), the decay term of
+        the ‖w‖² budget (<= 0).
+    radial : Σ −2(w − u)·v (eq. 93: Σ −2d·w·v), the part of the gradient step along w.
     noise : Σ ‖v‖², the squared length of the gradient steps (>= 0).
     net_decay_norm : (with ``displacement``) ‖Σ_steps u‖, how far decay moved
         the weights over the epoch.
@@ -96,13 +97,12 @@ class DecompositionMonitor:
 
     Notes
     -----
-    Per step and layer the cost is two dot products over the layer's
-    weights (w·g and ‖g‖²) and a few float operations: ‖w‖² is carried
-    from step to step by the budget ‖w'‖² = d²‖w‖² − 2d·w·v + ‖v‖² (the
-    step of eq. 93 is exactly w' = d·w − v) and measured afresh at the end of
-    every epoch, so rounding cannot accumulate beyond one epoch. With
-    ``displacement`` one addition more (Σu is (1 − d)·Σ_steps w, and Σv
-    follows from the epoch's start and end weights).
+    The monitor sees every step after it is made, split by the update rule
+    into w_before − w_after = u + v (:meth:`step_parts`); per step and layer
+    it costs five dot products (u·u, w·u, w·v, u·v, v·v), whatever the rule:
+    contraction ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. With
+    ``displacement`` one addition more (Σu; Σv follows from the epoch's
+    start and end weights).
     """
 
     name = "decomposition"
@@ -127,39 +127,9 @@ class DecompositionMonitor:
         # floats costs far less than indexing into NumPy arrays.
         self._sums = [[0.0] * self.n_layers for _ in range(5)]
         self._weights = [w.reshape(-1) for w in net.weights]
-        self._squared = [float(np.dot(w, w)) for w in self._weights]
-        self._grad_source = None
-        self._grads: list[np.ndarray] = []
-        self._split = False  # whether steps come split by another update rule
         if self.displacement:
             self._weight_sum = [np.zeros_like(w) for w in self._weights]
             self._epoch_start = [w.copy() for w in self._weights]
-
-    def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None:
-        """Account for one step, called before the update with the batch gradient sums."""
-        if grad_weights is not self._grad_source:
-            self._grad_source = grad_weights
-            self._grads = [g.reshape(-1) for g in grad_weights]
-        d = self.multiplier
-        scale = self.eta / batch_length
-        decay_rate, contraction_rate, radial_rate = 1.0 - d, d * d - 1.0, -2.0 * d * scale
-        noise_rate = scale * scale
-        decay_norm, gradient_norm, contraction, radial, noise = self._sums
-        squared = self._squared
-        dot, sqrt = np.dot, math.sqrt
-        for l, (w, g) in enumerate(zip(self._weights, self._grads)):
-            ww, wg, gg = squared[l], float(dot(w, g)), float(dot(g, g))
-            decay_norm[l] += decay_rate * sqrt(ww)
-            gradient_norm[l] += scale * sqrt(gg)
-            contraction[l] += contraction_rate * ww
-            radial[l] += radial_rate * wg
-            noise[l] += noise_rate * gg
-            # ‖w'‖² from the budget itself, which saves a third dot product per step;
-            # end_epoch replaces it by the measured value.
-            squared[l] = max(ww + contraction_rate * ww + radial_rate * wg + noise_rate * gg, 0.0)
-        if self.displacement:
-            for w, total in zip(self._weights, self._weight_sum):
-                np.add(total, w, out=total)
 
     def step_parts(
         self,
@@ -167,17 +137,15 @@ class DecompositionMonitor:
         decay: Sequence[np.ndarray],
         rest: Sequence[np.ndarray],
     ) -> None:
-        """Account for one step of another update rule, called after it (see the Notes)."""
-        self._split = True
+        """Account for one step, called after it with w before and its parts u and v."""
         decay_norm, gradient_norm, contraction, radial, noise = self._sums
         dot, sqrt = np.dot, math.sqrt
         for l, (w, u, v) in enumerate(zip(weights_before, decay, rest)):
-            decayed = w - u
-            ww, vv = float(dot(w, w)), float(dot(v, v))
-            decay_norm[l] += sqrt(float(dot(u, u)))
+            uu, wu, vv = float(dot(u, u)), float(dot(w, u)), float(dot(v, v))
+            decay_norm[l] += sqrt(uu)
             gradient_norm[l] += sqrt(vv)
-            contraction[l] += float(dot(decayed, decayed)) - ww
-            radial[l] += -2.0 * float(dot(decayed, v))
+            contraction[l] += uu - 2.0 * wu  # ‖w − u‖² − ‖w‖²
+            radial[l] += 2.0 * (float(dot(u, v)) - float(dot(w, v)))  # −2(w − u)·v
             noise[l] += vv
         if self.displacement:
             for u, total in zip(decay, self._weight_sum):
@@ -193,8 +161,6 @@ class DecompositionMonitor:
             for l, (w, total, start) in enumerate(
                 zip(self._weights, self._weight_sum, self._epoch_start)
             ):
-                if not self._split:
-                    total *= 1.0 - self.multiplier  # Σ_steps w, now Σu
                 row[6, l] = np.sqrt(np.dot(total, total))
                 start -= w  # w_start − w_end = Σu + Σv
                 start -= total  # Σv
@@ -204,7 +170,6 @@ class DecompositionMonitor:
         self._rows.append(row)
         for sums in self._sums:
             sums[:] = [0.0] * self.n_layers
-        self._squared = [float(np.dot(w, w)) for w in self._weights]
 
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""

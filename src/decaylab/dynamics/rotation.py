@@ -151,11 +151,9 @@ class RotationMonitor:
 
     Notes
     -----
-    The angle of one step is computed before the update from w and the batch
-    gradient g, with no copy of the weights: w·w' = d‖w‖² − s·w·g and
-    ‖w × w'‖ = ‖w‖·s·‖g_⊥‖, where s = η/m_B and ‖g_⊥‖² = ‖g‖² − (w·g)²/‖w‖²,
-    give θ = atan2(‖w‖·s·‖g_⊥‖, w·w'). ‖w‖² is carried from step to step by
-    ‖w'‖² = d²‖w‖² − 2ds·w·g + s²‖g‖² and measured afresh every epoch.
+    The angle of one step is that between the weights before it (shown by
+    the training loop, :meth:`step_parts`) and the weights after it, for
+    every update rule alike.
     """
 
     name = "rotation"
@@ -176,26 +174,6 @@ class RotationMonitor:
         self._squared = [float(np.dot(w, w)) for w in self._weights]
         self._angle_sum = [0.0] * self.n_layers
         self._steps = 0
-        self._grad_source = None
-        self._grads: list[np.ndarray] = []
-
-    def step(self, net: Network, grad_weights: Sequence[np.ndarray], batch_length: int) -> None:
-        """With ``per_step``, add the angle this step will turn each layer by."""
-        if not self.per_step:
-            return
-        if grad_weights is not self._grad_source:
-            self._grad_source = grad_weights
-            self._grads = [g.reshape(-1) for g in grad_weights]
-        d, scale = self.multiplier, self.eta / batch_length
-        squared, angle_sum = self._squared, self._angle_sum
-        dot, sqrt = np.dot, math.sqrt
-        for l, (w, g) in enumerate(zip(self._weights, self._grads)):
-            ww, wg, gg = squared[l], float(dot(w, g)), float(dot(g, g))
-            if ww > 0.0:
-                across = scale * sqrt(max(gg - wg * wg / ww, 0.0) * ww)
-                angle_sum[l] += math.atan2(across, d * ww - scale * wg)
-            squared[l] = max(d * d * ww - 2.0 * d * scale * wg + scale * scale * gg, 0.0)
-        self._steps += 1
 
     def step_parts(
         self,
@@ -203,7 +181,7 @@ class RotationMonitor:
         decay: Sequence[np.ndarray],
         rest: Sequence[np.ndarray],
     ) -> None:
-        """With ``per_step``, add the angle a step of another update rule turned each layer by.
+        """With ``per_step``, add the angle the step just made turned each layer by.
 
         Called after the step: the network holds w_after, ``weights_before`` w.
         """
