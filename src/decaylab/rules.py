@@ -483,17 +483,23 @@ def _no_decay(factor: float) -> float:
 
 
 def _trajectory_factors(matrix: np.ndarray, steps: int, epochs: int) -> np.ndarray:
-    power = np.linalg.matrix_power(matrix, steps)
-    state = np.zeros(len(matrix))
-    state[0] = 1.0
-    factors = np.empty(epochs)
-    for e in range(epochs):
+    """w_{eK}/w_{(e−1)K} for e = 1..epochs of x_{t+1} = M x_t from x_0 = (1, 0, …)."""
+    values, vectors = np.linalg.eig(matrix)
+    order = np.argsort(-np.abs(values))
+    values, vectors = values[order], vectors[:, order]
+    t = steps * np.arange(epochs + 1)
+    if np.linalg.cond(vectors) < 1e8 and values[0] != 0:
+        # w_t/λ₁ᵗ = Σ_i A_i (λ_i/λ₁)ᵗ stays of order one however long the run.
+        amplitudes = vectors[0] * np.linalg.solve(vectors, np.eye(len(matrix))[:, 0])
+        scaled = np.array([np.sum(amplitudes * (values / values[0]) ** k) for k in t])
+        return (values[0] ** steps * scaled[1:] / scaled[:-1]).real
+    # A double root (or nearly): powers of M, rescaled against under- and overflow.
+    power, state, factors = np.linalg.matrix_power(matrix, steps), np.eye(len(matrix))[0], []
+    for _ in range(epochs):
         new = power @ state
-        factors[e] = new[0] / state[0] if state[0] else np.nan
-        # Rescaled so that long runs neither underflow nor overflow.
-        scale = np.max(np.abs(new))
-        state = new / scale if scale > 0 else new
-    return factors
+        factors.append(new[0] / state[0] if state[0] else np.nan)
+        state = new / max(np.max(np.abs(new)), np.finfo(float).tiny)
+    return np.array(factors)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from decaylab.dynamics.decomposition import _record
 from decaylab.dynamics.equilibrium import Equilibrium, find_equilibrium, mean_and_standard_error
 from decaylab.dynamics.noise import ar1_stationary_variance
 from decaylab.history import History
+from decaylab.rules import rule_of
 
 __all__ = ["Budget", "equilibrium_budget"]
 
@@ -165,9 +166,10 @@ def equilibrium_budget(
     ------
     ValueError
         If the history has no decomposition record, the equilibrium was not
-        reached, or the run used momentum or Adam + L2 (their decay enters
-        through the update direction, not as the multiplication by d that
-        the implied ‖w‖² assumes).
+        reached, or the run's update rule does not decay by multiplying the
+        weights (its ``multiplies_weights`` is False: momentum and Adam + L2,
+        whose decay enters through the update direction, not as the
+        multiplication by d that the implied ‖w‖² assumes).
 
     Notes
     -----
@@ -178,14 +180,16 @@ def equilibrium_budget(
     drawn without replacement: Var = σ²/(2a − a²) = σ²/(1 − d²) summed over the weights.
     """
     record = _record(history)
-    rule = (history.settings.get("optimizer") or {}).get("name", "sgd")
-    if rule not in ("sgd", "adamw"):
+    rule = rule_of(history)  # raises for a recorded rule that is not known
+    if not rule.multiplies_weights:
         # The implied ‖w‖² = −contraction/(K(1 − d²)) needs the decay to be the
         # multiplication by d; under momentum and Adam + L2 it enters through the
         # update direction, and that formula would be off by about 1/(1 − β).
         raise ValueError(
-            f"history was trained with optimizer {rule!r}; expected eq. 93 or 'adamw', "
-            "whose decay is a multiplication by d (use the DecompositionMonitor record directly)"
+            f"history was trained with optimizer {rule.name!r} ({rule.settings()}), whose decay "
+            "is not "
+            "a multiplication of the weights by d; expected eq. 93, AdamW or another rule that "
+            "multiplies the weights (use the DecompositionMonitor record directly)"
         )
     if equilibrium is None:
         equilibrium = find_equilibrium(history)

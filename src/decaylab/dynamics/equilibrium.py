@@ -20,9 +20,9 @@ import numpy as np
 
 from decaylab._validation import check_choice, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention
-from decaylab.dynamics.optimizer_factors import momentum_roots
 from decaylab.history import History
 from decaylab.network import Network
+from decaylab.rules import decay_inputs, rule_of
 
 #: Statistics on which :func:`find_equilibrium` can test for a plateau (all positive).
 EQUILIBRIUM_STATISTICS = ("norm_squared", "rms", "norm", "mean_abs")
@@ -227,20 +227,15 @@ class Equilibrium:
 
 
 def _relaxation_epochs(settings: dict) -> float:
-    """−1/log of the run's pure-decay factor per epoch; NaN without the multiplier.
+    """τ in epochs, as the run's update rule answers it; NaN without the multiplier.
 
-    d^K for eq. 93 and AdamW (Adam + L2 has no fixed factor: AdamW's at the same
-    c is taken), |r₊|^K for momentum, which decays about 1/(1 − β) times faster.
+    For eq. 93 and AdamW −1/log(d^K); for momentum −1/log|r₊|^K, about
+    1/(1 − β) times faster (:mod:`decaylab.rules`). A recorded rule that is
+    not known raises ValueError.
     """
     if "multiplier" not in settings or "steps_per_epoch" not in settings:
         return float("nan")
-    d = settings["multiplier"]
-    optimizer = settings.get("optimizer") or {}
-    per_step = d
-    if optimizer.get("name") == "momentum" and d < 1.0:  # no decay: τ = inf below
-        per_step = abs(momentum_roots(1.0 - d, optimizer["beta"])[0])
-    log_factor = settings["steps_per_epoch"] * math.log(per_step)
-    return float(-1.0 / log_factor) if log_factor < 0 else float("inf")
+    return float(rule_of(settings).relaxation_epochs(**decay_inputs(settings)))
 
 
 def _statistic_series(history: History, statistic: str, layer) -> np.ndarray:
@@ -292,12 +287,13 @@ def find_equilibrium(
         standard error, >= 0: a floor for runs so quiet that any slow trend is
         significant (and for noise-free ones).
     relaxation_epochs : float, optional
-        τ in epochs; by default −1/log(d^K) from the run's settings
-        (d the per-step multiplier, K steps per epoch), ≈ m/(ηλ). Under
-        momentum −1/log|r₊|^K ≈ m(1 − β)/(ηλ) (r₊ of
-        :func:`~decaylab.dynamics.optimizer_factors.momentum_roots`); AdamW's
-        is d^K's, 1/(ηc) steps; Adam + L2 has none of its own and takes
-        AdamW's at the same c.
+        τ in epochs; by default the run's update rule answers it from the
+        run's settings (``relaxation_epochs`` of :mod:`decaylab.rules`): for
+        eq. 93 −1/log(d^K) (d the per-step multiplier, K steps per epoch),
+        ≈ m/(ηλ); under momentum, Nesterov's too, −1/log|r₊|^K ≈
+        m(1 − β)/(ηλ) (r₊ the slow root of its recurrence); AdamW's is d^K's,
+        1/(ηc) steps; Adam + L2 has none of its own and takes AdamW's at the
+        same c. A History whose recorded rule is not known raises ValueError.
 
     Returns
     -------

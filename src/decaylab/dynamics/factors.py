@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from decaylab.conventions import DecayConvention, get_convention
-from decaylab.dynamics.optimizer_factors import momentum_factors
 from decaylab.history import History
+from decaylab.rules import decay_inputs, rule_of
 
 
 @dataclass(frozen=True)
@@ -293,37 +293,25 @@ def measured_factors(history: History) -> MeasuredFactors:
         raise ValueError(
             f"history.settings lacks {missing}; expected a History returned by decaylab.train"
         )
-    optimizer = settings.get("optimizer") or {}
-    rule = optimizer.get("name", "sgd")
+    rule = rule_of(history)  # raises for a recorded rule that is not known
     if history.n_epochs < 1:
         raise ValueError(
             f"history has {history.n_epochs} epochs; expected at least 1 to form a ratio"
         )
-    d = float(settings["multiplier"])
-    steps = int(settings["steps_per_epoch"])
+    inputs = decay_inputs(settings)
     norm = history.weights.norm
     total_norm = history.weights.total.norm
     with np.errstate(divide="ignore", invalid="ignore"):
         measured = norm[1:] / norm[:-1]
         total = total_norm[1:] / total_norm[:-1]
     epoch = np.asarray(history.epoch[1:])
-    if rule == "momentum":
-        beta = float(optimizer["beta"])
-        exact = momentum_factors(
-            1.0 - d, beta, settings["n"], settings["batch_size"], epochs=int(epoch[-1])
-        )
-        # Norms: with complex roots (a > (1 − √β)²) a weight can change sign.
-        predicted, by_epoch = exact.asymptotic, np.abs(exact.epoch_factors[epoch - 1])
-        closed = exact.closed_form
-    elif rule == "adam":
-        predicted = closed = float("nan")
-        by_epoch = np.full(len(epoch), np.nan)
-    else:
-        predicted = d**steps
-        by_epoch = np.full(len(epoch), predicted)
-        closed = float(np.exp(-(1.0 - d) * settings["n"] / settings["batch_size"]))
+    predicted = rule.epoch_factor(**inputs)
+    # Counted from the run's epoch 0 with a fresh state; norms, so absolute values
+    # (with complex roots a weight can change sign).
+    by_epoch = np.abs(np.asarray(rule.epoch_factors(**inputs, epochs=int(epoch[-1]))))[epoch - 1]
+    closed = rule.closed_form(**inputs)
     return MeasuredFactors(
-        rule=rule,
+        rule=str(rule.settings()["name"]),
         epoch=epoch,
         measured=measured,
         total=total,

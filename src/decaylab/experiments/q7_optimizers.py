@@ -27,6 +27,7 @@ rules are compared at equal nominal decay per epoch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ from decaylab.experiments.q6_conventions import best_lambda, estimate_geometric
 from decaylab.experiments.records import ExperimentResult
 from decaylab.network import Network
 from decaylab.optimizers import Adam, AdamW, Momentum
+from decaylab.rules import get_rule
 from decaylab.training import train
 
 __all__ = [
@@ -489,8 +491,13 @@ def _run(sizes, init, seed, split, *, rule, beta, eta, lmbda, epochs, batch_size
 
 
 def _lmbda_for(rule: str, timescale: float, *, eta: float, batch_size: int, beta: float) -> float:
-    """λ whose pure-decay timescale is ``timescale`` epochs: m/(ηλ), m(1 − β)/(ηλ) with momentum."""
-    scale = (1.0 - beta) if rule == "momentum" else 1.0
+    """λ whose pure-decay timescale is ``timescale`` epochs: m/(ηλ), m(1 − β)/(ηλ) with momentum.
+
+    The factor is the rule's own: the rate of its closed form e^{−rate·n/m} per unit
+    ηλ/n (Adam + L2 has none; AdamW's, 1, is taken).
+    """
+    speed = -math.log(get_rule(_optimizer(rule, beta)).closed_form(1, 1, 1.0, 1.0))
+    scale = 1.0 / speed if math.isfinite(speed) else 1.0
     return batch_size * scale / (eta * timescale)
 
 
@@ -644,8 +651,8 @@ def optimizer_comparison(
     factor_predicted = {r: np.full((S, L), np.nan) for r in rules}
     closed_form = {}
     for rule in rules:
-        a = etas[rule] * factor_lmbda[rule] / n_max
-        closed_form[rule] = float(np.exp(-a * (n_max / batch_size))) if rule != "adam" else np.nan
+        optimizer, c = get_rule(_optimizer(rule, beta)), factor_lmbda[rule] / n_max
+        closed_form[rule] = optimizer.closed_form(n_max, batch_size, etas[rule], c)
         for s, seed in enumerate(seeds):
             history, net, state, message = run(
                 sizes,
@@ -664,23 +671,21 @@ def optimizer_comparison(
             if message is not None:
                 continue
             factor_measured[rule][s] = history.weights.norm[1] / history.weights.norm[0]
-            if rule == "adam":
-                adam = _optimizer("adam", beta)
+            # The rule's exact first-epoch factor from a fresh state; a rule with none
+            # (Adam + L2) has its effective decay measured from its state instead.
+            predicted = optimizer.epoch_factors(n_max, batch_size, etas[rule], c, epochs=1)[0]
+            if math.isnan(predicted):
                 factor_predicted[rule][s] = adam_l2_decay(
                     net,
                     state,
                     eta=etas[rule],
-                    coefficient=factor_lmbda[rule] / n_max,
-                    beta2=adam.beta2,
-                    eps=adam.eps,
+                    coefficient=c,
+                    beta2=optimizer.beta2,
+                    eps=optimizer.eps,
                     steps=K,
                 ).effective_epoch
-            elif rule == "momentum":
-                factor_predicted[rule][s] = momentum_factors(
-                    a, beta, n_max, batch_size
-                ).epoch_factors[0]
             else:
-                factor_predicted[rule][s] = (1.0 - a) ** K
+                factor_predicted[rule][s] = predicted
     a_momentum = etas["momentum"] * factor_lmbda["momentum"] / n_max
     momentum = momentum_factors(a_momentum, beta, n_max, batch_size, epochs=3)
     closed_form["momentum"] = momentum.closed_form
@@ -694,6 +699,8 @@ def optimizer_comparison(
     final_norms = {r: np.full((S, L), np.nan) for r in ("adam", "adamw")}
     adam_ratio, adam_rms = np.full((S, L), np.nan), np.full((S, L), np.nan)
     for rule in rules:
+        optimizer = get_rule(_optimizer(rule, beta))
+        fixed = not math.isnan(optimizer.epoch_factor(1, 1, 1.0, 0.0))  # Adam + L2: none
         for g, lam in enumerate(equilibrium_lmbda[rule]):
             for s, seed in enumerate(seeds):
                 history, net, state, message = run(
@@ -716,15 +723,14 @@ def optimizer_comparison(
                 equilibrium_norm2[rule][g, s] = float(np.mean(norm[-average_epochs:] ** 2))
                 if g == middle and rule in final_norms:
                     final_norms[rule][s] = history.weights.norm[-1]
-                if g == middle and rule == "adam":
-                    adam = _optimizer("adam", beta)
+                if g == middle and not fixed:
                     decay = adam_l2_decay(
                         net,
                         state,
                         eta=etas[rule],
                         coefficient=lam / equilibrium_n,
-                        beta2=adam.beta2,
-                        eps=adam.eps,
+                        beta2=optimizer.beta2,
+                        eps=optimizer.eps,
                         steps=steps_per_epoch(equilibrium_n, batch_size),
                     )
                     adam_ratio[s], adam_rms[s] = decay.ratio, decay.gradient_rms

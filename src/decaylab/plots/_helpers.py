@@ -10,8 +10,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from decaylab.dynamics.optimizer_factors import momentum_roots
 from decaylab.history import History
+from decaylab.rules import decay_inputs, rule_of
 
 #: One colour per weight layer, in order; the pooled weights are drawn in black.
 LAYER_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
@@ -164,26 +164,19 @@ def statistic_label(statistic: str, squared: bool) -> str:
 
 
 def epoch_factor(history: History) -> float:
-    """The run's pure-decay factor per epoch from its settings.
+    """The run's pure-decay factor per epoch, as its update rule answers it.
 
-    d^⌈n/m⌉ for eq. 93 and AdamW; for heavy-ball momentum |r₊|^⌈n/m⌉, the
-    slower characteristic root of its recurrence (the factor after the first
-    epoch's transient). Adam + L2 has no fixed factor: its runs are refused.
+    d^⌈n/m⌉ for eq. 93 and AdamW; for momentum |r₊|^⌈n/m⌉, the slower
+    characteristic root of its recurrence (the factor after the first
+    epoch's transient). A rule with no fixed factor (Adam + L2) is refused,
+    and so is a recorded rule that is not known.
     """
-    settings = history.settings
-    missing = [key for key in ("multiplier", "steps_per_epoch") if key not in settings]
-    if missing:
+    rule = rule_of(history)
+    factor = rule.epoch_factor(**decay_inputs(history.settings))
+    if np.isnan(factor):
         raise ValueError(
-            f"history.settings lacks {missing}; expected the settings that decaylab.train records"
+            f"history was trained with optimizer {rule.name!r} ({rule.settings()}), which has "
+            "no fixed prediction of its pure-decay factor per epoch (Adam + L2's depends on √v̂); "
+            "expected eq. 93, momentum or AdamW (pass prediction=False)"
         )
-    d = float(settings["multiplier"])
-    optimizer = settings.get("optimizer") or {}
-    rule = optimizer.get("name", "sgd")
-    if rule == "adam":
-        raise ValueError(
-            "history was trained with Adam + L2, whose decay per epoch depends on √v̂ and "
-            "has no fixed prediction; expected eq. 93, momentum or AdamW (pass prediction=False)"
-        )
-    if rule == "momentum" and d < 1.0:
-        d = abs(complex(momentum_roots(1.0 - d, optimizer["beta"])[0]))
-    return d ** int(settings["steps_per_epoch"])
+    return float(factor)
