@@ -230,6 +230,11 @@ def _check_checkpoints(every, path, writer) -> tuple[CheckpointWriter | None, in
 
 def _check_rule(rule, optimizer_state, net: Network, history) -> tuple[Rule, dict]:
     """The rule ``optimizer`` names and its state, checked against ``net`` and ``history``."""
+    if rule is None and optimizer_state is not None:
+        raise ValueError(
+            "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
+            "the optimizer the state belongs to"
+        )
     rule = get_rule(rule)
     if optimizer_state is None:
         recorded = None if history is None else history.settings.get("optimizer")
@@ -240,11 +245,6 @@ def _check_rule(rule, optimizer_state, net: Network, history) -> tuple[Rule, dic
                 "trained with (train updates it in place; checkpoints store it)"
             )
         return rule, rule.init(net)
-    if isinstance(rule, SGD):
-        raise ValueError(
-            "optimizer_state is given but optimizer is None (eq. 93 keeps no state); expected "
-            "the optimizer the state belongs to"
-        )
     return rule, check_rule_state(rule, optimizer_state, net)
 
 

@@ -35,7 +35,7 @@ from decaylab.dynamics.decomposition import _record
 from decaylab.dynamics.equilibrium import Equilibrium, find_equilibrium, mean_and_standard_error
 from decaylab.dynamics.noise import ar1_stationary_variance
 from decaylab.history import History
-from decaylab.rules import rule_of
+from decaylab.rules import decay_inputs, rule_of
 
 __all__ = ["Budget", "equilibrium_budget"]
 
@@ -212,8 +212,9 @@ def equilibrium_budget(
             f"the equilibrium window has {len(terms['contraction'])} epochs of the decomposition "
             "record; expected at least 3"
         )
-    d = settings["multiplier"]
     steps = settings["steps_per_epoch"]
+    # The rule's own multiplication per step (eq. 93's d = 1 − ηλ/n), from its epoch factor.
+    d = float(rule.epoch_factor(**decay_inputs(settings))) ** (1.0 / steps)
     per_step = steps * (1.0 - d * d)
     gained = terms["radial"] + terms["noise"]
     with np.errstate(divide="ignore", invalid="ignore"):
