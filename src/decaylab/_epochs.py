@@ -41,7 +41,8 @@ class StepSplit:
         self.layers = list(zip(bounds[:-1], bounds[1:]))
         self.before_views = [self.before[a:b] for a, b in self.layers]
         self.rest_views = [self.rest[a:b] for a, b in self.layers]
-        self.observers = [m.step_parts for m in monitors]
+        # A monitor may say it needs no steps (RotationMonitor without per_step).
+        self.observers = [m.step_parts for m in monitors if getattr(m, "sees_steps", True)]
 
     def show(self, state) -> None:
         """Split the step just made (``self.before`` holds w before it) and show it."""

@@ -49,6 +49,8 @@ class StepMonitor(Protocol):
     decay + rest (:mod:`decaylab.rules` defines the decay part of each
     rule; for eq. 93 it is (1 − d)·w and the rest (η/m_B)Σ_x ∂C_x/∂w). The
     arrays are views into buffers reused by the next step: copy what you keep.
+    A monitor whose optional attribute ``sees_steps`` is False is not shown
+    the steps, and spares the run the work of splitting them.
     """
 
     name: str
@@ -350,7 +352,7 @@ def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedul
     if history is not None:
         check_network_state(history, recorder.history(()).weights.norm[0])
     split = None
-    if c["monitors"]:
+    if any(getattr(m, "sees_steps", True) for m in c["monitors"]):
         part = c["rule"].decay_part(net, c["state"], coefficient=c["coefficient"], eta=eta)
         split = StepSplit(net, part, c["monitors"])
     run = Run(

@@ -192,6 +192,11 @@ class RotationMonitor:
                 self._angle_sum[l] += angular_update(before, after)
         self._steps += 1
 
+    @property
+    def sees_steps(self) -> bool:
+        """Whether the training loop shows this monitor each step (only with ``per_step``)."""
+        return self.per_step
+
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
         row = np.empty((3 if self.per_step else 2, self.n_layers))
