@@ -84,7 +84,10 @@ class _Stack:
         # with the gradient buffers of their update, which is not fused.
         self._deep_weights = [w if K > 1 else w[0] for w in self.weights[1:]]
         self._deep_grads = [np.empty_like(w) for w in self._deep_weights]
-        # Per-member scalars broadcast over (K, ...) blocks, or over one member's matrices.
+        # Every member's weights of a layer as one row, so that its decay multiplier
+        # broadcasts along a contiguous row (about twice as fast as over a (K, o, i) block).
+        self._rows = [w.reshape(K, -1) for w in self.weights]
+        # Per-member scalars broadcast over (K, k, o) blocks, or over one member's matrices.
         self._member_shape = (K, 1, 1) if K > 1 else (1, 1)
         o0, i0 = shapes[0]
         self.wide_weights = self.weights[0].reshape(K * o0, i0)
@@ -112,9 +115,7 @@ class _Stack:
     def set_hyperparameters(self, etas: Sequence[float], multipliers: Sequence[float]) -> None:
         """Store each member's η and decay multiplier d, shaped to broadcast over its blocks."""
         self._etas = np.array(etas, dtype=np.float64)
-        self._multipliers = np.array(multipliers, dtype=self.params.dtype).reshape(
-            self._member_shape
-        )
+        self._multipliers = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1)
         # One d for all members (a sweep over seeds or η) decays inside the first layer's
         # product, as a separate run does, instead of in a pass of its own.
         same = len(set(multipliers)) == 1
@@ -147,14 +148,14 @@ class _Stack:
         if common is None:
             # Scalars broadcast over each (K, ...) block: a per-parameter vector of
             # multipliers would have to be read from memory at every step.
-            self.weights[0] *= self._multipliers  # decay: weights only, never biases
+            self._rows[0] *= self._multipliers  # decay: weights only, never biases
             common = 1.0
         matmul_into(self.wide_weights, delta[0].T, factors[0][1], alpha=-1.0, beta=common)
-        for weights, grad, (delta_members, inputs) in zip(
-            self._deep_weights, self._deep_grads, factors[1:]
+        for weights, rows, grad, (delta_members, inputs) in zip(
+            self._deep_weights, self._rows[1:], self._deep_grads, factors[1:]
         ):
             np.matmul(delta_members.swapaxes(-1, -2), inputs, out=grad)
-            weights *= self._multipliers
+            rows *= self._multipliers
             weights -= grad
         ones = self.backprop.ones[:batch_length]
         for b, d in zip(self.wide_biases, delta):
