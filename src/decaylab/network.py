@@ -500,7 +500,7 @@ class Backprop:
         ----------
         X : ndarray, shape (k, sizes[0]), k <= m, C-contiguous
         targets : ndarray, shape (k, sizes[-1]), one-hot, shared by all members
-        output_scale : ndarray, shape (K, 1, 1), optional
+        output_scale : ndarray, shape (K, 1, 1) (one network: (1, 1)), optional
             A factor for each member's δ^L, and so for every δ^l, which are
             linear in it (the ensemble's η_k/m_B).
 
@@ -538,13 +538,18 @@ class Backprop:
             if self.net is not None:
                 self._grad = np.empty_like(self.net.params)
                 self._grad_weights, self._grad_biases = self.net.unflatten(self._grad)
+                self._grad_into = self._grad_weights, self._grad_biases
             else:
                 self._grad_weights = [np.empty_like(w) for w in self._weights]
                 self._grad_biases = [np.empty_like(b) for b in self._biases]
                 self._grad = [*self._grad_weights, *self._grad_biases]
-        for (delta, inputs), grad_w, grad_b in zip(
-            self.factors(), self._grad_weights, self._grad_biases
-        ):
+                # The products write into the (K, ...) arrays, or one member's matrices.
+                self._grad_into = (
+                    (self._grad_weights, self._grad_biases)
+                    if self.K > 1
+                    else ([g[0] for g in self._grad_weights], [g[0] for g in self._grad_biases])
+                )
+        for (delta, inputs), grad_w, grad_b in zip(self.factors(), *self._grad_into):
             self._product(grad_w, delta.swapaxes(-1, -2), inputs)
             np.add.reduce(delta, axis=-2, out=grad_b)
         self._formed = True
