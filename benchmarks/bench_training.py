@@ -663,30 +663,39 @@ def small_networks(repeats: int, use_jax: bool) -> dict:
         dl.train_ensemble(nets, (X, y), epochs=epochs, lmbda=lmbdas, **common)
 
     def numpy_loop():
-        NumpyLoop(start, m).epoch(batches, ETA, multiplier)
+        loop = NumpyLoop(start, m)
+        for _ in range(SMALL_EPOCHS):
+            loop.epoch(batches, ETA, multiplier)
 
+    def jax_runs():
+        # The ensemble's work as separate JAX runs: every member's epochs, one after another.
+        for _ in range(SMALL_EPOCHS * SMALL_MEMBERS):
+            run_jax()
+
+    # Each timed piece is SMALL_EPOCHS epochs of its runs, so that the pieces compared take
+    # about as long as each other (a short one is less often interrupted on a busy machine).
     pieces = {
         "single_0": lambda: single(0),
-        f"single_{SMALL_EPOCHS}": lambda: single(SMALL_EPOCHS),
+        "single": lambda: single(SMALL_EPOCHS),
         "ensemble_0": lambda: ensemble(0),
-        f"ensemble_{SMALL_EPOCHS}": lambda: ensemble(SMALL_EPOCHS),
+        "ensemble": lambda: ensemble(SMALL_EPOCHS),
         "numpy_loop": numpy_loop,
     }
     if run_jax is not None:
-        pieces["jax"] = run_jax
+        pieces["jax"] = jax_runs
     times: dict[str, list[float]] = {name: [] for name in pieces}
     with np.errstate(over="ignore"):
-        for _ in range(4 * repeats):  # interleaved; each is short
+        for _ in range(3 * repeats):  # interleaved
             for name, piece in pieces.items():
-                times[name].append(timed(piece, inner=3 if name in ("jax", "numpy_loop") else 1))
+                times[name].append(timed(piece))
     best = {name: min(t) for name, t in times.items()}
     epoch = {
-        # One epoch: the difference of a SMALL_EPOCHS-epoch and a zero-epoch call, per epoch.
-        "decaylab": (best[f"single_{SMALL_EPOCHS}"] - best["single_0"]) / SMALL_EPOCHS,
-        "ensemble_per_member": (best[f"ensemble_{SMALL_EPOCHS}"] - best["ensemble_0"])
+        # dl.train: the difference of a SMALL_EPOCHS-epoch and a zero-epoch call, per epoch.
+        "decaylab": (best["single"] - best["single_0"]) / SMALL_EPOCHS,
+        "ensemble_per_member": (best["ensemble"] - best["ensemble_0"])
         / SMALL_EPOCHS / SMALL_MEMBERS,
-        "numpy_loop": best["numpy_loop"],
-        "jax": best.get("jax"),
+        "numpy_loop": best["numpy_loop"] / SMALL_EPOCHS,
+        "jax": best["jax"] / SMALL_EPOCHS / SMALL_MEMBERS if "jax" in best else None,
     }  # fmt: skip
     ratios = {
         "numpy_loop_over_decaylab": epoch["numpy_loop"] / epoch["decaylab"],
@@ -724,8 +733,9 @@ def small_networks(repeats: int, use_jax: bool) -> dict:
 def print_small(small: dict) -> None:
     s, e, r = small["settings"], small["seconds_per_epoch"], small["ratios"]
     print(
-        f"\nsmall networks: {s['sizes']} on the {s['n']} digits, batch {s['batch_size']}, one "
-        f"epoch (decaylab: a {s['epochs_timed']}-epoch call less a 0-epoch call, per epoch)"
+        f"\nsmall networks: {s['sizes']} on the {s['n']} digits, batch {s['batch_size']}, per "
+        f"epoch of {s['epochs_timed']} (decaylab: a {s['epochs_timed']}-epoch call less a "
+        f"0-epoch call; JAX: the ensemble's {s['members']} runs one after another)"
     )
     jax = "-" if e["jax"] is None else f"{e['jax'] * 1e3:.2f} ms"
     print(
