@@ -25,7 +25,12 @@ process and run:
   with two BLAS threads;
 * float32: the speed-up over float64 and the largest difference of the
   trajectories after several epochs, single runs and ensembles, and the
-  error of a measured per-epoch decay factor against the exact one.
+  error of a measured per-epoch decay factor against the exact one;
+* small networks: [64, 30, 10] on the 1,000 bundled digits at batch 10, the
+  report's own networks: ``dl.train`` against the leanest plain-NumPy loop
+  of eq. 93 (the pure-NumPy limit), a JAX single run (only if jax is
+  installed; jit + ``lax.scan`` over the epoch, float64) and
+  ``dl.train_ensemble`` of 24 members sharing their batches, per member.
 
 All implementations start from the same weights and take the same batches in
 the same order; the agreement of their weights after one epoch is printed as
@@ -37,6 +42,7 @@ Usage::
 
     python benchmarks/bench_training.py            # a few minutes on 2 cores
     python benchmarks/bench_training.py --quick    # a smaller data set, under a minute
+    python benchmarks/bench_training.py --small-only   # only the [64, 30, 10] comparisons
 """
 
 from __future__ import annotations
@@ -77,7 +83,10 @@ TARGETS = [
     ("monitoring / epoch, batch 100", ("monitoring_fraction", 100), "<", 0.05),
     ("monitoring / epoch, batch 1000", ("monitoring_fraction", 1000), "<", 0.05),
     ("ensemble K=16, batch 100: 16 separate runs / ensemble", ("ensemble_speedup", 100), ">=", 4.0),
-]
+    ("[64, 30, 10] batch 10: plain-NumPy loop / decaylab", ("small_numpy_loop", 10), ">=", 0.8),
+    ("[64, 30, 10] batch 10: JAX / ensemble of 24 per member", ("small_jax_ensemble", 10), ">=",
+     1.0),
+]  # fmt: skip
 
 
 def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -586,6 +595,222 @@ def float32_comparison(n: int, repeats: int) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- small networks
+
+SMALL_SIZES = [64, 30, 10]
+SMALL_BATCH = 10
+SMALL_MEMBERS = 24
+SMALL_EPOCHS = 3
+
+
+class NumpyLoop:
+    """The leanest plain-NumPy loop of eq. 93 for a [n_in, h, 10] sigmoid / cross-entropy
+    network: batches gathered beforehand, every buffer preallocated, every operation in
+    place, and nothing else (no checks, no records). The pure-NumPy limit of a step."""
+
+    def __init__(self, net: dl.Network, m: int):
+        self.w1, self.w2 = (w.copy() for w in net.weights)
+        self.b1, self.b2 = (b.copy() for b in net.biases)
+        h, k = self.w1.shape[0], self.w2.shape[0]
+        self.z1, self.a1, self.d1 = (np.empty((m, h)) for _ in range(3))
+        self.z2, self.d2 = np.empty((m, k)), np.empty((m, k))
+        self.g1, self.g2 = np.empty_like(self.w1), np.empty_like(self.w2)
+        self.h1, self.h2 = np.empty_like(self.b1), np.empty_like(self.b2)
+
+    @staticmethod
+    def _sigmoid(z, out):
+        np.negative(z, out=out)
+        np.exp(out, out=out)
+        out += 1.0
+        np.reciprocal(out, out=out)
+
+    def epoch(self, batches, eta: float, multiplier: float) -> None:
+        w1, w2, b1, b2 = self.w1, self.w2, self.b1, self.b2
+        for xb, tb in batches:
+            k = len(xb)
+            z1, a1, d1, z2, d2 = self.z1[:k], self.a1[:k], self.d1[:k], self.z2[:k], self.d2[:k]
+            np.matmul(xb, w1.T, out=z1)
+            z1 += b1
+            self._sigmoid(z1, a1)
+            np.matmul(a1, w2.T, out=z2)
+            z2 += b2
+            self._sigmoid(z2, d2)
+            d2 -= tb  # δ² = a² − y (cross-entropy)
+            np.matmul(d2, w2, out=d1)
+            np.subtract(1.0, a1, out=z1)  # σ'(z¹) = a¹(1 − a¹), in z¹'s buffer
+            z1 *= a1
+            d1 *= z1
+            scale = eta / k
+            np.matmul(d2.T, a1, out=self.g2)
+            np.matmul(d1.T, xb, out=self.g1)
+            for w, g in ((w1, self.g1), (w2, self.g2)):
+                w *= multiplier
+                g *= scale
+                w -= g
+            for b, h, d in ((b1, self.h1, d1), (b2, self.h2, d2)):
+                np.add.reduce(d, axis=0, out=h)
+                h *= scale
+                b -= h
+
+    def params(self) -> np.ndarray:
+        return np.concatenate([p.ravel() for p in (self.w1, self.w2, self.b1, self.b2)])
+
+
+def jax_epoch(jax, net: dl.Network, X, targets, order, m: int, *, eta: float, multiplier: float):
+    """A JAX single run of one epoch (jit + ``lax.scan`` over the batches, float64, CPU):
+    returns ``run()``, which trains a copy of ``net``'s parameters for one epoch on the
+    batches in ``order`` (gathered beforehand, n divisible by m) and returns them."""
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    params = tuple(jnp.asarray(p) for p in [*net.weights, *net.biases])
+
+    def summed_cost(p, xb, tb):
+        w1, w2, b1, b2 = p
+        z = jax.nn.sigmoid(xb @ w1.T + b1) @ w2.T + b2
+        return jnp.sum(jnp.logaddexp(0.0, z) - tb * z)  # cross-entropy of a sigmoid output
+
+    def step(p, batch):
+        (w1, w2, b1, b2), (g1, g2, h1, h2) = p, jax.grad(summed_cost)(p, *batch)
+        s = eta / m
+        # Eq. 93: the weights decay, the biases do not.
+        return (multiplier * w1 - s * g1, multiplier * w2 - s * g2, b1 - s * h1, b2 - s * h2), None
+
+    @jax.jit
+    def epoch(p, xs, ts):
+        return jax.lax.scan(step, p, (xs, ts))[0]
+
+    xs = jnp.asarray(X[order].reshape(-1, m, X.shape[1]))
+    ts = jnp.asarray(targets[order].reshape(-1, m, targets.shape[1]))
+
+    def run():
+        return jax.block_until_ready(epoch(params, xs, ts))
+
+    run()  # compile
+    return run
+
+
+def small_networks(repeats: int, use_jax: bool) -> dict:
+    """[64, 30, 10] on the 1,000 digits at batch 10 (one BLAS thread as set by the caller):
+    one epoch of ``dl.train``, of the plain-NumPy loop, of a JAX single run, and of
+    ``dl.train_ensemble`` of 24 members (λ from 0.1 to 10) per member, interleaved."""
+    data = dl.load_digits()
+    X, y = data.train
+    n, m = len(X), SMALL_BATCH
+    targets = np.zeros((n, SMALL_SIZES[-1]))
+    targets[np.arange(n), y] = 1.0
+    seed = 1
+    order = np.random.default_rng(seed).permutation(n)  # dl.train's first epoch with seed 1
+    batches = [(X[order[i : i + m]], targets[order[i : i + m]]) for i in range(0, n, m)]
+    start = dl.Network(SMALL_SIZES, seed=0)
+    multiplier = 1.0 - ETA * LMBDA / n
+    members = [dl.Network(SMALL_SIZES, seed=s) for s in range(SMALL_MEMBERS)]
+    lmbdas = list(np.geomspace(0.1, 10.0, SMALL_MEMBERS))
+    common = dict(batch_size=m, eta=ETA, seed=seed, training_metrics=False, progress=False)
+    jax = None
+    if use_jax:
+        try:
+            import jax
+        except ImportError:
+            jax = None
+    run_jax = None if jax is None else jax_epoch(
+        jax, start, X, targets, order, m, eta=ETA, multiplier=multiplier
+    )  # fmt: skip
+
+    def single(epochs):
+        dl.train(start.copy(), (X, y), epochs=epochs, lmbda=LMBDA, **common)
+
+    def ensemble(epochs):
+        nets = [net.copy() for net in members]
+        dl.train_ensemble(nets, (X, y), epochs=epochs, lmbda=lmbdas, **common)
+
+    def numpy_loop():
+        loop = NumpyLoop(start, m)
+        for _ in range(SMALL_EPOCHS):
+            loop.epoch(batches, ETA, multiplier)
+
+    def jax_runs():
+        # The ensemble's work as separate JAX runs: every member's epochs, one after another.
+        for _ in range(SMALL_EPOCHS * SMALL_MEMBERS):
+            run_jax()
+
+    # Each timed piece is SMALL_EPOCHS epochs of its runs, so that the pieces compared take
+    # about as long as each other (a short one is less often interrupted on a busy machine).
+    pieces = {
+        "single_0": lambda: single(0),
+        "single": lambda: single(SMALL_EPOCHS),
+        "ensemble_0": lambda: ensemble(0),
+        "ensemble": lambda: ensemble(SMALL_EPOCHS),
+        "numpy_loop": numpy_loop,
+    }
+    if run_jax is not None:
+        pieces["jax"] = jax_runs
+    times: dict[str, list[float]] = {name: [] for name in pieces}
+    with np.errstate(over="ignore"):
+        for _ in range(3 * repeats):  # interleaved
+            for name, piece in pieces.items():
+                times[name].append(timed(piece))
+    best = {name: min(t) for name, t in times.items()}
+    epoch = {
+        # dl.train: the difference of a SMALL_EPOCHS-epoch and a zero-epoch call, per epoch.
+        "decaylab": (best["single"] - best["single_0"]) / SMALL_EPOCHS,
+        "ensemble_per_member": (best["ensemble"] - best["ensemble_0"])
+        / SMALL_EPOCHS / SMALL_MEMBERS,
+        "numpy_loop": best["numpy_loop"] / SMALL_EPOCHS,
+        "jax": best["jax"] / SMALL_EPOCHS / SMALL_MEMBERS if "jax" in best else None,
+    }  # fmt: skip
+    ratios = {
+        "numpy_loop_over_decaylab": epoch["numpy_loop"] / epoch["decaylab"],
+        "decaylab_over_ensemble_member": epoch["decaylab"] / epoch["ensemble_per_member"],
+    }
+    if epoch["jax"] is not None:
+        ratios["jax_over_decaylab"] = epoch["jax"] / epoch["decaylab"]
+        ratios["jax_over_ensemble_member"] = epoch["jax"] / epoch["ensemble_per_member"]
+    # The same first epoch, as a check that they compute the same thing.
+    net = start.copy()
+    dl.train(net, (X, y), epochs=1, lmbda=LMBDA, **common)
+    loop = NumpyLoop(start, m)
+    loop.epoch(batches, ETA, multiplier)
+    agreement = {"numpy_loop": float(np.abs(net.params - loop.params()).max())}
+    if run_jax is not None:
+        final = np.concatenate([np.asarray(p).ravel() for p in run_jax()])
+        agreement["jax"] = float(np.abs(net.params - final).max())
+    return {
+        "settings": {
+            "sizes": SMALL_SIZES,
+            "n": n,
+            "batch_size": m,
+            "members": SMALL_MEMBERS,
+            "epochs_timed": SMALL_EPOCHS,
+            "data": "load_digits().train",
+            "jax": None if jax is None else jax.__version__,
+        },
+        "seconds_per_epoch": epoch,
+        "all_seconds": times,
+        "ratios": ratios,
+        "agreement_after_one_epoch": agreement,
+    }
+
+
+def print_small(small: dict) -> None:
+    s, e, r = small["settings"], small["seconds_per_epoch"], small["ratios"]
+    print(
+        f"\nsmall networks: {s['sizes']} on the {s['n']} digits, batch {s['batch_size']}, per "
+        f"epoch of {s['epochs_timed']} (decaylab: a {s['epochs_timed']}-epoch call less a "
+        f"0-epoch call; JAX: the ensemble's {s['members']} runs one after another)"
+    )
+    jax = "-" if e["jax"] is None else f"{e['jax'] * 1e3:.2f} ms"
+    print(
+        f"  decaylab {e['decaylab'] * 1e3:.2f} ms, plain-NumPy loop {e['numpy_loop'] * 1e3:.2f} "
+        f"ms, JAX single run {jax}, ensemble of {s['members']} "
+        f"{e['ensemble_per_member'] * 1e3:.2f} ms per member"
+    )
+    print("  " + ", ".join(f"{name.replace('_over_', ' / ')} {v:.2f}" for name, v in r.items()))
+    print(
+        "  agreement after one epoch (largest |parameter difference| from decaylab): "
+        + ", ".join(f"{k} {v:.1e}" for k, v in small["agreement_after_one_epoch"].items())
+    )
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -605,7 +830,29 @@ def seconds_per_epoch(times: dict) -> dict:
     return out
 
 
-def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> dict:
+def small_ratios(small: dict) -> dict:
+    """The small networks' ratios that have targets, keyed like the others (by batch size)."""
+    r, m = small["ratios"], small["settings"]["batch_size"]
+    out = {"small_numpy_loop": {m: r["numpy_loop_over_decaylab"]}, "small_jax_ensemble": {}}
+    if "jax_over_ensemble_member" in r:
+        out["small_jax_ensemble"][m] = r["jax_over_ensemble_member"]
+    return out
+
+
+def verdicts(ratios: dict) -> list[dict]:
+    """Each target of TARGETS with its measured ratio and whether it is met (None: not measured)."""
+    out = []
+    for name, (key, m), comparison, target in TARGETS:
+        value = ratios.get(key, {}).get(m)
+        met = None if value is None else (value >= target if comparison == ">=" else value < target)
+        out.append(
+            {"target": name, "value": value, "comparison": comparison, "goal": target, "met": met}
+        )
+    return out
+
+
+def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool,
+        use_jax: bool = True) -> dict:  # fmt: skip
     load_before = os.getloadavg()[0]
     limits = roofline(repeats, quick)
     print("  roofline measured", file=sys.stderr)
@@ -693,13 +940,9 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> 
             step_work(SIZES, m, ENSEMBLE_MEMBERS), peak, copy["ensemble"],
         ) for m in ENSEMBLE_BATCHES},
     }  # fmt: skip
-    verdicts = []
-    for name, (key, m), comparison, target in TARGETS:
-        value = ratios[key].get(m)
-        met = None if value is None else (value >= target if comparison == ">=" else value < target)
-        verdicts.append(
-            {"target": name, "value": value, "comparison": comparison, "goal": target, "met": met}
-        )
+    small = small_networks(repeats, use_jax)
+    print("  small networks timed", file=sys.stderr)
+    ratios.update(small_ratios(small))
     return {
         "settings": {
             "sizes": SIZES,
@@ -728,7 +971,8 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool) -> 
         "float32": float32,
         "ratios": {key: {str(m): v for m, v in per.items()} for key, per in ratios.items()},
         "agreement_after_one_epoch": agreement,
-        "targets": verdicts,
+        "small_networks": small,
+        "targets": verdicts(ratios),
     }
 
 
@@ -899,8 +1143,13 @@ def print_report(result: dict) -> None:
         "agreement after one epoch at batch 10 (largest |parameter difference| from decaylab): "
         + ", ".join(f"{k} {v:.1e}" for k, v in result["agreement_after_one_epoch"].items())
     )
+    print_small(result["small_networks"])
+    print_targets(result["targets"])
+
+
+def print_targets(targets: list[dict]) -> None:
     print("\ntargets")
-    for t in result["targets"]:
+    for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.3f}"
         verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
         print(f"  {t['target']:55s} {value:>8s} {t['comparison']} {t['goal']:<5g} {verdict}")
@@ -912,6 +1161,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--n", type=int, help="training examples (default 10000, quick 2000)")
     parser.add_argument("--repeats", type=int, help="repetitions (default 5, quick 2)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--no-jax", action="store_true", help="skip JAX even if installed")
+    parser.add_argument(
+        "--small-only",
+        action="store_true",
+        help="only the small networks ([64, 30, 10] single runs, ensemble and JAX); written to "
+        "results/small_networks.json unless --output is given",
+    )
     parser.add_argument(
         "--blas-threads",
         type=int,
@@ -921,8 +1177,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--output",
         type=Path,
-        default=Path(__file__).resolve().parent / "results" / "training.json",
-        help="where to write the JSON results",
+        help="where to write the JSON results (default results/training.json)",
     )
     parser.add_argument("--pure-numpy-limit", action="store_true",
                         help="only compare decaylab with the lean pure-NumPy loop")  # fmt: skip
@@ -944,14 +1199,34 @@ def main(argv=None) -> dict:
             torch.set_num_threads(args.blas_threads)
         except ImportError:
             pass
+    results = Path(__file__).resolve().parent / "results"
     with limit:
-        result = run(n, repeats, ensemble_n=1000 if args.quick else 2000,
-                     use_torch=not args.no_torch, quick=args.quick)  # fmt: skip
-    result["settings"]["blas_threads"] = args.blas_threads
-    print_report(result)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {args.output}")
+        if args.small_only:
+            load_before = os.getloadavg()[0]
+            small = small_networks(repeats, not args.no_jax)
+            result = {
+                "small_networks": small,
+                "machine": machine(None),
+                "load_average": {"before": load_before, "after": os.getloadavg()[0]},
+                "targets": [t for t in verdicts(small_ratios(small)) if t["value"] is not None],
+            }
+            output = args.output or results / "small_networks.json"
+        else:
+            result = run(n, repeats, ensemble_n=1000 if args.quick else 2000,
+                         use_torch=not args.no_torch, quick=args.quick,
+                         use_jax=not args.no_jax)  # fmt: skip
+            output = args.output or results / "training.json"
+    if args.small_only:
+        load = result["load_average"]
+        print(f"load average {load['before']:.2f} before, {load['after']:.2f} after")
+        print_small(result["small_networks"])
+        print_targets(result["targets"])
+    else:
+        result["settings"]["blas_threads"] = args.blas_threads
+        print_report(result)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {output}")
     return result
 
 

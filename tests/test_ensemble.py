@@ -264,3 +264,40 @@ def test_data_of_the_wrong_width_is_rejected(make_problem):
     X, y = make_problem(11, 4, 20, seed=11)
     with pytest.raises(ValueError, match="data X has 11 columns"):
         dl.train_ensemble(_nets([12, 7, 4], 2), (X, y), epochs=1, batch_size=5, eta=0.5)
+
+
+def test_members_sharing_one_multiplier_follow_their_separate_runs(make_problem):
+    # One λ, η and convention for all: the first layer decays inside the update's product.
+    X, y = make_problem(12, 4, 43, seed=11)
+    nets = _nets([12, 9, 6, 4], 3)
+    alone = [net.copy() for net in nets]
+    common = dict(epochs=3, batch_size=5, eta=0.4, lmbda=3.0, seed=4)
+    dl.train_ensemble(nets, (X, y), **common)
+    for net in alone:
+        dl.train(net, (X, y), **common)
+    np.testing.assert_allclose(
+        np.concatenate([net.params for net in nets]),
+        np.concatenate([net.params for net in alone]),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("lmbdas", [[0.1, 0.999], [0.5, 0.99], [0.2, 0.05]])
+def test_members_with_strong_or_weak_decay_follow_their_separate_runs(lmbdas, make_problem):
+    # Decoupled decay multiplies by d = 1 − λ per step. Over an epoch of 30 steps d = 0.001
+    # gives 1e-90, beyond what deferring the decay over an epoch carries, so those members
+    # decay at every step; d = 0.01 gives 1e-60 and is deferred.
+    X, y = make_problem(12, 4, 30, seed=12)
+    nets = _nets([12, 7, 4], 2)
+    alone = [net.copy() for net in nets]
+    common = dict(epochs=2, batch_size=1, eta=0.3, decay="decoupled", seed=5)
+    dl.train_ensemble(nets, (X, y), lmbda=lmbdas, **common)
+    for net, lmbda in zip(alone, lmbdas):
+        dl.train(net, (X, y), lmbda=lmbda, **common)
+    np.testing.assert_allclose(
+        np.concatenate([net.params for net in nets]),
+        np.concatenate([net.params for net in alone]),
+        rtol=1e-10,
+        atol=1e-10,
+    )

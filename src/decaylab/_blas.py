@@ -46,13 +46,22 @@ def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: 
     -----
     In Fortran order the call is ``outᵀ ← α·rightᵀ·leftᵀ + β·outᵀ``: a
     C-contiguous operand is passed as its (Fortran-contiguous) transpose,
-    a Fortran-contiguous one as itself with the transpose flag.
+    a Fortran-contiguous one as itself with the transpose flag. The wrapper
+    is called with positional arguments: keywords cost SciPy's argument
+    parser about a microsecond a call, as much as the product of a small
+    layer.
     """
-    a, trans_a = (right.T, 0) if right.flags.c_contiguous else (right, 1)
-    b, trans_b = (left.T, 0) if left.flags.c_contiguous else (left, 1)
+    if right.flags.c_contiguous:
+        a, trans_a = right.T, 0
+    else:
+        a, trans_a = right, 1
+    if left.flags.c_contiguous:
+        b, trans_b = left.T, 0
+    else:
+        b, trans_b = left, 1
     out_fortran = out.T
-    result = _GEMM[out.dtype](alpha, a, b, beta=beta, c=out_fortran, trans_a=trans_a,
-                              trans_b=trans_b, overwrite_c=1)  # fmt: skip
+    # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c)
+    result = _GEMM[out.dtype](alpha, a, b, beta, out_fortran, trans_a, trans_b, 1)
     # SciPy returns its argument itself when it wrote into it, a new array when it copied.
     if result is not out_fortran:
         raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
@@ -70,7 +79,8 @@ def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
     ones : ndarray, shape (m,), all ones, y's dtype
     alpha : float
     """
-    result = _GEMV[y.dtype](alpha, matrix.T, ones, beta=1.0, y=y, overwrite_y=1)
+    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)
+    result = _GEMV[y.dtype](alpha, matrix.T, ones, 1.0, y, 0, 1, 0, 1, 0, 1)
     if result is not y:
         raise RuntimeError(f"gemv copied its output of shape {y.shape}; expected it in place")
 

@@ -56,14 +56,14 @@ from decaylab.conventions import (
 )
 from decaylab.errors import TrainingInterrupted
 from decaylab.history import History
-from decaylab.network import _SIGMOID, Network
+from decaylab.network import Backprop, Network
 from decaylab.training import _Recorder
 
 __all__ = ["train_ensemble"]
 
 
 class _Stack:
-    """The K members' parameters in one buffer, with preallocated buffers for a step.
+    """The K members' parameters in one buffer, and their pass (:class:`Backprop`) over a batch.
 
     The buffer is layer-major: the weights of layer 0 of all members, shape
     (K, sizes[1], sizes[0]), then those of layer 1, ..., then the biases of
@@ -76,29 +76,30 @@ class _Stack:
         first = nets[0]
         self.K = K = len(nets)
         sizes = first.sizes
-        self.activation = first.activation
-        self.cost_function = first.cost_function
         dt = first.dtype
         self._shapes = shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
         self.params = np.empty(K * (first.n_weights + first.n_biases), dtype=dt)
         self.weights, self.biases = self._layers(self.params, shapes)
-        # Gradient buffers of the layers after the first, whose update is not fused.
-        self._deep_grads = [np.empty_like(w) for w in self.weights[1:]]
-        self.weights_transposed = [w.transpose(0, 2, 1) for w in self.weights]
+        # The layers after the first as the pass sees them (one member: plain matrices),
+        # with the gradient buffers of their update, which is not fused.
+        self._deep_weights = [w if K > 1 else w[0] for w in self.weights[1:]]
+        self._deep_grads = [np.empty_like(w) for w in self._deep_weights]
+        # Every member's weights of a layer as one row, so that its decay multiplier
+        # broadcasts along a contiguous row (about twice as fast as over a (K, o, i) block).
+        self._rows = [w.reshape(K, -1) for w in self.weights]
+        # Per-member scalars broadcast over (K, k, o) blocks, or over one member's matrices.
+        self._member_shape = (K, 1, 1) if K > 1 else (1, 1)
         o0, i0 = shapes[0]
         self.wide_weights = self.weights[0].reshape(K * o0, i0)
         self.wide_weights_transposed = self.wide_weights.T
         self.wide_biases = [b.reshape(-1) for b in self.biases]
-        self._ones = np.ones(batch_size, dtype=dt)
-        # One row per example, the K members side by side: (m, K·sizes[l+1]).
-        widths = [K * o for o, _ in shapes]
-        self._z = [np.empty((batch_size, w), dtype=dt) for w in widths]
-        self._a = [np.empty((batch_size, w), dtype=dt) for w in widths]
-        self._delta = [np.empty((batch_size, w), dtype=dt) for w in widths]
-        self._deriv = [np.empty((batch_size, w), dtype=dt) for w in widths[:-1]]
-        self._views: dict[int, tuple] = {}
-        # The output layer is always a sigmoid, as in Network.
-        self._forward = [first.activation.forward] * (len(shapes) - 1) + [_SIGMOID.forward]
+        self.backprop = Backprop.stacked(
+            self.weights,
+            self.biases,
+            batch_size,
+            activation=first.activation,
+            cost_function=first.cost_function,
+        )
         self.load(nets)
 
     def _layers(self, flat, shapes):
@@ -111,17 +112,34 @@ class _Stack:
             start += self.K * o
         return weights, biases
 
-    def set_hyperparameters(self, etas: Sequence[float], multipliers: Sequence[float]) -> None:
-        """Store each member's η and decay multiplier d, shaped to broadcast over its blocks."""
+    def set_hyperparameters(
+        self, etas: Sequence[float], multipliers: Sequence[float], steps: int
+    ) -> None:
+        """Store each member's η and decay multiplier d; ``steps`` is the steps of an epoch."""
+        K, o0 = self.K, self._shapes[0][0]
+        dt = self.params.dtype
         self._etas = np.array(etas, dtype=np.float64)
-        self._multipliers = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1, 1)
+        self._multipliers = np.array(multipliers, dtype=dt).reshape(K, 1)
         self._scales: dict[int, np.ndarray] = {}
+        # One d for all members (a sweep over seeds or η) decays inside the first layer's
+        # product, as a separate run does, instead of in a pass of its own.
+        same = len(set(multipliers)) == 1
+        self._common_multiplier = float(multipliers[0]) if same else None
+        # Different ones are deferred while a whole epoch's s_k = d_k^t stays far from
+        # underflow (and d_k > 0): see sgd_step.
+        low, high = min(multipliers), max(multipliers)
+        within = low > 0 and low**steps > np.finfo(dt).tiny ** 0.25
+        self._deferred = not same and within and high**steps < np.finfo(dt).max ** 0.25
+        self._decay_columns = np.repeat(self._multipliers[:, 0], o0)  # d_k, (K·sizes[1],)
+        self._scale_columns = np.ones(K * o0, dtype=dt)  # s_k, (K·sizes[1],)
+        self._inverse_columns = np.empty(K * o0, dtype=dt)
+        self.backprop.first_layer_scale = self._scale_columns if self._deferred else None
 
     def scales(self, batch_length: int) -> np.ndarray:
-        """η_k/m_B of every member, shape (K,), divided in float64 and rounded to the dtype."""
+        """η_k/m_B of every member, shape (K, 1, 1), divided in float64 and rounded to the dtype."""
         if batch_length not in self._scales:
             scales = (self._etas / batch_length).astype(self.params.dtype)
-            self._scales[batch_length] = scales
+            self._scales[batch_length] = scales.reshape(self._member_shape)
         return self._scales[batch_length]
 
     def sgd_step(self, batch_length: int) -> None:
@@ -132,24 +150,48 @@ class _Stack:
 
         Each member's δ already carries its η_k/m_B, so (η_k/m_B)·Σ_x ∂C_x/∂w^l_k
         = δ^l_kᵀ a^{l−1}_k. The first layer, where nearly all the weights are,
-        is decayed member by member and then updated by one wide gemm for all
-        members, W ← W − [δ_1 … δ_K]ᵀ X: two passes over its weights instead
-        of a gradient buffer and three. The small deeper layers go through
+        is updated by one wide gemm for all members, W ← d·W − [δ_1 … δ_K]ᵀ X,
+        decayed inside it when all members share d. Different d_k are deferred
+        within an epoch: member k's first-layer weights are kept as
+        v_k = w_k/s_k with s_k = d_k^t after t steps, so that the step is
+        s_k ← d_k s_k, v_k ← v_k − δ_kᵀX/s_k (the pass multiplies X·v_kᵀ by
+        s_k), and :meth:`end_epoch` sets w_k = s_k v_k: no pass over the first
+        layer's weights at every step. The small deeper layers go through
         their gradient buffer.
         """
-        _, _, delta, _, _, a_members, delta_members = self._buffers(batch_length)
-        inputs = self._inputs
-        # Scalars broadcast over each (K, ...) block: a per-parameter vector of
-        # multipliers would have to be read from memory at every step.
-        self.weights[0] *= self._multipliers  # decay: weights only, biases are never decayed
-        matmul_into(self.wide_weights, delta[0].T, inputs, alpha=-1.0, beta=1.0)
-        for l, grad in enumerate(self._deep_grads, start=1):
-            np.matmul(delta_members[l].transpose(0, 2, 1), a_members[l - 1], out=grad)
-            self.weights[l] *= self._multipliers
-            self.weights[l] -= grad
-        ones = self._ones[:batch_length]
+        batch = self.backprop.batch
+        delta = batch.delta
+        factors = batch.factors
+        ones = self.backprop.ones[:batch_length]
         for b, d in zip(self.wide_biases, delta):
             add_column_sums(b, d, ones, alpha=-1.0)
+        common = self._common_multiplier
+        if common is None:
+            common = 1.0
+            if self._deferred:
+                np.multiply(self._scale_columns, self._decay_columns, out=self._scale_columns)
+                np.divide(1.0, self._scale_columns, out=self._inverse_columns)
+                delta[0] *= self._inverse_columns  # after the biases, which take δ as it is
+            else:
+                self._rows[0] *= self._multipliers  # decay: weights only, never biases
+        matmul_into(self.wide_weights, delta[0].T, factors[0][1], alpha=-1.0, beta=common)
+        for weights, rows, grad, (delta_members, inputs) in zip(
+            self._deep_weights, self._rows[1:], self._deep_grads, factors[1:]
+        ):
+            np.matmul(delta_members.swapaxes(-1, -2), inputs, out=grad)
+            rows *= self._multipliers
+            weights -= grad
+
+    def end_epoch(self) -> None:
+        """Apply the deferred decay s_k of the epoch to the first layer, w_k = s_k v_k."""
+        if self._deferred:
+            first = self._scale_columns.reshape(self.K, -1)[:, :1]
+            self._rows[0] *= first
+            self._scale_columns[...] = 1.0
+
+    def reset_epoch(self) -> None:
+        """Forget the deferred decay (after the parameters are put back to an epoch's start)."""
+        self._scale_columns[...] = 1.0
 
     def member(self, k: int, flat: np.ndarray | None = None) -> list[np.ndarray]:
         """Views of member k's weights then biases, layer by layer, in ``flat`` (or params)."""
@@ -179,16 +221,6 @@ class _Stack:
             finite &= np.isfinite(block.reshape(self.K, -1)).all(axis=1)
         return finite
 
-    def _buffers(self, k: int):
-        """Views of the step buffers for a batch of k examples, wide and per member."""
-        if k not in self._views:
-            wide = [[buf[:k] for buf in group] for group in (self._z, self._a, self._delta)]
-            members = [
-                [w.reshape(k, self.K, -1).transpose(1, 0, 2) for w in group] for group in wide
-            ]
-            self._views[k] = (*wide, [d[:k] for d in self._deriv], *members)
-        return self._views[k]
-
     def backward(self, X: np.ndarray, targets: np.ndarray) -> None:
         """Forward pass and every member's δ^l for the batch, each scaled by η_k/m_B, m_B = k.
 
@@ -202,30 +234,7 @@ class _Stack:
         The factor η_k/m_B is applied once, to δ^L: every δ^l is linear in it,
         so the gradients formed from them in :meth:`sgd_step` carry it too.
         """
-        z, a, delta, deriv, z_members, a_members, delta_members = self._buffers(len(X))
-        last = len(z) - 1
-        with np.errstate(over="ignore"):
-            for l, forward in enumerate(self._forward):
-                if l == 0:
-                    matmul_into(z[0], X, self.wide_weights_transposed)
-                else:
-                    np.matmul(a_members[l - 1], self.weights_transposed[l], out=z_members[l])
-                z[l] += self.wide_biases[l]
-                forward(z[l], a[l])
-        k = len(X)
-        output_delta = delta[last].reshape(k, self.K, -1)
-        self.cost_function.delta(
-            z[last].reshape(k, self.K, -1),
-            a[last].reshape(k, self.K, -1),
-            targets[:, None, :],
-            output_delta,
-        )
-        output_delta *= self.scales(k)[:, None]
-        derivative = self.activation.derivative
-        for l in range(last, 0, -1):
-            np.matmul(delta_members[l], self.weights[l], out=delta_members[l - 1])
-            delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
-        self._inputs = X
+        self.backprop.run(X, targets, self.scales(len(X)))
 
 
 def _per_member(name: str, value, K: int, check) -> list:
@@ -440,7 +449,7 @@ def train_ensemble(
 
     threads = check_threads(blas_threads)
     stack = _Stack(nets, batch_size)
-    stack.set_hyperparameters(etas, multipliers)
+    stack.set_hyperparameters(etas, multipliers, steps_per_epoch(n, batch_size))
     frozen: dict[int, list[np.ndarray]] = {}  # diverged members, at their last finite state
     stopped: list[str] = []
     completed = 0
@@ -473,6 +482,7 @@ def train_ensemble(
                 except KeyboardInterrupt:
                     # Undo the unfinished epoch so that what is kept is the completed ones.
                     stack.params[...] = start
+                    stack.reset_epoch()
                     stack.store(nets)
                     rng.bit_generator.state = rng_state
                     for recorder in recorders:
@@ -522,3 +532,4 @@ def _run_epoch(stack: _Stack, X, targets, order, batch_size: int) -> None:
             xb, yb = X[start:stop], targets[start:stop]
         stack.backward(xb, yb)
         stack.sgd_step(k)
+    stack.end_epoch()

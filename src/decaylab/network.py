@@ -207,15 +207,10 @@ class Network:
         )
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (z, a) of the output layer for checked input X."""
-        a = X
-        last = self.n_layers - 1
-        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ w.T
-            z += b
-            act = self.activation if l < last else _SIGMOID
-            a = act.forward(z, np.empty_like(z))
-        return z, a
+        """Return (z, a) of the output layer for checked input X: the training step's own
+        forward pass (:class:`Backprop`), in buffers of its own."""
+        batch = Backprop(self, len(X)).feedforward(X)
+        return batch.z[-1], batch.a[-1]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted class, the index of the largest output; shape (m,)."""
@@ -330,8 +325,28 @@ class Network:
 _SIGMOID = get_activation("sigmoid")
 
 
+def _batched_matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    """``out[k] ← left[k]·right[k]`` for every member k (NumPy's matmul over the leading axis)."""
+    np.matmul(left, right, out=out)
+
+
+class _Batch:
+    """The pass's buffers for a batch of k examples, and the steps of the pass over them.
+
+    ``z``, ``a``, ``delta`` and ``deriv`` hold one row per example with the K
+    members side by side, shape (k, K·sizes[l+1]) (the "wide" form, in which
+    elementwise work is one call for all members). ``*_members`` are the same
+    buffers seen as (K, k, sizes[l+1]); for K = 1 they are the wide arrays
+    themselves, (k, sizes[l+1]).
+    """
+
+    __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
+                 "forward", "backward", "factors")  # fmt: skip
+
+
 class Backprop:
-    r"""Backpropagation over batches of at most ``m`` examples, in preallocated buffers.
+    r"""Forward pass and backpropagation over batches of at most ``m`` examples,
+    for one network or for K networks of the same shape stacked on a leading member axis.
 
     :meth:`run` does the forward pass and computes the δ of every layer; it
     returns the Backprop itself, which then holds the batch gradient in
@@ -348,68 +363,152 @@ class Backprop:
     :attr:`grad_weights` or :attr:`grad_biases` is read after a run (by a
     step monitor, say); reading them changes nothing else.
 
+    ``Backprop(net, m)`` serves one :class:`Network`; :meth:`stacked` serves
+    K networks whose weights are (K, sizes[l+1], sizes[l]) blocks of one
+    buffer (:func:`decaylab.train_ensemble`). Both run the same pass: the
+    first layer is one product of the batch with all members' weights side by
+    side, :math:`Z^1 = X\,[W^1_1; \dots; W^1_K]^\top`, the deeper layers one
+    product per member (batched over the member axis when K > 1), and every
+    elementwise operation one call over all members.
+
     Notes
     -----
     A step at batch size 10 on [784, 30, 10] spends most of its time in a
     few small matrix products, so everything else is kept to a fixed, short
-    list of in-place calls: the per-layer views of the parameters, of their
-    transposes and of the buffers are looked up once, not at every step.
+    list of in-place calls: the views of the parameters and of the buffers,
+    and the list of products of each batch length, are made once, not at
+    every step.
     """
 
     def __init__(self, net: Network, m: int):
         self.net = net
-        self.m = m
-        dt = net.dtype
-        self._grad = np.empty_like(net.params)
-        self._grad_weights, self._grad_biases = net.unflatten(self._grad)
-        self._formed = True  # nothing to form before the first run
-        self._factors: list[tuple[np.ndarray, np.ndarray]] = []
-        self.ones = np.ones(m, dtype=dt)  # Σ_rows δ as a product, in sgd_step's bias update
-        self._full = self._buffers([(m, s) for s in net.sizes[1:]], dt)
-        self._sliced: dict[int, tuple] = {m: self._full}
-        last = net.n_layers - 1
-        # The output layer is always a sigmoid.
-        self._forward = [net.activation.forward] * last + [_SIGMOID.forward]
+        self._setup(m, 1, net.sizes, net.activation, net.cost_function, net.dtype)
         self._bind()
+
+    @classmethod
+    def stacked(cls, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], m: int, *,
+                activation, cost_function) -> Backprop:  # fmt: skip
+        """The pass of K networks whose parameters are stacked on a leading member axis.
+
+        Parameters
+        ----------
+        weights : sequence of ndarray, shapes (K, sizes[l+1], sizes[l])
+            Views that the caller updates in place; ``weights[0]`` must be
+            C-contiguous, so that its (K·sizes[1], sizes[0]) reshape is a view.
+        biases : sequence of ndarray, shapes (K, sizes[l+1])
+        m : int
+            Largest batch.
+        activation, cost_function : Activation, Cost
+            Shared by all members.
+        """
+        self = cls.__new__(cls)
+        self.net = None
+        sizes = [weights[0].shape[2]] + [w.shape[1] for w in weights]
+        self._setup(m, weights[0].shape[0], sizes, activation, cost_function, weights[0].dtype)
+        self._use(list(weights), list(biases))
+        return self
+
+    def _setup(self, m, K, sizes, activation, cost_function, dt) -> None:
+        self.m, self.K, self.sizes, self.dtype = m, K, list(sizes), np.dtype(dt)
+        self.ones = np.ones(m, dtype=dt)  # Σ_rows δ as a product, in sgd_step's bias update
+        widths = [K * s for s in sizes[1:]]
+        self._z, self._a, self._delta = ([np.empty((m, w), dtype=dt) for w in widths]
+                                         for _ in range(3))  # fmt: skip
+        self._deriv = [np.empty((m, w), dtype=dt) for w in widths[:-1]]
+        self._cost_delta = cost_function.delta
+        self._derivative = activation.derivative
+        # The output layer is always a sigmoid.
+        self._activations = [activation.forward] * (len(widths) - 1) + [_SIGMOID.forward]
+        # Member by member: SciPy's gemm for one network, NumPy's batched matmul for K.
+        self._product = matmul_into if K == 1 else _batched_matmul_into
+        self._grad = None
+        self._formed = True  # nothing to form before the first run
+        self.batch: _Batch | None = None
+        # Per column of the first layer's wide output, shape (K·sizes[1],), or None: a
+        # factor for z^1 = X·wᵀ before the biases, for weights stored as w/s (the ensemble
+        # defers its decay this way; see decaylab.ensemble).
+        self.first_layer_scale: np.ndarray | None = None
 
     def _bind(self) -> None:
         """Look up the per-layer views of the network's current parameter buffer."""
         net = self.net
         self._params = net.params
-        self._weights = list(net.weights)
-        self._weights_transposed = [w.T for w in self._weights]
-        self._biases = list(net.biases)
+        self._use([w[None] for w in net.weights], [b[None] for b in net.biases])
 
-    @staticmethod
-    def _buffers(shapes, dt):
-        z = [np.empty(s, dtype=dt) for s in shapes]
-        a = [np.empty(s, dtype=dt) for s in shapes]
-        delta = [np.empty(s, dtype=dt) for s in shapes]
-        deriv = [np.empty(s, dtype=dt) for s in shapes[:-1]]
-        return z, a, delta, deriv
+    def _use(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
+        """Take (K, o, i) weights and (K, o) biases; the views made from them, once."""
+        K = self.K
+        o0, i0 = weights[0].shape[1:]
+        self._weights, self._biases = weights, biases
+        self._first_transposed = weights[0].reshape(K * o0, i0).T  # all members side by side
+        # The deeper layers' right-hand operands, forward (wᵀ) and backward (w).
+        own = weights if K > 1 else [w[0] for w in weights]
+        self._forward_right = [w.swapaxes(-1, -2) for w in own]
+        self._backward_right = own
+        self._wide_biases = [b.reshape(-1) for b in biases]
+        self._batches: dict[int, _Batch] = {}
 
-    def _views(self, k: int):
-        if k not in self._sliced:
-            self._sliced[k] = tuple([buf[:k] for buf in group] for group in self._full)
-        return self._sliced[k]
+    def _batch(self, k: int) -> _Batch:
+        """The buffers of a batch of k <= m examples and the steps over them, made once."""
+        K, batch = self.K, _Batch()
+        batch.z, batch.a, batch.delta = ([buf[:k] for buf in group]
+                                         for group in (self._z, self._a, self._delta))  # fmt: skip
+        batch.deriv = [buf[:k] for buf in self._deriv]
+        for name in ("z", "a", "delta"):
+            wide = getattr(batch, name)
+            members = wide if K == 1 else [w.reshape(k, K, -1).transpose(1, 0, 2) for w in wide]
+            setattr(batch, f"{name}_members", members)
+        z, a, delta = batch.z, batch.a, batch.delta
+        zm, am, dm = batch.z_members, batch.a_members, batch.delta_members
+        last = len(z) - 1
+        batch.forward = [
+            (zm[l], am[l - 1], self._forward_right[l], z[l], self._wide_biases[l],
+             self._activations[l], a[l])
+            for l in range(1, last + 1)
+        ]  # fmt: skip
+        batch.backward = [
+            (dm[l - 1], dm[l], self._backward_right[l], delta[l - 1], z[l - 1], a[l - 1],
+             batch.deriv[l - 1])
+            for l in range(last, 0, -1)
+        ]  # fmt: skip
+        # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
+        batch.factors = [(dm[0], None)] + [(dm[l], am[l - 1]) for l in range(1, last + 1)]
+        self._batches[k] = batch
+        return batch
 
-    def _feedforward(self, X: np.ndarray, z, a) -> None:
-        prev = X
-        for l, (w_transposed, b, forward) in enumerate(
-            zip(self._weights_transposed, self._biases, self._forward)
-        ):
-            matmul_into(z[l], prev, w_transposed)
-            z[l] += b
-            forward(z[l], a[l])
-            prev = a[l]
+    def feedforward(self, X: np.ndarray) -> _Batch:
+        r"""The forward pass of the batch X, shape (k, sizes[0]), C-contiguous, k <= m.
 
-    def run(self, X: np.ndarray, targets: np.ndarray) -> Backprop:
+        z^l = a^{l−1} w^lᵀ + b^l and a^l = f(z^l) of every layer, written into
+        the buffers of the returned batch (``batch.z[l]``, ``batch.a[l]``,
+        wide: shape (k, K·sizes[l+1])), overwritten by the next pass.
+        """
+        if self.net is not None and self.net.params is not self._params:
+            self._bind()
+        batch = self._batches.get(len(X)) or self._batch(len(X))
+        z, a = batch.z[0], batch.a[0]
+        matmul_into(z, X, self._first_transposed)
+        if self.first_layer_scale is not None:
+            z *= self.first_layer_scale
+        z += self._wide_biases[0]
+        self._activations[0](z, a)
+        product = self._product
+        for z_members, inputs, right, z, b, forward, a in batch.forward:
+            product(z_members, inputs, right)
+            z += b
+            forward(z, a)
+        return batch
+
+    def run(self, X: np.ndarray, targets: np.ndarray, output_scale=None) -> Backprop:
         """Backpropagate one batch and return ``self``, holding its gradient in factored form.
 
         Parameters
         ----------
-        X : ndarray, shape (k, sizes[0]), k <= m
-        targets : ndarray, shape (k, sizes[-1]), one-hot
+        X : ndarray, shape (k, sizes[0]), k <= m, C-contiguous
+        targets : ndarray, shape (k, sizes[-1]), one-hot, shared by all members
+        output_scale : ndarray, shape (K, 1, 1) (one network: (1, 1)), optional
+            A factor for each member's δ^L, and so for every δ^l, which are
+            linear in it (the ensemble's η_k/m_B).
 
         Notes
         -----
@@ -418,53 +517,70 @@ class Backprop:
         The factors stay valid until the next run, whatever happens to the
         weights in between.
         """
-        net = self.net
-        if net.params is not self._params:
-            self._bind()
-        z, a, delta, deriv = self._views(len(X))
-        weights = self._weights
-        last = len(weights) - 1
-        self._feedforward(X, z, a)
-        net.cost_function.delta(z[last], a[last], targets, delta[last])
-        derivative = net.activation.derivative
-        for l in range(last, 0, -1):
-            matmul_into(delta[l - 1], delta[l], weights[l])
-            delta[l - 1] *= derivative(z[l - 1], a[l - 1], deriv[l - 1])
-        self._factors = [(delta[0], X)] + [(delta[l], a[l - 1]) for l in range(1, last + 1)]
+        batch = self.feedforward(X)
+        output = batch.delta_members[-1]
+        self._cost_delta(batch.z_members[-1], batch.a_members[-1], targets, output)
+        if output_scale is not None:
+            output *= output_scale
+        product, derivative = self._product, self._derivative
+        for below, delta, right, wide, z, a, deriv in batch.backward:
+            product(below, delta, right)
+            wide *= derivative(z, a, deriv)
+        batch.factors[0] = (batch.delta_members[0], X)
+        self.batch = batch
         self._formed = False
         return self
 
     def factors(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(δ^l, a^{l−1}) of every layer for the last batch, shapes (k, sizes[l+1]) and
-        (k, sizes[l]): Σ_x ∂C_x/∂w^l = δ^lᵀ a^{l−1} and Σ_x ∂C_x/∂b^l = Σ_rows δ^l."""
-        return self._factors
+        (k, sizes[l]): Σ_x ∂C_x/∂w^l = δ^lᵀ a^{l−1} and Σ_x ∂C_x/∂b^l = Σ_rows δ^l.
+
+        With K members δ^l has shape (K, k, sizes[l+1]) and a^{l−1} (K, k, sizes[l]),
+        except the inputs X, (k, sizes[0]), which all members share."""
+        return [] if self.batch is None else self.batch.factors
 
     def _form(self) -> None:
-        for (delta, inputs), grad_w, grad_b in zip(
-            self._factors, self._grad_weights, self._grad_biases
-        ):
-            matmul_into(grad_w, delta.T, inputs)
-            np.add.reduce(delta, axis=0, out=grad_b)
+        if self._grad is None:
+            if self.net is not None:
+                self._grad = np.empty_like(self.net.params)
+                self._grad_weights, self._grad_biases = self.net.unflatten(self._grad)
+                self._grad_into = self._grad_weights, self._grad_biases
+            else:
+                self._grad_weights = [np.empty_like(w) for w in self._weights]
+                self._grad_biases = [np.empty_like(b) for b in self._biases]
+                self._grad = [*self._grad_weights, *self._grad_biases]
+                # The products write into the (K, ...) arrays, or one member's matrices.
+                self._grad_into = (
+                    (self._grad_weights, self._grad_biases)
+                    if self.K > 1
+                    else ([g[0] for g in self._grad_weights], [g[0] for g in self._grad_biases])
+                )
+        for (delta, inputs), grad_w, grad_b in zip(self.factors(), *self._grad_into):
+            self._product(grad_w, delta.swapaxes(-1, -2), inputs)
+            np.add.reduce(delta, axis=-2, out=grad_b)
         self._formed = True
 
     @property
     def grad(self) -> np.ndarray:
         """Σ_x ∂C_x/∂θ of the last batch, shape (n_weights + n_biases,), laid out like
-        ``params`` (one buffer, overwritten by the next run)."""
+        ``params`` (one buffer, overwritten by the next run). With K members, the list of
+        :attr:`grad_weights` then :attr:`grad_biases`."""
         if not self._formed:
             self._form()
         return self._grad
 
     @property
     def grad_weights(self) -> list[np.ndarray]:
-        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂w^l, shape (sizes[l+1], sizes[l])."""
+        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂w^l, shape (sizes[l+1], sizes[l])
+        ((K, sizes[l+1], sizes[l]) with K members)."""
         if not self._formed:
             self._form()
         return self._grad_weights
 
     @property
     def grad_biases(self) -> list[np.ndarray]:
-        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂b^l, shape (sizes[l+1],)."""
+        """Per-layer views of :attr:`grad`: Σ_x ∂C_x/∂b^l, shape (sizes[l+1],)
+        ((K, sizes[l+1]) with K members)."""
         if not self._formed:
             self._form()
         return self._grad_biases
