@@ -2,8 +2,9 @@
 
 ``import decaylab as dl`` gives the network, the training loop (eq. 93), the
 decay conventions, the History, the data sets, the dynamics measurements and
-the experiments. Plotting lives in :mod:`decaylab.plots`, imported explicitly,
-so that computation never imports matplotlib.
+the experiments. Plotting lives in :mod:`decaylab.plots`, reachable as
+``dl.plots``: it is imported (with matplotlib) the first time it is used, so
+that ``import decaylab`` and every computation never import matplotlib.
 """
 
 from decaylab._version import __version__ as __version__
@@ -187,3 +188,16 @@ __all__ = [
     "WindowSummary",
     "write_report",
 ]
+
+
+def __getattr__(name: str):
+    # PEP 562: ``dl.plots`` imports the plotting package (and matplotlib) on first use only.
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("decaylab.plots")
+    raise AttributeError(f"module 'decaylab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"plots"})
