@@ -27,7 +27,15 @@ from decaylab.conventions import (
     get_convention,
     steps_per_epoch,
 )
-from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
+from decaylab.data import (
+    Dataset,
+    Split,
+    dataset_from_arrays,
+    load_csv,
+    load_digits,
+    load_mnist,
+    make_teacher_student,
+)
 from decaylab.dynamics.budget import Budget, equilibrium_budget
 from decaylab.dynamics.decomposition import (
     DecompositionMonitor,
@@ -112,6 +120,7 @@ __all__ = [
     "CONVENTIONS",
     "DataFileError",
     "Dataset",
+    "dataset_from_arrays",
     "decay_dominated_epochs",
     "decay_factor",
     "decay_share",
@@ -142,6 +151,7 @@ __all__ = [
     "adamw_step",
     "get_optimizer",
     "load_checkpoint",
+    "load_csv",
     "load_digits",
     "load_mnist",
     "load_network2",
