@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import re
 import sys
@@ -32,6 +33,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # the build has no display; set before pyplot is imported
 
+import mkdocs.plugins  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
@@ -303,6 +305,97 @@ def _generate() -> tuple[dict[str, str], dict[str, bytes]]:
     return snippets, figures
 
 
+# -- Search index ---------------------------------------------------------------
+
+#: TeX commands and what a reader types for them in the search box.
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
+    "varepsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
+    "Sigma": "Σ", "sum": "Σ", "prod": "Π", "nabla": "∇", "partial": "∂", "infty": "∞",
+    "lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖", "lvert": "|", "rvert": "|",
+    "langle": "⟨", "rangle": "⟩", "lceil": "⌈", "rceil": "⌉", "lfloor": "⌊", "rfloor": "⌋",
+    "cdot": "·", "times": "×", "to": "→", "rightarrow": "→", "mapsto": "↦", "approx": "≈",
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ll": "≪", "gg": "≫", "ne": "≠",
+    "neq": "≠", "pm": "±", "in": "∈", "sim": "~", "propto": "∝", "ldots": "…", "dots": "…",
+    "cdots": "…", "top": "ᵀ", "quad": " ", "qquad": " ", ",": " ", ";": " ", ":": " ", "!": "",
+    "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "", "displaystyle": "",
+}  # fmt: skip
+_SUPERSCRIPTS = str.maketrans("0123456789+-−()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾ⁿᵀ")
+_MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
+#: A command whose one argument is kept as it is (text) or marked (sqrt, hat).
+_ONE_ARGUMENT = re.compile(
+    r"\\(text|mathrm|mathbf|mathit|operatorname|sqrt|hat|bar|underbrace)\{([^{}]*)\}"
+)
+
+
+def _tex_words(tex: str) -> str:
+    r"""A TeX formula as the plain text a reader would type: ``\lVert w\rVert^2`` → ``‖w‖²``."""
+    previous = None
+    while previous != tex:  # innermost braces first, so that nesting unwinds
+        previous = tex
+        tex = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", tex)
+        tex = _ONE_ARGUMENT.sub(_one_argument, tex)
+        tex = re.sub(r"\^\{([^{}]*)\}", _superscript, tex)
+        tex = re.sub(r"(?<!\\)\{([^{}]*)\}", r"\1", tex)
+    tex = re.sub(r"\^(\w)", _superscript, tex)
+    tex = re.sub(r"\\hat\s*(\w)", "\\1\u0302", tex)
+    # A command name ends at its first non-letter; one space after it may only separate.
+    tex = re.sub(r"\\([A-Za-z]+) ?|\\([|,;:!])", _symbol, tex)
+    tex = re.sub(r"\(([\w.]+)\)/\(([\w.]+)\)", r"\1/\2", tex)  # (a)/(b) of single terms
+    return re.sub(r"\s+", " ", tex).strip()
+
+
+#: Symbols that attach to what follows them (a space after them in TeX only separates).
+_ATTACHED = {"lVert", "rVert", "Vert", "langle", "lceil", "lfloor", "left", "partial", "nabla"}
+
+
+def _symbol(match: re.Match) -> str:
+    name = match[1] or match[2]
+    symbol = _TEX_SYMBOLS.get(name, name)
+    return symbol if name in _ATTACHED or not match[0].endswith(" ") else symbol + " "
+
+
+def _one_argument(match: re.Match) -> str:
+    command, argument = match[1], match[2]
+    if command == "sqrt":
+        return f"√{argument}" if re.fullmatch(r"\w+", argument) else f"√({argument})"
+    if command == "hat":
+        return f"{argument}\u0302"
+    return argument
+
+
+def _superscript(match: re.Match) -> str:
+    text = match[1]
+    raised = text.translate(_SUPERSCRIPTS)
+    if all(c in "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿᵀ" for c in raised):
+        return raised
+    return f"^{text}" if len(text) == 1 else f"^({text})"
+
+
+def search_text(text: str) -> str:
+    """Text for the search index: formulas as plain symbols, headings without their "¶" link."""
+    text = _MATH.sub(lambda m: _tex_words(m[1] if m[1] is not None else m[2]), text)
+    return re.sub(r"[ \t]*¶", "", text)
+
+
+def clean_search_index(site_dir: str | Path) -> int:
+    """Rewrite the search index in ``site_dir`` with :func:`search_text`; return how many entries
+    changed (the index is missing when the search plugin is not used: 0)."""
+    path = Path(site_dir) / "search" / "search_index.json"
+    if not path.exists():
+        return 0
+    index = json.loads(path.read_text(encoding="utf-8"))
+    changed = 0
+    for entry in index.get("docs", []):
+        for key in ("title", "text"):
+            clean = search_text(entry.get(key, ""))
+            changed += clean != entry.get(key, "")
+            entry[key] = clean
+    path.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+    return changed
+
+
 # -- MkDocs events -------------------------------------------------------------
 
 
@@ -342,3 +435,9 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     markdown = insert_generated(markdown, where, _snippets)
     markdown = insert_full_report(markdown, where, _full)
     return run_exec_blocks(markdown, where)
+
+
+@mkdocs.plugins.event_priority(-100)  # after the search plugin has written its index
+def on_post_build(config, **kwargs) -> None:
+    changed = clean_search_index(config["site_dir"])
+    log.info(f"hooks: {changed} search entries without raw TeX and ¶")

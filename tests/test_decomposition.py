@@ -218,3 +218,16 @@ def test_a_history_without_the_monitor_is_rejected(make_problem):
     history = dl.train(dl.Network([4, 3]), (X, y), epochs=1, batch_size=5, eta=0.5, seed=0)
     with pytest.raises(ValueError, match="DecompositionMonitor"):
         dl.decay_share(history)
+
+
+def test_dominated_epochs_by_default_judge_every_layer(digits_runs):
+    record = digits_runs[5.0].monitors["decomposition"]
+    # The "norm" share of each layer, from the record's terms.
+    contraction = np.abs(record["contraction"])
+    share = contraction / (contraction + np.abs(record["radial"]) + record["noise"])
+    # Nielsen's "almost entirely": the hidden layer passes 0.9 in epochs 1 and 2, the output
+    # layer in none, so judging every layer marks no epoch.
+    expected = [e + 1 for e in range(len(share)) if all(share[e] > 0.9)]
+    np.testing.assert_array_equal(
+        dl.decay_dominated_epochs(digits_runs[5.0], threshold=0.9), expected
+    )

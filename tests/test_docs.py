@@ -223,3 +223,38 @@ def test_experiment_calls_in_the_docs_use_real_keyword_arguments(page, function,
 
     parameters = inspect.signature(getattr(decaylab.experiments, function)).parameters
     assert keywords <= set(parameters), f"{page}: {function} has no {keywords - set(parameters)}"
+
+
+@pytest.mark.parametrize(
+    ("indexed", "searchable"),
+    [
+        (r"the norm \(\lVert w\rVert^2\) shrinks", "the norm ‖w‖² shrinks"),
+        (r"near \(1/\sqrt{n_w}\) or \(1/n_w\)", "near 1/√n_w or 1/n_w"),
+        (r"by \(e^{-\eta\lambda/m}\) per epoch", "by e^(-ηλ/m) per epoch"),
+        (r"\[ \tau_\text{epoch} \approx m/(\eta\lambda) \]", "τ_epoch ≈ m/(ηλ)"),
+        (r"\(\frac{\eta}{1-\beta_1^t}\,q/(\sqrt{\hat v}+\epsilon)\)", "(η)/(1-β_1^t) q/(√(v̂)+ε)"),
+        (r"\(n_w = h\,(n_\text{in} + n_\text{classes})\)", "n_w = h (n_in + n_classes)"),
+        ("Install ¶ decaylab needs Python", "Install decaylab needs Python"),
+    ],
+)
+def test_search_index_text_has_no_raw_tex_and_no_pilcrow(indexed, searchable):
+    assert hooks.search_text(indexed) == searchable
+
+
+def test_search_index_of_a_built_site_is_rewritten(tmp_path):
+    import json
+
+    (tmp_path / "search").mkdir()
+    entries = [
+        {"location": "", "title": "Home", "text": r"decaylab ¶ decays by \(e^{-\eta\lambda/m}\)"},
+        {"location": "a/", "title": r"The factor \(d\) ¶", "text": "plain"},
+    ]
+    index = {"config": {"lang": ["en"]}, "docs": entries}
+    (tmp_path / "search" / "search_index.json").write_text(json.dumps(index))
+    assert hooks.clean_search_index(tmp_path) == 2
+    cleaned = json.loads((tmp_path / "search" / "search_index.json").read_text())
+    assert cleaned["config"] == index["config"]
+    assert [(e["title"], e["text"]) for e in cleaned["docs"]] == [
+        ("Home", "decaylab decays by e^(-ηλ/m)"),
+        ("The factor d", "plain"),
+    ]

@@ -350,3 +350,15 @@ def test_relaxation_time_is_the_e_folding_time_of_the_closed_form():
 def test_relaxation_time_without_decay_is_infinite():
     assert dl.relaxation_time(0.5, 0.0, 10) == float("inf")
     assert dl.relaxation_steps(0.5, 0.0, 100) == float("inf")
+
+
+def test_a_run_too_short_to_test_says_how_long_the_test_needs(digits):
+    # η = 0.5, λ = 1, n = 1000, m = 10: τ = −1/log((1 − ηλ/n)^100) ≈ 20 epochs; the test
+    # compares windows of ⌈3τ⌉ epochs from epoch ⌈3τ⌉ on, so it needs 2⌈3τ⌉ − 1 of them.
+    tau = -1 / math.log((1 - 0.5 * 1.0 / 1000) ** 100)
+    needed = 2 * math.ceil(3 * tau) - 1
+    net = dl.Network([64, 10, 10], seed=0)
+    history = dl.train(net, digits.train, epochs=30, batch_size=10, eta=0.5, lmbda=1.0, seed=0)
+    text = repr(dl.find_equilibrium(history))
+    assert f"the test needs at least {needed} epochs" in text
+    assert "the run has 30" in text and "nan" not in text

@@ -717,3 +717,25 @@ def test_experiments_do_not_import_matplotlib():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ----------------------------------------------------------------------------- λ as given
+
+
+def _q5(small, **kwargs):
+    return dl.layer_movement([small], hidden=4, lmbdas=(5.0,), epochs=2, seeds=1, **kwargs)
+
+
+def test_layer_movement_trains_at_the_lambda_given(small):
+    # 200 examples: the old default reference_n=1000 trained these at λ = 1.
+    given = _q5(small)
+    assert given.lmbdas.tolist() == [5.0]
+    # The same runs as when asking for a reference size equal to n (no rescaling).
+    same = _q5(small, reference_n=small.train.n)
+    np.testing.assert_array_equal(given.trajectories["norm"], same.trajectories["norm"])
+
+
+def test_layer_movement_rescales_only_when_asked_by_name(small):
+    scaled = _q5(small, reference_n=1000)
+    assert scaled.lmbdas.tolist() == [5.0 * 200 / 1000]
+    assert scaled.settings["reference_n"] == 1000

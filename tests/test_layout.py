@@ -115,6 +115,22 @@ def test_importing_dynamics_does_not_import_matplotlib():
     assert out.stdout.strip() == "False"
 
 
+def test_dl_plots_is_there_after_import_decaylab_and_imports_matplotlib_only_then():
+    code = (
+        "import sys, decaylab as dl\n"
+        "before = 'matplotlib' in sys.modules\n"
+        "fig_function = dl.plots.plot_history\n"
+        "print(before, 'matplotlib' in sys.modules, fig_function.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "decaylab.plots.run"]
+
+
+def test_unknown_attribute_of_decaylab_still_raises_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'plotz'"):
+        decaylab.plotz  # noqa: B018
+
+
 @pytest.mark.parametrize(
     "name",
     ["factors", "decomposition", "equilibrium", "noise", "rotation", "scaling"],

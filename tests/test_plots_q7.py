@@ -63,7 +63,7 @@ def test_equilibrium_panel_draws_the_seed_mean_per_rule(result):
 
 def test_layer_panel_bars_are_the_seed_means(result):
     ax = _axes()
-    bars = plot_adam_layers(result, ax)
+    bars = plot_adam_layers(result, ax).containers
     heights = [rect.get_height() for rect in bars[0]]
     np.testing.assert_allclose(heights, np.nanmean(result.adam_ratio, axis=0))
 

@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 import decaylab.plots as dp  # noqa: E402
@@ -134,7 +133,9 @@ N_W = 64 * 8 + 8 * 10
     ],
 )
 def test_reference_levels_are_the_candidate_sizes(run, ax, statistic, squared, expected):
-    dp.plot_history(run.history, statistic, ax=ax, squared=squared, equilibrium=False)
+    dp.plot_history(
+        run.history, statistic, ax=ax, squared=squared, equilibrium=False, references=True
+    )
     levels = [line.get_ydata()[0] for line in ax.get_lines() if "1/" in str(line.get_label())]
     assert sorted(levels) == pytest.approx(sorted(expected))
 
@@ -146,22 +147,22 @@ def test_reference_levels_are_off_by_default_for_other_statistics(run, ax):
 
 def test_equilibrium_span_starts_at_the_given_epoch(run, ax):
     found = SimpleNamespace(reached=True, epoch=2)
-    drawn = dp.plot_history(run.history, ax=ax, equilibrium=found)
-    span = next(artist for artist in drawn if "equilibrium" in str(artist.get_label()))
+    dp.plot_history(run.history, ax=ax, equilibrium=found)
+    span = next(artist for artist in ax.patches if "equilibrium" in str(artist.get_label()))
     extent = span.get_extents().transformed(ax.transData.inverted())
     assert (extent.x0, extent.x1) == pytest.approx((2, SETTINGS["epochs"]))
 
 
 def test_an_equilibrium_not_reached_is_said_not_drawn(run, ax):
-    drawn = dp.plot_history(run.history, ax=ax, equilibrium=SimpleNamespace(reached=False))
-    assert [a.get_text() for a in drawn if isinstance(a, Text)] == ["no equilibrium detected"]
+    dp.plot_history(run.history, ax=ax, equilibrium=SimpleNamespace(reached=False))
+    assert [a.get_text() for a in ax.texts] == ["no equilibrium detected"]
 
 
 def test_equilibrium_true_marks_what_find_equilibrium_finds(run, ax):
     found = dl.find_equilibrium(run.history)
-    drawn = dp.plot_history(run.history, ax=ax)
-    texts = [a for a in drawn if isinstance(a, Text)]
-    spans = [a for a in drawn if "equilibrium from epoch" in str(a.get_label())]
+    dp.plot_history(run.history, ax=ax)
+    texts = list(ax.texts)
+    spans = [a for a in ax.patches if "equilibrium from epoch" in str(a.get_label())]
     if found.reached:
         assert spans[0].get_label() == f"equilibrium from epoch {found.epoch}" and not texts
     else:
@@ -174,8 +175,8 @@ def _refuse(history):
 
 def test_a_run_the_detector_cannot_test_is_said_on_the_figure(run, ax, monkeypatch):
     monkeypatch.setattr("decaylab.plots.run.find_equilibrium", _refuse)
-    drawn = dp.plot_history(run.history, ax=ax)
-    notes = [a.get_text() for a in drawn if isinstance(a, Text)]
+    dp.plot_history(run.history, ax=ax)
+    notes = [a.get_text() for a in ax.texts]
     assert notes == ["equilibrium not tested: the run's relaxation time is inf"]
 
 
@@ -195,8 +196,8 @@ def test_a_run_without_decay_predicts_a_flat_line(small, ax):
 
 def test_history_without_axes_draws_on_the_current_ones(run):
     fig, ax = plt.subplots()
-    drawn = dp.plot_history(run.history, equilibrium=False)
-    assert drawn[0].axes is ax
+    returned = dp.plot_history(run.history, equilibrium=False)
+    assert returned is ax and ax.lines
 
 
 @pytest.mark.parametrize("statistic", ["norm", "rms", "sum"])
@@ -277,17 +278,18 @@ def test_budget_contraction_under_pure_decay_is_the_exact_multiplier(run, ax):
 
 @pytest.mark.parametrize("layer", [0, 1])
 def test_budget_share_of_a_layer_is_decay_share(run, ax, layer):
-    drawn = dp.plot_budget(run.history, ax=ax, layer=layer)
-    share = next(a for a in drawn if a.get_label() == "decay share (right)")
+    returned = dp.plot_budget(run.history, ax=ax, layer=layer)
+    share = next(a for a in returned.right_ax.lines if a.get_label() == "decay share (right)")
     np.testing.assert_allclose(share.get_ydata(), dl.decay_share(run.history)[:, layer])
-    assert share.axes is not ax and share.axes.get_ylim() == (0, 1)
+    assert share.axes is not ax and share.axes.get_ylim()[0] == 0
+    assert share.axes.get_ylim()[1] >= 1
 
 
 def test_budget_share_of_all_weights_pools_the_terms(run, ax):
-    drawn = dp.plot_budget(run.history, ax=ax)
+    dp.plot_budget(run.history, ax=ax)
     record = run.history.monitors["decomposition"]
     c, r, v = (record[key].sum(axis=1) for key in ("contraction", "radial", "noise"))
-    share = next(a for a in drawn if a.get_label() == "decay share (right)")
+    share = next(a for a in ax.right_ax.lines if a.get_label() == "decay share (right)")
     np.testing.assert_allclose(share.get_ydata(), -c / (-c + np.abs(r) + v))
 
 
@@ -326,7 +328,7 @@ def runs(small):
 
 
 def test_histories_draw_one_line_per_run_labelled_by_what_differs(runs, ax):
-    drawn = dp.plot_histories(runs, ax=ax)
+    drawn = dp.plot_histories(runs, ax=ax).lines
     assert [line.get_label() for line in drawn] == ["lmbda=0.5", "lmbda=5"]
     for line, history in zip(drawn, runs):
         np.testing.assert_allclose(
@@ -335,19 +337,19 @@ def test_histories_draw_one_line_per_run_labelled_by_what_differs(runs, ax):
 
 
 def test_histories_draw_a_metric_with_the_given_labels(runs, ax):
-    drawn = dp.plot_histories(runs, ["small", "large"], "training_accuracy", ax=ax)
+    drawn = dp.plot_histories(runs, ["small", "large"], "training_accuracy", ax=ax).lines
     assert [line.get_label() for line in drawn] == ["small", "large"]
     np.testing.assert_array_equal(drawn[1].get_ydata(), runs[1].training_accuracy)
     assert ax.get_yscale() == "linear"
 
 
 def test_histories_of_one_layer_squared(runs, ax):
-    drawn = dp.plot_histories(runs, statistic="norm", layer=1, squared=True, ax=ax)
+    drawn = dp.plot_histories(runs, statistic="norm", layer=1, squared=True, ax=ax).lines
     np.testing.assert_allclose(drawn[0].get_ydata(), runs[0].weights.norm[:, 1] ** 2)
 
 
 def test_histories_against_relaxation_time_divide_each_epoch_by_its_tau(runs, ax):
-    drawn = dp.plot_histories(runs, ax=ax, time="relaxation")
+    drawn = dp.plot_histories(runs, ax=ax, time="relaxation").lines
     for line, lmbda in zip(drawn, (0.5, 5.0)):
         tau = -1 / math.log((1 - 0.5 * lmbda / N) ** math.ceil(N / 50))
         np.testing.assert_allclose(line.get_xdata(), np.arange(4) / tau, rtol=1e-12)
@@ -360,7 +362,7 @@ def test_histories_against_relaxation_time_refuse_a_run_without_decay(runs, smal
 
 
 def test_histories_of_identical_settings_are_numbered(runs, ax):
-    drawn = dp.plot_histories([runs[0], runs[0]], ax=ax)
+    drawn = dp.plot_histories([runs[0], runs[0]], ax=ax).lines
     assert [line.get_label() for line in drawn] == ["run 0", "run 1"]
 
 
@@ -388,7 +390,7 @@ def test_histories_refuse_bad_arguments(runs, ax, histories, kwargs, error, matc
 
 
 def test_many_histories_take_their_colours_in_order_from_viridis(runs, ax):
-    drawn = dp.plot_histories([runs[0]] * 12, ax=ax, legend=False)
+    drawn = dp.plot_histories([runs[0]] * 12, ax=ax, legend=False).lines
     colours = [matplotlib.colors.to_rgba(line.get_color()) for line in drawn]
     assert colours[0] == pytest.approx(matplotlib.colormaps["viridis"](0.0))
     assert colours[-1] == pytest.approx(matplotlib.colormaps["viridis"](0.9))
@@ -412,5 +414,61 @@ def test_adam_with_l2_has_no_pure_decay_line_to_draw(small, ax):
     history = dl.train(net, small, **{**SETTINGS, "eta": 0.005}, seed=0, optimizer="adam")
     with pytest.raises(ValueError, match="no fixed prediction"):
         dp.plot_history(history, "norm", ax=ax, equilibrium=False)
-    lines = dp.plot_history(history, "norm", ax=ax, equilibrium=False, prediction=False)
-    assert lines
+    returned = dp.plot_history(history, "norm", ax=ax, equilibrium=False, prediction=False)
+    assert returned is ax and ax.lines
+
+
+# ----------------------------------------------------------------------------- conventions
+
+
+def test_plot_history_returns_the_axes_whose_figure_saves(run, tmp_path):
+    # A notebook's first call: no axes given, then save what came back.
+    plt.figure()
+    ax = dl.plots.plot_history(run.history)
+    ax.figure.savefig(tmp_path / "run.png")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert (tmp_path / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_budget_legend_lies_inside_a_plain_figure(run, relative):
+    fig, ax = plt.subplots()
+    dp.plot_budget(run.history, ax=ax, relative=relative)
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    figure = fig.bbox
+    assert (box.x0, box.y0) >= (figure.x0, figure.y0)
+    assert box.x1 <= figure.x1 and box.y1 <= figure.y1
+
+
+def test_budget_legend_covers_none_of_the_drawn_points(run):
+    fig, ax = plt.subplots()
+    dp.plot_budget(run.history, ax=ax)
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    lines = [*ax.lines, *ax.right_ax.lines]
+    points = np.concatenate([line.get_transform().transform(line.get_xydata()) for line in lines])
+    points = points[np.isfinite(points).all(axis=1)]
+    inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1)
+    inside &= (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+    assert not inside.any()
+
+
+def _reference_lines(ax):
+    return [line for line in ax.get_lines() if "1/" in str(line.get_label())]
+
+
+def test_rms_references_outside_the_data_are_left_out_by_default(run, ax):
+    dp.plot_history(run.history, "rms", ax=ax, equilibrium=False, prediction=False)
+    data = np.concatenate([run.history.weights.rms.ravel(), run.history.weights.total.rms])
+    # The candidate levels computed here: 1/n_w, 1/√n_w, and 1/√n_in of each layer.
+    candidates = [1 / N_W, 1 / math.sqrt(N_W), 1 / math.sqrt(64), 1 / math.sqrt(8)]
+    inside = [v for v in candidates if data.min() <= v <= data.max()]
+    drawn = [line.get_ydata()[0] for line in _reference_lines(ax)]
+    assert sorted(drawn) == pytest.approx(sorted(inside))
+    assert ax.get_ylim()[0] >= data.min() / 1.6 * (1 - 1e-9)
+
+
+def test_rms_references_false_draws_none(run, ax):
+    dp.plot_history(run.history, "rms", ax=ax, equilibrium=False, references=False)
+    assert _reference_lines(ax) == []

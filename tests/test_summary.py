@@ -100,3 +100,31 @@ def test_a_monitor_row_past_the_last_epoch_is_not_averaged(run):
     arrays["monitors.decomposition.noise"] = np.vstack([noise, np.full((1, 2), 1e300)])
     mean, _ = dl.summarise(dl.History.from_arrays(arrays), 6)["monitors.decomposition.noise"]
     np.testing.assert_allclose(mean, noise[6:12].mean(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "series"),
+    [
+        ("weights.rms.0", lambda h: h.weights.rms[4:10, 0]),
+        ("weights.rms.1", lambda h: h.weights.rms[4:10, 1]),
+        ("biases.norm.1", lambda h: h.biases.norm[4:10, 1]),
+        (
+            "monitors.decomposition.contraction.0",
+            lambda h: h.monitors["decomposition"]["contraction"][4:9, 0],
+        ),
+    ],
+)
+def test_one_layer_of_a_record_by_its_index(run, name, series):
+    mean, error = dl.summarise(run, 4, 10)[name]
+    expected_mean, expected_error = _mean_and_error(series(run))
+    assert isinstance(mean, float) and isinstance(error, float)
+    assert mean == pytest.approx(expected_mean, rel=1e-12)
+    assert error == pytest.approx(expected_error, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "match"), [("weights.rms.2", "layers 0 to 1"), ("weights.size.0", "weights.rms.0")]
+)
+def test_a_layer_out_of_range_or_an_unknown_record_is_named(run, name, match):
+    with pytest.raises(KeyError, match=match):
+        dl.summarise(run)[name]

@@ -2,8 +2,9 @@
 
 ``import decaylab as dl`` gives the network, the training loop (eq. 93), the
 decay conventions, the History, the data sets, the dynamics measurements and
-the experiments. Plotting lives in :mod:`decaylab.plots`, imported explicitly,
-so that computation never imports matplotlib.
+the experiments. Plotting lives in :mod:`decaylab.plots`, reachable as
+``dl.plots``: it is imported (with matplotlib) the first time it is used, so
+that ``import decaylab`` and every computation never import matplotlib.
 """
 
 from decaylab._version import __version__ as __version__
@@ -26,7 +27,15 @@ from decaylab.conventions import (
     get_convention,
     steps_per_epoch,
 )
-from decaylab.data import Dataset, Split, load_digits, load_mnist, make_teacher_student
+from decaylab.data import (
+    Dataset,
+    Split,
+    dataset_from_arrays,
+    load_csv,
+    load_digits,
+    load_mnist,
+    make_teacher_student,
+)
 from decaylab.dynamics.budget import Budget, equilibrium_budget
 from decaylab.dynamics.decomposition import (
     DecompositionMonitor,
@@ -112,6 +121,7 @@ __all__ = [
     "CONVENTIONS",
     "DataFileError",
     "Dataset",
+    "dataset_from_arrays",
     "decay_dominated_epochs",
     "decay_factor",
     "decay_share",
@@ -142,6 +152,7 @@ __all__ = [
     "adamw_step",
     "get_optimizer",
     "load_checkpoint",
+    "load_csv",
     "load_digits",
     "load_mnist",
     "load_network2",
@@ -193,3 +204,16 @@ __all__ = [
     "WindowSummary",
     "write_report",
 ]
+
+
+def __getattr__(name: str):
+    # PEP 562: ``dl.plots`` imports the plotting package (and matplotlib) on first use only.
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("decaylab.plots")
+    raise AttributeError(f"module 'decaylab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"plots"})

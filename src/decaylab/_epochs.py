@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from decaylab._progress import progress_bar as tqdm
 from decaylab.errors import TrainingDiverged, TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Backprop, Network

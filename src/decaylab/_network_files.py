@@ -24,11 +24,15 @@ def parameter_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
 def build_network(path: str, settings: dict, parameters: dict[str, np.ndarray]) -> Network:
     """A network with these settings and parameters (checked shapes, laid out as by
     :func:`parameter_shapes`)."""
+    # init None: the file cannot say how the network was initialised (see load_network2).
+    unknown = settings.get("init", "") is None
     try:
         # The seed only fills the buffer that the saved parameters overwrite.
-        net = Network(**settings, seed=0)
+        net = Network(**{**settings, "init": "large" if unknown else settings.get("init")}, seed=0)
     except (TypeError, ValueError) as exc:
         raise DataFileError(f"{path}: bad network settings ({exc})") from None
+    if unknown:
+        net.init = None
     for l in range(net.n_layers):
         net.weights[l][...] = parameters[f"weights.{l}"]
         net.biases[l][...] = parameters[f"biases.{l}"]

@@ -82,6 +82,36 @@ def check_sizes(sizes: object) -> tuple[int, ...]:
     return tuple(check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes))
 
 
+def _from_pairs(data: object, name: str) -> object:
+    """(X, y) stacked from network2's list of (x, y) pairs; any other ``data`` as it is.
+
+    The two forms differ in their first element: X is an array, a pair is a tuple whose
+    x is a column array of shape (n_inputs, 1).
+    """
+    if not isinstance(data, (list, tuple)) or len(data) == 0:
+        return data
+    first = data[0]
+    if not (
+        isinstance(first, (tuple, list))
+        and len(first) == 2
+        and isinstance(first[0], np.ndarray)
+        and first[0].ndim == 2
+        and first[0].shape[1] == 1
+    ):
+        return data
+    try:
+        X = np.stack([np.asarray(x, dtype=float).ravel() for x, _ in data])
+        ys = [np.asarray(y) for _, y in data]
+        y = np.stack([v.ravel() for v in ys]) if ys[0].ndim else np.array(ys)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} is a list of pairs, as network2.py holds data, but they do not stack "
+            f"({exc}); expected every x a column of the same length and every y a label or a "
+            "one-hot column of the same length"
+        ) from None
+    return X, y
+
+
 def check_data(
     data: object, *, n_inputs: int, n_outputs: int, name: str = "data", dtype: np.dtype = np.float64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,9 +119,12 @@ def check_data(
 
     Parameters
     ----------
-    data : tuple of (X, y)
+    data : tuple of (X, y), or a list of (x, y) pairs as network2.py holds them
         X of shape (n, n_inputs); y of shape (n,) with integer labels in
-        [0, n_outputs) or of shape (n, n_outputs), one-hot.
+        [0, n_outputs) or of shape (n, n_outputs), one-hot. A list of n
+        pairs (x, y) with x a column of shape (n_inputs, 1) and y a label or
+        a one-hot column of shape (n_outputs, 1), the format of Nielsen's
+        ``mnist_loader``, is stacked into that (X, y) first.
     n_inputs, n_outputs : int
         The network's input and output widths.
     name : str
@@ -117,10 +150,14 @@ def check_data(
             f"{name} has type {type(data).__name__}, a whole data set; expected one pair "
             f"(X, y) of it, e.g. {name}.train"
         )
+    data = _from_pairs(data, name)
     try:
         X, y = data
     except (TypeError, ValueError):
-        raise TypeError(f"{name} has type {type(data).__name__}; expected a pair (X, y)") from None
+        raise TypeError(
+            f"{name} has type {type(data).__name__}; expected a pair (X, y), or a list of "
+            "(x, y) pairs as network2.py holds them (an iterator such as zip: list(data))"
+        ) from None
     X = check_inputs(X, n_inputs=n_inputs, name=f"{name} X", dtype=dtype)
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != len(X):

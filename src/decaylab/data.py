@@ -1,6 +1,8 @@
-"""Data sets: the bundled UCI digits, MNIST from a local file, and a synthetic teacher-student task.
+"""Data sets: the bundled UCI digits, MNIST from a local file, your own arrays or CSV file, and a
+synthetic teacher-student task.
 
-Every loader returns a :class:`Dataset` of three :class:`Split` s (train, validation, test).
+Every loader returns a :class:`Dataset` of :class:`Split` s (train, validation and, where
+there is one, test).
 Inputs are batch-first: ``X`` has shape ``(n, n_inputs)`` with one example per row, and
 ``y`` has shape ``(n,)`` holding integer class labels ``0 .. n_classes - 1``.
 """
@@ -22,7 +24,15 @@ from numpy.typing import DTypeLike
 from decaylab._validation import as_generator, check_int
 from decaylab.errors import DataFileError
 
-__all__ = ["Dataset", "Split", "load_digits", "load_mnist", "make_teacher_student"]
+__all__ = [
+    "Dataset",
+    "Split",
+    "dataset_from_arrays",
+    "load_csv",
+    "load_digits",
+    "load_mnist",
+    "make_teacher_student",
+]
 
 MNIST_SOURCE = (
     "MNIST is available as Nielsen's mnist.pkl.gz (data/mnist.pkl.gz in the GitHub repository "
@@ -54,29 +64,46 @@ class Split(NamedTuple):
 
 @dataclass(frozen=True)
 class Dataset:
-    """A classification data set split into train, validation and test parts.
+    """A classification data set split into train, validation and (optionally) test parts.
 
-    Attributes
+    Parameters
     ----------
-    train, validation, test : Split
-        Each with ``X`` of shape ``(n_split, n_inputs)`` and ``y`` of shape ``(n_split,)``.
-    n_classes : int
-        Number of classes; labels lie in ``0 .. n_classes - 1``.
+    train, validation : Split or pair (X, y)
+        Each with ``X`` of shape ``(n_split, n_inputs)`` and ``y`` of shape
+        ``(n_split,)``, integer labels; a plain pair of arrays becomes a Split.
+    test : Split, pair (X, y) or None
+        None (default) when the data have no test part; ``dataset.test`` is then None.
+    n_classes : int, optional
+        Number of classes, >= 2; by default 1 + the largest label of the
+        splits (pass it when a class may be missing from the data).
     name : str
         Short human-readable name, e.g. ``"digits"``.
+
+    Examples
+    --------
+    >>> import numpy as np, decaylab as dl
+    >>> X, y = np.random.default_rng(0).random((30, 4)), np.arange(30) % 3
+    >>> data = dl.Dataset((X[:20], y[:20]), (X[20:], y[20:]), name="mine")
+    >>> data.n_classes, data.test is None
+    (3, True)
     """
 
     train: Split
     validation: Split
-    test: Split
-    n_classes: int
-    name: str
+    test: Split | None = None
+    n_classes: int | None = None
+    name: str = "data"
 
     def __post_init__(self) -> None:
-        if self.n_classes < 2:
-            raise ValueError(f"n_classes={self.n_classes!r} is too small; expected an integer >= 2")
+        # Frozen: the pairs given are stored as Splits, and n_classes once known.
+        parts = [p for p in ("train", "validation", "test") if getattr(self, p) is not None]
+        for part in ("train", "validation"):
+            if getattr(self, part) is None:
+                raise TypeError(f"{part} is None; expected a Split or a pair (X, y)")
+        for part in parts:
+            object.__setattr__(self, part, _as_split(part, getattr(self, part)))
         n_inputs = self.train.X.shape[1] if self.train.X.ndim == 2 else None
-        for part in ("train", "validation", "test"):
+        for part in parts:
             X, y = getattr(self, part)
             if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
                 raise ValueError(
@@ -87,11 +114,57 @@ class Dataset:
                 raise ValueError(
                     f"{part} split has {X.shape[1]} inputs per example, train has {n_inputs}"
                 )
+        largest = max(int(getattr(self, p).y.max(initial=0)) for p in parts)
+        if self.n_classes is None:
+            object.__setattr__(self, "n_classes", largest + 1)
+        if self.n_classes < 2:
+            raise ValueError(f"n_classes={self.n_classes!r} is too small; expected an integer >= 2")
+        if largest >= self.n_classes:
+            raise ValueError(
+                f"n_classes={self.n_classes} but a label is {largest}; expected labels in "
+                f"0 .. {self.n_classes - 1}"
+            )
 
     @property
     def n_inputs(self) -> int:
         """Number of input features per example."""
         return int(self.train.X.shape[1])
+
+    def __repr__(self) -> str:
+        test = "no test" if self.test is None else f"test {self.test.n}"
+        return (
+            f"Dataset({self.name!r}: train {self.train.n}, validation {self.validation.n}, "
+            f"{test}; {self.n_inputs} inputs, {self.n_classes} classes)"
+        )
+
+
+def _as_split(part: str, value: object) -> Split:
+    """``value`` as a Split of float inputs and int64 labels; a pair of arrays is accepted."""
+    if isinstance(value, Split):
+        return value
+    try:
+        X, y = value
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{part} has type {type(value).__name__}; expected a Split or a pair (X, y)"
+        ) from None
+    return Split(np.asarray(X), _integer_labels(f"{part} y", np.asarray(y)))
+
+
+def _integer_labels(name: str, y: np.ndarray) -> np.ndarray:
+    """Labels as int64, if they are whole numbers >= 0 in a 1-D array."""
+    if y.ndim != 1:
+        raise ValueError(f"{name} has shape {y.shape}; expected integer labels of shape (n,)")
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise ValueError(f"{name} has dtype {y.dtype}; expected integer class labels")
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(y) | (np.mod(y, 1) != 0) | (y < 0)
+    if wrong.any():
+        bad = int(np.flatnonzero(wrong)[0])
+        raise ValueError(
+            f"{name}[{bad}] = {y[bad].item()!r}; expected integer class labels 0, 1, 2, …"
+        )
+    return y.astype(np.int64)
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:
@@ -451,3 +524,191 @@ def make_teacher_student(
         n_classes=n_classes,
         name="teacher-student",
     )
+
+
+# ----------------------------------------------------------------------------- your own data
+
+
+def _split_size(name: str, value: object, n: int) -> int:
+    """An example count: an int as it is, a fraction in [0, 1) of n rounded to the nearest."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name}={value} is not a fraction in [0, 1); expected one or a count")
+        return int(round(value * n))
+    return check_int(name, value, minimum=0, maximum=n - 1)
+
+
+def dataset_from_arrays(
+    X,
+    y,
+    *,
+    validation: int | float = 0.1,
+    test: int | float = 0,
+    seed: int | np.random.Generator | None = 0,
+    shuffle: bool = True,
+    n_classes: int | None = None,
+    name: str = "arrays",
+    dtype: DTypeLike = np.float64,
+) -> Dataset:
+    """A :class:`Dataset` from arrays of inputs and labels, split into train, validation, test.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, n_inputs) or (n, ...)
+        Inputs, one example per row; images of shape (n, 28, 28) are flattened
+        row by row to (n, 784). Used as they are: scale pixels to [0, 1]
+        yourself (e.g. ``X / 255``), as the sigmoid networks expect.
+    y : array_like, shape (n,) or (n, k)
+        Integer labels 0 … k − 1, or one-hot rows.
+    validation, test : int or float
+        Sizes of the validation and test parts: a count, or a float in
+        [0, 1), the fraction of n (rounded). ``test=0`` (default) gives a data
+        set without a test part (``dataset.test`` is None).
+    seed : int, numpy.random.Generator or None
+        Source of the shuffle before the split; the same seed gives the same
+        split. Ignored when ``shuffle`` is False.
+    shuffle : bool
+        Shuffle the examples before splitting (default), or split in the
+        given order: the first examples train, then validation, then test.
+    n_classes : int, optional
+        Number of classes; by default 1 + the largest label.
+    name : str
+    dtype : floating dtype
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> import numpy as np, decaylab as dl
+    >>> X, y = np.random.default_rng(0).random((100, 8)), np.arange(100) % 4
+    >>> data = dl.dataset_from_arrays(X, y, validation=0.2, test=10, seed=0)
+    >>> data.train.n, data.validation.n, data.test.n, data.n_classes
+    (70, 20, 10, 4)
+    """
+    dt = _float_dtype(dtype)
+    X = np.asarray(X)
+    if X.ndim < 2 or not (np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)):
+        raise ValueError(
+            f"X has shape {X.shape} and dtype {X.dtype}; expected real numbers of shape "
+            "(n, n_inputs), one example per row"
+        )
+    X = X.reshape(len(X), -1).astype(dt)
+    if not np.isfinite(X).all():
+        raise ValueError("X holds NaN or infinite values; expected finite numbers")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        if not (np.isin(y, (0, 1)).all() and np.all(y.sum(axis=1) == 1)):
+            raise ValueError(f"y has shape {y.shape} but its rows are not one-hot")
+        y = np.argmax(y, axis=1)
+    y = _integer_labels("y", y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} examples but y has {len(y)}; expected one label each")
+    n = len(X)
+    n_validation = _split_size("validation", validation, n)
+    n_test = _split_size("test", test, n)
+    n_train = n - n_validation - n_test
+    if n_train < 1 or n_validation < 1:
+        raise ValueError(
+            f"validation={validation!r} and test={test!r} leave {n_train} training and "
+            f"{n_validation} validation examples of {n}; expected at least one of each"
+        )
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle={shuffle!r} has type {type(shuffle).__name__}; expected a bool")
+    order = as_generator("seed", seed).permutation(n) if shuffle else np.arange(n)
+    cuts = np.cumsum([n_train, n_validation])
+    train, held, tested = np.split(order, cuts)
+    return Dataset(
+        train=Split(X[train], y[train]),
+        validation=Split(X[held], y[held]),
+        test=Split(X[tested], y[tested]) if n_test else None,
+        n_classes=n_classes,
+        name=name,
+    )
+
+
+def load_csv(
+    path: str | Path,
+    *,
+    label_column: int | str = 0,
+    header: bool | None = None,
+    delimiter: str = ",",
+    scale: float = 1.0,
+    **split,
+) -> Dataset:
+    """A :class:`Dataset` from a CSV file of one example per row: a label column and the inputs.
+
+    Read with NumPy (``numpy.loadtxt``), nothing executed; a ``.gz`` file is
+    read as it is. MNIST as CSV (``label, pixel0 … pixel783``, with or
+    without a header row) loads with ``load_csv(path, scale=1/255)``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    label_column : int or str
+        The column of the labels: its index (negative counts from the end) or,
+        with a header row, its name. Every other column is an input.
+    header : bool, optional
+        Whether the first row names the columns; by default it does when
+        any of its fields is not a number.
+    delimiter : str
+    scale : float
+        Multiplies the inputs, e.g. 1/255 for pixels stored as 0 … 255.
+    **split
+        ``validation``, ``test``, ``seed``, ``shuffle``, ``n_classes``,
+        ``name`` and ``dtype``, as in :func:`dataset_from_arrays`.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, or not a table of numbers of one width.
+    ValueError
+        If ``label_column`` is not a column of the file, or the labels are
+        not whole numbers >= 0.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found; expected a CSV file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            first = fh.readline().rstrip("\r\n").split(delimiter)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: not a readable text file ({exc})") from None
+    names = [field.strip().strip('"') for field in first]
+    if header is None:
+        header = not all(_is_number(field) for field in names)
+    try:
+        table = np.loadtxt(path, delimiter=delimiter, skiprows=int(header), ndmin=2)
+    except ValueError as exc:
+        raise DataFileError(
+            f"{path}: not a table of numbers of one width ({exc}); expected a label column "
+            "and input columns, with at most one header row"
+        ) from None
+    width = table.shape[1]
+    if isinstance(label_column, str):
+        if not header or label_column not in names:
+            known = names[:6] if header else "none (the file has no header row)"
+            raise ValueError(
+                f"label_column={label_column!r} is not a column name of {path}; its names "
+                f"are {known}"
+            )
+        label_column = names.index(label_column)
+    label_column = check_int("label_column", label_column, minimum=-width, maximum=width - 1)
+    label_column %= width
+    X = np.delete(table, label_column, axis=1) * float(scale)
+    split.setdefault("name", path.name)
+    return dataset_from_arrays(X, table[:, label_column], **split)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

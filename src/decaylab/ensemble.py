@@ -37,9 +37,9 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
+from decaylab._progress import progress_bar
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -455,7 +455,9 @@ def train_ensemble(
     completed = 0
     if progress is None:
         progress = sys.stderr.isatty()
-    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False)
+    bar = progress_bar(
+        range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False
+    )
     try:
         with np.errstate(over="ignore", invalid="ignore"), limit_threads(threads):
             for epoch in bar:

@@ -15,6 +15,7 @@ import numpy as np
 from decaylab._blas import matmul_into
 from decaylab._validation import (
     as_generator,
+    check_bool,
     check_choice,
     check_data,
     check_inputs,
@@ -66,6 +67,11 @@ class LayerViews(Sequence):
         return f"<{len(self)} {self._what}: {[v.shape for v in self._views]}>"
 
 
+def _pair(data, y):
+    """``(data, y)`` when the labels come as a second argument, else ``data`` as given."""
+    return data if y is None else (data, y)
+
+
 class Network:
     """A fully connected feedforward network with a sigmoid output layer.
 
@@ -98,6 +104,17 @@ class Network:
         The flat buffer behind both; weights first.
     n_weights : int
         Total number of weights n_w (biases excluded).
+    init : str or None
+        The initialisation, or None when unknown (a network read by
+        :func:`decaylab.load_network2` without ``init=``).
+
+    Notes
+    -----
+    The calls of network2.py work too: ``net.accuracy(X, y)`` (a fraction,
+    where network2 counts), ``net.total_cost(data, lmbda)`` and
+    ``net.save(path)`` (network2's JSON). Wherever data are accepted, network2's
+    list of (x, y) pairs (x a column, y a label or a one-hot column) is
+    accepted as well as the pair of arrays (X, y).
 
     Examples
     --------
@@ -271,13 +288,61 @@ class Network:
             correct += int(np.count_nonzero(np.argmax(a, axis=1) == labels[i : i + _CHUNK]))
         return total / len(X) + penalty, correct / len(X)
 
-    def cost_value(self, data, *, lmbda: float = 0.0, n: int | None = None) -> float:
-        """Total cost C₀ + (λ/2n)·Σw² on a data set (sum convention); see :meth:`evaluate`."""
-        return self.evaluate(data, lmbda=lmbda, n=n)[0]
+    def cost_value(
+        self, data, y: np.ndarray | None = None, *, lmbda: float = 0.0, n: int | None = None
+    ) -> float:
+        """Total cost C₀ + (λ/2n)·Σw² on a data set (sum convention); see :meth:`evaluate`.
 
-    def accuracy(self, data) -> float:
-        """Fraction of ``data`` = (X, y) classified correctly."""
-        return self.evaluate(data)[1]
+        ``net.cost_value(X, y)`` and ``net.cost_value((X, y))`` are the same.
+        """
+        return self.evaluate(_pair(data, y), lmbda=lmbda, n=n)[0]
+
+    def total_cost(self, data, lmbda: float = 0.0, convert: bool | None = None) -> float:
+        """network2's ``total_cost(data, lmbda)``: C₀ + (λ/2n)·Σw² with n = len(data).
+
+        ``data`` is (X, y) or network2's list of (x, y) pairs. ``convert`` is
+        accepted for network2's calls and not needed: whether y holds labels
+        or one-hot columns is read from its shape.
+        """
+        if convert is not None:
+            check_bool("convert", convert)
+        return self.evaluate(data, lmbda=lmbda)[0]
+
+    def accuracy(self, data, y: np.ndarray | None = None, convert: bool | None = None) -> float:
+        """Fraction of the examples classified correctly (network2's ``accuracy`` counts them).
+
+        Parameters
+        ----------
+        data : pair (X, y), ndarray X, or network2's list of (x, y) pairs
+            ``net.accuracy(X, y)``, ``net.accuracy((X, y))``,
+            ``net.accuracy(data.validation)`` and, with data loaded by
+            Nielsen's ``mnist_loader``, ``net.accuracy(validation_data)`` all work.
+        y : ndarray, optional
+            The labels (n,) or one-hot rows (n, k) when ``data`` is X.
+        convert : bool, optional
+            Accepted for network2's calls and not needed: whether y holds
+            labels or one-hot columns is read from its shape.
+
+        Returns
+        -------
+        float
+            Correct / n, in [0, 1]; network2 returns the count, n times this.
+        """
+        if convert is not None:
+            check_bool("convert", convert)
+        return self.evaluate(_pair(data, y))[1]
+
+    def save(self, path) -> None:
+        """Write this network in the JSON format of network2.py's ``Network.save``.
+
+        ``dl.load_network2(path)`` (or network2's ``load``) reads it back;
+        see :func:`decaylab.save_network2`. For a network network2 cannot
+        hold (other activations), or to resume training bit for bit, use
+        :func:`decaylab.save_checkpoint`.
+        """
+        from decaylab.network2 import save_network2
+
+        save_network2(self, path)
 
     def weight_sum_of_squares(self) -> float:
         """Σw² over all weights (biases excluded)."""

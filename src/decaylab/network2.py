@@ -22,7 +22,7 @@ from decaylab.network import Network
 _NETWORK2_COSTS = {"CrossEntropyCost": "cross_entropy", "QuadraticCost": "quadratic"}
 
 
-def load_network2(path: str | os.PathLike, *, init: str = "scaled") -> Network:
+def load_network2(path: str | os.PathLike, *, init: str | None = None) -> Network:
     """Load a network saved by ``Network.save`` of Nielsen's ``network2.py``.
 
     network2 writes JSON ``{"sizes": [...], "weights": [...], "biases": [...],
@@ -34,10 +34,12 @@ def load_network2(path: str | os.PathLike, *, init: str = "scaled") -> Network:
     Parameters
     ----------
     path : str or os.PathLike
-    init : {"scaled", "large"}
-        How the network was initialised (the file does not say): network2's
-        default initialiser is "scaled"; ``large_weight_initializer`` is
-        "large". Only recorded in the settings.
+    init : {"scaled", "large"}, optional
+        How the network was initialised, which the file does not say:
+        network2's ``default_weight_initializer`` is "scaled",
+        ``large_weight_initializer`` is "large". Only recorded in the
+        settings (``net.init``, and the History of a run that trains it); by
+        default None, "unknown", rather than a guess.
 
     Returns
     -------
@@ -51,7 +53,8 @@ def load_network2(path: str | os.PathLike, *, init: str = "scaled") -> Network:
         keys, shapes, cost, non-finite numbers); the message names the file and
         what was wrong.
     """
-    init = check_choice("init", init, ("scaled", "large"))
+    if init is not None:
+        init = check_choice("init", init, ("scaled", "large"))
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:

@@ -22,8 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
@@ -455,7 +454,7 @@ def write_report(
             jobs[slug]["data"] = data
     results, figures, seconds = [], [], {}
     start = time.perf_counter()
-    bar = tqdm(
+    bar = progress_bar(
         total=len(SLUGS),
         desc="decaylab report",
         unit="question",

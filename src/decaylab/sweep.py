@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab.history import History
 
@@ -429,7 +429,9 @@ def sweep(
 
     if progress is None:
         progress = sys.stderr.isatty()
-    bar = tqdm(total=len(todo), desc="sweep", unit="config", disable=not progress, leave=False)
+    bar = progress_bar(
+        total=len(todo), desc="sweep", unit="config", disable=not progress, leave=False
+    )
     failed = 0
 
     def keep(i: int, outcome) -> None:

@@ -256,7 +256,7 @@ def decay_dominated_epochs(
     history: History | Mapping[str, np.ndarray],
     threshold: float = 0.5,
     *,
-    layer: int | None = 0,
+    layer: int | None = None,
     measure: str = "norm",
 ) -> np.ndarray:
     """The epochs in which decay accounts for more than ``threshold`` of the weight change.
@@ -268,9 +268,11 @@ def decay_dominated_epochs(
     threshold : float
         Share above which an epoch counts as decay-dominated, in [0, 1).
     layer : int or None
-        Weight layer to judge, by default 0, the first (hidden) layer: the one
-        behind saturated sigmoids, whose data gradient is small under the
-        "large" initialisation. None requires every layer to be dominated.
+        None (default) judges every layer: an epoch counts only if decay
+        dominates the change of each layer's weights. An int judges that
+        layer alone, e.g. 0, the first (hidden) layer, the one behind
+        saturated sigmoids, whose data gradient is small under the "large"
+        initialisation, while the output layer's gradient may not be.
     measure : {"norm", "net", "step"}
         See :func:`decay_share`.
 

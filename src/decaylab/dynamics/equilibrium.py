@@ -140,8 +140,8 @@ class Equilibrium:
         last one the run allows (not reached: the remaining drift). For
         ``layer="each"`` the layer furthest from passing.
     drift_epoch : int or None
-        Where the two compared windows meet (None if the run is shorter than
-        ``start + window``).
+        Where the two compared windows meet (None if the run is too short to
+        test: fewer than ``start + window − 1`` epochs, then ``repr`` says so).
     norm_squared, rms, mean_abs, norm : ndarray, shape (L,)
         Per-layer means over the equilibrium window, each with ``*_se``, its
         standard error (see :func:`mean_and_standard_error`).
@@ -155,6 +155,8 @@ class Equilibrium:
         total_rms / (1/n_w) and total_rms / (1/√n_w).
     ratio_to_inverse_sqrt_fan_in : ndarray, shape (L,)
         rms / (1/√n_in) per layer: 1 means the "scaled" initialisation's size.
+    run_epochs : int or None
+        Epochs in the run tested (its rows less one).
     """
 
     reached: bool
@@ -190,10 +192,19 @@ class Equilibrium:
     ratio_to_inverse_n_weights: float
     ratio_to_inverse_sqrt_n_weights: float
     ratio_to_inverse_sqrt_fan_in: np.ndarray
+    run_epochs: int | None = None
 
     def __repr__(self) -> str:
         drift = f"drift {self.drift:+.2%} ± {self.drift_se:.2%} per {self.window} epochs"
         tau = f"τ = {self.relaxation_epochs:.3g} epochs"
+        if self.drift_epoch is None and self.run_epochs is not None:
+            # The windows do not fit in the run: there is no drift to report.
+            tau_units = (self.start + self.window) / self.relaxation_epochs
+            return (
+                f"Equilibrium(not tested: the test needs at least {self.start + self.window - 1} "
+                f"epochs (≈ {tau_units:.3g}τ: a start of {self.start} and a window of "
+                f"{self.window} epochs) and the run has {self.run_epochs}; {tau})"
+            )
         if not self.reached:
             return f"Equilibrium(not reached; remaining {drift}; {tau})"
         return (
@@ -419,6 +430,7 @@ def find_equilibrium(
         ratio_to_inverse_n_weights=values["total_rms"] * n_weights,
         ratio_to_inverse_sqrt_n_weights=values["total_rms"] * np.sqrt(n_weights),
         ratio_to_inverse_sqrt_fan_in=values["rms"] * np.sqrt(fan_in),
+        run_epochs=rows - 1,
     )
 
 

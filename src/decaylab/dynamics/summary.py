@@ -40,6 +40,12 @@ class WindowSummary:
         ``"biases.*"``, each recorded metric (``"training_cost"``, …), and
         ``"monitors.<monitor>.<key>"`` (shape (L,)). A standard error is NaN
         when fewer than 3 epochs are averaged.
+
+    Examples
+    --------
+    ``summary["weights.rms"]`` gives every layer's (mean, standard error),
+    ``summary["weights.rms.1"]`` layer 1's alone, as floats, and
+    ``summary["weights.rms.total"]`` all weights pooled.
     """
 
     first_epoch: int
@@ -49,10 +55,25 @@ class WindowSummary:
     standard_errors: dict
 
     def __getitem__(self, name: str) -> tuple[float | np.ndarray, float | np.ndarray]:
-        """``(mean, standard_error)`` of the record ``name``."""
-        if name not in self.means:
-            raise KeyError(f"{name!r} is not summarised; expected one of {sorted(self.means)}")
-        return self.means[name], self.standard_errors[name]
+        """``(mean, standard_error)`` of the record ``name``, or of one layer: ``"<name>.<l>"``."""
+        if not isinstance(name, str):
+            raise KeyError(f"{name!r} is not a record name; expected a str like 'weights.rms.1'")
+        if name in self.means:
+            return self.means[name], self.standard_errors[name]
+        base, _, layer = name.rpartition(".")
+        per_layer = base in self.means and np.ndim(self.means[base]) == 1
+        if per_layer and layer.isdigit():
+            count = np.size(self.means[base])
+            if int(layer) >= count:
+                raise KeyError(
+                    f"{name!r}: layer {layer} is out of range; {base!r} has layers 0 to {count - 1}"
+                )
+            l = int(layer)
+            return float(self.means[base][l]), float(self.standard_errors[base][l])
+        raise KeyError(
+            f"{name!r} is not summarised; expected one of {sorted(self.means)}, or a per-layer "
+            "record with its layer index, e.g. 'weights.rms.0'"
+        )
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         """(header, rows) of strings: one row per record and layer (or "total")."""

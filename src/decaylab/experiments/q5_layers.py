@@ -420,12 +420,17 @@ def layer_verdict(
     return Answer(headline, evidence)
 
 
+def _scaled(lmbda: float, data: Dataset, reference_n: int | None) -> float:
+    """λ as given, or λ·n/reference_n when a reference size was asked for."""
+    return lmbda if reference_n is None else lmbda * data.train.n / reference_n
+
+
 def layer_movement(
     datasets: Sequence[Dataset] | None = None,
     *,
     hidden: int = 30,
     lmbdas: Sequence[float] = (0.1, 0.5, 5.0),
-    reference_n: int = 1000,
+    reference_n: int | None = None,
     eta: float = 0.5,
     batch_size: int = 10,
     epochs: int = 30,
@@ -446,10 +451,13 @@ def layer_movement(
         :func:`mnist_stand_in` with ``stand_in_n`` examples ([784, 30, 10]).
     hidden : int
     lmbdas : sequence of float
-        λ values for a training set of ``reference_n`` examples. A data set
-        of n examples gets λ·n/reference_n, which keeps the per-step decay
-        ηλ/n the same on every data set.
-    reference_n : int
+        The λ values each data set is trained at, as given.
+    reference_n : int, optional
+        Asks for a rescaling by name: with it, the λ values are for a
+        training set of ``reference_n`` examples and a data set of n examples
+        is trained at λ·n/reference_n, which keeps the per-step decay ηλ/n the
+        same on every data set. The λ each condition was trained at is
+        ``result.lmbdas``.
     eta, batch_size, epochs : float, int, int
     stand_in_n : int
         Training-set size of the default MNIST-shaped stand-in.
@@ -481,7 +489,8 @@ def layer_movement(
         raise ValueError("datasets is empty; expected at least one Dataset")
     hidden = check_int("hidden", hidden, minimum=1)
     lmbdas = check_positive_list("lmbdas", lmbdas)
-    reference_n = check_int("reference_n", reference_n, minimum=1)
+    if reference_n is not None:
+        reference_n = check_int("reference_n", reference_n, minimum=1)
     eta = check_real("eta", eta, positive=True)
     epochs = check_int("epochs", epochs, minimum=1)
     agreement = check_real("agreement", agreement, positive=True)
@@ -496,7 +505,7 @@ def layer_movement(
         sizes = (data.n_inputs, hidden, data.n_classes)
         # The first K runs of each data set are the λ = 0 baseline of claim 9.
         specs = [
-            RunSpec(sizes, "large", seed, epochs, batch_size, eta, lam * data.train.n / reference_n)
+            RunSpec(sizes, "large", seed, epochs, batch_size, eta, _scaled(lam, data, reference_n))
             for lam in (0.0, *lmbdas)
             for seed in seeds
         ]
@@ -548,7 +557,7 @@ def layer_movement(
     sum_sign_flips = flips.sum(axis=1)
 
     names = [datasets[d].name for d, _ in conditions]
-    lam = np.array([lm * datasets[d].train.n / reference_n for d, lm in conditions])
+    lam = np.array([_scaled(lm, datasets[d], reference_n) for d, lm in conditions])
     answer = layer_verdict(names, lam, ratio, direction, cancellation, sum_sign_flips, K)
     total_norm = np.sqrt((traj["norm"] ** 2).sum(axis=-1))
     total_ratio = total_norm[:, :, -1] / total_norm[:, :, 0]

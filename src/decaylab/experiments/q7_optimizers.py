@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from decaylab._progress import progress_bar
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import steps_per_epoch
 from decaylab.dynamics.optimizer_factors import adam_l2_decay, momentum_factors
@@ -633,7 +633,9 @@ def optimizer_comparison(
         return _lmbda_for(rule, tau, eta=etas[rule], batch_size=batch_size, beta=beta)
 
     n_runs = len(rules) * S * (1 + len(timescales)) + len(ns) * len(transfer_timescales) * S
-    bar = tqdm(total=n_runs, desc="Q7 optimizers", unit="run", disable=not progress, leave=False)
+    bar = progress_bar(
+        total=n_runs, desc="Q7 optimizers", unit="run", disable=not progress, leave=False
+    )
 
     def run(*args, **options):
         outcome = _run(*args, **options)

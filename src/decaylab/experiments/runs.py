@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from decaylab._progress import progress_bar
 from decaylab.data import Dataset
 from decaylab.errors import TrainingDiverged
 from decaylab.experiments.adaptive import train_until_equilibrium
@@ -326,7 +326,7 @@ def run_many(
     if executor is not None:
         return _run_with_executor(specs, data, executor, progress=progress)
     outcomes: list[RunOutcome | None] = [None] * len(specs)
-    bar = tqdm(
+    bar = progress_bar(
         total=len(specs), desc=desc, unit="run", disable=not progress, leave=False, file=sys.stderr
     )
     with single_threaded_blas():

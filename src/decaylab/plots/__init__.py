@@ -1,7 +1,10 @@
 r"""Figures drawn from runs and from experiment records; nothing here computes a result.
 
 Every ``plot_*`` function draws on the given ``ax`` (pyplot's current axes
-when None) and returns the list of artists it drew. Every ``figure_*``
+when None) and returns that Axes, as matplotlib's and seaborn's functions do:
+what it drew stays on it, labelled (``ax.lines``, ``ax.collections``,
+``ax.patches``, ``ax.texts``; a second y axis as ``ax.right_ax``), and
+``ax.figure.savefig(...)`` saves it. Every ``figure_*``
 function lays out the panels of one question on a new
 :class:`matplotlib.figure.Figure`, which it returns without showing (save it
 with ``fig.savefig``; in a notebook it displays itself). This package is the
@@ -20,9 +23,12 @@ Modules
 
 Examples
 --------
->>> import decaylab as dl, decaylab.plots as dp
+``import decaylab as dl`` is enough: ``dl.plots`` imports this package (and
+matplotlib) the first time it is used.
+
+>>> import decaylab as dl
 >>> result = dl.early_decay_dominance(epochs=3, seeds=1)  # doctest: +SKIP
->>> fig = dp.figure_for(result)                            # doctest: +SKIP
+>>> fig = dl.plots.figure_for(result)                      # doctest: +SKIP
 >>> fig.savefig("q1.png")                                  # doctest: +SKIP
 """
 

@@ -20,6 +20,18 @@ BUDGET_TERMS = (
 )
 
 
+#: The legend's band above the data, as a fraction of the data's span on the axis's scale.
+LEGEND_HEADROOM = 0.32
+
+
+def _headroom(ax: Axes, fraction: float) -> None:
+    """Raise the top of the y axis by ``fraction`` of its span, on its own scale (symlog too)."""
+    scale = ax.yaxis.get_transform()
+    low, high = scale.transform(np.array(ax.get_ylim()))
+    top = scale.inverted().transform(np.array([high + fraction * (high - low)]))[0]
+    ax.set_ylim(ax.get_ylim()[0], top)
+
+
 def plot_budget(
     history: History,
     *,
@@ -29,7 +41,7 @@ def plot_budget(
     share: bool = True,
     yscale: str | None = None,
     legend: bool = True,
-) -> list:
+) -> Axes:
     r"""The ‖w‖² budget of each epoch: contraction, radial and noise terms, and decay's share.
 
     Over one epoch of steps w′ = d·w − v (v the gradient step), the squared
@@ -70,10 +82,12 @@ def plot_budget(
 
     Returns
     -------
-    list of matplotlib artists
-        The three terms, their sum, the zero line, then (with ``share``) the
-        share and its ½ line, which live on the second axes
-        ``drawn[-1].axes``.
+    matplotlib Axes
+        The axes of the terms. ``ax.lines`` holds the three terms, their sum
+        (labelled "Δ‖w‖² (their sum)") and the zero line; with ``share``,
+        the share and its ½ line are on the second y axis, ``ax.right_ax``
+        (as pandas names it). The legend is inside the axes, so that a plain
+        ``savefig`` keeps it.
 
     Raises
     ------
@@ -111,12 +125,11 @@ def plot_budget(
         start = start.sum(axis=1) if layer is None else start[:, layer]
         terms = {key: values / start for key, values in terms.items()}
     x = history.epoch[1 : epochs + 1]
-    drawn = []
     for key, colour, label in BUDGET_TERMS:
-        drawn += ax.plot(x, terms[key], color=colour, marker="o", ms=3, lw=1.2, label=label)
+        ax.plot(x, terms[key], color=colour, marker="o", ms=3, lw=1.2, label=label)
     change = terms["contraction"] + terms["radial"] + terms["noise"]
-    drawn += ax.plot(x, change, color="black", lw=1.6, label="Δ‖w‖² (their sum)")
-    drawn += hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
+    ax.plot(x, change, color="black", lw=1.6, label="Δ‖w‖² (their sum)")
+    hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
     if yscale == "symlog":
         # Linear within a decade below the smallest term's typical size, log beyond.
         typical = [
@@ -130,31 +143,32 @@ def plot_budget(
     integer_epochs(ax)
     where = "all weights" if layer is None else f"layer {layer}"
     ax.set_ylabel(f"per-epoch terms of Δ‖w‖²{' / ‖w‖²' if relative else ''} ({where})")
-    legend_axes = ax
     if share:
-        twin = legend_axes = ax.twinx()
+        twin = ax.twinx()
+        # The terms' axes above the share's, so that the legend drawn on them is not hidden.
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        ax.right_ax = twin
         contraction = np.abs(terms["contraction"])
         with np.errstate(divide="ignore", invalid="ignore"):
             fraction = contraction / (contraction + np.abs(terms["radial"]) + terms["noise"])
-        drawn += twin.plot(
+        twin.plot(
             x, fraction, color="dimgrey", ls=":", marker="s", ms=3, label="decay share (right)"
         )
-        drawn += hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
+        hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
         twin.set_ylim(0, 1)
         twin.set_ylabel("decay share of the change of ‖w‖²")
     if legend:
-        # Below the axes: the terms fill the panel from top to bottom, and the
-        # second axes would hide a legend drawn on the first.
+        # Inside the axes, so that a plain savefig keeps it: one legend for both y axes.
         handles, labels = ax.get_legend_handles_labels()
         if share:
             more = twin.get_legend_handles_labels()
             handles, labels = handles + more[0], labels + more[1]
-        legend_axes.legend(
-            handles,
-            labels,
-            fontsize="x-small",
-            ncol=3,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.13),
-        )
-    return drawn
+        # In a band of headroom at the top of the axes, which the terms and the share
+        # (0 to 1) leave free: inside the figure, so that a plain savefig keeps it.
+        _headroom(ax, LEGEND_HEADROOM)
+        if share:
+            _headroom(twin, LEGEND_HEADROOM)
+            twin.set_yticks(np.linspace(0, 1, 6))
+        ax.legend(handles, labels, fontsize="x-small", ncol=2, loc="upper center")
+    return ax

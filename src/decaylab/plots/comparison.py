@@ -54,7 +54,7 @@ def plot_histories(
     log: bool | None = None,
     time: str = "epoch",
     legend: bool = True,
-) -> list:
+) -> Axes:
     """One statistic of several runs against epoch, one line per run, for comparisons.
 
     Parameters
@@ -89,8 +89,9 @@ def plot_histories(
 
     Returns
     -------
-    list of matplotlib Line2D
-        One per run, in the order of ``histories``; colours from the
+    matplotlib Axes
+        The axes drawn on; ``ax.lines`` holds one line per run, in the order
+        of ``histories``, labelled as in the legend; colours from the
         default cycle, or from viridis in run order for more than ten runs.
 
     Raises
@@ -144,11 +145,10 @@ def plot_histories(
         check_bool("log", log)
     ax = axes(ax)
     colours = _viridis(len(histories)) if len(histories) > 10 else [None] * len(histories)
-    drawn = []
     for k, (history, label, colour) in enumerate(zip(histories, labels, colours)):
         y = _series(history, k, statistic, layer)
         x = history.epoch if time == "epoch" else history.epoch / _relaxation(history, k)
-        drawn += ax.plot(x, y**2 if squared else y, color=colour, label=str(label))
+        ax.plot(x, y**2 if squared else y, color=colour, label=str(label))
     if log:
         ax.set_yscale("log")
     if time == "epoch":
@@ -164,7 +164,7 @@ def plot_histories(
     plain_log(ax, "y")
     if legend:
         add_legend(ax, fontsize="x-small", ncol=1 if len(histories) <= 6 else 2)
-    return drawn
+    return ax
 
 
 def _series(history: History, k: int, statistic: str, layer: int | None) -> np.ndarray:

@@ -14,7 +14,7 @@ __all__ = ["plot_decay_share", "figure_dominance"]
 
 def plot_decay_share(
     result: DominanceResult, ax: Axes | None = None, *, layer=None, legend: bool = True
-) -> list:
+) -> Axes:
     """Decay share of the change of ‖w‖² per epoch, one line per initialisation and λ.
 
     Parameters
@@ -28,15 +28,15 @@ def plot_decay_share(
 
     Returns
     -------
-    list of matplotlib artists
+    matplotlib Axes
+        The axes drawn on, with one line (and band) per condition.
     """
     ax = axes(ax)
     data = result.share_total if layer is None else result.share[..., layer]
     lmbdas = np.unique(result.lmbdas)
     colours = dict(zip(lmbdas, ("tab:green", "tab:orange", "tab:red", "tab:purple", "tab:brown")))
-    drawn = []
     for c, (init, lmbda) in enumerate(zip(result.inits, result.lmbdas)):
-        drawn += band(
+        band(
             ax,
             result.epochs,
             data[c],
@@ -46,7 +46,7 @@ def plot_decay_share(
             ms=3,
             label=f"{init} init, λ = {lmbda:g}",
         )
-    drawn += hline(ax, result.settings["threshold"], "threshold", ls="-", color="black", lw=0.8)
+    hline(ax, result.settings["threshold"], "threshold", ls="-", color="black", lw=0.8)
     ax.set_ylim(0, 1)
     ax.set_xlabel("epoch")
     where = "all weights" if layer is None else f"layer {layer}"
@@ -54,7 +54,7 @@ def plot_decay_share(
     integer_epochs(ax)
     if legend:
         add_legend(ax, ncol=2)
-    return drawn
+    return ax
 
 
 def figure_dominance(result: DominanceResult) -> Figure:

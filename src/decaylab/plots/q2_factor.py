@@ -12,7 +12,7 @@ from decaylab.plots._helpers import add_legend, axes, hline
 __all__ = ["plot_factors", "plot_factor_error", "figure_factor"]
 
 
-def plot_factors(result: FactorResult, ax: Axes | None = None) -> list:
+def plot_factors(result: FactorResult, ax: Axes | None = None) -> Axes:
     """Measured first-epoch factor and e^{−ηλ/m} against the exact factor, on linear axes.
 
     Points on the diagonal agree with the exact factor (1 − ηλ/n)^⌈n/m⌉;
@@ -21,19 +21,17 @@ def plot_factors(result: FactorResult, ax: Axes | None = None) -> list:
     ax = axes(ax)
     measured = np.array([e.mean for e in result.measured_estimate])
     stderr = np.array([e.stderr if e.n > 1 else 0.0 for e in result.measured_estimate])
-    drawn = ax.plot([0, 1], [0, 1], color="grey", lw=1, label="= exact factor")
-    drawn.append(
-        ax.scatter(
-            result.exact,
-            result.closed_form,
-            marker="x",
-            color="tab:red",
-            s=40,
-            label="closed form e^(−ηλ/m)",
-            zorder=3,
-        )
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, label="= exact factor")
+    ax.scatter(
+        result.exact,
+        result.closed_form,
+        marker="x",
+        color="tab:red",
+        s=40,
+        label="closed form e^(−ηλ/m)",
+        zorder=3,
     )
-    bars = ax.errorbar(
+    ax.errorbar(
         result.exact,
         measured,
         yerr=np.nan_to_num(stderr),
@@ -44,58 +42,52 @@ def plot_factors(result: FactorResult, ax: Axes | None = None) -> list:
         label=f"measured ‖w₁‖/‖w₀‖, layer {result.settings['layer']}",
         zorder=4,
     )
-    drawn += bars.get_children()
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_aspect("equal")
     ax.set_xlabel("exact pure-decay factor (1 − ηλ/n)^⌈n/m⌉")
     ax.set_ylabel("per-epoch factor")
     add_legend(ax, loc="upper left")
-    return drawn
+    return ax
 
 
-def plot_factor_error(result: FactorResult, ax: Axes | None = None) -> list:
+def plot_factor_error(result: FactorResult, ax: Axes | None = None) -> Axes:
     """How far the closed form and the measurement are from the exact factor, against ηλ/n.
 
     |f/exact − 1| on log axes for f = e^{−ηλ/m} (crosses) and f = the measured
     first-epoch factor (circles), one colour per batch size m, with the tolerance.
     """
     ax = axes(ax)
-    drawn = []
     measured = np.array([e.mean for e in result.measured_estimate])
     colours = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
     for m, colour in zip(np.unique(result.batch_size), colours):
         pick = result.batch_size == m
         steps = int(result.steps[pick][0])
         x = result.eta_lambda_over_n[pick]
-        drawn.append(
-            ax.scatter(
-                x,
-                np.abs(result.relative_error[pick]),
-                marker="x",
-                color=colour,
-                s=40,
-                label=f"e^(−ηλ/m), m = {m} ({steps} steps/epoch)",
-            )
+        ax.scatter(
+            x,
+            np.abs(result.relative_error[pick]),
+            marker="x",
+            color=colour,
+            s=40,
+            label=f"e^(−ηλ/m), m = {m} ({steps} steps/epoch)",
         )
-        drawn.append(
-            ax.scatter(
-                x * 1.06,  # nudged right so that the two markers of a setting do not overlap
-                np.abs(measured[pick] / result.exact[pick] - 1),
-                marker="o",
-                facecolors="none",
-                edgecolors=colour,
-                s=40,
-                label=f"measured, m = {m}",
-            )
+        ax.scatter(
+            x * 1.06,  # nudged right so that the two markers of a setting do not overlap
+            np.abs(measured[pick] / result.exact[pick] - 1),
+            marker="o",
+            facecolors="none",
+            edgecolors=colour,
+            s=40,
+            label=f"measured, m = {m}",
         )
-    drawn += hline(ax, result.settings["tolerance"], "tolerance", ls="--", color="black")
+    hline(ax, result.settings["tolerance"], "tolerance", ls="--", color="black")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("per-step decay ηλ/n")
     ax.set_ylabel("|factor / exact factor − 1|")
     add_legend(ax, fontsize="x-small", ncol=2, loc="upper left")
-    return drawn
+    return ax
 
 
 def figure_factor(result: FactorResult) -> Figure:

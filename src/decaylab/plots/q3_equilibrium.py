@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=None) -> list:
+def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=None) -> Axes:
     """Weight RMS per layer against epoch (log scale), with the pure-decay prediction and
     the reference levels 1/n_w, 1/√n_w and 1/√n_in.
 
@@ -42,20 +42,19 @@ def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=
     ax = axes(ax)
     index = len(result.widths) // 2 if width is None else list(result.widths).index(width)
     n_w = int(result.n_weights[index])
-    drawn = []
     for l in range(result.weight_rms.shape[-1]):
         colour = layer_colour(l)
         n_in = int(result.fan_ins[index, l])
-        drawn += band(
+        band(
             ax,
             result.epoch,
             result.weight_rms[index, :, :, l],
             color=colour,
             label=f"layer {l} (n_in = {n_in})",
         )
-        drawn += hline(ax, 1 / np.sqrt(n_in), f"1/√n_in = {1 / np.sqrt(n_in):.3g}", color=colour)
-    drawn += band(ax, result.epoch, result.total_rms[index], color="black", label="all weights")
-    drawn += ax.plot(
+        hline(ax, 1 / np.sqrt(n_in), f"1/√n_in = {1 / np.sqrt(n_in):.3g}", color=colour)
+    band(ax, result.epoch, result.total_rms[index], color="black", label="all weights")
+    ax.plot(
         result.epoch,
         result.pure_decay_rms[index],
         color="black",
@@ -63,8 +62,8 @@ def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=
         lw=1,
         label="pure decay (all weights)",
     )
-    drawn += hline(ax, 1 / np.sqrt(n_w), f"1/√n_w = {1 / np.sqrt(n_w):.3g}", ls="-.")
-    drawn += hline(ax, 1 / n_w, f"1/n_w = {1 / n_w:.2g}", ls="--")
+    hline(ax, 1 / np.sqrt(n_w), f"1/√n_w = {1 / np.sqrt(n_w):.3g}", ls="-.")
+    hline(ax, 1 / n_w, f"1/n_w = {1 / n_w:.2g}", ls="--")
     ax.set_yscale("log")
     top = extreme(result.weight_rms[index], "max")
     if np.isfinite(top):
@@ -78,7 +77,7 @@ def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=
     ax.set_title(f"hidden width {result.widths[index]} (n_w = {n_w})")
     integer_epochs(ax)
     add_legend(ax, fontsize="x-small", ncol=2, loc="lower left")
-    return drawn
+    return ax
 
 
 def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
@@ -106,55 +105,51 @@ def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
     return drawn
 
 
-def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) -> list:
+def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) -> Axes:
     """Equilibrium RMS against n_w on log–log axes, every run, with the fit and the slopes
     −1 (1/n_w) and −1/2 (1/√n_w) through the centre of the data."""
     ax = axes(ax)
     x = np.repeat(result.n_weights, result.equilibrium_rms.shape[1]).astype(float)
     y = result.equilibrium_rms.ravel()
     reached = result.reached.ravel()
-    drawn = [
-        ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label="equilibrium (one run)")
-    ]
+    ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label="equilibrium (one run)")
     if (~reached).any():
-        drawn.append(
-            ax.scatter(
-                x[~reached],
-                y[~reached],
-                facecolors="none",
-                edgecolors="tab:red",
-                s=25,
-                label="not reached: last epochs",
-            )
+        ax.scatter(
+            x[~reached],
+            y[~reached],
+            facecolors="none",
+            edgecolors="tab:red",
+            s=25,
+            label="not reached: last epochs",
         )
     ok = np.isfinite(y)
     anchor = float(np.exp(np.mean(np.log(y[ok]))))
-    drawn += _fit_lines(ax, result.fit, x[ok], anchor, {-1.0: "1/n_w", -0.5: "1/√n_w"})
+    _fit_lines(ax, result.fit, x[ok], anchor, {-1.0: "1/n_w", -0.5: "1/√n_w"})
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of weights n_w")
     ax.set_ylabel("equilibrium weight RMS")
     plain_log(ax)
     add_legend(ax)
-    return drawn
+    return ax
 
 
-def plot_norm_against_width(result: EquilibriumResult, ax: Axes | None = None) -> list:
+def plot_norm_against_width(result: EquilibriumResult, ax: Axes | None = None) -> Axes:
     """Total ‖w‖² at equilibrium against n_w (log–log), with its fit."""
     ax = axes(ax)
     x = np.repeat(result.n_weights, result.equilibrium_norm_squared.shape[1]).astype(float)
     y = result.equilibrium_norm_squared.ravel()
     ok = np.isfinite(y)
-    drawn = [ax.scatter(x[ok], y[ok], color="tab:blue", s=25, label="equilibrium (one run)")]
+    ax.scatter(x[ok], y[ok], color="tab:blue", s=25, label="equilibrium (one run)")
     anchor = float(np.exp(np.mean(np.log(y[ok]))))
-    drawn += _fit_lines(ax, result.norm_fit, x[ok], anchor, {0.0: "‖w‖² fixed", 1.0: "‖w‖² ∝ n_w"})
+    _fit_lines(ax, result.norm_fit, x[ok], anchor, {0.0: "‖w‖² fixed", 1.0: "‖w‖² ∝ n_w"})
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of weights n_w")
     ax.set_ylabel("equilibrium ‖w‖² (all weights)")
     plain_log(ax)
     add_legend(ax)
-    return drawn
+    return ax
 
 
 #: against → (values, ‖w‖², reached, fit attributes of the record; axis label; hypothesis names)
@@ -190,7 +185,7 @@ def _sweep(result: EquilibriumResult, against: str):
 
 def plot_equilibrium_sweep(
     result: EquilibriumResult, ax: Axes | None = None, *, against: str = "lmbda"
-) -> list:
+) -> Axes:
     """Equilibrium ‖w‖² against λ, n or m at one width, log–log, with the fit.
 
     Parameters
@@ -206,28 +201,25 @@ def plot_equilibrium_sweep(
         raise ValueError(f"against={against!r} is not recognised; expected one of {sorted(SWEEPS)}")
     xs, values, reached, fit = _sweep(result, against)
     _, label, names = SWEEPS[against]
-    drawn = []
     if len(xs) == 0:
         ax.set_axis_off()
-        return drawn
+        return ax
     x = np.repeat(xs, values.shape[1])
     y = values.ravel()
     ok = np.isfinite(y) & reached.ravel()
-    drawn.append(ax.scatter(x[ok], y[ok], color="tab:green", s=25, label="equilibrium (one run)"))
+    ax.scatter(x[ok], y[ok], color="tab:green", s=25, label="equilibrium (one run)")
     late = np.isfinite(y) & ~reached.ravel()
     if late.any():
-        drawn.append(
-            ax.scatter(
-                x[late],
-                y[late],
-                facecolors="none",
-                edgecolors="tab:red",
-                s=25,
-                label="not reached: last epochs",
-            )
+        ax.scatter(
+            x[late],
+            y[late],
+            facecolors="none",
+            edgecolors="tab:red",
+            s=25,
+            label="not reached: last epochs",
         )
     if fit is not None and ok.any():
-        drawn += _fit_lines(ax, fit, x[ok], float(np.exp(np.mean(np.log(y[ok])))), names)
+        _fit_lines(ax, fit, x[ok], float(np.exp(np.mean(np.log(y[ok])))), names)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(label)
@@ -236,7 +228,7 @@ def plot_equilibrium_sweep(
     plain_log(ax)
     ax.xaxis.set_minor_formatter(NullFormatter())
     add_legend(ax, fontsize="x-small")
-    return drawn
+    return ax
 
 
 def figure_equilibrium(result: EquilibriumResult) -> Figure:

@@ -25,12 +25,11 @@ CONDITION_COLOURS = ("tab:red", "tab:blue", "tab:green")
 
 def plot_layer_scale(
     result: InitialisationResult, ax: Axes | None = None, *, layer: int = 0
-) -> list:
+) -> Axes:
     """One layer's weight RMS against epoch for each condition, log scale, with 1/√n_in."""
     ax = axes(ax)
-    drawn = []
     for c, label in enumerate(result.labels):
-        drawn += band(
+        band(
             ax,
             result.epoch,
             result.weight_rms[c, :, :, layer],
@@ -38,33 +37,30 @@ def plot_layer_scale(
             label=label,
         )
     reference = float(result.reference[layer])
-    drawn += hline(ax, reference, f"1/√n_in = {reference:.3g}", color="black", ls="--")
+    hline(ax, reference, f"1/√n_in = {reference:.3g}", color="black", ls="--")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"weight RMS of layer {layer}")
     integer_epochs(ax)
     plain_log(ax, "y")
     add_legend(ax)
-    return drawn
+    return ax
 
 
-def plot_learning_curves(result: InitialisationResult, ax: Axes | None = None) -> list:
+def plot_learning_curves(result: InitialisationResult, ax: Axes | None = None) -> Axes:
     """Validation accuracy against epoch for each condition, with the target accuracy."""
     ax = axes(ax)
-    drawn = []
     for c, label in enumerate(result.labels):
-        drawn += band(
-            ax, result.epoch, result.accuracy[c], color=CONDITION_COLOURS[c % 3], label=label
-        )
+        band(ax, result.epoch, result.accuracy[c], color=CONDITION_COLOURS[c % 3], label=label)
     target = result.settings["target_accuracy"]
-    drawn += hline(ax, target, f"target {target:.0%}", color="black", ls="--")
+    hline(ax, target, f"target {target:.0%}", color="black", ls="--")
     low = extreme(result.accuracy[:, :, 1:], "min")
     ax.set_ylim(max(0.0, low - 0.05) if np.isfinite(low) else 0.0, 1.0)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
     integer_epochs(ax)
     add_legend(ax, loc="lower right")
-    return drawn
+    return ax
 
 
 def figure_initialisation(result: InitialisationResult) -> Figure:

@@ -22,7 +22,7 @@ __all__ = ["plot_layer_statistic", "figure_layers"]
 
 def plot_layer_statistic(
     result: LayerResult, ax: Axes | None = None, *, statistic: str = "variance", condition=None
-) -> list:
+) -> Axes:
     """One statistic of each layer, relative to its start, against epoch.
 
     Parameters
@@ -48,13 +48,12 @@ def plot_layer_statistic(
     c = _default_condition(result) if condition is None else condition
     values = result.trajectories[statistic][c]
     relative = values / values[:, :1, :]
-    drawn = []
     for l in range(values.shape[-1]):
         colour = layer_colour(l)
         size = f"{result.sizes[c][l]}→{result.sizes[c][l + 1]}"
         if statistic == "sum":
             for k in range(values.shape[0]):
-                drawn += ax.plot(
+                ax.plot(
                     result.epoch,
                     relative[k, :, l],
                     color=colour,
@@ -63,12 +62,10 @@ def plot_layer_statistic(
                     label=f"layer {l} ({size}), each seed" if k == 0 else None,
                 )
         else:
-            drawn += band(
-                ax, result.epoch, relative[:, :, l], color=colour, label=f"layer {l} ({size})"
-            )
-    drawn += hline(ax, 1.0, "start", color="black", ls="--")
+            band(ax, result.epoch, relative[:, :, l], color=colour, label=f"layer {l} ({size})")
+    hline(ax, 1.0, "start", color="black", ls="--")
     if statistic == "sum":
-        drawn += hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
+        hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
     else:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -76,7 +73,7 @@ def plot_layer_statistic(
     integer_epochs(ax)
     plain_log(ax, "y")
     add_legend(ax)
-    return drawn
+    return ax
 
 
 def _default_condition(result: LayerResult) -> int:

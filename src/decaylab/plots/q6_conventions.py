@@ -13,15 +13,14 @@ from decaylab.plots._helpers import add_legend, axes, band, extreme, plain_log
 __all__ = ["plot_lambda_scan", "plot_lambda_star", "plot_lambda_transfer", "figure_conventions"]
 
 
-def plot_lambda_scan(result: ConventionResult, ax: Axes | None = None, *, convention="sum") -> list:
+def plot_lambda_scan(result: ConventionResult, ax: Axes | None = None, *, convention="sum") -> Axes:
     """Validation accuracy against λ for each width under one convention, with λ* marked."""
     ax = axes(ax)
     grid = result.grids[convention]
-    drawn = []
     colours = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
     for w, width in enumerate(result.widths):
         colour = colours[w % len(colours)]
-        drawn += band(
+        band(
             ax,
             grid,
             result.accuracy[convention][w],
@@ -31,7 +30,7 @@ def plot_lambda_scan(result: ConventionResult, ax: Axes | None = None, *, conven
             label=f"width {width} (n_w = {result.n_weights[w]})",
         )
         star = result.lambda_star_estimate[convention][w].mean
-        drawn.append(ax.axvline(star, color=colour, ls=":", lw=1.2))
+        ax.axvline(star, color=colour, ls=":", lw=1.2)
     ax.set_xscale("log")
     plain_log(ax, "x")
     ax.set_xlabel(f"λ ({convention} convention)")
@@ -40,22 +39,21 @@ def plot_lambda_scan(result: ConventionResult, ax: Axes | None = None, *, conven
     if np.isfinite(top):
         ax.set_ylim(max(0.0, top - 0.25), min(1.0, top + 0.03))
     add_legend(ax, loc="lower left", title="dotted: λ*", title_fontsize="small")
-    return drawn
+    return ax
 
 
-def plot_lambda_star(result: ConventionResult, ax: Axes | None = None) -> list:
+def plot_lambda_star(result: ConventionResult, ax: Axes | None = None) -> Axes:
     """λ* against n_w under each convention, log–log, with the fitted slopes."""
     ax = axes(ax)
-    drawn = []
     for convention, colour in (("sum", "tab:blue"), ("mean", "tab:red")):
         stars = result.lambda_star[convention]
         x = np.repeat(result.n_weights, stars.shape[1]).astype(float)
         fit = result.width_fit[convention]
-        drawn.append(ax.scatter(x, stars.ravel(), color=colour, s=25, label=f"{convention}: λ*"))
+        ax.scatter(x, stars.ravel(), color=colour, s=25, label=f"{convention}: λ*")
         if fit is not None:
             low, high = fit.interval
             xs = np.geomspace(x.min() / 1.3, x.max() * 1.3, 30)
-            drawn += ax.plot(
+            ax.plot(
                 xs,
                 fit.predict(xs),
                 color=colour,
@@ -67,35 +65,34 @@ def plot_lambda_star(result: ConventionResult, ax: Axes | None = None) -> list:
     ax.set_ylabel("λ* (largest λ within tolerance of the best)")
     plain_log(ax)
     add_legend(ax)
-    return drawn
+    return ax
 
 
-def plot_lambda_transfer(result: ConventionResult, ax: Axes | None = None) -> list:
+def plot_lambda_transfer(result: ConventionResult, ax: Axes | None = None) -> Axes:
     """λ* against training-set size n, with what each transfer rule would use."""
     ax = axes(ax)
-    drawn = []
     if len(result.ns) == 0:
         ax.set_axis_off()
-        return drawn
+        return ax
     stars = result.transfer_lambda_star
     x = np.repeat(result.ns, stars.shape[1]).astype(float)
-    drawn.append(ax.scatter(x, stars.ravel(), color="tab:blue", s=25, label="λ* (one seed)"))
+    ax.scatter(x, stars.ravel(), color="tab:blue", s=25, label="λ* (one seed)")
     reference = int(np.argmax(result.ns))
     star_ref = float(np.exp(np.mean(np.log(stars[reference]))))
     ns = np.geomspace(result.ns.min() / 1.2, result.ns.max() * 1.2, 20)
-    drawn += ax.plot(
+    ax.plot(
         ns,
         star_ref * ns / result.ns[reference],
         color="tab:red",
         ls="--",
         label="λ ∝ n (fixed ηλ/n)",
     )
-    drawn += ax.plot(
+    ax.plot(
         ns, np.full_like(ns, star_ref), color="tab:green", ls=":", label="fixed λ (fixed m/(ηλ))"
     )
     if result.n_fit is not None:
         fit = result.n_fit
-        drawn += ax.plot(
+        ax.plot(
             ns,
             fit.predict(ns),
             color="black",
@@ -110,7 +107,7 @@ def plot_lambda_transfer(result: ConventionResult, ax: Axes | None = None) -> li
     plain_log(ax)
     ax.xaxis.set_minor_formatter(NullFormatter())
     add_legend(ax)
-    return drawn
+    return ax
 
 
 def figure_conventions(result: ConventionResult) -> Figure:

@@ -22,14 +22,13 @@ RULE_COLOURS = {"sgd": "black", "momentum": "tab:blue", "adam": "tab:red", "adam
 RULE_LINES = {"momentum": "--"}
 
 
-def plot_optimizer_factors(result: OptimizerResult, ax: Axes | None = None) -> list:
+def plot_optimizer_factors(result: OptimizerResult, ax: Axes | None = None) -> Axes:
     """First-epoch factor ‖w_1‖/‖w_0‖ of each layer under each rule: measured against predicted.
 
     Crosses are the predictions, dots the measurements (one per seed); the
     momentum closed form e^{−ηλ/(m(1−β))} is a dashed tick.
     """
     ax = axes(ax)
-    drawn = []
     layers = result.factor_measured[result.rules[0]].shape[1]
     width = 0.8 / layers
     for i, rule in enumerate(result.rules):
@@ -38,29 +37,25 @@ def plot_optimizer_factors(result: OptimizerResult, ax: Axes | None = None) -> l
             colour = layer_colour(l)
             first = i == 0
             measured = result.factor_measured[rule][:, l]
-            drawn.append(
-                ax.scatter(
-                    np.full(measured.shape, x),
-                    measured,
-                    color=colour,
-                    s=22,
-                    label=f"measured, layer {l}" if first else None,
-                )
+            ax.scatter(
+                np.full(measured.shape, x),
+                measured,
+                color=colour,
+                s=22,
+                label=f"measured, layer {l}" if first else None,
             )
             predicted = np.nanmean(result.factor_predicted[rule][:, l])
-            drawn.append(
-                ax.scatter(
-                    [x],
-                    [predicted],
-                    marker="x",
-                    color=colour,
-                    s=60,
-                    label=f"predicted, layer {l}" if first else None,
-                )
+            ax.scatter(
+                [x],
+                [predicted],
+                marker="x",
+                color=colour,
+                s=60,
+                label=f"predicted, layer {l}" if first else None,
             )
         closed = result.closed_form[rule]
         if np.isfinite(closed):
-            drawn += ax.plot(
+            ax.plot(
                 [i - 0.45, i + 0.45],
                 [closed, closed],
                 color="grey",
@@ -72,13 +67,12 @@ def plot_optimizer_factors(result: OptimizerResult, ax: Axes | None = None) -> l
     ax.set_xticklabels([RULES[r] for r in result.rules])
     ax.set_ylabel("‖w‖ after epoch 1 / before")
     add_legend(ax, loc="upper right")
-    return drawn
+    return ax
 
 
-def plot_optimizer_equilibrium(result: OptimizerResult, ax: Axes | None = None) -> list:
+def plot_optimizer_equilibrium(result: OptimizerResult, ax: Axes | None = None) -> Axes:
     """‖w‖² at the end of the equilibrium runs against λ, one line per rule, log–log."""
     ax = axes(ax)
-    drawn = []
     for rule in result.rules:
         colour = RULE_COLOURS[rule]
         lmbdas = result.equilibrium_lmbda[rule]
@@ -86,7 +80,7 @@ def plot_optimizer_equilibrium(result: OptimizerResult, ax: Axes | None = None) 
         label = RULES[rule]
         if fit is not None:
             label += f": slope {fit.exponent:.2f} [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
-        drawn += band(
+        band(
             ax,
             lmbdas,
             result.equilibrium_norm2[rule].T,
@@ -102,57 +96,49 @@ def plot_optimizer_equilibrium(result: OptimizerResult, ax: Axes | None = None) 
     ax.set_ylabel("‖w‖² over the last epochs")
     plain_log(ax)
     add_legend(ax)
-    return drawn
+    return ax
 
 
-def plot_adam_layers(result: OptimizerResult, ax: Axes | None = None) -> list:
+def plot_adam_layers(result: OptimizerResult, ax: Axes | None = None) -> Axes:
     """Per layer: Adam + L2's decay rate over AdamW's, and its final ‖w‖ over AdamW's."""
     ax = axes(ax)
-    drawn = []
     layers = result.adam_ratio.shape[1]
     x = np.arange(layers)
     with np.errstate(invalid="ignore"):
         ratio = np.nanmean(result.adam_ratio, axis=0)
         norms = np.nanmean(result.adam_norm_ratio, axis=0)
         rms = np.nanmean(result.adam_gradient_rms, axis=0)
-    drawn.append(
-        ax.bar(x - 0.2, ratio, width=0.4, color="tab:red", label="decay rate, Adam + L2 / AdamW")
-    )
-    drawn.append(
-        ax.bar(x + 0.2, norms, width=0.4, color="tab:green", label="final ‖w‖, Adam + L2 / AdamW")
-    )
-    drawn.append(ax.axhline(1.0, color="grey", lw=1, ls=":"))
+    ax.bar(x - 0.2, ratio, width=0.4, color="tab:red", label="decay rate, Adam + L2 / AdamW")
+    ax.bar(x + 0.2, norms, width=0.4, color="tab:green", label="final ‖w‖, Adam + L2 / AdamW")
+    ax.axhline(1.0, color="grey", lw=1, ls=":")
     ax.set_yscale("log")
     ax.set_xticks(x)
     ax.set_xticklabels([f"layer {l}\n√v̂ = {v:.2g}" for l, v in enumerate(rms)])
     ax.set_ylabel("Adam + L2 over AdamW, equal nominal decay")
     plain_log(ax, "y")
     add_legend(ax)
-    return drawn
+    return ax
 
 
-def plot_optimizer_transfer(result: OptimizerResult, ax: Axes | None = None) -> list:
+def plot_optimizer_transfer(result: OptimizerResult, ax: Axes | None = None) -> Axes:
     """Validation accuracy against λ under AdamW at each n, with λ* and where each rule puts it."""
     ax = axes(ax)
-    drawn = []
     if len(result.ns) == 0:
         ax.set_axis_off()
-        return drawn
+        return ax
     grid = result.transfer_lmbda
     colours = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
     with np.errstate(invalid="ignore"):
         star_ref = float(np.exp(np.nanmean(np.log(result.transfer_lambda_star[-1]))))
     for i, n in enumerate(result.ns):
         colour = colours[i % len(colours)]
-        drawn += band(
+        band(
             ax, grid, result.transfer_accuracy[i], color=colour, marker="o", ms=3, label=f"n = {n}"
         )
         if i < len(result.ns) - 1 and np.isfinite(star_ref):
-            drawn.append(ax.axvline(star_ref * n / result.ns[-1], color=colour, ls="--", lw=1))
+            ax.axvline(star_ref * n / result.ns[-1], color=colour, ls="--", lw=1)
     if np.isfinite(star_ref):
-        drawn.append(
-            ax.axvline(star_ref, color="black", ls=":", lw=1.2, label="λ* at the largest n")
-        )
+        ax.axvline(star_ref, color="black", ls=":", lw=1.2, label="λ* at the largest n")
     ax.set_xscale("log")
     ax.set_xlabel("λ (AdamW, weight_decay = λ/n)")
     ax.set_ylabel("validation accuracy")
@@ -160,7 +146,7 @@ def plot_optimizer_transfer(result: OptimizerResult, ax: Axes | None = None) -> 
     add_legend(
         ax, loc="lower left", title="dashed: λ ∝ n from the largest n", title_fontsize="small"
     )
-    return drawn
+    return ax
 
 
 def figure_optimizers(result: OptimizerResult) -> Figure:

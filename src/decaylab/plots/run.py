@@ -19,8 +19,8 @@ A run's weight sizes and its ‖w‖² budget, side by side:
 ...                    monitors=[dl.DecompositionMonitor()], seed=0)
 >>> fig = Figure(figsize=(11, 4.5), layout="constrained")
 >>> left, right = fig.subplots(1, 2)
->>> lines = dp.plot_history(history, "rms", ax=left)
->>> terms = dp.plot_budget(history, ax=right, relative=True)
+>>> ax = dp.plot_history(history, "rms", ax=left)
+>>> ax = dp.plot_budget(history, ax=right, relative=True)
 >>> fig.savefig("run.png")  # doctest: +SKIP
 """
 
@@ -100,6 +100,22 @@ def _reference_levels(
             label = f"RMS = {name}: ‖w‖{square} = {value:.3g}"
         levels.append((value, label, colour, style))
     return levels
+
+
+def _draw_references(ax: Axes, history: History, what, which, within) -> list[float]:
+    """Draw the reference levels; with ``within`` (the drawn data), only those inside its range.
+
+    Returns the levels drawn when they may widen the y axis (``within`` is None), else [].
+    """
+    (statistic, squared), (layers, pooled) = what, which
+    levels = _reference_levels(history, statistic, squared, layers, pooled)
+    if within is not None:
+        data = np.concatenate([np.ravel(v) for v in within]) if within else np.empty(0)
+        low, high = extreme(data, "min"), extreme(data, "max")
+        levels = [level for level in levels if low <= level[0] <= high]
+    for value, label, colour, style in levels:
+        hline(ax, value, label, color=colour, ls=style, lw=1)
+    return [] if within is not None else [value for value, *_ in levels]
 
 
 def _equilibrium_start(equilibrium) -> int | None:
@@ -185,7 +201,7 @@ def plot_history(
     references: bool | None = None,
     equilibrium=None,
     legend: bool = True,
-) -> list:
+) -> Axes:
     r"""A weight statistic of each layer, and of all weights pooled, against epoch.
 
     Parameters
@@ -214,7 +230,12 @@ def plot_history(
         Draw the reference sizes 1/n_w and 1/√n_w (pooled) and 1/√n_in (each
         layer, from ``history.settings["sizes"]``). They are sizes of one
         weight, so they are defined for ``"rms"`` and, as the norm at that
-        RMS (RMS·√count), for ``"norm"``; by default drawn for those two.
+        RMS (RMS·√count), for ``"norm"``. True draws all of them and widens
+        the y axis to show them; False draws none. By default (None), for
+        those two statistics, only the levels that fall within the range of
+        the drawn lines (the y axis fitted to the data) are drawn, so that a
+        level decades below the weights neither squeezes the data into a
+        corner nor appears without being asked for.
     equilibrium : None, bool or Equilibrium
         None (default) marks the epochs from which
         :func:`decaylab.find_equilibrium` (with its defaults) finds the
@@ -229,9 +250,12 @@ def plot_history(
 
     Returns
     -------
-    list of matplotlib artists
-        Layer lines first (in layer order), then the pooled line, the
-        pure-decay lines, the reference levels and the equilibrium mark.
+    matplotlib Axes
+        The axes drawn on. What was drawn is on it, labelled: ``ax.lines``
+        holds the layer lines first (in layer order, labelled "layer l
+        (n_in→n_out)"), then the pooled line ("all weights"), the pure-decay
+        lines ("pure decay: …") and the reference levels ("RMS = 1/…");
+        the equilibrium span is in ``ax.patches`` and a note in ``ax.texts``.
 
     Raises
     ------
@@ -250,7 +274,7 @@ def plot_history(
     check_bool("legend", legend)
     log = (statistic != "sum" or squared) if log is None else check_bool("log", log)
     if references is None:
-        references = statistic in ("rms", "norm")
+        references = "within" if statistic in ("rms", "norm") else False
     elif check_bool("references", references) and statistic not in ("rms", "norm"):
         raise ValueError(
             f"references=True with statistic={statistic!r}; the reference sizes are defined "
@@ -276,11 +300,11 @@ def plot_history(
     if pooled:
         series.append((weights.total[statistic], "black", "all weights"))
     x = history.epoch
-    drawn, shown = [], []
+    shown = []
     for values, colour, label in series:
         y = values**2 if squared else values
         shown.append(y)
-        drawn += ax.plot(x, y, color=colour, lw=1.6, label=label)
+        ax.plot(x, y, color=colour, lw=1.6, label=label)
     if factor is not None:
         # Pure decay scales every layer by the same factor: one line, on the pooled
         # weights when they are drawn, else on each layer.
@@ -288,15 +312,17 @@ def plot_history(
             y0 = values[0] ** 2 if squared else values[0]
             label = f"pure decay: ×{factor**power:.4g} per epoch" if k == 0 else None
             predicted = y0 * factor ** (power * (x - x[0]))
-            drawn += ax.plot(x, predicted, color=colour, alpha=0.6, lw=1.2, ls="--", label=label)
+            ax.plot(x, predicted, color=colour, alpha=0.6, lw=1.2, ls="--", label=label)
     if references:
-        for value, label, colour, style in _reference_levels(
-            history, statistic, squared, layers, pooled
-        ):
-            shown.append(value)
-            drawn += hline(ax, value, label, color=colour, ls=style, lw=1)
+        shown += _draw_references(
+            ax,
+            history,
+            (statistic, squared),
+            (layers, pooled),
+            shown if references == "within" else None,
+        )
     if equilibrium is not False:
-        drawn += _mark_equilibrium(ax, history, equilibrium)
+        _mark_equilibrium(ax, history, equilibrium)
 
     if log:
         ax.set_yscale("log")
@@ -309,7 +335,7 @@ def plot_history(
     plain_log(ax, "y")
     if legend:
         add_legend(ax, fontsize="x-small", ncol=2)
-    return drawn
+    return ax
 
 
 def _layer_label(history: History, layer: int) -> str:
