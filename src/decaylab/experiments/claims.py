@@ -119,15 +119,19 @@ class Claim:
             _check_line(name, getattr(self, name), MAX_CELL)
 
 
-def not_measured(number: int) -> Claim:
-    """The claims-table row of a claim that no experiment of this run decided."""
+def not_measured(number: int, statement: str | None = None, question: int | None = None) -> Claim:
+    """The claims-table row of a claim that no experiment of this run decided.
+
+    ``statement`` and ``question`` default to the design notes'
+    (:data:`STATEMENTS`, :data:`QUESTION_OF`).
+    """
     return Claim(
         number,
-        STATEMENTS.get(number, f"claim {number}"),
+        STATEMENTS.get(number, f"claim {number}") if statement is None else statement,
         "undecided",
         "not measured",
         "No experiment in this run returned this claim.",
-        QUESTION_OF.get(number, 0),
+        QUESTION_OF.get(number, 0) if question is None else question,
     )
 
 
