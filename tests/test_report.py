@@ -48,7 +48,7 @@ TINY = {
     "q7_optimizers": {
         "hidden": 6,
         "timescales": (1.0, 4.0),
-        "equilibrium_epochs": 2,
+        "max_relaxations": 12.0,
         "average_epochs": 1,
         "transfer_timescales": (2.0, 8.0, 32.0),
         "transfer_epochs": 2,

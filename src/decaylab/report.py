@@ -29,7 +29,7 @@ from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
 from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
 from decaylab.experiments.records import ExperimentResult, to_plain
-from decaylab.experiments.registry import EXPERIMENTS, Experiment
+from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
 from decaylab.experiments.runs import single_threaded_blas
 
 __all__ = [
@@ -192,7 +192,9 @@ def section_tables(result: ExperimentResult) -> list[tuple[str, list[str], list[
     return tables
 
 
-def markdown_section(result: ExperimentResult, figure: str | None = None) -> str:
+def markdown_section(
+    result: ExperimentResult, figure: str | None = None, notes: list[str] | tuple = ()
+) -> str:
     """One report section: headline, evidence, tables, figure, then the details.
 
     Parameters
@@ -200,6 +202,9 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
     result : ExperimentResult
     figure : str, optional
         Path of the figure relative to the Markdown file.
+    notes : list of str
+        Computed sentences shown after the tables (e.g. another section's
+        measurement of the same quantity, :func:`~decaylab.experiments.registry.cross_notes`).
 
     Returns
     -------
@@ -223,6 +228,7 @@ def markdown_section(result: ExperimentResult, figure: str | None = None) -> str
         if caption:
             parts += [f"*{_text(caption)}*", ""]
         parts += [markdown_table(header, rows), ""]
+    parts += [f"*Note.* {_text(note)}\n" for note in notes]
     if figure is not None:
         parts += [f"![Figure for question {result.number}]({figure})", ""]
     else:
@@ -523,6 +529,8 @@ def _document(
     ]
     if note:
         lines += [f"*Data note:* {note}.", ""]
+    notes = cross_notes(results)
     for result, figure in zip(results, figures):
-        lines.append(markdown_section(result, None if figure is None else figure.name))
+        shown = None if figure is None else figure.name
+        lines.append(markdown_section(result, shown, notes.get(result.number, ())))
     return "\n".join(lines)

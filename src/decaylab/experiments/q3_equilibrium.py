@@ -29,7 +29,7 @@ import numpy as np
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import decay_factor
 from decaylab.experiments.claims import Claim
-from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.estimates import Estimate, estimate, format_measured
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
@@ -294,8 +294,8 @@ class EquilibriumResult(ExperimentResult):
                 [
                     name,
                     against,
-                    f"{fit.exponent:.3f} ± {fit.standard_error:.3f}",
-                    f"[{fit.interval[0]:.3f}, {fit.interval[1]:.3f}]",
+                    format_measured(fit.exponent, fit.standard_error),
+                    f"{fit}".partition(" ")[2],  # the interval part of the fit's own format
                     admitted or "none of " + ", ".join(fit.labels),
                     f"{fit.n_points}",
                 ]
@@ -305,7 +305,7 @@ class EquilibriumResult(ExperimentResult):
     def claims(self) -> list[Claim]:
         s = self.settings
         fit = self.fit
-        exponent = f"b = {fit.exponent:.3f} [{fit.interval[0]:.3f}, {fit.interval[1]:.3f}]"
+        exponent = f"b = {fit}"
         reached = f"{int(self.reached.sum())}/{self.reached.size} runs at equilibrium"
         level_n = _range(self.ratio_to_inverse_n_weights)
         level_sqrt = _range(self.ratio_to_inverse_sqrt_n_weights)
@@ -530,9 +530,7 @@ def equilibrium_verdict(
         law = f"{nearest} in practice (off by {distances[nearest]:.2g}, margin {margin:g})"
     else:
         law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2g})"
-    headline = (
-        f"The equilibrium RMS scales as n_w^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]: {law}."
-    )
+    headline = f"The equilibrium RMS scales as n_w^{fit}: {law}."
     got, total = int(reached.sum()), int(reached.size)
     ratios = [e.mean for e in stationarity_ratio if math.isfinite(e.mean)]
     evidence = [
@@ -550,11 +548,7 @@ def equilibrium_verdict(
             f"R + N, hence of ‖w‖²; the radial part is {radial_ratio}× the stationarity "
             "prediction."
         )
-    fits = [
-        f"{name}^{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]"
-        for name, f in sweep_fits
-        if f is not None
-    ]
+    fits = [f"{name}^{f}" for name, f in sweep_fits if f is not None]
     if fits:
         evidence.append("Sweeps at one width: equilibrium ‖w‖² ∝ " + ", ∝ ".join(fits) + ".")
     shares = [(m, e) for m, e in zip(batch_sizes, batch_noise_share) if math.isfinite(e.mean)]
