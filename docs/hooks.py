@@ -210,7 +210,7 @@ def _settings_text(settings: dict) -> str:
 
 
 def experiment_markdown(result, seconds: float, figure: str | None = None) -> str:
-    """What an experiment page shows of a result: figure, tables, prediction, verdict, settings.
+    """What an experiment page shows of a result: the report's section, then how it was run.
 
     Parameters
     ----------
@@ -224,30 +224,14 @@ def experiment_markdown(result, seconds: float, figure: str | None = None) -> st
     Returns
     -------
     str
-        Markdown; every measured text is escaped so that it shows literally.
+        The record's section rendered by the renderer the report uses
+        (:meth:`decaylab.experiments.records.Section.markdown`, without the
+        heading the page has), then a line saying how long this build's quick
+        run took and with which settings.
     """
-    parts = []
-    if figure is not None:
-        parts.append(f"![{escape(result.title)}: figure drawn from this run]({figure})")
-    from decaylab.report import section_tables
-
-    for caption, header, rows in section_tables(result):
-        if caption:
-            parts.append(f"*{escape(caption)}*")
-        parts.append(markdown_table(header, rows))
-    parts.append(f"**Prediction.** {escape(result.prediction)}")
-    parts.append(f"**Verdict (computed from the numbers above).** {escape(result.verdict)}")
-    evidence = getattr(result, "evidence", ())
-    if evidence:
-        parts.append("\n".join(f"- {escape(bullet)}" for bullet in evidence))
-    if result.diverged:
-        parts.append(
-            f"**Diverged runs ({len(result.diverged)})**, left out of the estimates: "
-            + escape("; ".join(result.diverged))
-        )
+    body = result.section().markdown(figure, heading=False)
     settings = _settings_text(result.settings)
-    parts.append(f"*Quick run made by this build in {seconds:.1f} s, with* {settings}.")
-    return "\n\n".join(parts) + "\n"
+    return body + f"\n*Quick run made by this build in {seconds:.1f} s, with* {settings}.\n"
 
 
 def _png(figure) -> bytes:

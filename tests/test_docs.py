@@ -145,24 +145,33 @@ def test_measured_text_is_escaped_as_literal_markdown(text, escaped):
     assert hooks.escape(text) == escaped
 
 
-class _FakeResult:
-    title = "A title"
-    prediction = "p"
-    verdict = "v_1"
-    diverged: list = []
-    settings = {"eta": 0.5, "seeds": [0, 1]}
+def _fake_result():
+    from dataclasses import dataclass
 
-    def table(self):
-        return ["λ", "x|y"], [["1", "2"]]
+    from decaylab.experiments.records import ExperimentResult
+
+    @dataclass
+    class FakeResult(ExperimentResult):
+        number = 9
+        title = "A title"
+        question = "q?"
+
+        def table(self):
+            return ["λ", "x|y"], [["1", "2"]]
+
+    return FakeResult({"eta": 0.5, "seeds": [0, 1]}, "p", "v_1", [])
 
 
-def test_experiment_markdown_shows_figure_table_prediction_verdict_and_settings():
-    text = hooks.experiment_markdown(_FakeResult(), 1.25, figure="figures/q1.png")
-    assert text == (
-        "![A title: figure drawn from this run](figures/q1.png)\n\n"
-        "| λ | x\\|y |\n|---|---|\n| 1 | 2 |\n\n"
-        "**Prediction.** p\n\n"
-        "**Verdict (computed from the numbers above).** v\\_1\n\n"
+def test_experiment_markdown_is_the_report_section_and_how_it_was_run():
+    from decaylab.report import markdown_section
+
+    result = _fake_result()
+    text = hooks.experiment_markdown(result, 1.25, figure="figures/q1.png")
+    section = markdown_section(result, "figures/q1.png")
+    # The report's section without its anchor and heading, then the run line.
+    assert section.endswith(text.split("\n*Quick run made")[0])
+    assert section.startswith('<a id="q9"></a>\n\n## Q9. A title\n\n**v_1**\n\n| λ | x\\|y |')
+    assert text.endswith(
         "*Quick run made by this build in 1.2 s, with* `eta=0.5`, `seeds=[0, 1]`.\n"
     )
 

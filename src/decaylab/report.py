@@ -28,7 +28,14 @@ from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
 from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
-from decaylab.experiments.records import ExperimentResult, to_plain
+from decaylab.experiments.records import (
+    ExperimentResult,
+    _pipe_table,
+    markdown_table,
+    markdown_text,
+    settings_line,
+    to_plain,
+)
 from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
 from decaylab.experiments.runs import single_threaded_blas
 
@@ -38,6 +45,7 @@ __all__ = [
     "claims_table",
     "experiment_settings",
     "markdown_section",
+    "markdown_table",
     "usable_cores",
     "write_report",
 ]
@@ -137,38 +145,13 @@ def _limit(data: Dataset, quick: bool) -> tuple[Dataset, str | None]:
 # ----------------------------------------------------------------------------- Markdown
 
 
-def _text(text: object) -> str:
-    """Measured text as literal Markdown: the "*" of "λ*" must not start an emphasis."""
-    return str(text).replace("*", "\\*")
+# One renderer for the report, the docs and notebooks: the records' own.
+_text = markdown_text
+_settings_line = settings_line
 
 
 def _cell(text: object) -> str:
     return _text(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table of literal text (pipes and asterisks escaped)."""
-    return _table([_cell(h) for h in header], [[_cell(c) for c in row] for row in rows])
-
-
-def _settings_line(settings: dict) -> str:
-    def show(value):
-        if isinstance(value, float):
-            return f"{value:g}"
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(show(v) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
-        return str(value)
-
-    return "; ".join(f"{k} = {show(v)}" for k, v in settings.items())
 
 
 def anchor(number: int) -> str:
@@ -177,25 +160,16 @@ def anchor(number: int) -> str:
 
 
 def section_tables(result: ExperimentResult) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The tables of a record as (caption, header, rows), the caption saying what it shows.
-
-    A record with a ``tables()`` method gives them itself; otherwise its
-    ``table()`` (and ``fit_table()`` / ``transfer_table()`` where present)
-    are shown without a caption.
-    """
-    if hasattr(result, "tables"):
-        return list(result.tables())
-    tables = [("", *result.table())]
-    for extra in ("fit_table", "transfer_table"):
-        if hasattr(result, extra):
-            tables.append(("", *getattr(result, extra)()))
-    return tables
+    """The tables of a record as (caption, header, rows) (see ``captioned_tables``)."""
+    return [
+        (t.caption, list(t.header), [list(r) for r in t.rows]) for t in result.captioned_tables()
+    ]
 
 
 def markdown_section(
     result: ExperimentResult, figure: str | None = None, notes: list[str] | tuple = ()
 ) -> str:
-    """One report section: headline, evidence, tables, figure, then the details.
+    """One report section: headline, evidence, tables, claims, notes, figure, then the details.
 
     Parameters
     ----------
@@ -209,46 +183,13 @@ def markdown_section(
     Returns
     -------
     str
-        The headline is the record's ``verdict`` (its answer), the bullets
-        its ``evidence``; the question, the prediction and the settings sit
-        in a collapsed ``<details>`` block at the end.
+        ``result.section(notes).markdown(figure)``: the headline is the
+        record's ``verdict`` (its answer), the bullets its ``evidence``; the
+        claims it decides follow its tables with the numbers that decide them;
+        the question, the prediction and the settings sit in a collapsed
+        ``<details>`` block at the end.
     """
-    parts = [
-        f'<a id="{anchor(result.number)}"></a>',
-        "",
-        f"## Q{result.number}. {result.title}",
-        "",
-        f"**{_text(result.verdict)}**",
-        "",
-    ]
-    evidence = list(getattr(result, "evidence", ()))
-    if evidence:
-        parts += [f"- {_cell(bullet)}" for bullet in evidence] + [""]
-    for caption, header, rows in section_tables(result):
-        if caption:
-            parts += [f"*{_text(caption)}*", ""]
-        parts += [markdown_table(header, rows), ""]
-    parts += [f"*Note.* {_text(note)}\n" for note in notes]
-    if figure is not None:
-        parts += [f"![Figure for question {result.number}]({figure})", ""]
-    else:
-        parts += ["*No figure: no run of this question finished without diverging.*", ""]
-    parts += [
-        '<details markdown="1"><summary>Question, prediction and settings</summary>',
-        "",
-        f"*Question.* {_text(result.question)}",
-        "",
-        f"*Prediction.* {_text(result.prediction)}",
-        "",
-        f"*Settings.* {_text(_settings_line(result.settings))}",
-        "",
-    ]
-    if result.diverged:
-        parts.append(f"*Diverged runs ({len(result.diverged)})*, left out of the numbers:")
-        parts += [f"- {_text(d)}" for d in result.diverged]
-        parts.append("")
-    parts += ["</details>", ""]
-    return "\n".join(parts)
+    return result.section(notes).markdown(figure)
 
 
 def answered_claims(
@@ -299,7 +240,7 @@ def claims_table(claims: list[Claim]) -> str:
         ]
         for c in claims
     ]
-    return _table(["claim", "verdict", "decided by", "reason", "section"], rows)
+    return _pipe_table(["claim", "verdict", "decided by", "reason", "section"], rows)
 
 
 # ----------------------------------------------------------------------------- running
