@@ -272,7 +272,14 @@ def _generate() -> tuple[dict[str, str], dict[str, bytes]]:
             raise PluginError(f"the figure of experiment {slug} failed: {exc!r}") from exc
         snippets[slug] = experiment_markdown(result, seconds, figure=f"figures/{slug}.png")
         log.info(f"hooks: {slug} ran in {seconds:.1f} s")
+    snippets["experiment_list"] = experiment_list()
     return snippets, figures
+
+
+def experiment_list() -> str:
+    """The table of the registered questions: number, page and the function that runs it."""
+    rows = [f"| {e.number} | [{e.title}]({e.page}) | `{e.run.__name__}` |" for e in registry()]
+    return "\n".join(["| | question | function |", "|-|----------|----------|", *rows]) + "\n"
 
 
 # -- MkDocs events -------------------------------------------------------------

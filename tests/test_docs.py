@@ -200,7 +200,13 @@ def _generated_markers() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("page", "name"), _generated_markers())
 def test_generated_marker_names_an_experiment_the_hook_runs(page, name):
-    assert name in _slugs()
+    assert name in [*_slugs(), "experiment_list"]
+
+
+def test_the_experiment_list_has_one_row_per_registered_question():
+    rows = hooks.experiment_list().splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| {n}" for n in range(1, len(_slugs()) + 1)]
+    assert "[Where decay tails off](q3-tail-off.md) | `equilibrium_size`" in rows[2]
 
 
 def _experiment_calls() -> list[tuple[str, str, frozenset]]:
