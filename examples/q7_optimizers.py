@@ -7,7 +7,7 @@ its detector says settled, with its equilibrium epoch and τ recorded), which
 layers Adam + L2 decays less than AdamW, and how λ should move with the
 training-set size under AdamW.
 
-    python examples/q7_optimizers.py       # about 30 s; writes q7_optimizers.png
+    python examples/q7_optimizers.py       # under a minute; writes q7_optimizers.png
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from decaylab._format import format_interval, format_measured
+from decaylab._format import format_interval, format_measured, format_range
 from decaylab.dynamics.scaling import fit_power_law
 from decaylab.experiments.claims import format_column
 from decaylab.experiments.estimates import Estimate
@@ -80,3 +80,22 @@ def test_a_scaling_fit_formats_itself_as_its_interval():
 )
 def test_a_column_keeps_one_notation(column, cells):
     assert format_column(column) == cells
+
+
+@pytest.mark.parametrize(
+    "low, high, significant, text",
+    [
+        (614.0, 2190.0, 3, "614–2190"),
+        (614.0, 5040.0, 3, "614–5040"),
+        (0.097, 0.9, 2, "0.097–0.900"),
+        (2.6e-05, 0.78, 3, "2.60e-05–7.80e-01"),
+    ],
+)
+def test_a_range_keeps_one_notation(low, high, significant, text):
+    assert format_range(low, high, significant) == text
+
+
+@pytest.mark.parametrize("value, low, high", [(-0.04, -0.2, 0.1), (-0.004, -0.02, 0.01)])
+def test_no_negative_zero_is_shown(value, low, high):
+    assert not format_interval(value, low, high).startswith("-0 ")
+    assert not format_interval(value, low, high).startswith("-0.0 ")

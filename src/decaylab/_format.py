@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["error_decimals", "format_interval", "format_measured"]
+__all__ = ["error_decimals", "format_interval", "format_measured", "format_range"]
 
 
 def error_decimals(error: float) -> int | None:
@@ -27,9 +27,10 @@ def error_decimals(error: float) -> int | None:
 
 
 def _fixed(x: float, decimals: int) -> str:
+    # Adding 0.0 turns a rounded -0.0 into 0.0: no "-0.0" in a report.
     if decimals >= 0:
-        return f"{x:.{decimals}f}"
-    return f"{round(x, decimals):.0f}"
+        return f"{round(x, decimals) + 0.0:.{decimals}f}"
+    return f"{round(x, decimals) + 0.0:.0f}"
 
 
 def format_measured(value: float, error: float | None = None) -> str:
@@ -87,4 +88,29 @@ def format_interval(value: float, low: float, high: float) -> str:
     if decimals is None:
         return f"{value:.3g} [{low:.3g}, {high:.3g}]"
     decimals = max(decimals, 0)
-    return f"{value:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
+    return f"{_fixed(value, decimals)} [{_fixed(low, decimals)}, {_fixed(high, decimals)}]"
+
+
+def format_range(low: float, high: float, significant: int = 3) -> str:
+    """``low–high`` in one notation: ``significant`` digits of the smaller magnitude.
+
+    Fixed-point while both magnitudes lie in [10⁻³, 10⁵), else both scientific.
+
+    Examples
+    --------
+    >>> format_range(614.0, 2190.0)
+    '614–2190'
+    >>> format_range(0.097, 0.9, 2)
+    '0.097–0.900'
+    >>> format_range(2.6e-05, 0.78)
+    '2.60e-05–7.80e-01'
+    """
+    if low == high:
+        return f"{low:.{significant}g}"
+    sizes = [abs(x) for x in (low, high) if x != 0 and math.isfinite(x)]
+    if not sizes:
+        return f"{low:g}–{high:g}"
+    if min(sizes) >= 1e-3 and max(sizes) < 1e5:
+        decimals = max(0, significant - 1 - math.floor(math.log10(min(sizes))))
+        return f"{_fixed(low, decimals)}–{_fixed(high, decimals)}"
+    return f"{low:.{significant - 1}e}–{high:.{significant - 1}e}"

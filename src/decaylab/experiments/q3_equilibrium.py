@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from decaylab._format import format_range
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import decay_factor
 from decaylab.experiments.claims import Claim
@@ -357,7 +358,7 @@ def _range(values: Sequence[Estimate]) -> str:
     means = [e.mean for e in values if math.isfinite(e.mean)]
     if not means:
         return "n/a"
-    return f"{min(means):.3g}–{max(means):.3g}" if len(means) > 1 else f"{means[0]:.3g}"
+    return format_range(min(means), max(means)) if len(means) > 1 else f"{means[0]:.3g}"
 
 
 def scaling_claim(
@@ -421,7 +422,8 @@ def scaling_claim(
         return (
             "holds with a qualification",
             f"The scaling matches (b within {off:.2g} of {law:g}), but the weights sit at "
-            f"{min(level):.3g}–{max(level):.3g}× n_w^{law:g}, beyond a factor {level_factor:g}.",
+            f"{format_range(min(level), max(level))}× n_w^{law:g}, beyond a factor "
+            f"{level_factor:g}.",
         )
     return word, reason
 
