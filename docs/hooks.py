@@ -12,7 +12,7 @@ Three mechanisms, all strict (any failure fails the build):
   written into ``docs/``.
 - A line ``{{ full report NAME }}`` is replaced by a part of the full report
   checked in under ``docs/report/`` (``claims``, its claims table, or a
-  question's section, ``q1`` to ``q7``). The full run takes longer than
+  question's section, ``q1``, ``q2``, …). The full run takes longer than
   a docs build should, so it is made once by the command
   its run line names and kept with its figures and ``results.json``; a test
   reruns that command and checks that it still gives the same verdict words.
@@ -47,16 +47,18 @@ _FULL_REPORT = re.compile(r"^\{\{ full report ([\w./-]+) \}\}[ \t]*$", re.MULTIL
 #: The checked-in full report (report.md, its figures and results.json).
 FULL_REPORT = Path(__file__).resolve().parent / "report"
 
-#: The page of each question, relative to the experiment pages' directory.
-QUESTION_PAGES = {
-    1: "q1-early-decay.md",
-    2: "q2-epoch-factor.md",
-    3: "q3-tail-off.md",
-    4: "q4-initialisation.md",
-    5: "q5-layers.md",
-    6: "q6-conventions.md",
-    7: "q7-optimizers.md",
-}
+
+def registry():
+    """The experiments of the checkout being built (imported only once on_config set the path)."""
+    from decaylab.experiments.registry import EXPERIMENTS
+
+    return EXPERIMENTS
+
+
+def question_pages() -> dict[int, str]:
+    """The page of each question, relative to the experiment pages' directory."""
+    return {e.number: e.page for e in registry() if e.page}
+
 
 # Filled by on_pre_build: Markdown snippets by name, figure bytes by site path, and the
 # parts of the checked-in full report.
@@ -129,16 +131,6 @@ def insert_generated(markdown: str, where: str, snippets: dict[str, str]) -> str
     return _GENERATED.sub(insert, markdown)
 
 
-# The experiment function behind each section slug of decaylab.report.
-EXPERIMENTS = {
-    "q1_dominance": "early_decay_dominance",
-    "q2_factor": "per_epoch_factor",
-    "q3_equilibrium": "equilibrium_size",
-    "q4_initialisation": "initialisation_comparison",
-    "q5_layers": "layer_movement",
-    "q6_conventions": "convention_transfer",
-    "q7_optimizers": "optimizer_comparison",
-}
 FIGURE_DIRECTORY = "experiments/figures"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$|])")
@@ -177,13 +169,14 @@ def full_report_snippets(report: str, *, report_link: str = "../report/report.md
         report's directory.
     """
     directory = report_link.rsplit("/", 1)[0]
+    pages = question_pages()
     head, *rest = re.split(r'^<a id="q(\d+)"></a>[ \t]*$', report, flags=re.MULTILINE)
     if "## The claims, answered" not in head or not rest:
         raise PluginError("the full report has no claims table or no sections")
 
     def page(match: re.Match) -> str:
         number = int(match.group(1))
-        return f"({QUESTION_PAGES.get(number, f'{report_link}#q{number}')})"
+        return f"({pages.get(number, f'{report_link}#q{number}')})"
 
     table = head.split("## The claims, answered", 1)[1].strip().split("\n\n")[0]
     snippets = {"claims": re.sub(r"\(#q(\d+)\)", page, table) + "\n"}
@@ -219,7 +212,7 @@ def _settings_text(settings: dict) -> str:
 
 
 def experiment_markdown(result, seconds: float, figure: str | None = None) -> str:
-    """What an experiment page shows of a result: figure, tables, prediction, verdict, settings.
+    """What an experiment page shows of a result: the report's section, then how it was run.
 
     Parameters
     ----------
@@ -233,30 +226,14 @@ def experiment_markdown(result, seconds: float, figure: str | None = None) -> st
     Returns
     -------
     str
-        Markdown; every measured text is escaped so that it shows literally.
+        The record's section rendered by the renderer the report uses
+        (:meth:`decaylab.experiments.records.Section.markdown`, without the
+        heading the page has), then a line saying how long this build's quick
+        run took and with which settings.
     """
-    parts = []
-    if figure is not None:
-        parts.append(f"![{escape(result.title)}: figure drawn from this run]({figure})")
-    from decaylab.report import section_tables
-
-    for caption, header, rows in section_tables(result):
-        if caption:
-            parts.append(f"*{escape(caption)}*")
-        parts.append(markdown_table(header, rows))
-    parts.append(f"**Prediction.** {escape(result.prediction)}")
-    parts.append(f"**Verdict (computed from the numbers above).** {escape(result.verdict)}")
-    evidence = getattr(result, "evidence", ())
-    if evidence:
-        parts.append("\n".join(f"- {escape(bullet)}" for bullet in evidence))
-    if result.diverged:
-        parts.append(
-            f"**Diverged runs ({len(result.diverged)})**, left out of the estimates: "
-            + escape("; ".join(result.diverged))
-        )
+    body = result.section().markdown(figure, heading=False)
     settings = _settings_text(result.settings)
-    parts.append(f"*Quick run made by this build in {seconds:.1f} s, with* {settings}.")
-    return "\n\n".join(parts) + "\n"
+    return body + f"\n*Quick run made by this build in {seconds:.1f} s, with* {settings}.\n"
 
 
 def _png(figure) -> bytes:
@@ -270,38 +247,34 @@ def _png(figure) -> bytes:
 
 
 def _generate() -> tuple[dict[str, str], dict[str, bytes]]:
-    """Run every experiment with the report's quick settings; return snippets and figures.
+    """Run every registered experiment with its quick preset; return snippets and figures.
 
-    The settings are :func:`decaylab.report.experiment_settings` with
-    ``quick=True`` on the bundled digits, the ones ``decaylab report --quick``
-    uses, and each figure is :func:`decaylab.plots.figure_for` of the result.
+    The settings are those ``decaylab report --quick`` uses on the bundled
+    digits (each experiment's quick preset in
+    :data:`decaylab.experiments.registry.EXPERIMENTS`), and each figure is the
+    experiment's own figure of the result.
     """
-    import decaylab.experiments as experiments
-    import decaylab.plots as plots
     from decaylab.data import load_digits
-    from decaylab.report import SLUGS, experiment_settings
 
-    if set(SLUGS) != set(EXPERIMENTS):
-        raise PluginError(
-            f"decaylab.report.SLUGS is {SLUGS}; the docs hook knows {tuple(EXPERIMENTS)}"
-        )
-    settings = experiment_settings(load_digits(), quick=True)
+    data = load_digits()
     snippets: dict[str, str] = {}
     figures: dict[str, bytes] = {}
-    for slug in SLUGS:
-        function = EXPERIMENTS[slug]
+    for experiment in registry():
+        slug = experiment.slug
         start = time.perf_counter()
         try:
-            result = getattr(experiments, function)(**settings[slug])
+            kwargs = experiment.inputs(data, experiment.settings(data, quick=True))
+            result = experiment.run(**kwargs)
         except Exception as exc:
-            raise PluginError(f"experiment {slug} ({function}) failed: {exc!r}") from exc
+            raise PluginError(f"experiment {slug} failed: {exc!r}") from exc
         seconds = time.perf_counter() - start
         try:
-            figures[f"{FIGURE_DIRECTORY}/{slug}.png"] = _png(plots.figure_for(result))
+            figures[f"{FIGURE_DIRECTORY}/{slug}.png"] = _png(experiment.draw(result))
         except Exception as exc:
             raise PluginError(f"the figure of experiment {slug} failed: {exc!r}") from exc
         snippets[slug] = experiment_markdown(result, seconds, figure=f"figures/{slug}.png")
         log.info(f"hooks: {slug} ran in {seconds:.1f} s")
+    snippets["experiment_list"] = experiment_list()
     return snippets, figures
 
 
@@ -394,6 +367,12 @@ def clean_search_index(site_dir: str | Path) -> int:
             entry[key] = clean
     path.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
     return changed
+
+
+def experiment_list() -> str:
+    """The table of the registered questions: number, page and the function that runs it."""
+    rows = [f"| {e.number} | [{e.title}]({e.page}) | `{e.run.__name__}` |" for e in registry()]
+    return "\n".join(["| | question | function |", "|-|----------|----------|", *rows]) + "\n"
 
 
 # -- MkDocs events -------------------------------------------------------------

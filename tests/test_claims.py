@@ -41,7 +41,7 @@ def test_side_of_a_threshold_by_two_standard_errors(value, threshold, expected):
 @pytest.mark.parametrize(
     "values, expected",
     [
-        ([Estimate(620.0, 2.1, 3), Estimate(1100.0, 0.22, 3)], ["620 ± 2", "1100 ± 0.22"]),
+        ([Estimate(620.0, 2.1, 3), Estimate(1100.0, 0.22, 3)], ["620 ± 2.1", "1100.0 ± 0.22"]),
         ([0.817, 0.0158], ["0.8170", "0.0158"]),
         ([2.6e-05, 0.78], ["2.60e-05", "7.80e-01"]),
         ([math.nan, 1.5], ["n/a", "1.50"]),

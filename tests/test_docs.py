@@ -145,39 +145,49 @@ def test_measured_text_is_escaped_as_literal_markdown(text, escaped):
     assert hooks.escape(text) == escaped
 
 
-class _FakeResult:
-    title = "A title"
-    prediction = "p"
-    verdict = "v_1"
-    diverged: list = []
-    settings = {"eta": 0.5, "seeds": [0, 1]}
+def _fake_result():
+    from dataclasses import dataclass
 
-    def table(self):
-        return ["λ", "x|y"], [["1", "2"]]
+    from decaylab.experiments.records import ExperimentResult
+
+    @dataclass
+    class FakeResult(ExperimentResult):
+        number = 9
+        title = "A title"
+        question = "q?"
+
+        def table(self):
+            return ["λ", "x|y"], [["1", "2"]]
+
+    return FakeResult({"eta": 0.5, "seeds": [0, 1]}, "p", "v_1", [])
 
 
-def test_experiment_markdown_shows_figure_table_prediction_verdict_and_settings():
-    text = hooks.experiment_markdown(_FakeResult(), 1.25, figure="figures/q1.png")
-    assert text == (
-        "![A title: figure drawn from this run](figures/q1.png)\n\n"
-        "| λ | x\\|y |\n|---|---|\n| 1 | 2 |\n\n"
-        "**Prediction.** p\n\n"
-        "**Verdict (computed from the numbers above).** v\\_1\n\n"
+def test_experiment_markdown_is_the_report_section_and_how_it_was_run():
+    from decaylab.report import markdown_section
+
+    result = _fake_result()
+    text = hooks.experiment_markdown(result, 1.25, figure="figures/q1.png")
+    section = markdown_section(result, "figures/q1.png")
+    # The report's section without its anchor and heading, then the run line.
+    assert section.endswith(text.split("\n*Quick run made")[0])
+    assert section.startswith('<a id="q9"></a>\n\n## Q9. A title\n\n**v_1**\n\n| λ | x\\|y |')
+    assert text.endswith(
         "*Quick run made by this build in 1.2 s, with* `eta=0.5`, `seeds=[0, 1]`.\n"
     )
 
 
-def test_hook_runs_one_experiment_per_report_section():
-    from decaylab.report import SLUGS
+def _slugs():
+    from decaylab.experiments.registry import EXPERIMENTS
 
-    assert tuple(hooks.EXPERIMENTS) == SLUGS
+    return list(EXPERIMENTS.slugs)
 
 
-@pytest.mark.parametrize("slug", sorted(hooks.EXPERIMENTS))
-def test_hook_experiment_names_an_experiment_function(slug):
-    import decaylab.experiments
-
-    assert callable(getattr(decaylab.experiments, hooks.EXPERIMENTS[slug], None))
+@pytest.mark.parametrize("slug", _slugs())
+def test_every_registered_experiment_has_a_docs_page_in_the_nav(slug):
+    experiment = hooks.registry()[slug]
+    nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    assert (DOCS / "experiments" / experiment.page).is_file()
+    assert f"experiments/{experiment.page}" in nav
 
 
 def _generated_markers() -> list[tuple[str, str]]:
@@ -190,7 +200,13 @@ def _generated_markers() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("page", "name"), _generated_markers())
 def test_generated_marker_names_an_experiment_the_hook_runs(page, name):
-    assert name in hooks.EXPERIMENTS
+    assert name in [*_slugs(), "experiment_list"]
+
+
+def test_the_experiment_list_has_one_row_per_registered_question():
+    rows = hooks.experiment_list().splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| {n}" for n in range(1, len(_slugs()) + 1)]
+    assert "[Where decay tails off](q3-tail-off.md) | `equilibrium_size`" in rows[2]
 
 
 def _experiment_calls() -> list[tuple[str, str, frozenset]]:

@@ -74,7 +74,27 @@ CASES = [
         },
         experiments.ConventionResult,
     ),
+    (
+        "q7_optimizers",
+        {
+            "hidden": 6,
+            "seeds": 1,
+            "equilibrium_n": 100,
+            "max_relaxations": 12.0,
+            "average_epochs": 1,
+            "ns": (100, 200),
+            "transfer_timescales": (2.0, 8.0, 32.0),
+            "transfer_epochs": 2,
+        },
+        experiments.OptimizerResult,
+    ),
 ]
+
+
+@pytest.mark.parametrize("slug", experiments.EXPERIMENTS.slugs)
+def test_every_registered_question_has_an_example_script_run_here(slug):
+    assert (EXAMPLES / f"{slug}.py").is_file()
+    assert slug in [case[0] for case in CASES]
 
 
 @pytest.mark.parametrize("name, settings, kind", CASES, ids=[c[0] for c in CASES])

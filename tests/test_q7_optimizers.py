@@ -92,7 +92,7 @@ QUICK = dict(
     hidden=8,
     seeds=1,
     equilibrium_n=100,
-    equilibrium_epochs=3,
+    max_relaxations=12.0,
     average_epochs=1,
     ns=(100, 200),
     transfer_timescales=(2.0, 8.0, 32.0),
@@ -167,10 +167,44 @@ def test_default_sizes_follow_the_training_set():
         hidden=4,
         seeds=1,
         timescales=(1.0, 2.0),
-        equilibrium_epochs=1,
+        max_relaxations=12.0,
         average_epochs=1,
         transfer_timescales=(4.0, 16.0),
         transfer_epochs=1,
     )
     assert result.ns.tolist() == [30, 60, 120]
     assert result.settings["equilibrium_n"] == 60
+
+
+def test_train_until_equilibrium_under_adamw_continues_one_run():
+    # Chunks of one AdamW run (its state carried across them) give the run of that
+    # many epochs trained in one call, bit for bit.
+    import decaylab as dl
+    from decaylab.experiments.adaptive import train_until_equilibrium
+
+    data = dl.load_digits().train
+    split = dl.Split(data.X[:100], data.y[:100])
+    settings = dict(batch_size=10, eta=0.003, lmbda=300.0)
+    chunked = dl.Network([64, 8, 10], init="scaled", seed=0)
+    run = train_until_equilibrium(
+        chunked, split, max_epochs=7, optimizer="adamw", seed=1, **settings
+    )
+    whole = dl.Network([64, 8, 10], init="scaled", seed=0)
+    dl.train(whole, split, epochs=run.epochs, optimizer="adamw", seed=1, **settings)
+    assert run.epochs > 1
+    np.testing.assert_array_equal(chunked.weights[0], whole.weights[0])
+
+
+def test_equilibrium_runs_record_their_detected_epoch_and_tau(small):
+    for rule in small.rules:
+        epochs, tau = small.equilibrium_epoch[rule], small.equilibrium_tau[rule]
+        settled = np.isfinite(epochs)
+        # The detected window starts no earlier than 3τ (the detector's default start).
+        assert np.all(epochs[settled] >= np.floor(3.0 * tau[settled]))
+        assert np.array_equal(settled, np.isfinite(small.equilibrium_norm2[rule]))
+
+
+def test_claim_16_is_decided_from_the_settled_runs_only(small):
+    fit = small.equilibrium_fit["sgd"]
+    settled = np.isfinite(small.equilibrium_norm2["sgd"]).sum()
+    assert fit is None or fit.n_points == settled

@@ -58,3 +58,41 @@ def test_every_experiment_record_has_the_compact_repr(name):
     module, cls = name.split(".")
     record = getattr(importlib.import_module(f"decaylab.experiments.{module}"), cls)
     assert record.__repr__ is ExperimentResult.__repr__
+
+
+def _section():
+    from decaylab.experiments.claims import Claim
+    from decaylab.experiments.records import Section, Table
+
+    claim = Claim(3, "a claim", "holds", "x = 0.1500 ± 0.00075", "because", 2)
+    return Section(
+        2,
+        "T",
+        "q?",
+        "λ* is <small>",
+        evidence=("a | b",),
+        tables=(Table("cap", ("h",), (("1",),)),),
+        claims=(claim,),
+        notes=("see Q3",),
+        prediction="p",
+        settings={"eta": 0.5},
+    )
+
+
+def test_a_section_renders_markdown_in_order():
+    text = _section().markdown("f.png")
+    assert text == (
+        '<a id="q2"></a>\n\n## Q2. T\n\n**λ\\* is <small>**\n\n- a \\| b\n\n'
+        "*cap*\n\n| h |\n|---|\n| 1 |\n\n"
+        "*The claims this section decides, with the numbers that decide them.*\n\n"
+        "| claim | verdict | decided by |\n|---|---|---|\n| 3 | holds | x = 0.1500 ± 0.00075 |\n\n"
+        "*Note.* see Q3\n\n![Figure for question 2](f.png)\n\n"
+        '<details markdown="1"><summary>Question, prediction and settings</summary>\n\n'
+        "*Question.* q?\n\n*Prediction.* p\n\n*Settings.* eta = 0.5\n\n</details>\n"
+    )
+
+
+def test_a_section_renders_escaped_html():
+    text = _section().html()
+    assert "<p><b>λ* is &lt;small&gt;</b></p>" in text
+    assert "<caption>cap</caption>" in text and "<td>x = 0.1500 ± 0.00075</td>" in text

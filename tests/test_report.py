@@ -48,7 +48,7 @@ TINY = {
     "q7_optimizers": {
         "hidden": 6,
         "timescales": (1.0, 4.0),
-        "equilibrium_epochs": 2,
+        "max_relaxations": 12.0,
         "average_epochs": 1,
         "transfer_timescales": (2.0, 8.0, 32.0),
         "transfer_epochs": 2,
@@ -300,3 +300,32 @@ def test_mnist_shaped_data_replaces_the_stand_in(tmp_path):
     result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False, workers=1)
     assert result.results[4].datasets == ["digits", "mnist"]
     assert "network of Q5 on MNIST" in result.markdown.read_text(encoding="utf-8")
+
+
+def _claim_rows(text):
+    table = text.split("## The claims, answered")[1].split("\n\n")[1]
+    return {int(re.match(r"\| (\d+)\. ", row).group(1)): row for row in table.splitlines()[2:]}
+
+
+def _section(text, number):
+    return text.split(f'<a id="q{number}"></a>')[1].split('<a id="q')[0]
+
+
+@pytest.mark.parametrize("claim", range(1, 17))
+def test_every_deciding_number_appears_in_its_section(written, claim):
+    _, text = written
+    row = _claim_rows(text)[claim]
+    cells = row.split(" | ")
+    decided_by, number = cells[2], int(re.search(r"\[Q(\d+)\]", cells[-1]).group(1))
+    section = _section(text, number)
+    numbers = re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?%?", decided_by)
+    assert numbers and all(n in section for n in numbers)
+    # Under the same name and in the same format: the whole cell, as the section shows it.
+    assert f"| {claim} | {cells[1].strip('*')} | {decided_by} |" in section
+
+
+def test_a_record_renders_itself_as_html_for_a_notebook(written):
+    result, _ = written
+    html = result.results[6]._repr_html_()
+    assert html.startswith("<h3>Q7. Momentum, Adam with L2 and AdamW</h3>")
+    assert "<caption>" in html and "<details>" in html and "&lt;" not in result.results[6].title

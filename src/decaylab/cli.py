@@ -1,8 +1,8 @@
 """The ``decaylab`` command.
 
-``decaylab report [--out DIR] [--quick] [--data digits | --data mnist PATH] [--seeds K]
-[--workers N]`` runs every experiment, writes ``report.md`` with its figures and
-``results.json`` into DIR, and prints where they are.
+``decaylab report [--out DIR] [--quick] [--only q3,q5] [--data digits | --data mnist PATH]
+[--seeds K] [--workers N]`` runs every experiment (or those named by ``--only``), writes
+``report.md`` with its figures and ``results.json`` into DIR, and prints where they are.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from decaylab.experiments.registry import EXPERIMENTS
+
+    titles = ", ".join(f"q{e.number} {e.title[0].lower()}{e.title[1:]}" for e in EXPERIMENTS)
     parser = argparse.ArgumentParser(
         prog="decaylab",
         description="Measure the dynamics of L2 weight decay in networks trained by SGD.",
@@ -24,14 +27,13 @@ def _parser() -> argparse.ArgumentParser:
         "report",
         help="run every experiment and write a Markdown report with figures",
         usage=(
-            "decaylab report [--out DIR] [--quick] [--data digits | --data mnist PATH] "
-            "[--seeds K] [--workers N] [--no-progress]"
+            "decaylab report [--out DIR] [--quick] [--only q3,q5] "
+            "[--data digits | --data mnist PATH] [--seeds K] [--workers N] [--no-progress]"
         ),
         description=(
-            "Run every experiment (decay dominance, per-epoch factor, equilibrium size, "
-            "initialisation, per-layer movement, sum/mean conventions, other update rules) and "
-            "write report.md, which opens with the table of the claims and their verdicts, one "
-            "PNG figure per question and results.json into DIR."
+            f"Run every experiment ({titles}) and write report.md, which opens with the table "
+            "of the claims and their verdicts, one PNG figure per question and results.json "
+            "into DIR."
         ),
     )
     report.add_argument(
@@ -44,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="small sweeps, few epochs and seeds: under a minute, wide uncertainties",
+    )
+    report.add_argument(
+        "--only",
+        metavar="QUESTIONS",
+        default=None,
+        help="comma-separated questions to run, e.g. q3,q5 (default: all of "
+        f"{EXPERIMENTS.names()})",
     )
     report.add_argument(
         "--data",
@@ -103,8 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--seeds {args.seeds} is too small; expected a count >= 1")
         if args.workers is not None and args.workers < 1:
             parser.error(f"--workers {args.workers} is too small; expected a count >= 1")
+        from decaylab.experiments.registry import EXPERIMENTS
+        from decaylab.report import write_report
+
+        try:
+            experiments = EXPERIMENTS.select(args.only)
+        except ValueError as exc:
+            parser.error(f"--only {args.only}: {exc}")
         data = _load(parser, args.data)
-        from decaylab.report import SLUGS, write_report
 
         report = write_report(
             args.out,
@@ -113,10 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seeds=args.seeds,
             workers=args.workers,
             progress=False if args.no_progress else None,
+            only=args.only,
         )
-        timings = ", ".join(
-            f"Q{i + 1} {report.seconds[slug]:.1f} s" for i, slug in enumerate(SLUGS)
-        )
+        timings = ", ".join(f"Q{e.number} {report.seconds[e.slug]:.1f} s" for e in experiments)
         print(f"wrote {report.markdown} in {report.seconds['total']:.0f} s ({timings})")
         print(f"figures and results.json are beside it in {report.directory}")
     return 0

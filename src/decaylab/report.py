@@ -27,14 +27,15 @@ from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
 from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
-from decaylab.experiments.q1_dominance import early_decay_dominance
-from decaylab.experiments.q2_factor import per_epoch_factor
-from decaylab.experiments.q3_equilibrium import equilibrium_size
-from decaylab.experiments.q4_initialisation import initialisation_comparison
-from decaylab.experiments.q5_layers import layer_movement, mnist_stand_in
-from decaylab.experiments.q6_conventions import convention_transfer
-from decaylab.experiments.q7_optimizers import optimizer_comparison
-from decaylab.experiments.records import ExperimentResult, to_plain
+from decaylab.experiments.records import (
+    ExperimentResult,
+    _pipe_table,
+    markdown_table,
+    markdown_text,
+    settings_line,
+    to_plain,
+)
+from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
 from decaylab.experiments.runs import single_threaded_blas
 
 __all__ = [
@@ -43,20 +44,14 @@ __all__ = [
     "claims_table",
     "experiment_settings",
     "markdown_section",
+    "markdown_table",
     "usable_cores",
     "write_report",
 ]
 
-#: File names (without extension) of the sections, in order; one experiment each.
-SLUGS = (
-    "q1_dominance",
-    "q2_factor",
-    "q3_equilibrium",
-    "q4_initialisation",
-    "q5_layers",
-    "q6_conventions",
-    "q7_optimizers",
-)
+#: File names (without extension) of the sections, in order; one experiment each (the
+#: slugs of :data:`decaylab.experiments.registry.EXPERIMENTS` when this module was imported).
+SLUGS = EXPERIMENTS.slugs
 
 #: Training examples kept from a data set larger than the digits (the full MNIST would
 #: take hours); validation examples likewise.
@@ -93,13 +88,14 @@ class Report:
     seconds: dict = field(default_factory=dict)
 
 
-def _ns(n: int) -> tuple[int, ...]:
-    """Training-set sizes for the n sweeps: a quarter, a half and all of n."""
-    return tuple(sorted({max(10, n // 4), max(10, n // 2), n}))
-
-
-def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None = None) -> dict:
-    """The keyword arguments each experiment gets in a report.
+def experiment_settings(
+    data: Dataset,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    only: str | list | None = None,
+) -> dict:
+    """The keyword arguments each experiment gets in a report: its registry preset.
 
     Parameters
     ----------
@@ -110,53 +106,15 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
         minute, with wide uncertainties.
     seeds : int, optional
         Number of seeds for every experiment, instead of each one's default.
+    only : str or list, optional
+        The experiments to include (see :meth:`Registry.select`); all by default.
 
     Returns
     -------
     dict of str to dict
-        Keyed by the slugs of :data:`SLUGS`.
+        Keyed by the experiments' slugs, in order.
     """
-    n = data.train.n
-    if quick:
-        settings = {
-            "q1_dominance": {"lmbdas": (0.1, 5.0), "epochs": 5, "first_epochs": 3, "seeds": 1},
-            "q2_factor": {"seeds": 1},
-            "q3_equilibrium": {
-                "widths": (16, 50, 200),
-                "seeds": 2,
-                "lmbdas": (5.0, 20.0),
-                "ns": _ns(n)[1:],
-                "batch_sizes": (10, 50),
-                "max_relaxations": 40.0,
-            },
-            "q4_initialisation": {"epochs": 15, "seeds": 2},
-            "q5_layers": {"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "stand_in_n": 1000},
-            "q6_conventions": {
-                "widths": (16, 45, 128),
-                "sum_lmbdas": tuple(2.0**k for k in range(-4, 4, 2)),
-                "mean_lmbdas": tuple(2.0**k for k in range(6, 16, 2)),
-                "ns": _ns(n),
-                "seeds": 2,
-            },
-            "q7_optimizers": {
-                "hidden": 10,
-                "seeds": 1,
-                "equilibrium_epochs": 4,
-                "average_epochs": 2,
-                "transfer_timescales": (2.0, 8.0, 32.0),
-                "transfer_epochs": 3,
-            },
-        }
-    else:
-        settings = {
-            "q1_dominance": {},
-            "q2_factor": {},
-            "q3_equilibrium": {"ns": _ns(n)},
-            "q4_initialisation": {},
-            "q5_layers": {},
-            "q6_conventions": {"ns": _ns(n)},
-            "q7_optimizers": {},
-        }
+    settings = {e.slug: e.settings(data, quick=quick) for e in EXPERIMENTS.select(only)}
     if seeds is not None:
         seeds = check_int("seeds", seeds, minimum=1)
         for kwargs in settings.values():
@@ -186,38 +144,13 @@ def _limit(data: Dataset, quick: bool) -> tuple[Dataset, str | None]:
 # ----------------------------------------------------------------------------- Markdown
 
 
-def _text(text: object) -> str:
-    """Measured text as literal Markdown: the "*" of "λ*" must not start an emphasis."""
-    return str(text).replace("*", "\\*")
+# One renderer for the report, the docs and notebooks: the records' own.
+_text = markdown_text
+_settings_line = settings_line
 
 
 def _cell(text: object) -> str:
     return _text(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table of literal text (pipes and asterisks escaped)."""
-    return _table([_cell(h) for h in header], [[_cell(c) for c in row] for row in rows])
-
-
-def _settings_line(settings: dict) -> str:
-    def show(value):
-        if isinstance(value, float):
-            return f"{value:g}"
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(show(v) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
-        return str(value)
-
-    return "; ".join(f"{k} = {show(v)}" for k, v in settings.items())
 
 
 def anchor(number: int) -> str:
@@ -226,80 +159,56 @@ def anchor(number: int) -> str:
 
 
 def section_tables(result: ExperimentResult) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The tables of a record as (caption, header, rows), the caption saying what it shows.
-
-    A record with a ``tables()`` method gives them itself; otherwise its
-    ``table()`` (and ``fit_table()`` / ``transfer_table()`` where present)
-    are shown without a caption.
-    """
-    if hasattr(result, "tables"):
-        return list(result.tables())
-    tables = [("", *result.table())]
-    for extra in ("fit_table", "transfer_table"):
-        if hasattr(result, extra):
-            tables.append(("", *getattr(result, extra)()))
-    return tables
+    """The tables of a record as (caption, header, rows) (see ``captioned_tables``)."""
+    return [
+        (t.caption, list(t.header), [list(r) for r in t.rows]) for t in result.captioned_tables()
+    ]
 
 
-def markdown_section(result: ExperimentResult, figure: str | None = None) -> str:
-    """One report section: headline, evidence, tables, figure, then the details.
+def markdown_section(
+    result: ExperimentResult, figure: str | None = None, notes: list[str] | tuple = ()
+) -> str:
+    """One report section: headline, evidence, tables, claims, notes, figure, then the details.
 
     Parameters
     ----------
     result : ExperimentResult
     figure : str, optional
         Path of the figure relative to the Markdown file.
+    notes : list of str
+        Computed sentences shown after the tables (e.g. another section's
+        measurement of the same quantity, :func:`~decaylab.experiments.registry.cross_notes`).
 
     Returns
     -------
     str
-        The headline is the record's ``verdict`` (its answer), the bullets
-        its ``evidence``; the question, the prediction and the settings sit
-        in a collapsed ``<details>`` block at the end.
+        ``result.section(notes).markdown(figure)``: the headline is the
+        record's ``verdict`` (its answer), the bullets its ``evidence``; the
+        claims it decides follow its tables with the numbers that decide them;
+        the question, the prediction and the settings sit in a collapsed
+        ``<details>`` block at the end.
     """
-    parts = [
-        f'<a id="{anchor(result.number)}"></a>',
-        "",
-        f"## Q{result.number}. {result.title}",
-        "",
-        f"**{_text(result.verdict)}**",
-        "",
-    ]
-    evidence = list(getattr(result, "evidence", ()))
-    if evidence:
-        parts += [f"- {_cell(bullet)}" for bullet in evidence] + [""]
-    for caption, header, rows in section_tables(result):
-        if caption:
-            parts += [f"*{_text(caption)}*", ""]
-        parts += [markdown_table(header, rows), ""]
-    if figure is not None:
-        parts += [f"![Figure for question {result.number}]({figure})", ""]
-    else:
-        parts += ["*No figure: no run of this question finished without diverging.*", ""]
-    parts += [
-        '<details markdown="1"><summary>Question, prediction and settings</summary>',
-        "",
-        f"*Question.* {_text(result.question)}",
-        "",
-        f"*Prediction.* {_text(result.prediction)}",
-        "",
-        f"*Settings.* {_text(_settings_line(result.settings))}",
-        "",
-    ]
-    if result.diverged:
-        parts.append(f"*Diverged runs ({len(result.diverged)})*, left out of the numbers:")
-        parts += [f"- {_text(d)}" for d in result.diverged]
-        parts.append("")
-    parts += ["</details>", ""]
-    return "\n".join(parts)
+    return result.section(notes).markdown(figure)
 
 
-def answered_claims(results: list[ExperimentResult]) -> list[Claim]:
-    """Every claim the records decide, in order, with the unmeasured ones of 1–12 filled in.
+def answered_claims(
+    results: list[ExperimentResult], experiments: list[Experiment] | None = None
+) -> list[Claim]:
+    """Every claim the records decide, in order, with the unmeasured ones filled in.
 
-    A claim (of :data:`~decaylab.experiments.claims.STATEMENTS`) that no
-    record returns shows as "undecided" with the evidence "not measured";
-    claims numbered beyond 12 appear when an experiment returns them.
+    Parameters
+    ----------
+    results : list of ExperimentResult
+    experiments : list of Experiment, optional
+        The experiments of the run: each of their claims that no record
+        returns shows as "undecided" with the evidence "not measured". By
+        default the claims 1–12 of the design notes
+        (:data:`~decaylab.experiments.claims.STATEMENTS`).
+
+    Returns
+    -------
+    list of Claim
+        Also the claims a record returns beyond those, in order of number.
     """
     found = {}
     for result in results:
@@ -310,8 +219,12 @@ def answered_claims(results: list[ExperimentResult]) -> list[Claim]:
                     f"and {claim.question}; expected one experiment per claim"
                 )
             found[claim.number] = claim
-    numbers = sorted(set(STATEMENTS) | set(found))
-    return [found.get(k) or not_measured(k) for k in numbers]
+    if experiments is None:
+        statements = {k: (text, EXPERIMENTS.question_of(k)) for k, text in STATEMENTS.items()}
+    else:
+        statements = {k: (text, e.number) for e in experiments for k, text in e.claims.items()}
+    numbers = sorted(set(statements) | set(found))
+    return [found.get(k) or not_measured(k, *statements[k]) for k in numbers]
 
 
 def claims_table(claims: list[Claim]) -> str:
@@ -326,20 +239,10 @@ def claims_table(claims: list[Claim]) -> str:
         ]
         for c in claims
     ]
-    return _table(["claim", "verdict", "decided by", "reason", "section"], rows)
+    return _pipe_table(["claim", "verdict", "decided by", "reason", "section"], rows)
 
 
 # ----------------------------------------------------------------------------- running
-
-_EXPERIMENTS = {
-    "q1_dominance": early_decay_dominance,
-    "q2_factor": per_epoch_factor,
-    "q3_equilibrium": equilibrium_size,
-    "q4_initialisation": initialisation_comparison,
-    "q5_layers": layer_movement,
-    "q6_conventions": convention_transfer,
-    "q7_optimizers": optimizer_comparison,
-}
 
 
 def usable_cores() -> int:
@@ -364,20 +267,18 @@ def _executor(workers: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _run_experiment(slug: str, kwargs: dict, progress: bool) -> tuple[ExperimentResult, float]:
-    """One experiment in this process with single-threaded BLAS: (record, seconds)."""
+def _run_experiment(run, kwargs: dict, progress: bool) -> tuple[ExperimentResult, float]:
+    """One experiment's ``run`` in this process with single-threaded BLAS: (record, seconds)."""
     began = time.perf_counter()
     with single_threaded_blas():
-        result = _EXPERIMENTS[slug](**kwargs, progress=progress)
+        result = run(**kwargs, progress=progress)
     return result, time.perf_counter() - began
 
 
-def _save_figure(result: ExperimentResult, path: Path) -> Path | None:
+def _save_figure(experiment: Experiment, result: ExperimentResult, path: Path) -> Path | None:
     """Draw and save the result's figure; None when there was nothing finite to draw."""
-    import decaylab.plots as plots
-
     try:
-        fig = plots.figure_for(result)
+        fig = experiment.draw(result)
         fig.savefig(path, dpi=120, bbox_inches="tight")
     except ValueError:
         # Only when every run diverged: log axes with no finite value to show.
@@ -397,8 +298,9 @@ def write_report(
     workers: int | None = None,
     progress: bool | None = None,
     overrides: dict | None = None,
+    only: str | list | None = None,
 ) -> Report:
-    """Run every experiment and write ``report.md``, the figures and ``results.json``.
+    """Run the experiments and write ``report.md``, the figures and ``results.json``.
 
     Parameters
     ----------
@@ -423,6 +325,11 @@ def write_report(
     overrides : dict of str to dict, optional
         Keyword arguments that replace the defaults of single experiments,
         keyed by slug, e.g. ``{"q3_equilibrium": {"widths": (16, 64, 256)}}``.
+    only : str or list, optional
+        The experiments to run, by short name, slug or number ("q3,q5"; see
+        :meth:`~decaylab.experiments.registry.Registry.select`); every
+        experiment of :data:`~decaylab.experiments.registry.EXPERIMENTS` by default.
+        The claims table lists the claims of the experiments run.
 
     Returns
     -------
@@ -437,49 +344,19 @@ def write_report(
     elif not isinstance(data, Dataset):
         raise TypeError(f"data has type {type(data).__name__}; expected a decaylab.Dataset")
     data, note = _limit(data, quick)
-    settings = experiment_settings(data, quick=quick, seeds=seeds)
+    experiments = EXPERIMENTS.select(only)
+    settings = experiment_settings(data, quick=quick, seeds=seeds, only=only)
     for slug, kwargs in (overrides or {}).items():
-        if slug not in settings:
+        if slug not in EXPERIMENTS.slugs:
             raise ValueError(
-                f"overrides has the key {slug!r}; expected experiment slugs from {SLUGS}"
+                f"overrides has the key {slug!r}; expected experiment slugs from "
+                f"{EXPERIMENTS.slugs}"
             )
-        settings[slug].update(kwargs)
-    settings["q5_layers"]["datasets"] = _layer_datasets(data, settings["q5_layers"])
+        settings.get(slug, {}).update(kwargs)
     directory.mkdir(parents=True, exist_ok=True)
-
-    jobs = {}
-    for slug in SLUGS:
-        jobs[slug] = dict(settings[slug])
-        if slug != "q5_layers":
-            jobs[slug]["data"] = data
-    results, figures, seconds = [], [], {}
+    jobs = [(e, e.inputs(data, settings[e.slug])) for e in experiments]
     start = time.perf_counter()
-    bar = progress_bar(
-        total=len(SLUGS),
-        desc="decaylab report",
-        unit="question",
-        disable=not progress,
-        file=sys.stderr,
-    )
-    executor = _executor(min(workers, len(SLUGS)))
-    try:
-        if executor is None:
-            runs = (_run_experiment(slug, jobs[slug], progress) for slug in SLUGS)
-        else:
-            # Whole experiments go to the workers, each run there exactly as it runs here.
-            futures = [executor.submit(_run_experiment, slug, jobs[slug], False) for slug in SLUGS]
-            runs = (future.result() for future in futures)
-        for slug, (result, took) in zip(SLUGS, runs):
-            bar.set_postfix_str(slug)
-            began = time.perf_counter()
-            figures.append(_save_figure(result, directory / f"{slug}.png"))
-            seconds[slug] = took + time.perf_counter() - began
-            results.append(result)
-            bar.update()
-    finally:
-        bar.close()
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
+    results, figures, seconds = _run_all(jobs, directory, workers=workers, progress=progress)
     seconds["total"] = time.perf_counter() - start
 
     markdown = directory / "report.md"
@@ -495,6 +372,7 @@ def write_report(
         _document(
             results,
             figures,
+            experiments,
             data,
             command=command,
             quick=quick,
@@ -506,31 +384,67 @@ def write_report(
     )
     json_path = directory / "results.json"
     content = {
-        "claims": [to_plain(c) for c in answered_claims(results)],
+        "claims": [to_plain(c) for c in answered_claims(results, experiments)],
         "experiments": [r.to_dict() for r in results],
     }
     json_path.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
     return Report(directory, markdown, figures, json_path, results, seconds)
 
 
-def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
-    """Q5 runs a digits-sized network and a 784-input one (MNIST if given, else the stand-in)."""
-    n = kwargs.pop("stand_in_n", 1000)
-    if data.n_inputs == 784:
-        return [load_digits(), data]
-    return [data, mnist_stand_in(n)]
+def _run_all(jobs, directory: Path, *, workers: int, progress: bool):
+    """Run each (experiment, keyword arguments) job and save its figure into ``directory``.
+
+    Returns (records, figure paths or None, seconds by slug), in the jobs' order.
+    """
+    results, figures, seconds = [], [], {}
+    bar = progress_bar(
+        total=len(jobs),
+        desc="decaylab report",
+        unit="question",
+        disable=not progress,
+        file=sys.stderr,
+    )
+    executor = _executor(min(workers, len(jobs)))
+    try:
+        if executor is None:
+            runs = (_run_experiment(e.run, kwargs, progress) for e, kwargs in jobs)
+        else:
+            # Whole experiments go to the workers, each run there exactly as it runs here.
+            futures = [executor.submit(_run_experiment, e.run, kw, False) for e, kw in jobs]
+            runs = (future.result() for future in futures)
+        for (experiment, _), (result, took) in zip(jobs, runs):
+            bar.set_postfix_str(experiment.slug)
+            began = time.perf_counter()
+            figures.append(_save_figure(experiment, result, directory / f"{experiment.slug}.png"))
+            seconds[experiment.slug] = took + time.perf_counter() - began
+            results.append(result)
+            bar.update()
+    finally:
+        bar.close()
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    return results, figures, seconds
 
 
-def _document(results, figures, data, *, command, quick, note, seconds, workers) -> str:
-    mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
-    layers = results[SLUGS.index("q5_layers")]
-    stand_in = (
+def _stand_in(results) -> str:
+    """Where the 784-input network of Q5 ran, if Q5 is in the report."""
+    layers = [r for r in results if r.number == 5 and hasattr(r, "datasets")]
+    if not layers:
+        return ""
+    where = (
         "MNIST"
-        if any(d == "mnist" for d in layers.datasets)
+        if any(d == "mnist" for d in layers[0].datasets)
         else "the bundled digits enlarged to 28×28 (MNIST is not bundled; `--data mnist PATH` "
         "uses it)"
     )
-    timing = ", ".join(f"Q{r.number} {seconds[s]:.0f} s" for r, s in zip(results, SLUGS))
+    return f"the 784-input network of Q5 on {where}; "
+
+
+def _document(
+    results, figures, experiments, data, *, command, quick, note, seconds, workers
+) -> str:
+    mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
+    timing = ", ".join(f"Q{e.number} {seconds[e.slug]:.0f} s" for e in experiments)
     lines = [
         "# decaylab report: the dynamics of L2 weight decay",
         "",
@@ -540,11 +454,11 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
         "",
         "## The claims, answered",
         "",
-        claims_table(answered_claims(results)),
+        claims_table(answered_claims(results, experiments)),
         "",
         f"*Run:* {command} with decaylab {__version__}, {mode}; data: {data.name} "
         f"(n = {data.train.n} training, "
-        f"{data.validation.n} validation examples); the 784-input network of Q5 on {stand_in}; "
+        f"{data.validation.n} validation examples); {_stand_in(results)}"
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
         f"({timing}).",
         "",
@@ -555,6 +469,8 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
     ]
     if note:
         lines += [f"*Data note:* {note}.", ""]
+    notes = cross_notes(results)
     for result, figure in zip(results, figures):
-        lines.append(markdown_section(result, None if figure is None else figure.name))
+        shown = None if figure is None else figure.name
+        lines.append(markdown_section(result, shown, notes.get(result.number, ())))
     return "\n".join(lines)

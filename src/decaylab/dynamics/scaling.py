@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from decaylab._format import format_interval
 from decaylab._validation import check_real
 
 #: Names of the powers y ∝ variable^b that have a usual written form.
@@ -86,6 +87,19 @@ class ScalingFit:
     p_values: tuple[float, ...]
     verdict: str
     variable: str = "x"
+
+    def __format__(self, spec: str) -> str:
+        """``exponent [low, high]`` to the decimal of the interval's half-width's first digit.
+
+        A non-empty ``spec`` formats the three numbers with it instead.
+        """
+        low, high = self.interval
+        if spec:
+            return f"{self.exponent:{spec}} [{low:{spec}}, {high:{spec}}]"
+        return format_interval(self.exponent, low, high)
+
+    def __str__(self) -> str:
+        return format(self)
 
     def predict(self, x) -> np.ndarray:
         """Fitted y = e^intercept · x^exponent."""

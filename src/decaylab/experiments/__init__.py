@@ -18,6 +18,11 @@ number  question                              function
 6       sum vs mean conventions, λ transfer   convention_transfer
 7       momentum, Adam + L2 and AdamW         optimizer_comparison
 ======  ====================================  ==========================
+
+The same list, with each question's claims, presets and figure, is
+:data:`~decaylab.experiments.registry.EXPERIMENTS`, which the report, the
+command line and the docs follow; a new question is one module and one
+:meth:`~decaylab.experiments.registry.Registry.register` call.
 """
 
 from decaylab.experiments.estimates import Estimate, estimate
@@ -51,17 +56,21 @@ from decaylab.experiments.q6_conventions import (
 )
 from decaylab.experiments.q7_optimizers import OptimizerResult, optimizer_comparison
 from decaylab.experiments.records import ExperimentResult
+from decaylab.experiments.registry import EXPERIMENTS, Experiment, Registry, TrainingSizes
 from decaylab.experiments.runs import RunOutcome, RunSpec, run_many
 
 __all__ = [
+    "EXPERIMENTS",
     "ConventionResult",
     "DominanceResult",
     "EquilibriumResult",
     "Estimate",
+    "Experiment",
     "ExperimentResult",
     "FactorResult",
     "InitialisationResult",
     "LayerResult",
+    "Registry",
     "RunOutcome",
     "RunSpec",
     "best_lambda",
@@ -81,5 +90,6 @@ __all__ = [
     "optimizer_comparison",
     "OptimizerResult",
     "per_epoch_factor",
+    "TrainingSizes",
     "run_many",
 ]

@@ -21,6 +21,7 @@ from decaylab._validation import as_generator, check_int, check_real
 from decaylab.dynamics.equilibrium import Equilibrium, find_equilibrium
 from decaylab.history import History
 from decaylab.network import Network
+from decaylab.optimizers import get_optimizer
 from decaylab.training import StepMonitor, train
 
 __all__ = ["AdaptiveRun", "train_until_equilibrium"]
@@ -83,6 +84,8 @@ def train_until_equilibrium(
     training_metrics: bool = False,
     monitors: Sequence[StepMonitor] = (),
     detection: Mapping | None = None,
+    optimizer=None,
+    optimizer_state: dict | None = None,
 ) -> AdaptiveRun:
     r"""Train ``net`` in place until :func:`find_equilibrium` says reached, or up to a cap.
 
@@ -106,6 +109,10 @@ def train_until_equilibrium(
         Source of the shuffling order, drawn from across all chunks.
     detection : mapping, optional
         Keyword arguments of :func:`~decaylab.dynamics.equilibrium.find_equilibrium`.
+    optimizer, optimizer_state : optional
+        The update rule and its state, as in :func:`decaylab.train` (eq. 93 by
+        default); the state (a fresh one when None) carries across the chunks
+        and is left, updated in place, at the run's last epoch.
 
     Returns
     -------
@@ -130,6 +137,9 @@ def train_until_equilibrium(
     min_epochs = check_int("min_epochs", min_epochs, minimum=0)
     detection = dict(detection or {})
     rng = as_generator("seed", seed)
+    optimizer = get_optimizer(optimizer)
+    if optimizer is not None and optimizer_state is None:
+        optimizer_state = optimizer.init(net)
     settings = {
         "batch_size": batch_size,
         "eta": eta,
@@ -140,6 +150,8 @@ def train_until_equilibrium(
         "training_metrics": training_metrics,
         "monitors": monitors,
         "progress": False,
+        "optimizer": optimizer,
+        "optimizer_state": optimizer_state,
     }
     # Zero epochs check every argument and record the state the run starts from.
     history = train(net, data, epochs=0, **settings)

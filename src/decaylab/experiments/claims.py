@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from decaylab.experiments.estimates import Estimate
+from decaylab.experiments.estimates import Estimate, format_measured
 
 __all__ = [
     "Answer",
@@ -119,15 +119,19 @@ class Claim:
             _check_line(name, getattr(self, name), MAX_CELL)
 
 
-def not_measured(number: int) -> Claim:
-    """The claims-table row of a claim that no experiment of this run decided."""
+def not_measured(number: int, statement: str | None = None, question: int | None = None) -> Claim:
+    """The claims-table row of a claim that no experiment of this run decided.
+
+    ``statement`` and ``question`` default to the design notes'
+    (:data:`STATEMENTS`, :data:`QUESTION_OF`).
+    """
     return Claim(
         number,
-        STATEMENTS.get(number, f"claim {number}"),
+        STATEMENTS.get(number, f"claim {number}") if statement is None else statement,
         "undecided",
         "not measured",
         "No experiment in this run returned this claim.",
-        QUESTION_OF.get(number, 0),
+        QUESTION_OF.get(number, 0) if question is None else question,
     )
 
 
@@ -201,13 +205,14 @@ def format_column(values: Sequence[Estimate | float], significant: int = 3) -> l
     list of str
         Fixed-point with a common number of decimals when every magnitude
         lies in [10⁻³, 10⁵); otherwise scientific notation with
-        ``significant`` digits for all. An Estimate's standard error follows
-        its mean in the same format, after "±".
+        ``significant`` digits for all. An Estimate with a standard error
+        shows it to two significant digits after "±", its mean rounded to the
+        error's first digit (:func:`~decaylab.experiments.estimates.format_measured`).
 
     Examples
     --------
     >>> format_column([Estimate(620.0, 2.1, 3), Estimate(1100.0, 0.22, 3)])
-    ['620 ± 2', '1100 ± 0.22']
+    ['620 ± 2.1', '1100.0 ± 0.22']
     >>> format_column([2.6e-05, 0.78])
     ['2.60e-05', '7.80e-01']
     """
@@ -235,11 +240,11 @@ def format_column(values: Sequence[Estimate | float], significant: int = 3) -> l
     for m, e in zip(means, errors):
         if not math.isfinite(m):
             out.append("n/a")
-        elif e is None:
+        elif e is None or e <= 0:
             out.append(show(m))
-        elif fixed and e > 0 and float(show(e)) == 0.0:
-            # An error below the column's last digit keeps two digits of its own.
-            out.append(f"{show(m)} ± {e:.2g}")
+        elif fixed:
+            # The value to its error's first digit, the error to two digits (one convention).
+            out.append(format_measured(m, e))
         else:
-            out.append(f"{show(m)} ± {show(e)}")
+            out.append(f"{show(m)} ± {e:.1e}")
     return out

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Estimate", "estimate"]
+from decaylab._format import error_decimals, format_interval, format_measured
+
+__all__ = ["Estimate", "error_decimals", "estimate", "format_interval", "format_measured"]
 
 
 @dataclass(frozen=True)
@@ -36,22 +38,17 @@ class Estimate:
     n: int
 
     def __format__(self, spec: str) -> str:
-        """``mean ± stderr``, the stderr rounded to one or two significant digits.
+        """``mean ± stderr`` in the library's one convention (:func:`format_measured`).
 
-        With an empty ``spec`` the mean is rounded to the stderr's last digit;
-        otherwise ``spec`` formats the mean.
+        With an empty ``spec`` the stderr shows two significant digits and the
+        mean is rounded to the place of the stderr's first one; otherwise
+        ``spec`` formats the mean (and the stderr keeps two significant digits).
         """
         if math.isnan(self.mean):
             return "n/a"
         has_error = self.n > 1 and math.isfinite(self.stderr)
-        if not spec and has_error and self.stderr > 0:
-            # Two significant digits of the stderr when they start with 1 or 2, else one.
-            exponent = math.floor(math.log10(self.stderr))
-            leading = self.stderr / 10.0**exponent
-            decimals = (1 if leading < 2.95 else 0) - exponent
-            if 0 <= decimals <= 6 and 1e-3 <= abs(self.mean) < 1e6:
-                return f"{self.mean:.{decimals}f} ± {self.stderr:.{decimals}f}"
-        spec = spec or ".3g"
+        if not spec:
+            return format_measured(self.mean, self.stderr if has_error else None)
         if not has_error:
             return f"{self.mean:{spec}}"
         return f"{self.mean:{spec}} ± {self.stderr:.2g}"

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from decaylab._format import format_range
 from decaylab._validation import check_int, check_real
 from decaylab.conventions import decay_factor
 from decaylab.experiments.claims import Claim
-from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.estimates import Estimate, estimate, format_measured
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
 from decaylab.experiments.records import ExperimentResult
 from decaylab.experiments.runs import RunSpec, run_many
@@ -294,8 +295,8 @@ class EquilibriumResult(ExperimentResult):
                 [
                     name,
                     against,
-                    f"{fit.exponent:.3f} ± {fit.standard_error:.3f}",
-                    f"[{fit.interval[0]:.3f}, {fit.interval[1]:.3f}]",
+                    format_measured(fit.exponent, fit.standard_error),
+                    f"{fit}".partition(" ")[2],  # the interval part of the fit's own format
                     admitted or "none of " + ", ".join(fit.labels),
                     f"{fit.n_points}",
                 ]
@@ -305,7 +306,7 @@ class EquilibriumResult(ExperimentResult):
     def claims(self) -> list[Claim]:
         s = self.settings
         fit = self.fit
-        exponent = f"b = {fit.exponent:.3f} [{fit.interval[0]:.3f}, {fit.interval[1]:.3f}]"
+        exponent = f"b = {fit}"
         reached = f"{int(self.reached.sum())}/{self.reached.size} runs at equilibrium"
         level_n = _range(self.ratio_to_inverse_n_weights)
         level_sqrt = _range(self.ratio_to_inverse_sqrt_n_weights)
@@ -357,7 +358,7 @@ def _range(values: Sequence[Estimate]) -> str:
     means = [e.mean for e in values if math.isfinite(e.mean)]
     if not means:
         return "n/a"
-    return f"{min(means):.3g}–{max(means):.3g}" if len(means) > 1 else f"{means[0]:.3g}"
+    return format_range(min(means), max(means)) if len(means) > 1 else f"{means[0]:.3g}"
 
 
 def scaling_claim(
@@ -421,7 +422,8 @@ def scaling_claim(
         return (
             "holds with a qualification",
             f"The scaling matches (b within {off:.2g} of {law:g}), but the weights sit at "
-            f"{min(level):.3g}–{max(level):.3g}× n_w^{law:g}, beyond a factor {level_factor:g}.",
+            f"{format_range(min(level), max(level))}× n_w^{law:g}, beyond a factor "
+            f"{level_factor:g}.",
         )
     return word, reason
 
@@ -530,9 +532,7 @@ def equilibrium_verdict(
         law = f"{nearest} in practice (off by {distances[nearest]:.2g}, margin {margin:g})"
     else:
         law = f"neither law (nearest {nearest}, off by {distances[nearest]:.2g})"
-    headline = (
-        f"The equilibrium RMS scales as n_w^{fit.exponent:.3f} [{low:.3f}, {high:.3f}]: {law}."
-    )
+    headline = f"The equilibrium RMS scales as n_w^{fit}: {law}."
     got, total = int(reached.sum()), int(reached.size)
     ratios = [e.mean for e in stationarity_ratio if math.isfinite(e.mean)]
     evidence = [
@@ -550,11 +550,7 @@ def equilibrium_verdict(
             f"R + N, hence of ‖w‖²; the radial part is {radial_ratio}× the stationarity "
             "prediction."
         )
-    fits = [
-        f"{name}^{f.exponent:.3f} [{f.interval[0]:.3f}, {f.interval[1]:.3f}]"
-        for name, f in sweep_fits
-        if f is not None
-    ]
+    fits = [f"{name}^{f}" for name, f in sweep_fits if f is not None]
     if fits:
         evidence.append("Sweeps at one width: equilibrium ‖w‖² ∝ " + ", ∝ ".join(fits) + ".")
     shares = [(m, e) for m, e in zip(batch_sizes, batch_noise_share) if math.isfinite(e.mean)]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from decaylab._format import format_range
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset, Split, load_digits
 from decaylab.experiments.claims import (
@@ -207,7 +208,7 @@ class LayerResult(ExperimentResult):
             "undecided": "A total is within two standard errors of the run without L2.",
         }[word]
         evidence = (
-            f"final L2 norm / the same seed's at λ = 0: {min(totals):.2g}–{max(totals):.2g}"
+            f"final L2 norm / the same seed's at λ = 0: {format_range(min(totals), max(totals), 2)}"
             if totals
             else "not measured"
         )
@@ -239,7 +240,7 @@ class LayerResult(ExperimentResult):
                 STATEMENTS[10],
                 word10,
                 f"moves with the L2 norm in: {counts} layer-runs; |Σw|/Σ|w| "
-                f"{np.nanmin(cancel):.2g}–{np.nanmax(cancel):.2g}",
+                + format_range(np.nanmin(cancel), np.nanmax(cancel), 2),
                 reason10,
                 5,
             ),

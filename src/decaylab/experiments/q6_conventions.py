@@ -411,8 +411,7 @@ def estimate_geometric(values: np.ndarray) -> Estimate:
 
 
 def _slope(fit) -> str:
-    low, high = fit.interval
-    return f"{fit.exponent:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{fit}"
 
 
 def convention_verdict(

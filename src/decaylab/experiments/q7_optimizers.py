@@ -38,7 +38,9 @@ from decaylab._validation import check_int, check_real
 from decaylab.conventions import steps_per_epoch
 from decaylab.dynamics.optimizer_factors import adam_l2_decay, momentum_factors
 from decaylab.errors import TrainingDiverged
+from decaylab.experiments.adaptive import train_until_equilibrium
 from decaylab.experiments.claims import Claim
+from decaylab.experiments.estimates import estimate
 from decaylab.experiments.inputs import (
     as_seeds,
     check_int_list,
@@ -248,7 +250,12 @@ class OptimizerResult(ExperimentResult):
     equilibrium_lmbda : dict of str to ndarray, shape (G,)
         λ of the equilibrium runs, one per timescale of ``timescales``.
     equilibrium_norm2 : dict of str to ndarray, shape (G, S)
-        ‖w‖² of all weights, mean over the last ``average_epochs`` epochs.
+        ‖w‖² of all weights at the run's detected equilibrium (the mean over the
+        detector's window); NaN for a run that did not settle within the cap.
+    equilibrium_epoch : dict of str to ndarray, shape (G, S)
+        The epoch at which each run's equilibrium was detected (NaN: not settled).
+    equilibrium_tau : dict of str to ndarray, shape (G, S)
+        Each run's relaxation time τ in epochs, as its detector took it.
     equilibrium_fit : dict of str to ScalingFit or None
         log ‖w‖² against log λ.
     adam_ratio : ndarray, shape (S, L)
@@ -292,6 +299,8 @@ class OptimizerResult(ExperimentResult):
     equilibrium_lmbda: dict
     equilibrium_norm2: dict
     equilibrium_fit: dict
+    equilibrium_epoch: dict
+    equilibrium_tau: dict
     adam_ratio: np.ndarray
     adam_gradient_rms: np.ndarray
     adam_norm_ratio: np.ndarray
@@ -315,11 +324,7 @@ class OptimizerResult(ExperimentResult):
                 predicted = np.nanmean(self.factor_predicted[rule], axis=0)
                 measured = np.nanmean(self.factor_measured[rule], axis=0)
                 fit = self.equilibrium_fit[rule]
-                slope = (
-                    "—"
-                    if fit is None
-                    else f"{fit.exponent:.2f} [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
-                )
+                slope = "—" if fit is None else f"{fit}"
                 closed = self.closed_form[rule]
                 rows.append(
                     [RULES[rule], f"{self.eta[rule]:g}", f"{self.factor_lmbda[rule]:.3g}"]
@@ -328,6 +333,44 @@ class OptimizerResult(ExperimentResult):
                     + ["—" if not np.isfinite(closed) else f"{closed:.4f}", slope]
                 )
         return header, rows
+
+    def equilibrium_table(self) -> tuple[list[str], list[list[str]]]:
+        """Each rule's equilibrium runs: λ, τ, detected equilibrium epoch, ‖w‖² there."""
+        header = ["rule", "λ", "τ (epochs)", "settled", "equilibrium epoch", "‖w‖²"]
+        rows = []
+        for rule in self.rules:
+            for g, lam in enumerate(self.equilibrium_lmbda[rule]):
+                epochs = self.equilibrium_epoch[rule][g]
+                settled = np.isfinite(epochs)
+                shown = ", ".join(f"{e:.0f}" for e in epochs[settled]) or "—"
+                rows.append(
+                    [
+                        RULES[rule],
+                        f"{lam:.4g}",
+                        f"{np.nanmean(self.equilibrium_tau[rule][g]):.3g}",
+                        f"{settled.sum()}/{settled.size}",
+                        shown,
+                        f"{estimate(self.equilibrium_norm2[rule][g])}",
+                    ]
+                )
+        return header, rows
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """The factor and equilibrium tables with their captions."""
+        cap = self.settings["max_relaxations"]
+        return [
+            (
+                "First-epoch factor ‖w_1‖/‖w_0‖ per layer from the large initialisation, "
+                "predicted and measured, and each rule's fitted slope of log ‖w‖² on log λ.",
+                *self.table(),
+            ),
+            (
+                "Equilibrium runs from the scaled initialisation, each trained until its "
+                f"detector says ‖w‖² settled (cap {cap:g} τ); ‖w‖² is the mean over the "
+                "detector's window, ± over seeds.",
+                *self.equilibrium_table(),
+            ),
+        ]
 
     def _transfer_losses(self) -> dict:
         # At the largest n both rules give λ* itself; the smaller sizes tell them apart.
@@ -429,12 +472,7 @@ class OptimizerResult(ExperimentResult):
                 word15,
                 "largest accuracy lost: "
                 + ", ".join(f"{rule} {v:.3f}" for rule, v in losses.items())
-                + (
-                    ""
-                    if self.transfer_fit is None
-                    else f"; λ* ∝ n^{self.transfer_fit.exponent:.2f} "
-                    f"[{self.transfer_fit.interval[0]:.2f}, {self.transfer_fit.interval[1]:.2f}]"
-                ),
+                + ("" if self.transfer_fit is None else f"; λ* ∝ n^{self.transfer_fit}"),
                 reason15,
                 7,
             ),
@@ -444,9 +482,7 @@ class OptimizerResult(ExperimentResult):
                 word16,
                 "slopes: "
                 + ", ".join(
-                    f"{RULES[r]} {f.exponent:.2f} [{f.interval[0]:.2f}, {f.interval[1]:.2f}]"
-                    for r, f in self.equilibrium_fit.items()
-                    if f is not None
+                    f"{RULES[r]} {f}" for r, f in self.equilibrium_fit.items() if f is not None
                 ),
                 reason16,
                 7,
@@ -464,30 +500,77 @@ def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(net_stream), np.random.default_rng(order_stream)
 
 
-def _run(sizes, init, seed, split, *, rule, beta, eta, lmbda, epochs, batch_size, evaluation):
-    """Train one network; return (history, net, optimizer state, diverged message or None)."""
+def _run(
+    sizes, init, seed, split, *, rule, beta, eta, lmbda, epochs, batch_size, evaluation, until=None
+):
+    """Train one network; return (history, net, optimizer state, diverged message or None).
+
+    With ``until`` (a cap in τ) the run goes on until its equilibrium detector
+    says settled (:func:`train_until_equilibrium`) and ``epochs`` is the least
+    it trains; the AdaptiveRun is then returned in place of the history.
+    """
     net_rng, order_rng = _streams(seed)
     net = Network(sizes, init=init, seed=net_rng)
     optimizer = _optimizer(rule, beta)
     state = None if optimizer is None else optimizer.init(net)
+    settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "seed": order_rng}
+    settings.update(optimizer=optimizer, optimizer_state=state, evaluation=evaluation)
     try:
+        if until is not None:
+            run = train_until_equilibrium(
+                net, split, max_relaxations=until, min_epochs=epochs, **settings
+            )
+            return run, net, state, None
         history = train(
-            net,
-            split,
-            epochs=epochs,
-            batch_size=batch_size,
-            eta=eta,
-            lmbda=lmbda,
-            optimizer=optimizer,
-            optimizer_state=state,
-            evaluation=evaluation,
-            seed=order_rng,
-            training_metrics=False,
-            progress=False,
+            net, split, epochs=epochs, training_metrics=False, progress=False, **settings
         )
     except TrainingDiverged as exc:
         return exc.history, net, state, str(exc)
     return history, net, state, None
+
+
+def _equilibria(run, note, sizes, seeds, split, lmbdas, *, etas, beta, batch_size, max_relaxations):
+    """Each rule at each λ from the scaled initialisation, trained until its equilibrium.
+
+    Returns a dict: "norm2", "epoch" (detected equilibrium epoch) and "tau"
+    (the detector's τ in epochs), each a dict of rule to an array of shape
+    (G, S), NaN where a run diverged or did not settle within
+    ``max_relaxations`` τ; "final_norms" (‖w_l‖ of Adam + L2 and AdamW at the
+    middle λ, shape (S, L)); "adam_ratio" and "adam_rms", shape (S, L).
+    """
+    S, L, G = len(seeds), len(sizes) - 1, len(next(iter(lmbdas.values())))
+    middle = G // 2
+    out = {key: {r: np.full((G, S), np.nan) for r in lmbdas} for key in ("norm2", "epoch", "tau")}
+    out["final_norms"] = {r: np.full((S, L), np.nan) for r in ("adam", "adamw")}
+    out["adam_ratio"], out["adam_rms"] = np.full((S, L), np.nan), np.full((S, L), np.nan)
+    n = split.n
+    for rule, grid in lmbdas.items():
+        fixed = not math.isnan(get_rule(_optimizer(rule, beta)).epoch_factor(1, 1, 1.0, 0.0))
+        for g, lam in enumerate(grid):
+            for s, seed in enumerate(seeds):
+                adaptive, net, state, message = run(
+                    sizes, "scaled", seed, split, rule=rule, beta=beta, eta=etas[rule],
+                    lmbda=lam, epochs=0, batch_size=batch_size, evaluation=None,
+                    until=max_relaxations,
+                )  # fmt: skip
+                note(message, rule)
+                if message is not None:
+                    continue
+                found = adaptive.equilibrium
+                out["tau"][rule][g, s] = found.relaxation_epochs
+                if found.reached:
+                    out["norm2"][rule][g, s] = found.total_norm_squared
+                    out["epoch"][rule][g, s] = found.epoch
+                if g == middle and rule in out["final_norms"]:
+                    out["final_norms"][rule][s] = adaptive.history.weights.norm[-1]
+                if g == middle and not fixed:  # Adam + L2: no fixed pure-decay factor
+                    adam = get_rule(_optimizer(rule, beta))
+                    decay = adam_l2_decay(
+                        net, state, eta=etas[rule], coefficient=lam / n, beta2=adam.beta2,
+                        eps=adam.eps, steps=steps_per_epoch(n, batch_size),
+                    )  # fmt: skip
+                    out["adam_ratio"][s], out["adam_rms"][s] = decay.ratio, decay.gradient_rms
+    return out
 
 
 def _lmbda_for(rule: str, timescale: float, *, eta: float, batch_size: int, beta: float) -> float:
@@ -512,7 +595,7 @@ def optimizer_comparison(
     factor_timescale: float = 4.0,
     timescales: Sequence[float] = (1.0, 2.0, 4.0),
     equilibrium_n: int | None = None,
-    equilibrium_epochs: int = 12,
+    max_relaxations: float = 60.0,
     average_epochs: int = 3,
     ns: Sequence[int] | None = None,
     transfer_timescales: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0),
@@ -551,8 +634,13 @@ def optimizer_comparison(
     equilibrium_n : int, optional
         Training examples of the equilibrium runs (the first ones); half the
         training set by default.
-    equilibrium_epochs, average_epochs : int
-        Length of the equilibrium runs and of the window ‖w‖² is averaged over.
+    max_relaxations : float
+        Cap of the equilibrium runs in units of their τ: each runs until
+        :func:`~decaylab.dynamics.equilibrium.find_equilibrium` says its ‖w‖²
+        settled (:func:`~decaylab.experiments.adaptive.train_until_equilibrium`),
+        and a run that has not settled by the cap is left out of the fits.
+    average_epochs : int
+        Epochs the transfer runs' validation accuracy is averaged over.
     ns : sequence of int, optional
         Training-set sizes of the AdamW transfer scan (empty to skip); by
         default a quarter, a half and all of the training set.
@@ -612,10 +700,8 @@ def optimizer_comparison(
     equilibrium_n = check_int("equilibrium_n", equilibrium_n, minimum=batch_size, maximum=n_max)
     if ns is None:
         ns = tuple(sorted({max(batch_size, n_max // 4), max(batch_size, n_max // 2), n_max}))
-    equilibrium_epochs = check_int("equilibrium_epochs", equilibrium_epochs, minimum=1)
-    average_epochs = check_int(
-        "average_epochs", average_epochs, minimum=1, maximum=equilibrium_epochs
-    )
+    max_relaxations = check_real("max_relaxations", max_relaxations, positive=True)
+    average_epochs = check_int("average_epochs", average_epochs, minimum=1)
     ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
     for i, n in enumerate(ns):
         check_int(f"ns[{i}]", n, minimum=batch_size, maximum=n_max)
@@ -695,47 +781,20 @@ def optimizer_comparison(
 
     # 2 and 3. Equilibrium ‖w‖² against λ, and Adam + L2 against AdamW at equal nominal decay.
     split = subset(data.train, equilibrium_n)
-    middle = len(timescales) // 2
     equilibrium_lmbda = {r: np.array([lmbda_of(r, tau) for tau in timescales]) for r in rules}
-    equilibrium_norm2 = {r: np.full((len(timescales), S), np.nan) for r in rules}
-    final_norms = {r: np.full((S, L), np.nan) for r in ("adam", "adamw")}
-    adam_ratio, adam_rms = np.full((S, L), np.nan), np.full((S, L), np.nan)
-    for rule in rules:
-        optimizer = get_rule(_optimizer(rule, beta))
-        fixed = not math.isnan(optimizer.epoch_factor(1, 1, 1.0, 0.0))  # Adam + L2: none
-        for g, lam in enumerate(equilibrium_lmbda[rule]):
-            for s, seed in enumerate(seeds):
-                history, net, state, message = run(
-                    sizes,
-                    "scaled",
-                    seed,
-                    split,
-                    rule=rule,
-                    beta=beta,
-                    eta=etas[rule],
-                    lmbda=lam,
-                    epochs=equilibrium_epochs,
-                    batch_size=batch_size,
-                    evaluation=None,
-                )
-                note(message, rule)
-                if message is not None:
-                    continue
-                norm = history.weights.total.norm
-                equilibrium_norm2[rule][g, s] = float(np.mean(norm[-average_epochs:] ** 2))
-                if g == middle and rule in final_norms:
-                    final_norms[rule][s] = history.weights.norm[-1]
-                if g == middle and not fixed:
-                    decay = adam_l2_decay(
-                        net,
-                        state,
-                        eta=etas[rule],
-                        coefficient=lam / equilibrium_n,
-                        beta2=optimizer.beta2,
-                        eps=optimizer.eps,
-                        steps=steps_per_epoch(equilibrium_n, batch_size),
-                    )
-                    adam_ratio[s], adam_rms[s] = decay.ratio, decay.gradient_rms
+    eq = _equilibria(
+        run,
+        note,
+        sizes,
+        seeds,
+        split,
+        equilibrium_lmbda,
+        etas=etas,
+        beta=beta,
+        batch_size=batch_size,
+        max_relaxations=max_relaxations,
+    )
+    equilibrium_norm2 = eq["norm2"]
     equilibrium_fit = {}
     for rule in rules:
         x = np.repeat(equilibrium_lmbda[rule], S)
@@ -827,7 +886,7 @@ def optimizer_comparison(
             "factor_timescale": factor_timescale,
             "timescales": list(timescales),
             "equilibrium_n": equilibrium_n,
-            "equilibrium_epochs": equilibrium_epochs,
+            "max_relaxations": max_relaxations,
             "average_epochs": average_epochs,
             "ns": list(ns),
             "transfer_timescales": list(transfer_timescales),
@@ -856,9 +915,11 @@ def optimizer_comparison(
         equilibrium_lmbda=equilibrium_lmbda,
         equilibrium_norm2=equilibrium_norm2,
         equilibrium_fit=equilibrium_fit,
-        adam_ratio=adam_ratio,
-        adam_gradient_rms=adam_rms,
-        adam_norm_ratio=final_norms["adam"] / final_norms["adamw"],
+        equilibrium_epoch=eq["epoch"],
+        equilibrium_tau=eq["tau"],
+        adam_ratio=eq["adam_ratio"],
+        adam_gradient_rms=eq["adam_rms"],
+        adam_norm_ratio=eq["final_norms"]["adam"] / eq["final_norms"]["adamw"],
         ns=np.array(ns, dtype=np.int64),
         transfer_lmbda=transfer_lmbda,
         transfer_accuracy=transfer_accuracy,
