@@ -195,6 +195,10 @@ CHECKPOINT_DAMAGE = {
     "extra entry": (_replace("notes", np.arange(2)), "unexpected entries"),
     "unknown bit generator": (_set("generator/bit_generator", "Xorshift"), "Xorshift"),
     "generator state is junk": (_set("generator/state", {"state": "x"}), "generator state"),
+    "MT19937 key too short": (
+        _set("generator", {"bit_generator": "MT19937", "state": {"key": [1, 2], "pos": 0}}),
+        "generator state does not fit MT19937",
+    ),
     "history ends elsewhere": (_set("epoch", 1), "epoch 1"),
     "history entry missing": (_delete("history.weights.norm"), "weights.norm"),
 }

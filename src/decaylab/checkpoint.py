@@ -518,6 +518,7 @@ def _build_generator(path: str, state) -> np.random.Generator | None:
     bit_generator = _BIT_GENERATORS[name](0)
     try:
         bit_generator.state = state
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        # A short MT19937 key is an IndexError inside NumPy.
         raise DataFileError(f"{path}: generator state does not fit {name} ({exc})") from None
     return np.random.Generator(bit_generator)
