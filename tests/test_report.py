@@ -300,3 +300,86 @@ def test_mnist_shaped_data_replaces_the_stand_in(tmp_path):
     result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False, workers=1)
     assert result.results[4].datasets == ["digits", "mnist"]
     assert "network of Q5 on MNIST" in result.markdown.read_text(encoding="utf-8")
+
+
+# -- writing the folder ------------------------------------------------------------------
+
+
+class _Result:
+    """Stands in for an experiment's record where only the writing is tested."""
+
+    def to_dict(self):
+        return {"stand-in": True}
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """Experiments that return at once and figures that are a few bytes; ``stop_at`` slug
+    raises KeyboardInterrupt while its figure is being written."""
+    calls = {"stop_at": None, "runs": 0}
+
+    def run(slug, kwargs, progress):
+        calls["runs"] += 1
+        return _Result(), 0.0
+
+    def figure(result, path):
+        if path.stem == calls["stop_at"]:
+            raise KeyboardInterrupt
+        path.write_bytes(b"new figure")
+        return path
+
+    monkeypatch.setattr(report_module, "_run_experiment", run)
+    monkeypatch.setattr(report_module, "_save_figure", figure)
+    monkeypatch.setattr(report_module, "answered_claims", lambda results: [])
+    monkeypatch.setattr(report_module, "_document", lambda *a, **k: "new report")
+    return calls
+
+
+def _old_report(out):
+    out.mkdir()
+    for name in ("report.md", "results.json", "q1_dominance.png", "notes.txt"):
+        (out / name).write_text(f"old {name}")
+    return {p.name: p.read_text() for p in out.iterdir()}
+
+
+def test_ctrl_c_during_a_report_leaves_the_old_one_intact(tmp_path, fake_runs):
+    out = tmp_path / "report"
+    before = _old_report(out)
+    fake_runs["stop_at"] = "q3_equilibrium"
+    with pytest.raises(KeyboardInterrupt):
+        write_report(out, data=small_digits(), progress=False, workers=1)
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_a_finished_report_replaces_the_old_one_whole_and_keeps_other_files(tmp_path, fake_runs):
+    out = tmp_path / "report"
+    _old_report(out)
+    write_report(out, data=small_digits(), progress=False, workers=1)
+    files = {p.name: p.read_text() for p in out.iterdir()}
+    assert files["report.md"] == "new report" and files["q1_dominance.png"] == "new figure"
+    assert files["notes.txt"] == "old notes.txt"
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def _a_file(tmp_path, below: str = ""):
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file" / below if below else tmp_path / "file"
+
+
+@pytest.mark.parametrize(
+    ("below", "message"), [("", "is a file"), ("out", "cannot be written")], ids=["file", "under"]
+)
+def test_a_bad_out_is_refused_before_any_experiment_runs(tmp_path, fake_runs, below, message):
+    with pytest.raises(ValueError, match=message):
+        write_report(_a_file(tmp_path, below), data=small_digits(), progress=False, workers=1)
+    assert fake_runs["runs"] == 0
+
+
+def test_a_misspelt_override_is_refused_before_any_experiment_runs(tmp_path, fake_runs):
+    overrides = {"q1_dominance": {"epochs": 2}, "q7_optimizers": {"timescale": (1.0,)}}
+    with pytest.raises(
+        ValueError, match=r"overrides\['q7_optimizers'\] has the keys \['timescale'\]"
+    ):
+        write_report(tmp_path / "r", data=small_digits(), overrides=overrides, workers=1)
+    assert fake_runs["runs"] == 0

@@ -106,14 +106,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = _load(parser, args.data)
         from decaylab.report import SLUGS, write_report
 
-        report = write_report(
-            args.out,
-            quick=args.quick,
-            data=data,
-            seeds=args.seeds,
-            workers=args.workers,
-            progress=False if args.no_progress else None,
-        )
+        try:
+            report = write_report(
+                args.out,
+                quick=args.quick,
+                data=data,
+                seeds=args.seeds,
+                workers=args.workers,
+                progress=False if args.no_progress else None,
+            )
+        except (ValueError, TypeError, OSError) as exc:
+            # --out is checked before any experiment runs; one line, no traceback.
+            print(f"decaylab report: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"decaylab report: interrupted; {args.out} is left as it was", file=sys.stderr)
+            return 130
         timings = ", ".join(
             f"Q{i + 1} {report.seconds[slug]:.1f} s" for i, slug in enumerate(SLUGS)
         )
