@@ -100,3 +100,21 @@ def test_bad_arguments_are_named(small, kwargs, error, match):
     net = dl.Network([64, 12, 10], init="large", seed=0)
     with pytest.raises(error, match=match):
         train_until_equilibrium(net, small, seed=0, **{**SETTINGS, **kwargs})
+
+
+def test_a_cap_beyond_any_practical_run_is_refused_saying_how_long_it_would_take(monkeypatch):
+    import decaylab.experiments.adaptive as adaptive
+
+    def train_nothing(net, data, *, epochs, **settings):
+        assert epochs == 0, f"asked to train {epochs} epochs of a run that cannot finish"
+        return dl.train(net, data, epochs=0, **settings)
+
+    monkeypatch.setattr(adaptive, "train", train_nothing)
+    data = dl.load_digits().train
+    net = dl.Network([64, 10], seed=0)
+    # τ = m/(ηλ) = 10/(0.5·2e-9) = 1e10 epochs.
+    with pytest.raises(
+        ValueError, match=r"at least 6e\+10 epochs .* cap 6e\+11.* days at"
+    ) as caught:
+        dl.train_until_equilibrium(net, data, batch_size=10, eta=0.5, lmbda=2e-9, seed=0)
+    assert "1e+10 epochs per τ" in str(caught.value)

@@ -106,3 +106,11 @@ def test_quick_report_from_the_command_line(tmp_path):
     assert sorted(p.name for p in out.glob("*.png")) == sorted(
         f"{slug}.png" for slug in decaylab.report.SLUGS
     )
+
+
+def test_an_out_that_is_a_file_is_one_line_of_error(capsys, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    assert cli.main(["report", "--quick", "--out", str(tmp_path / "taken")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("decaylab report: error: out=") and "is a file" in err

@@ -92,7 +92,8 @@ NPZ_DAMAGE = {
     "first 100 bytes": (lambda f: f["checkpoint"][:100], "truncated"),
     "cut in half": (lambda f: f["checkpoint"][: len(f["checkpoint"]) // 2], "truncated"),
     "last 10 bytes missing": (lambda f: f["history"][:-10], "truncated"),
-    "damaged weights": (_flip_weights, "corrupted"),
+    # History.load reads only a History's entries: a checkpoint is refused as not one.
+    "damaged weights": (_flip_weights, "corrupted|not a decaylab History"),
     "unknown zip version": (_future_zip_version, "damaged"),
     "object array": (
         lambda f: _npz_bytes(epoch=np.array([{"run": 1}], dtype=object)),
@@ -194,6 +195,10 @@ CHECKPOINT_DAMAGE = {
     "extra entry": (_replace("notes", np.arange(2)), "unexpected entries"),
     "unknown bit generator": (_set("generator/bit_generator", "Xorshift"), "Xorshift"),
     "generator state is junk": (_set("generator/state", {"state": "x"}), "generator state"),
+    "MT19937 key too short": (
+        _set("generator", {"bit_generator": "MT19937", "state": {"key": [1, 2], "pos": 0}}),
+        "generator state does not fit MT19937",
+    ),
     "history ends elsewhere": (_set("epoch", 1), "epoch 1"),
     "history entry missing": (_delete("history.weights.norm"), "weights.norm"),
 }

@@ -329,3 +329,86 @@ def test_a_record_renders_itself_as_html_for_a_notebook(written):
     html = result.results[6]._repr_html_()
     assert html.startswith("<h3>Q7. Momentum, Adam with L2 and AdamW</h3>")
     assert "<caption>" in html and "<details>" in html and "&lt;" not in result.results[6].title
+
+
+# -- writing the folder ------------------------------------------------------------------
+
+
+class _Result:
+    """Stands in for an experiment's record where only the writing is tested."""
+
+    def to_dict(self):
+        return {"stand-in": True}
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """Experiments that return at once and figures that are a few bytes; ``stop_at`` slug
+    raises KeyboardInterrupt while its figure is being written."""
+    calls = {"stop_at": None, "runs": 0}
+
+    def run(slug, kwargs, progress):
+        calls["runs"] += 1
+        return _Result(), 0.0
+
+    def figure(experiment, result, path):
+        if path.stem == calls["stop_at"]:
+            raise KeyboardInterrupt
+        path.write_bytes(b"new figure")
+        return path
+
+    monkeypatch.setattr(report_module, "_run_experiment", run)
+    monkeypatch.setattr(report_module, "_save_figure", figure)
+    monkeypatch.setattr(report_module, "answered_claims", lambda results, experiments: [])
+    monkeypatch.setattr(report_module, "_document", lambda *a, **k: "new report")
+    return calls
+
+
+def _old_report(out):
+    out.mkdir()
+    for name in ("report.md", "results.json", "q1_dominance.png", "notes.txt"):
+        (out / name).write_text(f"old {name}")
+    return {p.name: p.read_text() for p in out.iterdir()}
+
+
+def test_ctrl_c_during_a_report_leaves_the_old_one_intact(tmp_path, fake_runs):
+    out = tmp_path / "report"
+    before = _old_report(out)
+    fake_runs["stop_at"] = "q3_equilibrium"
+    with pytest.raises(KeyboardInterrupt):
+        write_report(out, data=small_digits(), progress=False, workers=1)
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_a_finished_report_replaces_the_old_one_whole_and_keeps_other_files(tmp_path, fake_runs):
+    out = tmp_path / "report"
+    _old_report(out)
+    write_report(out, data=small_digits(), progress=False, workers=1)
+    files = {p.name: p.read_text() for p in out.iterdir()}
+    assert files["report.md"] == "new report" and files["q1_dominance.png"] == "new figure"
+    assert files["notes.txt"] == "old notes.txt"
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def _a_file(tmp_path, below: str = ""):
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file" / below if below else tmp_path / "file"
+
+
+@pytest.mark.parametrize(
+    ("below", "message"), [("", "is a file"), ("out", "cannot be written")], ids=["file", "under"]
+)
+def test_a_bad_out_is_refused_before_any_experiment_runs(tmp_path, fake_runs, below, message):
+    with pytest.raises(ValueError, match=message):
+        write_report(_a_file(tmp_path, below), data=small_digits(), progress=False, workers=1)
+    assert fake_runs["runs"] == 0
+
+
+def test_a_misspelt_override_is_refused_before_any_experiment_runs(tmp_path, fake_runs):
+    overrides = {"q1_dominance": {"epochs": 2}, "q7_optimizers": {"timescale": (1.0,)}}
+    with pytest.raises(
+        ValueError, match=r"overrides\['q7_optimizers'\] has the keys \['timescale'\]"
+    ):
+        write_report(tmp_path / "r", data=small_digits(), overrides=overrides, workers=1)
+    assert fake_runs["runs"] == 0

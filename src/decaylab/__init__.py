@@ -79,7 +79,13 @@ from decaylab.dynamics.rotation import (
 from decaylab.dynamics.scaling import ScalingFit, fit_power_law
 from decaylab.dynamics.summary import WindowSummary, summarise
 from decaylab.ensemble import train_ensemble
-from decaylab.errors import DataFileError, TrainingDiverged, TrainingInterrupted
+from decaylab.errors import (
+    CheckpointWriteError,
+    DataFileError,
+    DecayPrecisionWarning,
+    TrainingDiverged,
+    TrainingInterrupted,
+)
 from decaylab.experiments import (
     convention_transfer,
     early_decay_dominance,
@@ -119,7 +125,9 @@ __all__ = [
     "convention_transfer",
     "convert_lmbda",
     "CONVENTIONS",
+    "CheckpointWriteError",
     "DataFileError",
+    "DecayPrecisionWarning",
     "Dataset",
     "dataset_from_arrays",
     "decay_dominated_epochs",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import string
-import uuid
 
 import numpy as np
 
+from decaylab._files import write_atomically
 from decaylab._validation import check_int
 from decaylab.history import History
 from decaylab.network import Network
@@ -117,19 +117,8 @@ def save_checkpoint(
 
 
 def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as fh:
-            _write_npz(fh, arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave a half-written file behind.
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    # Also on KeyboardInterrupt: never leave a half-written file behind.
+    write_atomically(path, lambda fh: _write_npz(fh, arrays))
 
 
 def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:

@@ -45,12 +45,12 @@ from decaylab._checkpoint_files import (
     _check_history,
     save_checkpoint,
 )
-from decaylab._files import open_npz
+from decaylab._files import open_npz, read_entry
 from decaylab._network_files import build_network, checked_array, parameter_shapes
 from decaylab._validation import check_sizes
 from decaylab.conventions import DecayConvention
 from decaylab.errors import DataFileError
-from decaylab.history import History
+from decaylab.history import History, read_record
 from decaylab.network import Network
 
 __all__ = ["Checkpoint", "CheckpointFiles", "load_checkpoint", "resume", "save_checkpoint"]
@@ -115,26 +115,34 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
                 f"{path}: not a decaylab checkpoint (no 'checkpoint_json' entry; "
                 f"found {sorted(names)[:8]})"
             )
-        meta = _read_meta(path, archive["checkpoint_json"])
+        meta = _read_meta(path, read_entry(path, archive, "checkpoint_json", shape=()))
         sizes = _check_network_settings(path, meta["network"])
-        # Shapes are checked against the file before the network is built, so a
-        # corrupted 'sizes' cannot ask for a huge allocation.
+        # Every entry's shape is read from its header and checked against the network
+        # the file declares before its data are decompressed, so neither a corrupted
+        # 'sizes' nor a crafted entry can ask for a huge allocation.
+        shapes = parameter_shapes(sizes)
         parameters = {}
-        for key, shape in parameter_shapes(sizes).items():
+        for key, shape in shapes.items():
             if key not in names:
                 raise DataFileError(f"{path}: entry {key!r} is missing")
-            parameters[key] = checked_array(path, key, archive[key], shape)
+            parameters[key] = checked_array(
+                path, key, read_entry(path, archive, key, shape=shape), shape
+            )
         net = build_network(path, meta["network"], parameters)
         expected = {"checkpoint_json", *parameters}
         prefix = "optimizer."
+        # An update rule keeps at most one value per parameter in each of its arrays.
+        n_parameters = sum(int(np.prod(shape)) for shape in shapes.values())
         optimizer_state = {
-            k[len(prefix) :]: np.array(archive[k]) for k in names if k.startswith(prefix)
+            k[len(prefix) :]: np.array(read_entry(path, archive, k, max_size=n_parameters))
+            for k in sorted(names)
+            if k.startswith(prefix)
         }
         expected |= {f"optimizer.{k}" for k in optimizer_state}
         history = None
         if meta["history"]:
-            entries = {k[len("history.") :]: archive[k] for k in names if k.startswith("history.")}
-            expected |= {f"history.{k}" for k in entries}
+            expected |= {k for k in names if k.startswith("history.")}
+            entries = read_record(path, archive, prefix="history.", max_rows=meta["epoch"] + 1)
             history = History.from_arrays(entries, source=f"{path} (its history)")
         unexpected = sorted(names - expected)
         if unexpected:
@@ -310,6 +318,7 @@ def _build_generator(path: str, state) -> np.random.Generator | None:
     bit_generator = _BIT_GENERATORS[name](0)
     try:
         bit_generator.state = state
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        # A short MT19937 key is an IndexError inside NumPy.
         raise DataFileError(f"{path}: generator state does not fit {name} ({exc})") from None
     return np.random.Generator(bit_generator)

@@ -121,15 +121,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--only {args.only}: {exc}")
         data = _load(parser, args.data)
 
-        report = write_report(
-            args.out,
-            quick=args.quick,
-            data=data,
-            seeds=args.seeds,
-            workers=args.workers,
-            progress=False if args.no_progress else None,
-            only=args.only,
-        )
+        try:
+            report = write_report(
+                args.out,
+                quick=args.quick,
+                data=data,
+                seeds=args.seeds,
+                workers=args.workers,
+                progress=False if args.no_progress else None,
+                only=args.only,
+            )
+        except (ValueError, TypeError, OSError) as exc:
+            # --out is checked before any experiment runs; one line, no traceback.
+            print(f"decaylab report: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"decaylab report: interrupted; {args.out} is left as it was", file=sys.stderr)
+            return 130
         timings = ", ".join(f"Q{e.number} {report.seconds[e.slug]:.1f} s" for e in experiments)
         print(f"wrote {report.markdown} in {report.seconds['total']:.0f} s ({timings})")
         print(f"figures and results.json are beside it in {report.directory}")

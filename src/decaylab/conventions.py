@@ -40,6 +40,7 @@ refuses to run without it rather than assume a value.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -99,13 +100,17 @@ class DecayConvention:
         n = check_int("n", n, minimum=1)
         if n_weights is not None:
             n_weights = check_int("n_weights", n_weights, minimum=1)
-        d = 1.0 - eta * self.coefficient(lmbda, eta=eta, n=n, n_weights=n_weights)
+        d = 1.0 - self._step_decay(lmbda, eta=eta, n=n, n_weights=n_weights)
         if d <= 0.0:
             raise ValueError(
                 f"the '{self.name}' decay multiplier 1 - eta*c = {d:.6g} is <= 0 for eta={eta}, "
                 f"lmbda={lmbda}, n={n}; expected eta*c < 1 (for the sum convention, eta*lmbda/n < 1)"
             )
         return d
+
+    def _step_decay(self, lmbda: float, *, eta: float, n: int, n_weights: int | None) -> float:
+        """η·c, the fraction of each weight one step of decay removes."""
+        return eta * self.coefficient(lmbda, eta=eta, n=n, n_weights=n_weights)
 
     def penalty(
         self,
@@ -172,6 +177,10 @@ class DecoupledDecay(DecayConvention):
         self, lmbda: float, *, eta: float, n: int, n_weights: int | None = None
     ) -> float:
         return lmbda / eta
+
+    def _step_decay(self, lmbda: float, *, eta: float, n: int, n_weights: int | None) -> float:
+        # wd itself: η·(wd/η) overflows to inf·η at a subnormal η.
+        return lmbda
 
 
 CONVENTIONS: dict[str, DecayConvention] = {
@@ -325,6 +334,13 @@ def convert_lmbda(
     given = {"eta": eta, "n": n, "n_weights": n_weights}
     d = source.multiplier(value, **given)
     strength = source.coefficient(value, **given) / target.coefficient(1.0, **given)
+    if not math.isfinite(strength):
+        raise ValueError(
+            f"eta={eta!r} is so small that the '{source.name}' coefficient of value={value!r} "
+            f"over the '{target.name}' one is not a finite float ({strength!r}), so no strength "
+            f"in '{target.name}' gives its multiplier d = {d!r}; expected a normal eta "
+            f"(>= {sys.float_info.min!r})"
+        )
     # Rounding in the quotient and in 1 − η·c leaves the target's multiplier at
     # most a few ulps of c away; search the neighbouring floats, nearest first.
     below = above = strength

@@ -10,6 +10,7 @@ Inputs are batch-first: ``X`` has shape ``(n, n_inputs)`` with one example per r
 from __future__ import annotations
 
 import gzip
+import math
 import pickle
 import struct
 import zlib
@@ -341,12 +342,55 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
             ) from None
 
 
+class _BoundedReader:
+    """A gzip stream that refuses a read beyond what the compressed file can hold.
+
+    A pickle declares the length of each byte string before it; a crafted length
+    (terabytes in a few bytes) is refused here instead of being allocated.
+    """
+
+    def __init__(self, fh: IO[bytes], path: Path) -> None:
+        self._fh, self._path = fh, path
+        self._left = _MAX_DEFLATE_RATIO * path.stat().st_size + 1024
+
+    def _take(self, n: int) -> None:
+        if n > self._left:
+            raise DataFileError(
+                f"{self._path}: the pickle declares a {n}-byte object, more than a "
+                f"{self._path.stat().st_size}-byte gzip file can hold; the file is damaged or "
+                "crafted"
+            )
+
+    def read(self, n: int = -1) -> bytes:
+        self._take(n)
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        self._take(len(buffer))
+        count = self._fh.readinto(buffer)
+        self._left -= count
+        return count
+
+    def readline(self) -> bytes:
+        line = self._fh.readline(self._left + 1)
+        self._take(len(line))
+        self._left -= len(line)
+        return line
+
+
 def _read_nielsen_pickle(path: Path) -> tuple[np.ndarray, ...]:
     try:
         with gzip.open(path, "rb") as fh:
-            obj = _ArrayOnlyUnpickler(fh, path).load()
-    except (DataFileError, MemoryError):
+            obj = _ArrayOnlyUnpickler(_BoundedReader(fh, path), path).load()
+    except DataFileError:
         raise
+    except MemoryError:
+        raise DataFileError(
+            f"{path}: the pickle declares objects too large for memory; the file is damaged or "
+            "crafted (Nielsen's mnist.pkl.gz needs about 400 MB)"
+        ) from None
     except Exception as exc:  # gzip, zlib and pickle each raise their own zoo of errors
         raise DataFileError(
             f"{path}: could not be read as a gzipped pickle (corrupted, truncated or not "
@@ -400,31 +444,71 @@ def _find_idx(directory: Path, stem: str) -> Path:
 
 
 def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read one IDX file of unsigned bytes; return its array with the dims from the header."""
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataFileError(f"{path}: could not be read: {type(exc).__name__}: {exc}") from exc
+    """Read one IDX file of unsigned bytes; return its array with the dims from the header.
+
+    The header is read and checked first, and the body's declared size against the file
+    (for a gzipped file, against the size its gzip trailer records and what deflate can
+    produce) before any of the body is decompressed.
+    """
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataFileError(f"{path}: truncated IDX file ({len(raw)} bytes, header needs {header})")
-    (found,) = struct.unpack(">I", raw[:4])
-    if found != magic:
+    gzipped = path.suffix == ".gz"
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as fh:
+            head = fh.read(header)
+            if len(head) < header:
+                raise DataFileError(
+                    f"{path}: truncated IDX file ({len(head)} bytes, header needs {header})"
+                )
+            (found,) = struct.unpack(">I", head[:4])
+            if found != magic:
+                raise DataFileError(
+                    f"{path}: not an IDX {'label' if ndim == 1 else 'image'} file "
+                    f"(magic number 0x{found:08x}, expected 0x{magic:08x})"
+                )
+            dims = struct.unpack(f">{ndim}I", head[4:])
+            body = math.prod(dims)  # a Python int: no overflow, whatever the dims
+            _check_idx_size(path, dims, header + body, gzipped)
+            raw = fh.read(body + 1)  # one byte past the body tells an oversized file
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFileError(f"{path}: could not be read: {type(exc).__name__}: {exc}") from exc
+    if len(raw) != body:
         raise DataFileError(
-            f"{path}: not an IDX {'label' if ndim == 1 else 'image'} file "
-            f"(magic number 0x{found:08x}, expected 0x{magic:08x})"
+            f"{path}: {'truncated' if len(raw) < body else 'oversized'} IDX file: header says "
+            f"dims {dims}, so {header + body} bytes expected, found "
+            f"{header + len(raw)}{'' if len(raw) < body else ' or more'}"
         )
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = header + int(np.prod(dims))
-    if len(raw) != expected:
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
+
+
+# Deflate expands data by at most 1032 to 1: a larger claim cannot be true.
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _check_idx_size(path: Path, dims: tuple[int, ...], expected: int, gzipped: bool) -> None:
+    """Refuse an IDX file whose header declares a size that the file cannot hold."""
+    stored = path.stat().st_size
+    if not gzipped:
+        if stored != expected:
+            raise DataFileError(
+                f"{path}: {'truncated' if stored < expected else 'oversized'} IDX file: header "
+                f"says dims {dims}, so {expected} bytes expected, found {stored}"
+            )
+        return
+    if expected > _MAX_DEFLATE_RATIO * stored + 1024:
         raise DataFileError(
-            f"{path}: {'truncated' if len(raw) < expected else 'oversized'} IDX file: header "
-            f"says dims {dims}, so {expected} bytes expected, found {len(raw)}"
+            f"{path}: header says dims {dims}, so {expected} bytes, more than a {stored}-byte "
+            "gzip file can hold; the file is damaged or not an IDX file"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    with open(path, "rb") as fh:  # the gzip trailer ends with the data's size mod 2**32
+        fh.seek(-4, 2)
+        (recorded,) = struct.unpack("<I", fh.read(4))
+    if recorded != expected % 2**32:
+        raise DataFileError(
+            f"{path}: {'truncated' if recorded < expected % 2**32 else 'oversized'} IDX file: "
+            f"header says dims {dims}, so {expected} bytes expected, but the gzip stream "
+            f"records {recorded} bytes (modulo 2**32)"
+        )
 
 
 def _read_idx_pair(directory: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:

@@ -205,6 +205,23 @@ class History:
                 f"later starts at epoch {later.epoch[:1].tolist()}; expected it to start at "
                 f"epoch {self.epoch[-1:].tolist()}, where this history ends"
             )
+        # The parts of one run differ only in their length and in the seed of a part
+        # continued from a Generator (recorded as None).
+        differ = sorted(
+            key
+            for key in set(self.settings) | set(later.settings)
+            if key not in _PER_PART_SETTINGS
+            and not _settings_equal({"v": self.settings.get(key)}, {"v": later.settings.get(key)})
+        )
+        if differ:
+            shown = ", ".join(
+                f"{k}: {self.settings.get(k)!r} here, {later.settings.get(k)!r} in later"
+                for k in differ[:6]
+            )
+            raise ValueError(
+                f"later was recorded with other settings ({shown}); expected the continuation "
+                "of this run, with the same settings"
+            )
         for kind in ("weights", "biases"):
             ours, theirs = getattr(self, kind).counts, getattr(later, kind).counts
             if not np.array_equal(ours, theirs):
@@ -448,7 +465,18 @@ class History:
 
     @classmethod
     def from_arrays(cls, arrays, *, source: str = "arrays") -> History:
-        """Rebuild a History from :meth:`to_arrays` output."""
+        """Rebuild a History from :meth:`to_arrays` output.
+
+        Raises
+        ------
+        DataFileError
+            If an entry is missing or the record is not consistent: epoch numbers
+            that are not strictly increasing integers >= 0, layer counts that are
+            not positive integers, statistics or metrics that are not real numbers
+            with one row per epoch (and one column per layer), a monitor record
+            with more rows than epochs, or settings that are not a JSON object.
+        """
+        _check_record(arrays, source)
         try:
             kinds = {
                 kind: ParameterStats(
@@ -480,20 +508,42 @@ class History:
             raise DataFileError(f"{source} is not a decaylab History: {exc}") from exc
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the history to ``path`` in ``.npz`` format (no pickle).
+        """Write the history to ``path`` in ``.npz`` format (no pickle), atomically.
 
-        The file is written exactly at ``path``; no ``.npz`` suffix is added.
+        The file is written exactly at ``path``; no ``.npz`` suffix is added. It
+        is written to a temporary file in the same directory and renamed over
+        ``path`` once complete, so a failure (settings that are not JSON, a
+        full disk, Ctrl-C) leaves any previous file at ``path`` as it was.
+
+        Raises
+        ------
+        TypeError
+            If a settings value cannot be stored as JSON (nothing is written).
+        OSError
+            If the file cannot be written; the message names ``path``.
         """
-        with open(path, "wb") as file:
-            np.savez_compressed(file, **self.to_arrays())
+        from decaylab._files import write_atomically
+
+        arrays = self.to_arrays()  # a settings value that is not JSON fails here, first
+        write_atomically(os.fspath(path), lambda fh: np.savez_compressed(fh, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        """Read a history written by :meth:`save`, without executing anything."""
+        """Read a history written by :meth:`save`, without executing anything.
+
+        Every entry's shape is read from its header and checked against the record
+        the file declares (its settings, epochs and layers) before its data are
+        decompressed, so a crafted file cannot exhaust memory.
+
+        Raises
+        ------
+        DataFileError
+            If the file is missing, damaged, or not a consistent History.
+        """
         from decaylab._files import open_npz
 
-        with open_npz(path) as arrays:
-            return cls.from_arrays({k: arrays[k] for k in arrays.files}, source=str(path))
+        with open_npz(path) as archive:
+            return cls.from_arrays(read_record(str(path), archive), source=str(path))
 
     def to_frame(self):
         """A pandas DataFrame, one row per epoch (requires pandas).
@@ -519,6 +569,135 @@ class History:
             if getattr(self, name) is not None:
                 columns[name] = getattr(self, name)
         return pd.DataFrame(columns).set_index("epoch")
+
+
+#: Settings that may differ between the parts of one run (see History.concatenate).
+_PER_PART_SETTINGS = ("epochs", "seed")
+
+
+def read_record(
+    path: str, archive, *, prefix: str = "", max_rows: int | None = None
+) -> dict[str, np.ndarray]:
+    """The History entries (``prefix`` + name) of an open ``.npz`` archive, each read only
+    once its header shows a shape that fits the record the file declares.
+
+    The settings are read first, then the epoch numbers (at most the declared
+    ``epochs`` + 1 rows, and at most ``max_rows``), then the layer counts (one per
+    layer of the declared ``sizes``); every statistic must then be (rows, layers),
+    every metric (rows,) and every monitor record at most ``rows`` rows of at most
+    one value per parameter (or per layer and step). Entries without the prefix
+    are not read.
+    """
+    from decaylab._files import entry_header, read_entry
+
+    names = {k[len(prefix) :] for k in archive.files if k.startswith(prefix)}
+    if "epoch" in names:
+        entry_header(path, archive, prefix + "epoch")  # a pickle is named as such first
+    for key in ("settings_json", "epoch"):
+        if key not in names:
+            raise DataFileError(f"{path} is not a decaylab History: no entry {prefix + key!r}")
+
+    def read(key, **bounds):
+        return read_entry(path, archive, prefix + key, **bounds)
+
+    out = {"settings_json": read("settings_json", shape=())}
+    try:
+        settings = json.loads(str(out["settings_json"]))
+    except (ValueError, RecursionError) as exc:
+        raise DataFileError(f"{path}: {prefix}settings_json is not valid JSON ({exc})") from None
+    settings = settings if isinstance(settings, dict) else {}
+    declared = settings.get("epochs")
+    if isinstance(declared, int) and not isinstance(declared, bool) and declared >= 0:
+        max_rows = declared + 1 if max_rows is None else min(max_rows, declared + 1)
+    found, _ = entry_header(path, archive, prefix + "epoch")
+    if max_rows is not None and len(found) == 1 and found[0] > max_rows:
+        raise DataFileError(
+            f"{path}: {prefix}epoch has {found[0]} rows; the file declares a record of at most "
+            f"{max_rows} rows (up to epoch {max_rows - 1})"
+        )
+    out["epoch"] = read("epoch", max_size=max_rows)
+    rows = int(np.size(out["epoch"]))
+    sizes = settings.get("sizes")
+    layers = len(sizes) - 1 if isinstance(sizes, list) and len(sizes) >= 2 else None
+    for kind in ("weights", "biases"):
+        if f"{kind}.counts" not in names:
+            raise DataFileError(f"{path} is not a decaylab History: no entry {prefix}{kind}.counts")
+        counts = read(f"{kind}.counts", shape=None if layers is None else (layers,))
+        layers = int(np.size(counts))
+        for name in STATISTICS:
+            if f"{kind}.{name}" in names:
+                out[f"{kind}.{name}"] = read(f"{kind}.{name}", shape=(rows, layers))
+        out[f"{kind}.counts"] = counts
+    for name in METRICS:
+        if name in names:
+            out[name] = read(name, shape=(rows,))
+    parameters = int(np.sum(out["weights.counts"], dtype=np.float64)) + int(
+        np.sum(out["biases.counts"], dtype=np.float64)
+    )
+    per_row = max(parameters, layers * int(settings.get("steps_per_epoch", 1) or 1), 1)
+    for key in sorted(names):
+        if key.startswith("monitors."):
+            out[key] = read(key, max_size=rows * per_row)
+    return out
+
+
+def _check_record(arrays, source: str) -> None:
+    """Refuse arrays that do not make one consistent History (see History.from_arrays)."""
+
+    def fail(what: str):
+        raise DataFileError(f"{source} is not a consistent decaylab History: {what}")
+
+    missing = [
+        key
+        for key in (
+            "epoch",
+            "settings_json",
+            *(f"{k}.{f.name}" for k in ("weights", "biases") for f in fields(ParameterStats)),
+        )
+        if key not in arrays
+    ]
+    if missing:
+        fail(f"no entries {missing[:6]}")
+    epoch = np.asarray(arrays["epoch"])
+    if epoch.ndim != 1 or epoch.size == 0 or epoch.dtype.kind not in "iu":
+        fail(f"epoch is a {epoch.dtype} array of shape {epoch.shape}; expected integers (E + 1,)")
+    if epoch[0] < 0 or np.any(np.diff(epoch) <= 0):
+        fail(f"epoch numbers {epoch[:8].tolist()}... are not strictly increasing from >= 0")
+    rows = len(epoch)
+    for kind in ("weights", "biases"):
+        counts = np.asarray(arrays[f"{kind}.counts"])
+        if counts.ndim != 1 or counts.dtype.kind not in "iu" or np.any(counts < 1):
+            fail(f"{kind}.counts is {counts!r}; expected positive integers, one per layer")
+        for name in STATISTICS:
+            _check_real(fail, f"{kind}.{name}", arrays[f"{kind}.{name}"], (rows, len(counts)))
+    for name in METRICS:
+        if name in arrays:
+            _check_real(fail, name, arrays[name], (rows,))
+    for key in arrays:
+        if key.startswith("monitors."):
+            value = np.asarray(arrays[key])
+            if key.count(".") < 2 or value.ndim == 0 or len(value) > rows:
+                fail(f"{key} has shape {value.shape}; expected at most one row per epoch ({rows})")
+            if value.dtype.kind not in "biuf":
+                fail(f"{key} holds {value.dtype}; expected numbers")
+    text = np.asarray(arrays["settings_json"])
+    if text.shape != () or text.dtype.kind != "U":
+        fail(f"settings_json is a {text.dtype} array of shape {text.shape}; expected a string")
+    try:
+        settings = json.loads(str(text))
+    except (ValueError, RecursionError) as exc:
+        fail(f"settings_json is not valid JSON ({exc})")
+    if not isinstance(settings, dict):
+        fail(f"settings_json holds a {type(settings).__name__}; expected a JSON object")
+
+
+def _check_real(fail, name: str, value, shape: tuple[int, ...]) -> None:
+    value = np.asarray(value)
+    if value.dtype.kind not in "iuf" or value.shape != shape:
+        fail(
+            f"{name} is a {value.dtype} array of shape {value.shape}; expected real numbers "
+            f"of shape {shape}"
+        )
 
 
 def _tolerances(rtol: object, atol: object) -> tuple[float, float]:

@@ -13,10 +13,13 @@ as plain JSON). ``decaylab report`` on the command line calls it.
 
 from __future__ import annotations
 
+import inspect
 import json
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -352,11 +355,17 @@ def write_report(
                 f"overrides has the key {slug!r}; expected experiment slugs from "
                 f"{EXPERIMENTS.slugs}"
             )
+        _check_override(EXPERIMENTS[slug], kwargs)
         settings.get(slug, {}).update(kwargs)
-    directory.mkdir(parents=True, exist_ok=True)
+    # Written into a folder beside ``out`` and moved into place whole at the end.
+    final, directory = directory, _staging_folder(directory)
     jobs = [(e, e.inputs(data, settings[e.slug])) for e in experiments]
     start = time.perf_counter()
-    results, figures, seconds = _run_all(jobs, directory, workers=workers, progress=progress)
+    try:
+        results, figures, seconds = _run_all(jobs, directory, workers=workers, progress=progress)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)  # Ctrl-C too: ``out`` stays as it was
+        raise
     seconds["total"] = time.perf_counter() - start
 
     markdown = directory / "report.md"
@@ -388,7 +397,74 @@ def write_report(
         "experiments": [r.to_dict() for r in results],
     }
     json_path.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
-    return Report(directory, markdown, figures, json_path, results, seconds)
+    _publish(directory, final)
+    figures = [None if f is None else final / f.name for f in figures]
+    return Report(final, final / markdown.name, figures, final / json_path.name, results, seconds)
+
+
+#: What a report writes; other files in ``out`` are kept when it is replaced.
+def _report_files() -> set[str]:
+    return {"report.md", "results.json", *(f"{slug}.png" for slug in SLUGS)}
+
+
+def _check_override(experiment: Experiment, kwargs: object) -> None:
+    """Refuse an override that the experiment does not take, before any experiment runs."""
+    slug = experiment.slug
+    if not isinstance(kwargs, dict):
+        raise TypeError(
+            f"overrides[{slug!r}] has type {type(kwargs).__name__}; expected a dict of keyword "
+            "arguments"
+        )
+    parameters = inspect.signature(experiment.run).parameters
+    # Preset keys the experiment's inputs consume (Q5's stand_in_n) are taken too.
+    taken = set(parameters) - {"data", "progress"} | set(experiment.quick) | set(experiment.full)
+    unknown = sorted(set(kwargs) - taken)
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise ValueError(
+            f"overrides[{slug!r}] has the keys {unknown}, which {slug} does not take; "
+            f"expected some of {sorted(taken)}"
+        )
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new hidden folder beside ``out`` to write the report into; checks ``out`` first."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; expected a directory to write into")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # the permissions a new ``out`` gets, not mkdtemp's 0700
+        return staging
+    except OSError as exc:
+        raise ValueError(
+            f"out={str(out)!r} cannot be written ({exc.strerror or exc}); expected a directory "
+            "in a writable place"
+        ) from None
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the finished report in ``staging`` to ``out`` whole, keeping ``out``'s other files.
+
+    The old folder is renamed aside before the new one takes its name, and put back
+    if that fails, so ``out`` holds either the old report or the new one, never a mix.
+    """
+    old = None
+    if out.exists():
+        for entry in out.iterdir():
+            if entry.name not in _report_files():
+                os.replace(entry, staging / entry.name)
+        old = out.with_name(staging.name.replace(".partial", ".old"))
+        os.replace(out, old)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _run_all(jobs, directory: Path, *, workers: int, progress: bool):

@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 
 from decaylab._progress import progress_bar
 from decaylab._validation import check_int
+from decaylab.errors import _KeepsData
 from decaylab.history import History
 
 __all__ = ["SweepInterrupted", "SweepResult", "grid_product", "sweep"]
@@ -143,7 +144,7 @@ class SweepResult:
         )
 
 
-class SweepInterrupted(KeyboardInterrupt):
+class SweepInterrupted(_KeepsData, KeyboardInterrupt):
     """A sweep was interrupted (Ctrl-C); every configuration completed so far is kept.
 
     Attributes
@@ -175,7 +176,8 @@ def _call(
     try:
         with limit:
             scalars, history = _split(fn(**config), config)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
+        # sys.exit() in fn ends that configuration, not the sweep and the rows it finished.
         return {}, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
     return scalars, history, None, None
 

@@ -12,6 +12,7 @@ run of that many epochs trained in one call.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -157,6 +158,7 @@ def train_until_equilibrium(
     history = train(net, data, epochs=0, **settings)
     equilibrium = find_equilibrium(history, **detection)
     cap = max_epochs or math.ceil(max_relaxations * equilibrium.relaxation_epochs)
+    _check_practical(net, data, cap, equilibrium, min_epochs, explicit=max_epochs is not None)
     chunk = max(1, math.ceil(equilibrium.window / 3))
     while history.n_epochs < cap and not (equilibrium.reached and history.n_epochs >= min_epochs):
         first_test = max(equilibrium.start + equilibrium.window - 1, min_epochs)
@@ -165,3 +167,30 @@ def train_until_equilibrium(
         history = train(net, data, epochs=more, history=history, **settings)
         equilibrium = find_equilibrium(history, **detection)
     return AdaptiveRun(history, equilibrium, cap)
+
+
+#: The most epochs a run may be asked to need: beyond this no run finishes in practice
+#: (ten million epochs of the 1,000 bundled digits is days of training on one core).
+MAX_PRACTICAL_EPOCHS = 10_000_000
+
+
+def _check_practical(net, data, cap: int, equilibrium, min_epochs: int, *, explicit: bool) -> None:
+    """Refuse a run that needs more than :data:`MAX_PRACTICAL_EPOCHS` epochs, saying how long
+    it would take: the epochs it needs before it can first be tested for equilibrium (or
+    its cap, if smaller) times a measured forward pass over the data, three of which an
+    epoch costs at least (forward, backward, update)."""
+    needed = min(cap, max(equilibrium.start + equilibrium.window - 1, min_epochs))
+    if needed <= MAX_PRACTICAL_EPOCHS:
+        return
+    X = np.asarray(data[0], dtype=net.dtype)
+    began = time.perf_counter()
+    net.forward(X)
+    per_epoch = 3 * (time.perf_counter() - began)
+    days = needed * per_epoch / 86400
+    source = "max_epochs" if explicit else f"{equilibrium.relaxation_epochs:.3g} epochs per τ"
+    raise ValueError(
+        f"train_until_equilibrium would need at least {needed:.3g} epochs ({source}; cap "
+        f"{cap:.3g}), about {days:.3g} days at {per_epoch:.2g} s per epoch measured here; "
+        f"expected at most {MAX_PRACTICAL_EPOCHS:,} epochs: a larger lmbda or eta, or a "
+        "smaller batch_size, shortens τ = batch_size/(eta·lmbda)"
+    )

@@ -59,7 +59,10 @@ def _check_layers(layers, n_layers: int) -> list[int]:
             f"layers={layers!r} has type {type(layers).__name__}; expected None (every layer) "
             "or a sequence of layer indices"
         )
-    return [check_int("layers[]", layer, minimum=0, maximum=n_layers - 1) for layer in layers]
+    return [
+        check_int(f"layers[{i}]", layer, minimum=0, maximum=n_layers - 1)
+        for i, layer in enumerate(layers)
+    ]
 
 
 def _reference_levels(
