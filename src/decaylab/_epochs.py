@@ -54,6 +54,21 @@ class StepSplit:
             observe(self.before_views, decay_views, self.rest_views)
 
 
+def stepper(rule, net: Network, state: dict, *, coefficient: float, eta: float) -> Callable:
+    """``step(grad, batch_length)`` of ``rule``, its fixed arguments bound once per run.
+
+    A rule may make its own (``rule.stepper``, as eq. 93's does, to look up its
+    layers once); any other gets ``rule.step`` with the run's arguments bound.
+    """
+    if hasattr(rule, "stepper"):
+        return rule.stepper(net, state, coefficient=coefficient, eta=eta)
+
+    def step(grad, batch_length):
+        rule.step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=batch_length)
+
+    return step
+
+
 def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
               locate_divergence: bool = False) -> tuple[int, int] | None:  # fmt: skip
     """One pass over the data in ``order`` (None: as given).
@@ -61,27 +76,25 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     With ``locate_divergence``, return (step, layer) of the first non-finite
     weight or bias, else None.
     """
-    net, backprop, X, targets, m = run.net, run.backprop, run.X, run.targets, run.batch_size
-    step, state, coefficient, eta = run.rule.step, run.state, run.coefficient, run.eta
-    weights, before, params = net.weights_flat, split and split.before, net.params
-    xbuf, ybuf = run.batch_buffers
-    n = len(X)
-    for i, start in enumerate(range(0, n, m)):
-        stop = min(start + m, n)
+    net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
+    weights, params = net.weights_flat, net.params
+    before, show = (split.before, split.show) if split is not None else (None, None)
+    state, take, copyto = run.state, np.take, np.copyto
+    for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
         else:
             # order is a permutation of range(n), so no index is out of range;
             # mode="raise" would gather through a temporary and take twice as long.
             idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[: stop - start], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[: stop - start], mode="clip")
+            xb = take(X, idx, axis=0, out=xbuf, mode="clip")
+            yb = take(targets, idx, axis=0, out=ybuf, mode="clip")
         grad = backprop.run(xb, yb)
-        if split is not None:
-            np.copyto(before, weights)
-        step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=stop - start)
-        if split is not None:
-            split.show(state)
+        if show is not None:
+            copyto(before, weights)
+        step(grad, stop - start)
+        if show is not None:
+            show(state)
         if locate_divergence and not np.isfinite(params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):
@@ -131,18 +144,22 @@ class Run:
     first: int  # the epoch training starts from: 0, or the last of ``earlier``
     last: int
     split: StepSplit | None = None  # how monitors see the steps; None without monitors
-    # Whether the caller handed in an optimizer_state (only then is one checkpointed).
-    keeps_state: bool = False
     backprop: Backprop = field(init=False)
-    batch_buffers: tuple = field(init=False)
+    step: Callable = field(init=False)  # step(grad, batch_length) of the rule
+    batches: list = field(init=False)  # (start, stop, x buffer, y buffer) of each batch
 
     def __post_init__(self):
         self.backprop = Backprop(self.net, self.batch_size)
-        X, targets, m = self.X, self.targets, self.batch_size
-        self.batch_buffers = (
-            np.empty((m, X.shape[1]), dtype=X.dtype),
-            np.empty((m, targets.shape[1]), dtype=targets.dtype),
-        )
+        self.step = stepper(self.rule, self.net, self.state, coefficient=self.coefficient,
+                            eta=self.eta)  # fmt: skip
+        # The gather buffers and their views, made once: the last batch may be shorter.
+        X, targets, m, n = self.X, self.targets, self.batch_size, len(self.X)
+        xbuf = np.empty((m, X.shape[1]), dtype=X.dtype)
+        ybuf = np.empty((m, targets.shape[1]), dtype=targets.dtype)
+        self.batches = [
+            (start, min(start + m, n), xbuf[: min(m, n - start)], ybuf[: min(m, n - start)])
+            for start in range(0, n, m)
+        ]
 
     def history(self) -> History:
         """The record so far, ``earlier`` included."""
