@@ -258,12 +258,16 @@ class HeavyBall:
         if np.any(state["velocity"]):
             raise _under_way("a velocity")
         q = np.zeros(n_weights, dtype=dtype)  # the decay's share of the velocity
+        decay = np.empty(n_weights, dtype=dtype)
         beta, nesterov = self.beta, self.nesterov
 
         def part(u, state):
             np.multiply(q, beta, out=q)
             np.add(q, u, out=q)
-            return eta * (u + beta * q) if nesterov else eta * q
+            if nesterov:
+                np.add(np.multiply(q, beta, out=decay), u, out=decay)  # c·w + βq
+                return np.multiply(decay, eta, out=decay)
+            return np.multiply(q, eta, out=decay)
 
         return part
 
@@ -349,9 +353,14 @@ class L2:
 
     def part(self, direction, net, state, *, coefficient, eta) -> Callable:
         if direction.memoryless:  # the step multiplies w by d: D = w − d·w
-            return _multiplied_part(1.0 - eta * coefficient)
+            return _multiplied_part(1.0 - eta * coefficient, net)
         share = direction.share(net.n_weights, net.dtype, eta, state)
-        return lambda before, state: share(coefficient * before, state)
+        u = np.empty(net.n_weights, dtype=net.dtype)
+
+        def part(before, state):
+            return share(np.multiply(before, coefficient, out=u), state)
+
+        return part
 
 
 @dataclass(frozen=True)
@@ -373,14 +382,15 @@ class Decoupled:
         return True
 
     def part(self, direction, net, state, *, coefficient, eta) -> Callable:
-        return _multiplied_part(1.0 - eta * coefficient)  # no memory: any state will do
+        return _multiplied_part(1.0 - eta * coefficient, net)  # no memory: any state will do
 
 
-def _multiplied_part(multiplier: float) -> Callable:
+def _multiplied_part(multiplier: float, net: Network) -> Callable:
     """D = w − d·w, formed as the step forms d·w, so that R is exactly 0 when the gradient is."""
+    decay = np.empty(net.n_weights, dtype=net.dtype)  # reused: no allocation per step
 
     def part(before, state):
-        decay = before * multiplier
+        np.multiply(before, multiplier, out=decay)
         np.subtract(before, decay, out=decay)
         return decay
 
