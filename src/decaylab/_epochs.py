@@ -1,14 +1,16 @@
 """The loop of :func:`decaylab.train`, once its arguments are checked.
 
-:func:`train_epochs` is the loop over epochs; :func:`run_epoch` the pass over
-the batches of one epoch: gather the batch, backpropagate, let the rule step,
-show the step to the monitors. Everything else is a small object the loop
+:func:`train_epochs` is the loop over epochs: shuffle, pass over the
+batches, record, checkpoint. :func:`run_epoch` is the pass over the batches
+of one epoch: gather the batch, backpropagate, let the rule step, show the
+step to the monitors. Everything else is a small object or function the loop
 calls: :class:`StepSplit` hands each step to the monitors as (w before,
-decay part, rest); :class:`Snapshot` rolls an epoch back on Ctrl-C or when it
-produced a non-finite value (after the epoch is replayed to locate it);
-:class:`CheckpointSchedule` writes checkpoints through the writer it was
-handed. The update rule is handed in too (:mod:`decaylab.rules`), so this
-module knows nothing of eq. 93 or of checkpoint files.
+decay part, rest); :class:`Snapshot` rolls an epoch back on Ctrl-C or when
+it produced a non-finite value; :func:`close_epoch` records an epoch, or
+replays it to locate the divergence; :class:`CheckpointSchedule` writes
+checkpoints through the writer it was handed. The update rule is handed in
+too (:mod:`decaylab.rules`), so this module knows nothing of eq. 93 or of
+checkpoint files.
 """
 
 from __future__ import annotations
@@ -207,28 +209,16 @@ class Run:
         )
 
 
-def train_epoch(run: Run, epoch: int) -> None:
-    """Train and record ``epoch``, or leave network, generator, state and record as before it.
-
-    Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
-    value is replayed without monitors to locate the step, then rolled back,
-    and :class:`~decaylab.TrainingDiverged` is raised.
-    """
-    snapshot = Snapshot(run)
-    try:
-        order = run.rng.permutation(len(run.X)) if run.shuffle else None
-        run_epoch(run, order, split=run.split)
-        if not (np.isfinite(run.net.params).all() and run.recorder.record(epoch)):
-            snapshot.restore_parameters()
-            located = run_epoch(run, order, split=None, locate_divergence=True)
-            snapshot.restore()
-            raise run.diverged(epoch, located)
-        for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
-            monitor.end_epoch(run.net)
-    except KeyboardInterrupt:
+def close_epoch(run: Run, epoch: int, order, snapshot: Snapshot) -> None:
+    """Record the epoch just trained; if it produced a non-finite value, replay it to
+    locate the step, roll it back and raise :class:`~decaylab.TrainingDiverged`."""
+    if not (np.isfinite(run.net.params).all() and run.recorder.record(epoch)):
+        snapshot.restore_parameters()
+        located = run_epoch(run, order, split=None, locate_divergence=True)
         snapshot.restore()
-        run.recorder.truncate(epoch - run.first)
-        raise
+        raise run.diverged(epoch, located)
+    for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
+        monitor.end_epoch(run.net)
 
 
 class CheckpointSchedule:
@@ -269,17 +259,27 @@ class CheckpointSchedule:
 
 
 def train_epochs(run: Run, checkpoints: CheckpointSchedule, *, progress: bool) -> History:
-    """Train epochs ``run.first + 1`` to ``run.last``; return the whole History.
+    """The loop: train epochs ``run.first + 1`` to ``run.last``; return the whole History.
 
-    Raises TrainingDiverged (see :func:`train_epoch`) or, on Ctrl-C,
-    TrainingInterrupted with everything up to the last completed epoch.
+    Every epoch is trained and recorded whole or not at all: a :class:`Snapshot`
+    of its start rolls it back on Ctrl-C (then TrainingInterrupted, with
+    everything up to the last completed epoch) and when it diverged
+    (:func:`close_epoch` raises TrainingDiverged).
     """
     epochs = range(run.first + 1, run.last + 1)
     bar = tqdm(epochs, desc="epochs", unit="epoch", disable=not progress, leave=False)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in bar:
-                train_epoch(run, epoch)
+                snapshot = Snapshot(run)
+                try:
+                    order = run.rng.permutation(len(run.X)) if run.shuffle else None
+                    run_epoch(run, order, split=run.split)  # batches: backprop, step, monitors
+                    close_epoch(run, epoch, order, snapshot)  # record, or replay and raise
+                except KeyboardInterrupt:
+                    snapshot.restore()
+                    run.recorder.truncate(epoch - run.first)
+                    raise
                 checkpoints.after_epoch(epoch, run)
         checkpoints.at_end(run)
     except KeyboardInterrupt:
