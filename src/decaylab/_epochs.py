@@ -146,6 +146,7 @@ class Run:
     first: int  # the epoch training starts from: 0, or the last of ``earlier``
     last: int
     split: StepSplit | None = None  # how monitors see the steps; None without monitors
+    orders: list | None = None  # train's order=: the permutation of each epoch of this call
     backprop: Backprop = field(init=False)
     step: Callable = field(init=False)  # step(grad, batch_length) of the rule
     batches: list = field(init=False)  # (start, stop, x buffer, y buffer) of each batch
@@ -162,6 +163,12 @@ class Run:
             (start, min(start + m, n), xbuf[: min(m, n - start)], ybuf[: min(m, n - start)])
             for start in range(0, n, m)
         ]
+
+    def order(self, epoch: int) -> np.ndarray | None:
+        """The examples' order in ``epoch``: given, shuffled, or None (as they are)."""
+        if self.orders is not None:
+            return self.orders[epoch - self.first - 1]
+        return self.rng.permutation(len(self.X)) if self.shuffle else None
 
     def history(self) -> History:
         """The record so far, ``earlier`` included."""
@@ -273,7 +280,7 @@ def train_epochs(run: Run, checkpoints: CheckpointSchedule, *, progress: bool) -
             for epoch in bar:
                 snapshot = Snapshot(run)
                 try:
-                    order = run.rng.permutation(len(run.X)) if run.shuffle else None
+                    order = run.order(epoch)
                     run_epoch(run, order, split=run.split)  # batches: backprop, step, monitors
                     close_epoch(run, epoch, order, snapshot)  # record, or replay and raise
                 except KeyboardInterrupt:
