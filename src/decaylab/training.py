@@ -436,8 +436,8 @@ def train(
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
-    Or by another update rule (``optimizer``): heavy-ball momentum, Adam + L2 or
-    AdamW, with the same L2 coefficient (λ/n in Nielsen's convention).
+    Or by another update rule (``optimizer``): heavy-ball or Nesterov momentum,
+    Adam + L2 or AdamW, with the same L2 coefficient (λ/n in Nielsen's convention).
 
     Parameters
     ----------
@@ -468,8 +468,10 @@ def train(
         Record training cost and accuracy each epoch (a forward pass over the
         training set per epoch).
     monitors : sequence of StepMonitor, optional
-        Observers called at every step, e.g. the decay/gradient
-        decomposition of :mod:`decaylab.dynamics.decomposition`.
+        Observers shown every step after it is made, as (w before, decay
+        part, rest) per layer (:class:`StepMonitor`), e.g. the decay/gradient
+        decomposition of :mod:`decaylab.dynamics.decomposition`. They change
+        nothing: a monitored run is bit for bit the run without them.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
     blas_threads : int or None, optional
@@ -499,13 +501,14 @@ def train(
         instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
         a checkpoint is also written at the end of training and when training
         is interrupted; :func:`decaylab.resume` continues from it.
-    optimizer : None, "sgd", "momentum", "adam", "adamw" or Optimizer, optional
-        The update rule (:mod:`decaylab.optimizers`); None or "sgd" is eq.
-        93. A name takes the rule's default hyper-parameters. The convention's
-        coefficient c (λ/n for "sum") is the L2 term added to the gradient
-        (momentum, Adam) or the decoupled decay w → (1 − ηc)·w (AdamW). Step
-        monitors see each step split into the decay's part and the rest
-        (:mod:`decaylab.optimizers`), from a fresh state only.
+    optimizer : None, "sgd", "momentum", "adam", "adamw" or Rule, optional
+        The update rule (:mod:`decaylab.rules`); None, "sgd" or
+        :class:`~decaylab.rules.SGD` is eq. 93. A name takes the rule's default
+        hyper-parameters; ``Momentum(beta, nesterov=True)`` is Nesterov's. The
+        convention's coefficient c (λ/n for "sum") is the L2 term added to the
+        gradient (momentum, Adam) or the decoupled decay w → (1 − ηc)·w
+        (AdamW). Step monitors see each step split into the decay's part and
+        the rest, for rules with memory from a fresh state only.
     optimizer_state : dict of ndarray, optional
         The rule's state (``optimizer.init(net)`` when None), updated in place
         and left at the end of the last completed epoch, also when training
