@@ -75,7 +75,9 @@ class MemorySampler:
         self.epoch = 0
         self._sample()
 
-    def step(self, net, grad_weights, batch_length):
+    sees_steps = False  # an epoch-end sampler: the run need not split its steps
+
+    def step_parts(self, weights_before, decay, rest):
         pass
 
     def end_epoch(self, net):

@@ -96,11 +96,19 @@ def limit_threads(threads: int | None):
     """
     if threads is None:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return contextlib.nullcontext()
+        # Finding the loaded libraries takes milliseconds (longer than an epoch of a
+        # small network): done once, for NumPy's and SciPy's BLAS, loaded by now.
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=threads, user_api="blas")
+
+
+_controller = None
 
 
 def check_threads(value: object) -> int | None:

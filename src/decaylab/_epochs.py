@@ -1,14 +1,16 @@
 """The loop of :func:`decaylab.train`, once its arguments are checked.
 
-:func:`train_epochs` is the loop over epochs; :func:`run_epoch` the pass over
-the batches of one epoch: gather the batch, backpropagate, let the rule step,
-show the step to the monitors. Everything else is a small object the loop
+:func:`train_epochs` is the loop over epochs: shuffle, pass over the
+batches, record, checkpoint. :func:`run_epoch` is the pass over the batches
+of one epoch: gather the batch, backpropagate, let the rule step, show the
+step to the monitors. Everything else is a small object or function the loop
 calls: :class:`StepSplit` hands each step to the monitors as (w before,
-decay part, rest); :class:`Snapshot` rolls an epoch back on Ctrl-C or when it
-produced a non-finite value (after the epoch is replayed to locate it);
-:class:`CheckpointSchedule` writes checkpoints through the writer it was
-handed. The update rule is handed in too (:mod:`decaylab.rules`), so this
-module knows nothing of eq. 93 or of checkpoint files.
+decay part, rest); :class:`Snapshot` rolls an epoch back on Ctrl-C or when
+it produced a non-finite value; :func:`close_epoch` records an epoch, or
+replays it to locate the divergence; :class:`CheckpointSchedule` writes
+checkpoints through the writer it was handed. The update rule is handed in
+too (:mod:`decaylab.rules`), so this module knows nothing of eq. 93 or of
+checkpoint files.
 """
 
 from __future__ import annotations
@@ -54,6 +56,21 @@ class StepSplit:
             observe(self.before_views, decay_views, self.rest_views)
 
 
+def stepper(rule, net: Network, state: dict, *, coefficient: float, eta: float) -> Callable:
+    """``step(grad, batch_length)`` of ``rule``, its fixed arguments bound once per run.
+
+    A rule may make its own (``rule.stepper``, as eq. 93's does, to look up its
+    layers once); any other gets ``rule.step`` with the run's arguments bound.
+    """
+    if hasattr(rule, "stepper"):
+        return rule.stepper(net, state, coefficient=coefficient, eta=eta)
+
+    def step(grad, batch_length):
+        rule.step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=batch_length)
+
+    return step
+
+
 def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
               locate_divergence: bool = False) -> tuple[int, int] | None:  # fmt: skip
     """One pass over the data in ``order`` (None: as given).
@@ -61,27 +78,25 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     With ``locate_divergence``, return (step, layer) of the first non-finite
     weight or bias, else None.
     """
-    net, backprop, X, targets, m = run.net, run.backprop, run.X, run.targets, run.batch_size
-    step, state, coefficient, eta = run.rule.step, run.state, run.coefficient, run.eta
-    weights, before, params = net.weights_flat, split and split.before, net.params
-    xbuf, ybuf = run.batch_buffers
-    n = len(X)
-    for i, start in enumerate(range(0, n, m)):
-        stop = min(start + m, n)
+    net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
+    weights, params = net.weights_flat, net.params
+    before, show = (split.before, split.show) if split is not None else (None, None)
+    state, take, copyto = run.state, np.take, np.copyto
+    for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
         else:
             # order is a permutation of range(n), so no index is out of range;
             # mode="raise" would gather through a temporary and take twice as long.
             idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[: stop - start], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[: stop - start], mode="clip")
+            xb = take(X, idx, axis=0, out=xbuf, mode="clip")
+            yb = take(targets, idx, axis=0, out=ybuf, mode="clip")
         grad = backprop.run(xb, yb)
-        if split is not None:
-            np.copyto(before, weights)
-        step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=stop - start)
-        if split is not None:
-            split.show(state)
+        if show is not None:
+            copyto(before, weights)
+        step(grad, stop - start)
+        if show is not None:
+            show(state)
         if locate_divergence and not np.isfinite(params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):
@@ -131,18 +146,29 @@ class Run:
     first: int  # the epoch training starts from: 0, or the last of ``earlier``
     last: int
     split: StepSplit | None = None  # how monitors see the steps; None without monitors
-    # Whether the caller handed in an optimizer_state (only then is one checkpointed).
-    keeps_state: bool = False
+    orders: list | None = None  # train's order=: the permutation of each epoch of this call
     backprop: Backprop = field(init=False)
-    batch_buffers: tuple = field(init=False)
+    step: Callable = field(init=False)  # step(grad, batch_length) of the rule
+    batches: list = field(init=False)  # (start, stop, x buffer, y buffer) of each batch
 
     def __post_init__(self):
         self.backprop = Backprop(self.net, self.batch_size)
-        X, targets, m = self.X, self.targets, self.batch_size
-        self.batch_buffers = (
-            np.empty((m, X.shape[1]), dtype=X.dtype),
-            np.empty((m, targets.shape[1]), dtype=targets.dtype),
-        )
+        self.step = stepper(self.rule, self.net, self.state, coefficient=self.coefficient,
+                            eta=self.eta)  # fmt: skip
+        # The gather buffers and their views, made once: the last batch may be shorter.
+        X, targets, m, n = self.X, self.targets, self.batch_size, len(self.X)
+        xbuf = np.empty((m, X.shape[1]), dtype=X.dtype)
+        ybuf = np.empty((m, targets.shape[1]), dtype=targets.dtype)
+        self.batches = [
+            (start, min(start + m, n), xbuf[: min(m, n - start)], ybuf[: min(m, n - start)])
+            for start in range(0, n, m)
+        ]
+
+    def order(self, epoch: int) -> np.ndarray | None:
+        """The examples' order in ``epoch``: given, shuffled, or None (as they are)."""
+        if self.orders is not None:
+            return self.orders[epoch - self.first - 1]
+        return self.rng.permutation(len(self.X)) if self.shuffle else None
 
     def history(self) -> History:
         """The record so far, ``earlier`` included."""
@@ -190,28 +216,16 @@ class Run:
         )
 
 
-def train_epoch(run: Run, epoch: int) -> None:
-    """Train and record ``epoch``, or leave network, generator, state and record as before it.
-
-    Ctrl-C is re-raised after the rollback. An epoch that produced a non-finite
-    value is replayed without monitors to locate the step, then rolled back,
-    and :class:`~decaylab.TrainingDiverged` is raised.
-    """
-    snapshot = Snapshot(run)
-    try:
-        order = run.rng.permutation(len(run.X)) if run.shuffle else None
-        run_epoch(run, order, split=run.split)
-        if not (np.isfinite(run.net.params).all() and run.recorder.record(epoch)):
-            snapshot.restore_parameters()
-            located = run_epoch(run, order, split=None, locate_divergence=True)
-            snapshot.restore()
-            raise run.diverged(epoch, located)
-        for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
-            monitor.end_epoch(run.net)
-    except KeyboardInterrupt:
+def close_epoch(run: Run, epoch: int, order, snapshot: Snapshot) -> None:
+    """Record the epoch just trained; if it produced a non-finite value, replay it to
+    locate the step, roll it back and raise :class:`~decaylab.TrainingDiverged`."""
+    if not (np.isfinite(run.net.params).all() and run.recorder.record(epoch)):
+        snapshot.restore_parameters()
+        located = run_epoch(run, order, split=None, locate_divergence=True)
         snapshot.restore()
-        run.recorder.truncate(epoch - run.first)
-        raise
+        raise run.diverged(epoch, located)
+    for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
+        monitor.end_epoch(run.net)
 
 
 class CheckpointSchedule:
@@ -252,17 +266,27 @@ class CheckpointSchedule:
 
 
 def train_epochs(run: Run, checkpoints: CheckpointSchedule, *, progress: bool) -> History:
-    """Train epochs ``run.first + 1`` to ``run.last``; return the whole History.
+    """The loop: train epochs ``run.first + 1`` to ``run.last``; return the whole History.
 
-    Raises TrainingDiverged (see :func:`train_epoch`) or, on Ctrl-C,
-    TrainingInterrupted with everything up to the last completed epoch.
+    Every epoch is trained and recorded whole or not at all: a :class:`Snapshot`
+    of its start rolls it back on Ctrl-C (then TrainingInterrupted, with
+    everything up to the last completed epoch) and when it diverged
+    (:func:`close_epoch` raises TrainingDiverged).
     """
     epochs = range(run.first + 1, run.last + 1)
     bar = tqdm(epochs, desc="epochs", unit="epoch", disable=not progress, leave=False)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in bar:
-                train_epoch(run, epoch)
+                snapshot = Snapshot(run)
+                try:
+                    order = run.order(epoch)
+                    run_epoch(run, order, split=run.split)  # batches: backprop, step, monitors
+                    close_epoch(run, epoch, order, snapshot)  # record, or replay and raise
+                except KeyboardInterrupt:
+                    snapshot.restore()
+                    run.recorder.truncate(epoch - run.first)
+                    raise
                 checkpoints.after_epoch(epoch, run)
         checkpoints.at_end(run)
     except KeyboardInterrupt:

@@ -258,12 +258,16 @@ class HeavyBall:
         if np.any(state["velocity"]):
             raise _under_way("a velocity")
         q = np.zeros(n_weights, dtype=dtype)  # the decay's share of the velocity
+        decay = np.empty(n_weights, dtype=dtype)
         beta, nesterov = self.beta, self.nesterov
 
         def part(u, state):
             np.multiply(q, beta, out=q)
             np.add(q, u, out=q)
-            return eta * (u + beta * q) if nesterov else eta * q
+            if nesterov:
+                np.add(np.multiply(q, beta, out=decay), u, out=decay)  # c·w + βq
+                return np.multiply(decay, eta, out=decay)
+            return np.multiply(q, eta, out=decay)
 
         return part
 
@@ -349,9 +353,14 @@ class L2:
 
     def part(self, direction, net, state, *, coefficient, eta) -> Callable:
         if direction.memoryless:  # the step multiplies w by d: D = w − d·w
-            return _multiplied_part(1.0 - eta * coefficient)
+            return _multiplied_part(1.0 - eta * coefficient, net)
         share = direction.share(net.n_weights, net.dtype, eta, state)
-        return lambda before, state: share(coefficient * before, state)
+        u = np.empty(net.n_weights, dtype=net.dtype)
+
+        def part(before, state):
+            return share(np.multiply(before, coefficient, out=u), state)
+
+        return part
 
 
 @dataclass(frozen=True)
@@ -373,14 +382,15 @@ class Decoupled:
         return True
 
     def part(self, direction, net, state, *, coefficient, eta) -> Callable:
-        return _multiplied_part(1.0 - eta * coefficient)  # no memory: any state will do
+        return _multiplied_part(1.0 - eta * coefficient, net)  # no memory: any state will do
 
 
-def _multiplied_part(multiplier: float) -> Callable:
+def _multiplied_part(multiplier: float, net: Network) -> Callable:
     """D = w − d·w, formed as the step forms d·w, so that R is exactly 0 when the gradient is."""
+    decay = np.empty(net.n_weights, dtype=net.dtype)  # reused: no allocation per step
 
     def part(before, state):
-        decay = before * multiplier
+        np.multiply(before, multiplier, out=decay)
         np.subtract(before, decay, out=decay)
         return decay
 
@@ -418,6 +428,14 @@ class ChainedRule:
         u /= batch_length
         self.decay.apply(net, u, coefficient=coefficient, eta=eta)
         self.direction.apply(net.params, u, state, eta)
+
+    def stepper(self, net, state, *, coefficient, eta) -> Callable:
+        """``step(grad, batch_length)``: :meth:`step` with the run's fixed arguments bound."""
+
+        def step(grad, batch_length):
+            self.step(net, grad, state, coefficient=coefficient, eta=eta, batch_length=batch_length)
+
+        return step
 
     def decay_part(self, net, state, *, coefficient, eta) -> Callable:
         """``part(weights_before, state_after)`` → D of each step, shape (n_weights,).
@@ -512,6 +530,24 @@ class SGD(ChainedRule):
 
     def step(self, net, grad, state, *, coefficient, eta, batch_length) -> None:
         sgd_step(net, grad, multiplier=1.0 - eta * coefficient, eta=eta, batch_length=batch_length)
+
+    def stepper(self, net, state, *, coefficient, eta) -> Callable:
+        """``step(backprop, batch_length)``: :func:`sgd_step` with its look-ups made once.
+
+        Bit for bit :func:`sgd_step` on the factored gradient, for the loop of
+        :func:`decaylab.train`, whose network keeps its parameter buffer.
+        """
+        multiplier = 1.0 - eta * coefficient
+        layers = list(zip(net.weights, net.biases))
+
+        def step(backprop, batch_length):
+            scale = eta / batch_length
+            ones = backprop.ones[:batch_length]
+            for (w, b), (delta, inputs) in zip(layers, backprop.factors()):
+                matmul_into(w, delta.T, inputs, alpha=-scale, beta=multiplier)
+                add_column_sums(b, delta, ones, alpha=-scale)
+
+        return step
 
     def settings(self) -> dict:
         return {"name": self.name}

@@ -267,7 +267,8 @@ def _check_rule_continuation(history, settings: dict) -> None:
 
 def check_arguments(net, data, *, epochs, batch_size, eta, lmbda, decay, evaluation, shuffle,
                     seed, training_metrics, monitors, history, checkpoint_every, checkpoint_path,
-                    checkpoint=None, optimizer=None, optimizer_state=None) -> dict:  # fmt: skip
+                    checkpoint=None, optimizer=None, optimizer_state=None,
+                    order=None) -> dict:  # fmt: skip
     """Check the arguments of :func:`train` (see there); return them checked, as a dict.
 
     Raises ValueError or TypeError before anything is changed.
@@ -293,6 +294,7 @@ def check_arguments(net, data, *, epochs, batch_size, eta, lmbda, decay, evaluat
         monitors=_check_monitors(monitors),
         rng=as_generator("seed", seed),
         seed=int(seed) if isinstance(seed, numbers.Integral) else None,
+        order=order,
     )  # fmt: skip
     terms = dict(eta=checked["eta"], n=n, n_weights=net.n_weights)
     checked["multiplier"] = convention.multiplier(checked["lmbda"], **terms)
@@ -303,6 +305,45 @@ def check_arguments(net, data, *, epochs, batch_size, eta, lmbda, decay, evaluat
     if history is not None and not isinstance(history, History):
         raise TypeError(f"history has type {type(history).__name__}; expected a decaylab.History")
     checked["rule"], checked["state"] = _check_rule(optimizer, optimizer_state, net, history)
+    return checked
+
+
+def _check_order(order, epochs: int, n: int, first: int) -> list[np.ndarray] | None:
+    """The ``epochs`` example orders ``order`` gives, each checked to be a permutation of
+    range(n), before anything is trained; None when ``order`` is None."""
+    if order is None:
+        return None
+    if callable(order):
+        orders = [order(epoch) for epoch in range(first + 1, first + epochs + 1)]
+    elif isinstance(order, (str, bytes, np.ndarray)) or not hasattr(order, "__iter__"):
+        raise TypeError(
+            f"order has type {type(order).__name__}; expected a sequence of permutations (one "
+            "per epoch), an iterator of them, or a callable taking the epoch number"
+        )
+    else:
+        iterator = iter(order)
+        orders = [p for _, p in zip(range(epochs), iterator)]
+        if len(orders) < epochs:
+            raise ValueError(
+                f"order gives {len(orders)} permutations; expected {epochs}, one per epoch"
+            )
+    checked = []
+    for i, permutation in enumerate(orders):
+        p = np.asarray(permutation)
+        if p.ndim != 1 or len(p) != n or p.dtype.kind not in "iu":
+            raise ValueError(
+                f"order's permutation for epoch {first + 1 + i} is a {p.dtype} array of shape "
+                f"{p.shape}; expected integers of shape ({n},), a permutation of range({n})"
+            )
+        counts = np.bincount(np.clip(p, -1, n).astype(np.intp) + 1, minlength=n + 2)
+        if counts[0] or counts[-1] or np.any(counts[1:-1] != 1):
+            missing = np.flatnonzero(counts[1:-1] == 0)
+            raise ValueError(
+                f"order's permutation for epoch {first + 1 + i} is not a permutation of "
+                f"range({n}) (it lacks {missing[:5].tolist()}"
+                f"{' and more' if len(missing) > 5 else ''}); expected each index once"
+            )
+        checked.append(p.astype(np.intp, copy=False))
     return checked
 
 
@@ -326,6 +367,8 @@ def _settings(c: dict) -> dict:
     recorded = _recorded_rule(c["rule"])
     if recorded is not None:
         settings["optimizer"] = recorded
+    if c["order"] is not None:
+        settings["shuffle"], settings["order"] = False, "given"  # by train's order=
     return settings
 
 
@@ -337,6 +380,7 @@ def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedul
     if history is not None:
         first = check_continuation(history, settings, c["training_metrics"], c["evaluation"])
         _check_rule_continuation(history, settings)
+    orders = _check_order(c["order"], c["epochs"], n, first)
 
     def penalty(sum_of_squares: float) -> float:
         return c["convention"].penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
@@ -360,6 +404,7 @@ def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedul
         coefficient=c["coefficient"], batch_size=c["batch_size"], eta=eta, lmbda=lmbda,
         multiplier=c["multiplier"], shuffle=c["shuffle"], rng=c["rng"], monitors=c["monitors"],
         recorder=recorder, earlier=history, first=first, last=first + c["epochs"], split=split,
+        orders=orders,
     )  # fmt: skip
     training = {**settings, "epochs": run.last, "training_metrics": c["training_metrics"]}
     return run, CheckpointSchedule(c["writer"], c["every"], training)
@@ -387,11 +432,12 @@ def train(
     optimizer_state: dict[str, np.ndarray] | None = None,
     blas_threads: int | None = 1,
     checkpoint: CheckpointWriter | None = None,
+    order=None,
 ) -> History:
     r"""Train ``net`` in place by mini-batch SGD with L2 weight decay (eq. 93).
 
-    Or by another update rule (``optimizer``): heavy-ball momentum, Adam + L2 or
-    AdamW, with the same L2 coefficient (λ/n in Nielsen's convention).
+    Or by another update rule (``optimizer``): heavy-ball or Nesterov momentum,
+    Adam + L2 or AdamW, with the same L2 coefficient (λ/n in Nielsen's convention).
 
     Parameters
     ----------
@@ -422,8 +468,10 @@ def train(
         Record training cost and accuracy each epoch (a forward pass over the
         training set per epoch).
     monitors : sequence of StepMonitor, optional
-        Observers called at every step, e.g. the decay/gradient
-        decomposition of :mod:`decaylab.dynamics.decomposition`.
+        Observers shown every step after it is made, as (w before, decay
+        part, rest) per layer (:class:`StepMonitor`), e.g. the decay/gradient
+        decomposition of :mod:`decaylab.dynamics.decomposition`. They change
+        nothing: a monitored run is bit for bit the run without them.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
     blas_threads : int or None, optional
@@ -453,19 +501,30 @@ def train(
         instead (:class:`decaylab.checkpoint.CheckpointFiles`). With a path,
         a checkpoint is also written at the end of training and when training
         is interrupted; :func:`decaylab.resume` continues from it.
-    optimizer : None, "sgd", "momentum", "adam", "adamw" or Optimizer, optional
-        The update rule (:mod:`decaylab.optimizers`); None or "sgd" is eq.
-        93. A name takes the rule's default hyper-parameters. The convention's
-        coefficient c (λ/n for "sum") is the L2 term added to the gradient
-        (momentum, Adam) or the decoupled decay w → (1 − ηc)·w (AdamW). Step
-        monitors see each step split into the decay's part and the rest
-        (:mod:`decaylab.optimizers`), from a fresh state only.
+    optimizer : None, "sgd", "momentum", "adam", "adamw" or Rule, optional
+        The update rule (:mod:`decaylab.rules`); None, "sgd" or
+        :class:`~decaylab.rules.SGD` is eq. 93. A name takes the rule's default
+        hyper-parameters; ``Momentum(beta, nesterov=True)`` is Nesterov's. The
+        convention's coefficient c (λ/n for "sum") is the L2 term added to the
+        gradient (momentum, Adam) or the decoupled decay w → (1 − ηc)·w
+        (AdamW). Step monitors see each step split into the decay's part and
+        the rest, for rules with memory from a fresh state only.
     optimizer_state : dict of ndarray, optional
         The rule's state (``optimizer.init(net)`` when None), updated in place
         and left at the end of the last completed epoch, also when training
         diverges or is interrupted: pass it again with ``history=`` to continue
         the run. Checkpoints store it.
 
+    checkpoint : CheckpointWriter, optional
+        Writes the checkpoints instead of the files of ``checkpoint_path``
+        (which it excludes): any callable with :class:`CheckpointWriter`'s
+        signature, e.g. ``decaylab.checkpoint.CheckpointFiles(path)``.
+    order : sequence, iterator or callable, optional
+        The examples' order, one permutation of range(n) per epoch, instead
+        of ``shuffle``: a sequence or iterator of them (the first ``epochs``
+        are taken), or a callable taking the epoch number (1-based, counting
+        on from ``history``) and returning that epoch's. All are taken and
+        checked before training starts; the run records ``order="given"``.
     Returns
     -------
     History
@@ -510,14 +569,14 @@ def train(
         evaluation=evaluation, shuffle=shuffle, seed=seed, training_metrics=training_metrics,
         monitors=monitors, history=history, checkpoint_every=checkpoint_every,
         checkpoint_path=checkpoint_path, checkpoint=checkpoint, optimizer=optimizer,
-        optimizer_state=optimizer_state,
+        optimizer_state=optimizer_state, order=order,
     )  # fmt: skip
     run, checkpoints = _start_run(checked, history)
     for monitor in run.monitors:
         monitor.start(net, eta=run.eta, multiplier=run.multiplier)
     if history is not None:
         check_monitor_records(history, run.monitors)
-        check_continuation_seed(seed, shuffle)
+        check_continuation_seed(seed, shuffle and order is None)
     show = sys.stderr.isatty() if progress is None else progress
     with limit_threads(threads):
         return train_epochs(run, checkpoints, progress=show)
