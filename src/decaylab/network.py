@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import matmul_into
+from decaylab._blas import matmul_into, prepared_matmul
 from decaylab._validation import (
     as_generator,
     check_choice,
@@ -325,9 +325,11 @@ class Network:
 _SIGMOID = get_activation("sigmoid")
 
 
-def _batched_matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
-    """``out[k] ← left[k]·right[k]`` for every member k (NumPy's matmul over the leading axis)."""
-    np.matmul(left, right, out=out)
+def _product(out: np.ndarray, left: np.ndarray, right: np.ndarray, K: int) -> tuple:
+    """``(function, arguments)`` such that ``function(*arguments)`` does ``out ← left·right``:
+    one network's product through SciPy's gemm, K members' through NumPy's matmul over
+    their leading axis."""
+    return prepared_matmul(out, left, right) if K == 1 else (np.matmul, (left, right, out))
 
 
 class _Batch:
@@ -419,8 +421,6 @@ class Backprop:
         self._derivative = activation.derivative
         # The output layer is always a sigmoid.
         self._activations = [activation.forward] * (len(widths) - 1) + [_SIGMOID.forward]
-        # Member by member: SciPy's gemm for one network, NumPy's batched matmul for K.
-        self._product = matmul_into if K == 1 else _batched_matmul_into
         self._grad = None
         self._formed = True  # nothing to form before the first run
         self.batch: _Batch | None = None
@@ -462,13 +462,13 @@ class Backprop:
         zm, am, dm = batch.z_members, batch.a_members, batch.delta_members
         last = len(z) - 1
         batch.forward = [
-            (zm[l], am[l - 1], self._forward_right[l], z[l], self._wide_biases[l],
+            (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
              self._activations[l], a[l])
             for l in range(1, last + 1)
         ]  # fmt: skip
         batch.backward = [
-            (dm[l - 1], dm[l], self._backward_right[l], delta[l - 1], z[l - 1], a[l - 1],
-             batch.deriv[l - 1])
+            (*_product(dm[l - 1], dm[l], self._backward_right[l], K), delta[l - 1], z[l - 1],
+             a[l - 1], batch.deriv[l - 1])
             for l in range(last, 0, -1)
         ]  # fmt: skip
         # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
@@ -492,9 +492,8 @@ class Backprop:
             z *= self.first_layer_scale
         z += self._wide_biases[0]
         self._activations[0](z, a)
-        product = self._product
-        for z_members, inputs, right, z, b, forward, a in batch.forward:
-            product(z_members, inputs, right)
+        for product, arguments, z, b, forward, a in batch.forward:
+            product(*arguments)
             z += b
             forward(z, a)
         return batch
@@ -522,9 +521,9 @@ class Backprop:
         self._cost_delta(batch.z_members[-1], batch.a_members[-1], targets, output)
         if output_scale is not None:
             output *= output_scale
-        product, derivative = self._product, self._derivative
-        for below, delta, right, wide, z, a, deriv in batch.backward:
-            product(below, delta, right)
+        derivative = self._derivative
+        for product, arguments, wide, z, a, deriv in batch.backward:
+            product(*arguments)
             wide *= derivative(z, a, deriv)
         batch.factors[0] = (batch.delta_members[0], X)
         self.batch = batch
@@ -556,7 +555,10 @@ class Backprop:
                     else ([g[0] for g in self._grad_weights], [g[0] for g in self._grad_biases])
                 )
         for (delta, inputs), grad_w, grad_b in zip(self.factors(), *self._grad_into):
-            self._product(grad_w, delta.swapaxes(-1, -2), inputs)
+            if self.K == 1:
+                matmul_into(grad_w, delta.T, inputs)
+            else:
+                np.matmul(delta.swapaxes(-1, -2), inputs, out=grad_w)
             np.add.reduce(delta, axis=-2, out=grad_b)
         self._formed = True
 
