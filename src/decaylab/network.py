@@ -424,10 +424,6 @@ class Backprop:
         self._grad = None
         self._formed = True  # nothing to form before the first run
         self.batch: _Batch | None = None
-        # Per column of the first layer's wide output, shape (K·sizes[1],), or None: a
-        # factor for z^1 = X·wᵀ before the biases, for weights stored as w/s (the ensemble
-        # defers its decay this way; see decaylab.ensemble).
-        self.first_layer_scale: np.ndarray | None = None
 
     def _bind(self) -> None:
         """Look up the per-layer views of the network's current parameter buffer."""
@@ -488,8 +484,6 @@ class Backprop:
         batch = self._batches.get(len(X)) or self._batch(len(X))
         z, a = batch.z[0], batch.a[0]
         matmul_into(z, X, self._first_transposed)
-        if self.first_layer_scale is not None:
-            z *= self.first_layer_scale
         z += self._wide_biases[0]
         self._activations[0](z, a)
         for product, arguments, z, b, forward, a in batch.forward:
