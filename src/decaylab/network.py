@@ -343,7 +343,7 @@ class _Batch:
     """
 
     __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
-                 "forward", "backward", "factors")  # fmt: skip
+                 "first", "forward", "backward", "factors")  # fmt: skip
 
 
 class Backprop:
@@ -444,8 +444,10 @@ class Backprop:
         self._wide_biases = [b.reshape(-1) for b in biases]
         self._batches: dict[int, _Batch] = {}
 
-    def _batch(self, k: int) -> _Batch:
-        """The buffers of a batch of k <= m examples and the steps over them, made once."""
+    def _batch(self, X: np.ndarray) -> _Batch:
+        """The buffers of a batch of k = len(X) <= m examples and the steps over them, made
+        once (X only shows the layout of the batches to come)."""
+        k = len(X)
         K, batch = self.K, _Batch()
         batch.z, batch.a, batch.delta = ([buf[:k] for buf in group]
                                          for group in (self._z, self._a, self._delta))  # fmt: skip
@@ -457,6 +459,10 @@ class Backprop:
         z, a, delta = batch.z, batch.a, batch.delta
         zm, am, dm = batch.z_members, batch.a_members, batch.delta_members
         last = len(z) - 1
+        # The first layer's product, z^1 = X·[w_1; …; w_K]ᵀ: everything but X, whose
+        # transpose (Fortran-ordered for a C-ordered X) is the gemm's second operand.
+        gemm, (_, right, _, _, out, trans, _, _) = prepared_matmul(z[0], X, self._first_transposed)
+        batch.first = gemm, right, out, trans
         batch.forward = [
             (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
              self._activations[l], a[l])
@@ -481,11 +487,12 @@ class Backprop:
         """
         if self.net is not None and self.net.params is not self._params:
             self._bind()
-        batch = self._batches.get(len(X)) or self._batch(len(X))
-        z, a = batch.z[0], batch.a[0]
-        matmul_into(z, X, self._first_transposed)
+        batch = self._batches.get(len(X)) or self._batch(X)
+        gemm, right, out, trans = batch.first
+        gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
+        z = batch.z[0]
         z += self._wide_biases[0]
-        self._activations[0](z, a)
+        self._activations[0](z, batch.a[0])
         for product, arguments, z, b, forward, a in batch.forward:
             product(*arguments)
             z += b
