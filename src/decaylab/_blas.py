@@ -67,6 +67,30 @@ def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: 
         raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
 
 
+def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple:
+    """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← left·right`` in place.
+
+    For products whose operands are the same arrays at every step (views
+    made once): the operands' order and flags are worked out here, and one
+    call checks that SciPy writes into ``out`` (it does as long as the
+    arrays keep their layout, which views do), so that a step calls the
+    wrapper directly. ``out`` is overwritten by that call.
+    """
+    if right.flags.c_contiguous:
+        a, trans_a = right.T, 0
+    else:
+        a, trans_a = right, 1
+    if left.flags.c_contiguous:
+        b, trans_b = left.T, 0
+    else:
+        b, trans_b = left, 1
+    gemm, out_fortran = _GEMM[out.dtype], out.T
+    arguments = (1.0, a, b, 0.0, out_fortran, trans_a, trans_b, 1)
+    if gemm(*arguments) is not out_fortran:
+        raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
+    return gemm, arguments
+
+
 def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
                     alpha: float) -> None:  # fmt: skip
     r"""``y ← y + α·Σ_rows matrix`` in place, one BLAS gemv against a vector of ones.

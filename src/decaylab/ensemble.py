@@ -10,17 +10,18 @@ batch,
 .. math:: Z^1 = X_B \,[W^1_1; W^1_2; \dots; W^1_K]^\top, \qquad
           [\nabla W^1_1; \dots; \nabla W^1_K] = [\delta^1_1, \dots, \delta^1_K]^\top X_B,
 
-with the deeper layers as batched products over the leading K axis. Each
-member still follows eq. 93 with its own η, λ and convention:
+with the deeper layers as batched products over the leading K axis: the
+forward and backward pass of a single network (:class:`~decaylab.network.Backprop`)
+with a member axis. Each member still follows eq. 93 with its own η, λ and
+convention:
 
 .. math:: w_k \to d_k\, w_k - \frac{\eta_k}{m_B} \sum_{x \in B} \frac{\partial C_x}{\partial w_k},
 
 so each member's trajectory is its separate run's; only the grouping of some
 floating-point operations differs: the ensemble scales each member's δ by
-η_k/m_B before forming its products and decays the first layer before
-adding them, where a separate run does both inside one product, so members
-agree with their separate runs to about 1e-11 after a few epochs, not bit for
-bit.
+η_k/m_B before forming its products, where a separate run does it inside
+one product, so members agree with their separate runs to about 1e-11 after
+a few epochs, not bit for bit.
 
 Sharing the mini-batches is the design of a sweep with common random numbers:
 the members see the same examples in the same order, so differences between
@@ -112,28 +113,18 @@ class _Stack:
             start += self.K * o
         return weights, biases
 
-    def set_hyperparameters(
-        self, etas: Sequence[float], multipliers: Sequence[float], steps: int
-    ) -> None:
-        """Store each member's η and decay multiplier d; ``steps`` is the steps of an epoch."""
-        K, o0 = self.K, self._shapes[0][0]
-        dt = self.params.dtype
+    def set_hyperparameters(self, etas: Sequence[float], multipliers: Sequence[float]) -> None:
+        """Store each member's η and decay multiplier d."""
         self._etas = np.array(etas, dtype=np.float64)
-        self._multipliers = np.array(multipliers, dtype=dt).reshape(K, 1)
         self._scales: dict[int, np.ndarray] = {}
         # One d for all members (a sweep over seeds or η) decays inside the first layer's
         # product, as a separate run does, instead of in a pass of its own.
         same = len(set(multipliers)) == 1
         self._common_multiplier = float(multipliers[0]) if same else None
-        # Different ones are deferred while a whole epoch's s_k = d_k^t stays far from
-        # underflow (and d_k > 0): see sgd_step.
-        low, high = min(multipliers), max(multipliers)
-        within = low > 0 and low**steps > np.finfo(dt).tiny ** 0.25
-        self._deferred = not same and within and high**steps < np.finfo(dt).max ** 0.25
-        self._decay_columns = np.repeat(self._multipliers[:, 0], o0)  # d_k, (K·sizes[1],)
-        self._scale_columns = np.ones(K * o0, dtype=dt)  # s_k, (K·sizes[1],)
-        self._inverse_columns = np.empty(K * o0, dtype=dt)
-        self.backprop.first_layer_scale = self._scale_columns if self._deferred else None
+        # Different ones as arrays the size of each layer's weights: multiplying by one
+        # is about three times faster than broadcasting a (K, 1) column along the rows.
+        column = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1)
+        self._decay_rows = [np.repeat(column, rows.shape[1], axis=1) for rows in self._rows]
 
     def scales(self, batch_length: int) -> np.ndarray:
         """η_k/m_B of every member, shape (K, 1, 1), divided in float64 and rounded to the dtype."""
@@ -151,13 +142,8 @@ class _Stack:
         Each member's δ already carries its η_k/m_B, so (η_k/m_B)·Σ_x ∂C_x/∂w^l_k
         = δ^l_kᵀ a^{l−1}_k. The first layer, where nearly all the weights are,
         is updated by one wide gemm for all members, W ← d·W − [δ_1 … δ_K]ᵀ X,
-        decayed inside it when all members share d. Different d_k are deferred
-        within an epoch: member k's first-layer weights are kept as
-        v_k = w_k/s_k with s_k = d_k^t after t steps, so that the step is
-        s_k ← d_k s_k, v_k ← v_k − δ_kᵀX/s_k (the pass multiplies X·v_kᵀ by
-        s_k), and :meth:`end_epoch` sets w_k = s_k v_k: no pass over the first
-        layer's weights at every step. The small deeper layers go through
-        their gradient buffer.
+        decayed inside it when all members share d, else member by member
+        first. The small deeper layers go through their gradient buffer.
         """
         batch = self.backprop.batch
         delta = batch.delta
@@ -168,30 +154,14 @@ class _Stack:
         common = self._common_multiplier
         if common is None:
             common = 1.0
-            if self._deferred:
-                np.multiply(self._scale_columns, self._decay_columns, out=self._scale_columns)
-                np.divide(1.0, self._scale_columns, out=self._inverse_columns)
-                delta[0] *= self._inverse_columns  # after the biases, which take δ as it is
-            else:
-                self._rows[0] *= self._multipliers  # decay: weights only, never biases
+            np.multiply(self._rows[0], self._decay_rows[0], out=self._rows[0])  # weights only
         matmul_into(self.wide_weights, delta[0].T, factors[0][1], alpha=-1.0, beta=common)
-        for weights, rows, grad, (delta_members, inputs) in zip(
-            self._deep_weights, self._rows[1:], self._deep_grads, factors[1:]
+        for weights, rows, decay, grad, (delta_members, inputs) in zip(
+            self._deep_weights, self._rows[1:], self._decay_rows[1:], self._deep_grads, factors[1:]
         ):
             np.matmul(delta_members.swapaxes(-1, -2), inputs, out=grad)
-            rows *= self._multipliers
+            rows *= decay
             weights -= grad
-
-    def end_epoch(self) -> None:
-        """Apply the deferred decay s_k of the epoch to the first layer, w_k = s_k v_k."""
-        if self._deferred:
-            first = self._scale_columns.reshape(self.K, -1)[:, :1]
-            self._rows[0] *= first
-            self._scale_columns[...] = 1.0
-
-    def reset_epoch(self) -> None:
-        """Forget the deferred decay (after the parameters are put back to an epoch's start)."""
-        self._scale_columns[...] = 1.0
 
     def member(self, k: int, flat: np.ndarray | None = None) -> list[np.ndarray]:
         """Views of member k's weights then biases, layer by layer, in ``flat`` (or params)."""
@@ -449,7 +419,7 @@ def train_ensemble(
 
     threads = check_threads(blas_threads)
     stack = _Stack(nets, batch_size)
-    stack.set_hyperparameters(etas, multipliers, steps_per_epoch(n, batch_size))
+    stack.set_hyperparameters(etas, multipliers)
     frozen: dict[int, list[np.ndarray]] = {}  # diverged members, at their last finite state
     stopped: list[str] = []
     completed = 0
@@ -484,7 +454,6 @@ def train_ensemble(
                 except KeyboardInterrupt:
                     # Undo the unfinished epoch so that what is kept is the completed ones.
                     stack.params[...] = start
-                    stack.reset_epoch()
                     stack.store(nets)
                     rng.bit_generator.state = rng_state
                     for recorder in recorders:
@@ -534,4 +503,3 @@ def _run_epoch(stack: _Stack, X, targets, order, batch_size: int) -> None:
             xb, yb = X[start:stop], targets[start:stop]
         stack.backward(xb, yb)
         stack.sgd_step(k)
-    stack.end_epoch()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import matmul_into
+from decaylab._blas import matmul_into, prepared_matmul
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -390,9 +390,11 @@ class Network:
 _SIGMOID = get_activation("sigmoid")
 
 
-def _batched_matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
-    """``out[k] ← left[k]·right[k]`` for every member k (NumPy's matmul over the leading axis)."""
-    np.matmul(left, right, out=out)
+def _product(out: np.ndarray, left: np.ndarray, right: np.ndarray, K: int) -> tuple:
+    """``(function, arguments)`` such that ``function(*arguments)`` does ``out ← left·right``:
+    one network's product through SciPy's gemm, K members' through NumPy's matmul over
+    their leading axis."""
+    return prepared_matmul(out, left, right) if K == 1 else (np.matmul, (left, right, out))
 
 
 class _Batch:
@@ -406,7 +408,7 @@ class _Batch:
     """
 
     __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
-                 "forward", "backward", "factors")  # fmt: skip
+                 "first", "forward", "backward", "factors")  # fmt: skip
 
 
 class Backprop:
@@ -484,15 +486,9 @@ class Backprop:
         self._derivative = activation.derivative
         # The output layer is always a sigmoid.
         self._activations = [activation.forward] * (len(widths) - 1) + [_SIGMOID.forward]
-        # Member by member: SciPy's gemm for one network, NumPy's batched matmul for K.
-        self._product = matmul_into if K == 1 else _batched_matmul_into
         self._grad = None
         self._formed = True  # nothing to form before the first run
         self.batch: _Batch | None = None
-        # Per column of the first layer's wide output, shape (K·sizes[1],), or None: a
-        # factor for z^1 = X·wᵀ before the biases, for weights stored as w/s (the ensemble
-        # defers its decay this way; see decaylab.ensemble).
-        self.first_layer_scale: np.ndarray | None = None
 
     def _bind(self) -> None:
         """Look up the per-layer views of the network's current parameter buffer."""
@@ -513,8 +509,10 @@ class Backprop:
         self._wide_biases = [b.reshape(-1) for b in biases]
         self._batches: dict[int, _Batch] = {}
 
-    def _batch(self, k: int) -> _Batch:
-        """The buffers of a batch of k <= m examples and the steps over them, made once."""
+    def _batch(self, X: np.ndarray) -> _Batch:
+        """The buffers of a batch of k = len(X) <= m examples and the steps over them, made
+        once (X only shows the layout of the batches to come)."""
+        k = len(X)
         K, batch = self.K, _Batch()
         batch.z, batch.a, batch.delta = ([buf[:k] for buf in group]
                                          for group in (self._z, self._a, self._delta))  # fmt: skip
@@ -526,14 +524,18 @@ class Backprop:
         z, a, delta = batch.z, batch.a, batch.delta
         zm, am, dm = batch.z_members, batch.a_members, batch.delta_members
         last = len(z) - 1
+        # The first layer's product, z^1 = X·[w_1; …; w_K]ᵀ: everything but X, whose
+        # transpose (Fortran-ordered for a C-ordered X) is the gemm's second operand.
+        gemm, (_, right, _, _, out, trans, _, _) = prepared_matmul(z[0], X, self._first_transposed)
+        batch.first = gemm, right, out, trans
         batch.forward = [
-            (zm[l], am[l - 1], self._forward_right[l], z[l], self._wide_biases[l],
+            (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
              self._activations[l], a[l])
             for l in range(1, last + 1)
         ]  # fmt: skip
         batch.backward = [
-            (dm[l - 1], dm[l], self._backward_right[l], delta[l - 1], z[l - 1], a[l - 1],
-             batch.deriv[l - 1])
+            (*_product(dm[l - 1], dm[l], self._backward_right[l], K), delta[l - 1], z[l - 1],
+             a[l - 1], batch.deriv[l - 1])
             for l in range(last, 0, -1)
         ]  # fmt: skip
         # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
@@ -550,16 +552,14 @@ class Backprop:
         """
         if self.net is not None and self.net.params is not self._params:
             self._bind()
-        batch = self._batches.get(len(X)) or self._batch(len(X))
-        z, a = batch.z[0], batch.a[0]
-        matmul_into(z, X, self._first_transposed)
-        if self.first_layer_scale is not None:
-            z *= self.first_layer_scale
+        batch = self._batches.get(len(X)) or self._batch(X)
+        gemm, right, out, trans = batch.first
+        gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
+        z = batch.z[0]
         z += self._wide_biases[0]
-        self._activations[0](z, a)
-        product = self._product
-        for z_members, inputs, right, z, b, forward, a in batch.forward:
-            product(z_members, inputs, right)
+        self._activations[0](z, batch.a[0])
+        for product, arguments, z, b, forward, a in batch.forward:
+            product(*arguments)
             z += b
             forward(z, a)
         return batch
@@ -587,9 +587,9 @@ class Backprop:
         self._cost_delta(batch.z_members[-1], batch.a_members[-1], targets, output)
         if output_scale is not None:
             output *= output_scale
-        product, derivative = self._product, self._derivative
-        for below, delta, right, wide, z, a, deriv in batch.backward:
-            product(below, delta, right)
+        derivative = self._derivative
+        for product, arguments, wide, z, a, deriv in batch.backward:
+            product(*arguments)
             wide *= derivative(z, a, deriv)
         batch.factors[0] = (batch.delta_members[0], X)
         self.batch = batch
@@ -621,7 +621,10 @@ class Backprop:
                     else ([g[0] for g in self._grad_weights], [g[0] for g in self._grad_biases])
                 )
         for (delta, inputs), grad_w, grad_b in zip(self.factors(), *self._grad_into):
-            self._product(grad_w, delta.swapaxes(-1, -2), inputs)
+            if self.K == 1:
+                matmul_into(grad_w, delta.T, inputs)
+            else:
+                np.matmul(delta.swapaxes(-1, -2), inputs, out=grad_w)
             np.add.reduce(delta, axis=-2, out=grad_b)
         self._formed = True
 
