@@ -61,3 +61,20 @@ def open_npz(path: str | os.PathLike):
         ) from exc
     finally:
         archive.close()
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it, so that a file is
+    either whole or untouched."""
+    import uuid
+
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
