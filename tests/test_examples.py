@@ -156,5 +156,18 @@ def test_walkthrough_notebook_executes(tmp_path, monkeypatch):
     client.execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    # Warnings (tqdm's "IProgress not found", deprecations) reach a notebook on stderr.
+    assert not [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 2
+    assert len(images) == 3
+
+
+def test_walkthrough_notebook_is_stored_executed_and_clean():
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(EXAMPLES / "walkthrough.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    assert all(cell.outputs for cell in code)
+    outputs = [o for cell in code for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 3

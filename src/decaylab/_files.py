@@ -184,3 +184,9 @@ def read_entry(
         return archive[key]
     except _READ_ERRORS as exc:
         raise DataFileError(f"{path}: entry {key!r} cannot be read ({exc})") from exc
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it (:func:`write_atomically`),
+    so that a file is either whole or untouched."""
+    write_atomically(path, lambda fh: fh.write(text.encode("utf-8")))

@@ -8,11 +8,14 @@ and a norm over all weights is one reduction.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from decaylab._blas import matmul_into, prepared_matmul
+from decaylab._files import write_text_atomically
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -340,9 +343,22 @@ class Network:
         hold (other activations), or to resume training bit for bit, use
         :func:`decaylab.save_checkpoint`.
         """
-        from decaylab.network2 import save_network2
-
-        save_network2(self, path)
+        if self.activation.name != "sigmoid":
+            raise ValueError(
+                f"net has activation {self.activation.name!r}; network2.py only has sigmoid "
+                "neurons (save_checkpoint keeps any network)"
+            )
+        # network2 names its cost by class, and keeps each layer's biases as a column.
+        cost = {"cross_entropy": "CrossEntropyCost", "quadratic": "QuadraticCost"}[self.cost]
+        data = {
+            "sizes": list(self.sizes),
+            "weights": [np.asarray(w, dtype=np.float64).tolist() for w in self.weights],
+            "biases": [
+                np.asarray(b, dtype=np.float64).reshape(-1, 1).tolist() for b in self.biases
+            ],
+            "cost": cost,
+        }
+        write_text_atomically(os.fspath(path), json.dumps(data))
 
     def weight_sum_of_squares(self) -> float:
         """Σw² over all weights (biases excluded)."""

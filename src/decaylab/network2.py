@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
 import numpy as np
 
@@ -116,6 +115,8 @@ def load_network2(path: str | os.PathLike, *, init: str | None = None) -> Networ
 def save_network2(net: Network, path: str | os.PathLike) -> None:
     """Write ``net`` in the JSON format of Nielsen's ``network2.py`` (``Network.load`` reads it).
 
+    The same as ``net.save(path)``.
+
     Parameters
     ----------
     net : Network
@@ -130,29 +131,4 @@ def save_network2(net: Network, path: str | os.PathLike) -> None:
     """
     if not isinstance(net, Network):
         raise TypeError(f"net has type {type(net).__name__}; expected a decaylab.Network")
-    if net.activation.name != "sigmoid":
-        raise ValueError(
-            f"net has activation {net.activation.name!r}; network2.py only has sigmoid neurons"
-        )
-    cost = {v: k for k, v in _NETWORK2_COSTS.items()}[net.cost]
-    data = {
-        "sizes": list(net.sizes),
-        "weights": [np.asarray(w, dtype=np.float64).tolist() for w in net.weights],
-        "biases": [np.asarray(b, dtype=np.float64).reshape(-1, 1).tolist() for b in net.biases],
-        "cost": cost,
-    }
-    text = json.dumps(data)
-    _write_text_atomically(os.fspath(path), text)
-
-
-def _write_text_atomically(path: str, text: str) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    net.save(path)
