@@ -297,7 +297,7 @@ def on_pre_build(config, **kwargs) -> None:
     if report.exists():
         _full.update(full_report_snippets(report.read_text(encoding="utf-8")))
     log.info(
-        f"hooks: ran {len(snippets)} experiments and drew {len(figures)} figures "
+        f"hooks: ran {len(figures)} experiments and drew their figures "
         f"in {time.perf_counter() - start:.1f} s"
     )
 

@@ -6,8 +6,8 @@ full presets as data, the function that runs it and the one that draws its
 figure. :data:`EXPERIMENTS` lists them in order; adding a question is one
 module and one :meth:`Registry.register` call.
 
->>> [e.slug for e in EXPERIMENTS][:2]
-['q1_dominance', 'q2_factor']
+>>> EXPERIMENTS.slugs[0]
+'q1_dominance'
 >>> EXPERIMENTS["q3"].title
 'Where decay tails off'
 """
