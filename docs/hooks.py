@@ -142,14 +142,6 @@ def escape(text: object) -> str:
     return escaped.replace("<", "&lt;").replace("\n", " ")
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown pipe table from a header and rows of strings."""
-    lines = ["| " + " | ".join(escape(h) for h in header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def full_report_snippets(report: str, *, report_link: str = "../report/report.md") -> dict:
     """Cut a full report into the parts the experiment pages show.
 
@@ -398,7 +390,7 @@ def on_pre_build(config, **kwargs) -> None:
     if report.exists():
         _full.update(full_report_snippets(report.read_text(encoding="utf-8")))
     log.info(
-        f"hooks: ran {len(snippets)} experiments and drew {len(figures)} figures "
+        f"hooks: ran {len(figures)} experiments and drew their figures "
         f"in {time.perf_counter() - start:.1f} s"
     )
 

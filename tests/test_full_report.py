@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from decaylab._version import __version__
-from decaylab.experiments.claims import MAX_CELL, MAX_HEADLINE, STATEMENTS
-from decaylab.experiments.q7_optimizers import STATEMENTS as Q7_STATEMENTS
-from decaylab.report import SLUGS
+from decaylab.experiments.claims import MAX_CELL, MAX_HEADLINE
+from decaylab.experiments.registry import EXPERIMENTS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = DOCS / "report"
@@ -37,9 +36,9 @@ def _reads_at_a_glance(text: str) -> None:
     """The report's shape: every claim a row, every section a one-line headline, short cells."""
     table = text.split("## The claims, answered", 1)[1].split("\n\n")[1]
     numbers = [int(re.match(r"\| (\d+)\. ", row).group(1)) for row in table.splitlines()[2:]]
-    assert numbers == list(range(1, len(STATEMENTS) + len(Q7_STATEMENTS) + 1))
-    sections = re.findall(r"^## Q(\d)\. .*\n\n\*\*(.*)\*\*$", text, flags=re.M)
-    assert [int(number) for number, _ in sections] == list(range(1, len(SLUGS) + 1))
+    assert numbers == sorted(EXPERIMENTS.statements())
+    sections = re.findall(r"^## Q(\d+)\. .*\n\n\*\*(.*)\*\*$", text, flags=re.M)
+    assert [int(number) for number, _ in sections] == [e.number for e in EXPERIMENTS]
     assert max(len(headline) for _, headline in sections) <= MAX_HEADLINE
     cells = [c for line in text.splitlines() if line.startswith("|") for c in line.split(" | ")]
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
@@ -65,7 +64,7 @@ def test_claims_snippet_links_to_the_experiment_pages():
     snippets = _hooks().full_report_snippets((REPORT / "report.md").read_text(encoding="utf-8"))
     assert "(q1-early-decay.md)" in snippets["claims"] and "(#q1)" not in snippets["claims"]
     assert "(q7-optimizers.md)" in snippets["claims"]
-    assert {f"q{k}" for k in range(1, len(SLUGS) + 1)} <= set(snippets)
+    assert {f"q{e.number}" for e in EXPERIMENTS} <= set(snippets)
 
 
 def test_section_snippet_points_its_figure_into_the_report_directory():

@@ -19,7 +19,7 @@ from decaylab.experiments.claims import STATEMENTS, Answer, Claim, format_column
 from decaylab.experiments.estimates import Estimate, estimate
 from decaylab.experiments.inputs import as_seeds, resolve_data
 from decaylab.experiments.records import ExperimentResult
-from decaylab.experiments.runs import RunSpec, run_many
+from decaylab.experiments.runs import RunSpec, run_table
 
 __all__ = [
     "InitialisationResult",
@@ -339,25 +339,21 @@ def initialisation_comparison(
     conditions = [("large", lmbda), ("scaled", 0.0), ("scaled", lmbda)]
     labels = [f"large init, λ={lmbda:g}", "scaled init, λ=0", f"scaled init, λ={lmbda:g}"]
     sizes = (data.n_inputs, hidden, data.n_classes)
-    specs = [
-        RunSpec(sizes, init, seed, epochs, batch_size, eta, lam)
-        for init, lam in conditions
-        for seed in seeds
-    ]
-    outcomes = run_many(specs, data, executor=executor, progress=progress, desc="Q4 init")
-
+    runs = {
+        label: RunSpec(sizes, init, 0, epochs, batch_size, eta, lam)
+        for label, (init, lam) in zip(labels, conditions)
+    }
+    measure = {
+        "rms": lambda outcome: outcome.history.weights.rms,
+        "accuracy": lambda outcome: outcome.history.evaluation_accuracy,
+    }
+    table = run_table(
+        runs, seeds, data, measure, executor=executor, progress=progress, desc="Q4 init"
+    )
     n_layers = len(sizes) - 1
     reference = 1.0 / np.sqrt(np.array(sizes[:-1], dtype=float))
-    rms = np.full((3, len(seeds), epochs + 1, n_layers), np.nan)
-    accuracy = np.full((3, len(seeds), epochs + 1), np.nan)
-    diverged = []
-    for i, outcome in enumerate(outcomes):
-        c, k = divmod(i, len(seeds))
-        h = outcome.history
-        if outcome.diverged:
-            diverged.append(outcome.spec.describe())
-        rms[c, k, : h.n_epochs + 1] = h.weights.rms
-        accuracy[c, k, : h.n_epochs + 1] = h.evaluation_accuracy
+    rms = table.column("rms", shape=(epochs + 1, n_layers))
+    accuracy, diverged = table.column("accuracy", shape=(epochs + 1,)), table.diverged
     ratio = rms / reference
     finished = ~np.isnan(rms[:, :, -1, 0])
     initial = [[estimate(ratio[c, :, 0, l]) for l in range(n_layers)] for c in range(3)]

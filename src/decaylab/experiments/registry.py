@@ -6,8 +6,8 @@ full presets as data, the function that runs it and the one that draws its
 figure. :data:`EXPERIMENTS` lists them in order; adding a question is one
 module and one :meth:`Registry.register` call.
 
->>> [e.slug for e in EXPERIMENTS][:2]
-['q1_dominance', 'q2_factor']
+>>> EXPERIMENTS.slugs[0]
+'q1_dominance'
 >>> EXPERIMENTS["q3"].title
 'Where decay tails off'
 """
@@ -366,19 +366,33 @@ def cross_notes(results: Iterable[ExperimentResult]) -> dict[int, list[str]]:
     overlap = fit3.interval[0] <= fit7.interval[1] and fit7.interval[0] <= fit3.interval[1]
     s3, s7 = q3.settings, q7.settings
     lam3, lam7 = np.asarray(q3.lmbdas, dtype=float), q7.equilibrium_lmbda["sgd"]
-    where3 = (
-        f"hidden {s3['sweep_hidden']}, n = {s3['n']}, m = {s3['batch_size']}, "
-        f"η = {s3['eta']:g}, λ = {lam3.min():g}–{lam3.max():g}"
+    settings3 = {
+        "hidden": s3["sweep_hidden"],
+        "n": s3["n"],
+        "m": s3["batch_size"],
+        "η": f"{s3['eta']:g}",
+        "λ": f"{lam3.min():.3g}–{lam3.max():.3g}",
+    }
+    settings7 = {
+        "hidden": s7["sizes"][1],
+        "n": s7["equilibrium_n"],
+        "m": s7["batch_size"],
+        "η": f"{s7['eta']['sgd']:g}",
+        "λ": f"{lam7.min():.3g}–{lam7.max():.3g}",
+    }
+    where3 = ", ".join(
+        f"{k} = {v}" if k != "hidden" else f"hidden {v}" for k, v in settings3.items()
     )
-    where7 = (
-        f"hidden {s7['sizes'][1]}, n = {s7['equilibrium_n']}, m = {s7['batch_size']}, "
-        f"η = {s7['eta']['sgd']:g}, λ = {lam7.min():.3g}–{lam7.max():.3g}"
+    where7 = ", ".join(
+        f"{k} = {v}" if k != "hidden" else f"hidden {v}" for k, v in settings7.items()
     )
+    differ = [k if k != "λ" else "the λ range" for k in settings3 if settings3[k] != settings7[k]]
     agree = (
         "their intervals overlap"
         if overlap
-        else "their intervals do not overlap: the exponent of λ is not one number for eq. 93 "
-        "but depends on the network, n and the λ range"
+        else "their intervals do not overlap; the two runs differ in "
+        + (" and ".join(differ) or "their seeds only")
+        + ", which this report does not separate"
     )
     q3_note = (
         f"Eq. 93's λ-slope of the equilibrium ‖w‖² here is {_fit_text(fit3)} ({where3}); "

@@ -3,7 +3,10 @@
 An experiment builds a list of :class:`RunSpec`, runs them with
 :func:`run_many` (runs that differ only in η, λ and convention are trained
 together as one ensemble; an executor spreads them over processes) and
-reduces the :class:`RunOutcome` histories to numbers.
+reduces the :class:`RunOutcome` histories to numbers. :func:`run_table`
+does the whole pipeline for conditions × seeds: it names each run by its
+condition and seed and returns a tidy :class:`RunTable` of what each
+measurement function took from it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ from decaylab.history import History
 from decaylab.network import Network
 from decaylab.training import train
 
-__all__ = ["RunOutcome", "RunSpec", "run_group", "run_many", "run_one", "single_threaded_blas"]
+__all__ = [
+    "RunOutcome",
+    "RunSpec",
+    "RunTable",
+    "run_group",
+    "run_many",
+    "run_one",
+    "run_table",
+    "single_threaded_blas",
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class RunSpec:
         Measure each layer's per-example gradient variance on the final network
         (:func:`decaylab.dynamics.noise.gradient_variance`) into
         ``measurements["gradient_variance_l"]``.
+    rule : str or None
+        The update rule ("momentum", "adam", "adamw"; None is eq. 93), as
+        ``optimizer=`` of :func:`decaylab.train`. Runs under a rule train alone.
     """
 
     sizes: tuple[int, ...]
@@ -91,6 +106,7 @@ class RunSpec:
     until_equilibrium: bool = False
     detection: tuple = ()
     gradient_noise: bool = False
+    rule: str | None = None
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""
@@ -98,7 +114,7 @@ class RunSpec:
         return (
             f"sizes={list(self.sizes)}, init={self.init}, eta={self.eta:g}, "
             f"lmbda={self.lmbda:g} ({self.decay}), batch_size={self.batch_size}{n}, "
-            f"seed={self.seed}"
+            f"seed={self.seed}" + ("" if self.rule is None else f", rule={self.rule}")
         )
 
     def _group_key(self) -> tuple:
@@ -209,6 +225,7 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
         seed=order_rng,
         training_metrics=spec.training_metrics,
         monitors=[_monitor(name) for name in spec.monitors],
+        optimizer=spec.rule,
     )
     try:
         if spec.until_equilibrium:
@@ -277,7 +294,7 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     alone = []
     for i, spec in enumerate(specs):
-        if spec.monitors or spec.until_equilibrium:
+        if spec.monitors or spec.until_equilibrium or spec.rule is not None:
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
@@ -378,3 +395,84 @@ def _run_with_executor(specs, data, executor, *, progress) -> list[RunOutcome]:
         }
         outcomes.append(RunOutcome(spec, history, row["diverged"], row["message"], measurements))
     return outcomes
+
+
+@dataclass
+class RunTable:
+    """A tidy table of runs: one row per (condition, seed), one column per measurement.
+
+    Attributes
+    ----------
+    conditions : list of str
+        The condition labels, in order.
+    seeds : list of int
+    rows : list of dict
+        ``{"condition": label, "seed": seed, "diverged": bool, name: value, ...}``
+        in condition-major order; a value is whatever its measurement function
+        returned (a float, or an array such as a per-epoch curve).
+    diverged : list of str
+        The description of every run that diverged.
+    """
+
+    conditions: list
+    seeds: list
+    rows: list
+    diverged: list
+
+    def column(self, name: str, shape: tuple | None = None) -> np.ndarray:
+        """``name`` of every run as an array of shape (conditions, seeds, *shape).
+
+        Arrays shorter than ``shape`` (runs that diverged early) are padded
+        with NaN at the end; ``shape`` is the largest run's by default.
+        """
+        values = [np.asarray(row[name], dtype=float) for row in self.rows]
+        if shape is None:
+            shape = tuple(max(v.shape[i] for v in values) for i in range(values[0].ndim))
+        out = np.full((len(self.rows), *shape), np.nan)
+        for k, v in enumerate(values):
+            out[(k, *(slice(0, n) for n in v.shape))] = v
+        return out.reshape(len(self.conditions), len(self.seeds), *shape)
+
+
+def run_table(
+    conditions: dict,
+    seeds: Sequence[int],
+    data: Dataset,
+    measure: dict,
+    *,
+    executor=None,
+    progress: bool = False,
+    desc: str = "runs",
+) -> RunTable:
+    """Run every condition at every seed and measure each run: a tidy :class:`RunTable`.
+
+    Parameters
+    ----------
+    conditions : dict of str to RunSpec
+        Each condition's run, by label; its ``seed`` is replaced by each of ``seeds``.
+    seeds : sequence of int
+    data : Dataset
+    measure : dict of str to callable
+        ``measure[name](outcome)`` gives the value of column ``name`` for a
+        :class:`RunOutcome` (also for a diverged one, whose history holds its
+        finite epochs).
+    executor, progress, desc
+        As in :func:`run_many`, which trains the runs.
+
+    Returns
+    -------
+    RunTable
+    """
+    from dataclasses import replace
+
+    labels = list(conditions)
+    specs = [replace(conditions[label], seed=seed) for label in labels for seed in seeds]
+    outcomes = run_many(specs, data, executor=executor, progress=progress, desc=desc)
+    rows = []
+    for k, outcome in enumerate(outcomes):
+        label, seed = labels[k // len(seeds)], seeds[k % len(seeds)]
+        row = {"condition": label, "seed": seed, "diverged": outcome.diverged}
+        row.update({name: fn(outcome) for name, fn in measure.items()})
+        rows.append(row)
+    diverged = [o.spec.describe() for o in outcomes if o.diverged]
+    return RunTable(labels, list(seeds), rows, diverged)
