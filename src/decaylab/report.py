@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from decaylab._blas import describe_environment, environment
 from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
@@ -517,6 +518,8 @@ def write_report(
     content = {
         "claims": [to_plain(c) for c in answered_claims(results)],
         "experiments": [r.to_dict() for r in results],
+        # Same seed, same bits holds only with these versions and BLAS kernels.
+        "environment": environment(),
     }
     json_path.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
     _publish(directory, final)
@@ -622,7 +625,7 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
         f"(n = {data.train.n} training, "
         f"{data.validation.n} validation examples); the 784-input network of Q5 on {stand_in}; "
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
-        f"({timing}).",
+        f"({timing}); {describe_environment(environment())}.",
         "",
         "*Update rule* (Nielsen, eq. 93): w → (1 − ηλ/n)·w − (η/m)·Σ_x ∂C_x/∂w; biases are not "
         "decayed; sigmoid units, cross-entropy cost. Q7 sets momentum, Adam + L2 and AdamW "

@@ -30,6 +30,7 @@ from decaylab._continuation import (
     check_network_state,
 )
 from decaylab._epochs import CheckpointSchedule, Run, train_epochs
+from decaylab._safeguards import check_optimizer_progress, run_identity
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
@@ -380,6 +381,7 @@ def _check_arguments(
         "steps_per_epoch": steps_per_epoch(n, batch_size),
         "shuffle": shuffle,
         "seed": int(seed) if isinstance(seed, numbers.Integral) else None,
+        **run_identity(net, multiplier, X, labels, evaluation),
     }
     if optimizer is not None:
         settings["optimizer"] = optimizer.settings()
@@ -387,6 +389,7 @@ def _check_arguments(
     if history is not None:
         first = check_continuation(history, settings, training_metrics, evaluation)
         _check_optimizer_continuation(history, settings, optimizer_state)
+        check_optimizer_progress(history, settings, state)
 
     def penalty(sum_of_squares: float) -> float:
         return convention.penalty(sum_of_squares, lmbda, eta=eta, n=n, n_weights=net.n_weights)
