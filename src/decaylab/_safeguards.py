@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from decaylab.errors import DecayPrecisionWarning
+from decaylab.errors import CheckpointWriteError, DecayPrecisionWarning
 
 #: Largest relative difference between the decay applied per step, 1 − d rounded to the
 #: network's dtype, and the decay asked for, 1 − d, before a DecayPrecisionWarning.
@@ -89,3 +89,27 @@ def check_optimizer_progress(history, settings: dict, state: dict | None) -> Non
             "steps; expected the optimizer_state the run stopped with (exc.optimizer_state, "
             "checkpoint.optimizer_state)"
         )
+
+
+def continuation_call(epochs: int, optimizer_state) -> str:
+    """The call that continues a stopped run from its exception ``exc``."""
+    state = "" if optimizer_state is None else ", optimizer_state=exc.optimizer_state"
+    return f"train(net, data, epochs={epochs}, seed=exc.generator, history=exc.history{state})"
+
+
+def checkpoint_write_failed(error: OSError, writer, epoch: int, run) -> CheckpointWriteError:
+    """The error for a checkpoint that could not be written after ``epoch``: it keeps the
+    run (History, generator, optimizer state), which stands at the end of that epoch."""
+    path = writer.path(epoch) if hasattr(writer, "path") else None
+    reason = error.strerror or str(error)
+    where = str(error) if path is None or path in str(error) else f"{path}: {reason}"
+    return CheckpointWriteError(
+        f"the checkpoint of epoch {epoch} could not be written ({where}); training stopped "
+        f"with the network at the end of epoch {epoch}, which .history holds. To continue "
+        f"elsewhere, call {continuation_call(run.last - epoch, run.optimizer_state)} "
+        "with checkpoint_path= a writable place and the same other settings",
+        path=path,
+        history=run.history(),
+        generator=run.rng,
+        optimizer_state=run.optimizer_state,
+    )
