@@ -468,8 +468,9 @@ def write_report(
         disable=not progress,
         file=sys.stderr,
     )
-    executor = _executor(min(workers, len(SLUGS)))
+    executor = None
     try:
+        executor = _executor(min(workers, len(SLUGS)))
         if executor is None:
             runs = (_run_experiment(slug, jobs[slug], progress) for slug in SLUGS)
         else:
@@ -574,22 +575,23 @@ def _publish(staging: Path, out: Path) -> None:
 
     The old folder is renamed aside before the new one takes its name, and put back
     if that fails, so ``out`` holds either the old report or the new one, never a mix.
+    Files of the old folder that a report does not write are then moved into the new
+    one; the old folder is removed only once they all are.
     """
-    old = None
-    if out.exists():
-        for entry in out.iterdir():
-            if entry.name not in _report_files():
-                os.replace(entry, staging / entry.name)
-        old = out.with_name(staging.name.replace(".partial", ".old"))
-        os.replace(out, old)
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    old = out.with_name(staging.name.replace(".partial", ".old"))
+    os.replace(out, old)
     try:
         os.replace(staging, out)
     except BaseException:
-        if old is not None:
-            os.replace(old, out)
+        os.replace(old, out)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for entry in old.iterdir():
+        if entry.name not in _report_files():
+            os.replace(entry, out / entry.name)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
