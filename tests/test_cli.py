@@ -114,3 +114,13 @@ def test_an_out_that_is_a_file_is_one_line_of_error(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("decaylab report: error: out=") and "is a file" in err
+
+
+def test_ctrl_c_is_one_line_without_a_traceback(monkeypatch, capsys):
+    def interrupted(out, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(decaylab.report, "write_report", interrupted)
+    assert cli.main(["report", "--out", "somewhere"]) == 130
+    err = capsys.readouterr().err
+    assert err == "decaylab report: interrupted; somewhere is left as it was\n"

@@ -183,8 +183,32 @@ def test_results_json_holds_every_record(written):
 def test_results_json_opens_with_the_claims(written):
     result, _ = written
     content = json.loads(result.json.read_text(encoding="utf-8"))
-    assert list(content) == ["claims", "experiments"]
+    assert list(content) == ["claims", "experiments", "environment"]
     assert [c["number"] for c in content["claims"]] == list(range(1, 17))
+
+
+def test_results_json_and_the_run_line_record_what_reproduces_the_bits(written):
+    import platform
+
+    import numpy as np
+    import scipy
+    import threadpoolctl
+
+    result, text = written
+    environment = json.loads(result.json.read_text(encoding="utf-8"))["environment"]
+    kernels = {
+        (pool["internal_api"], pool["version"], pool["architecture"])
+        for pool in threadpoolctl.threadpool_info()
+        if pool["user_api"] == "blas"
+    }
+    assert environment["numpy"] == np.__version__ and environment["scipy"] == scipy.__version__
+    assert environment["python"] == platform.python_version()
+    assert {(b["internal_api"], b["version"], b["architecture"]) for b in environment["blas"]} == (
+        kernels
+    )
+    run_line = next(line for line in text.splitlines() if line.startswith("*Run:*"))
+    assert f"NumPy {np.__version__}, SciPy {scipy.__version__}" in run_line
+    assert all(f"({architecture} kernels)" in run_line for *_, architecture in kernels)
 
 
 def test_worker_processes_give_the_serial_records(written, tmp_path):

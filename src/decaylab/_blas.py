@@ -146,3 +146,57 @@ def check_threads(value: object) -> int | None:
     if value < 1:
         raise ValueError(f"blas_threads={value!r}; expected an int >= 1 or None")
     return int(value)
+
+
+def environment() -> dict:
+    """What a reader needs to reproduce a run's numbers bit for bit.
+
+    Returns
+    -------
+    dict
+        ``decaylab``, ``python``, ``numpy`` and ``scipy`` versions, and ``blas``: one entry
+        per BLAS library loaded (NumPy's and SciPy's may be one), each with its
+        ``internal_api`` (e.g. "openblas"), ``version`` and ``architecture``, the kernel
+        set it chose for this CPU (e.g. "Haswell", "SkylakeX"): a change of kernel changes
+        the order of sums and so the last bits of every product.
+    """
+    import platform
+
+    import scipy
+
+    from decaylab._version import __version__
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        info = threadpool_info()
+    except ImportError:  # threadpoolctl is a dependency; a bare install still reports
+        info = []
+    blas = []
+    for pool in info:
+        if pool.get("user_api") != "blas":
+            continue
+        entry = {key: pool.get(key) for key in ("internal_api", "version", "architecture")}
+        if entry not in blas:
+            blas.append(entry)
+    return {
+        "decaylab": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "blas": blas,
+    }
+
+
+def describe_environment(env: dict) -> str:
+    """One line of :func:`environment`, e.g. "Python 3.11.7, NumPy 2.4.6, SciPy 1.16.3,
+    openblas 0.3.31 (Haswell kernels)"."""
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']}"
+        + (f" ({b['architecture']} kernels)" if b.get("architecture") else "")
+        for b in env["blas"]
+    )
+    return (
+        f"Python {env['python']}, NumPy {env['numpy']}, SciPy {env['scipy']}, "
+        f"{blas or 'BLAS unknown'}"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import string
+import tempfile
 
 import numpy as np
 
@@ -165,11 +166,13 @@ class CheckpointFiles:
                 f"checkpoint_path={self.template!r} has the format fields {sorted(fields)}; "
                 "expected none or {epoch} (a literal brace is written {{ or }})"
             )
-        if not os.path.isdir(os.path.dirname(os.path.abspath(self.path(0)))):
+        directory = os.path.dirname(os.path.abspath(self.path(0)))
+        if not os.path.isdir(directory):
             raise ValueError(
                 f"checkpoint_path={self.template!r} is in a directory that does not exist; "
                 "expected a file in an existing directory"
             )
+        _check_writable(self.template, directory)
 
     def path(self, epoch: int) -> str:
         """The file of the checkpoint of ``epoch``."""
@@ -224,3 +227,20 @@ def _check_history(history: History, net: Network, epoch: int, *, where: str) ->
             f"{where} has weight layers of sizes {counts}; expected "
             f"{[w.size for w in net.weights]} for a {list(net.sizes)} network"
         )
+
+
+def _check_writable(template: str, directory: str) -> None:
+    """Refuse a checkpoint directory in which no file can be created, before training.
+
+    A file is tried rather than permissions read: they do not tell, for a
+    read-only file system or for root.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".decaylab-write-test.", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(
+            f"checkpoint_path={template!r} is in a directory where no file can be written "
+            f"({exc.strerror or exc}); expected a writable directory"
+        ) from None

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from decaylab._progress import progress_bar as tqdm
-from decaylab.errors import TrainingDiverged, TrainingInterrupted
+from decaylab._safeguards import checkpoint_write_failed, continuation_call
+from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Backprop, Network
 
@@ -164,6 +165,11 @@ class Run:
             for start in range(0, n, m)
         ]
 
+    @property
+    def optimizer_state(self) -> dict | None:
+        """The rule's state as ``train``'s ``optimizer_state`` takes it: None for eq. 93."""
+        return self.state or None
+
     def order(self, epoch: int) -> np.ndarray | None:
         """The examples' order in ``epoch``: given, shuffled, or None (as they are)."""
         if self.orders is not None:
@@ -198,9 +204,14 @@ class Run:
         """The error for Ctrl-C, after the checkpoint of the last completed epoch is written."""
         # Network, generator and record all stand at the end of the last recorded epoch.
         done = self.recorder.epochs[-1]
-        path = checkpoints.write(done, self)
+        try:
+            path = checkpoints.write(done, self)
+        except CheckpointWriteError as exc:  # the interruption, and what it keeps, come first
+            path, failed = None, f" The checkpoint of epoch {done} could not be written: {exc}."
+        else:
+            failed = ""
         saved = (
-            ""
+            failed
             if path is None
             else f" A checkpoint of epoch {done} is in {path!r}: "
             "decaylab.resume(decaylab.load_checkpoint(path), data) continues from it."
@@ -209,10 +220,11 @@ class Run:
         return TrainingInterrupted(
             f"training interrupted after epoch {done}; epochs {kept.epoch[0]}-{done} are kept in "
             f".history and the network is at the end of epoch {done}. To resume, call "
-            f"train(net, data, epochs={self.last - done}, seed=exc.generator, "
-            f"history=exc.history) with the same other settings.{saved}",
+            f"{continuation_call(self.last - done, self.optimizer_state)} with the same other "
+            f"settings.{saved}",
             history=kept,
             generator=self.rng,
+            optimizer_state=self.optimizer_state,
         )
 
 
@@ -243,16 +255,19 @@ class CheckpointSchedule:
         """Write the checkpoint of ``epoch``; return the file written, if any."""
         if self.writer is None:
             return None
-        # Only a run with a rule's state passes one, so other writers keep working.
-        extra = {"optimizer_state": run.state} if run.state else {}
-        path = self.writer(
-            epoch,
-            net=run.net,
-            generator=run.rng,
-            training=self.training,
-            history=run.history(),
-            **extra,
-        )
+        # Only a run with an update rule's state passes one, so other writers keep working.
+        extra = {} if run.optimizer_state is None else {"optimizer_state": run.optimizer_state}
+        try:
+            path = self.writer(
+                epoch,
+                net=run.net,
+                generator=run.rng,
+                training=self.training,
+                history=run.history(),
+                **extra,
+            )
+        except OSError as exc:
+            raise checkpoint_write_failed(exc, self.writer, epoch, run) from None
         self.last_written = epoch
         return path
 

@@ -100,6 +100,13 @@ def write_atomically(path: str, write) -> None:
         raise
 
 
+def entry_ratio(archive, key: str) -> float:
+    """How many times the entry ``key`` of an open ``.npz`` archive expands when inflated."""
+    member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
+    info = archive.zip.getinfo(member)
+    return info.file_size / max(info.compress_size, 1024)
+
+
 def entry_header(path: str, archive, key: str) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype of the entry ``key`` of an open ``.npz`` ``archive``, read from
     its ``.npy`` header alone, without decompressing its data.

@@ -41,6 +41,7 @@ import numpy as np
 
 from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
 from decaylab._progress import progress_bar
+from decaylab._safeguards import run_identity
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -401,6 +402,7 @@ def train_ensemble(
             "steps_per_epoch": steps_per_epoch(n, batch_size),
             "shuffle": shuffle,
             "seed": seed if isinstance(seed, int) else None,
+            **run_identity(net, d, X, labels, evaluation),
         }
 
         def penalty(sum_of_squares, convention=convention, lm=lm, e=e, n_w=net.n_weights):

@@ -571,6 +571,9 @@ class History:
         return pd.DataFrame(columns).set_index("epoch")
 
 
+#: How far a History's epoch numbers and layer counts may deflate (they deflate about 5:1).
+_MAX_RECORD_RATIO = 64
+
 #: Settings that may differ between the parts of one run (see History.concatenate).
 _PER_PART_SETTINGS = ("epochs", "seed")
 
@@ -588,7 +591,7 @@ def read_record(
     one value per parameter (or per layer and step). Entries without the prefix
     are not read.
     """
-    from decaylab._files import entry_header, read_entry
+    from decaylab._files import entry_header, entry_ratio, read_entry
 
     names = {k[len(prefix) :] for k in archive.files if k.startswith(prefix)}
     if "epoch" in names:
@@ -610,6 +613,15 @@ def read_record(
     if isinstance(declared, int) and not isinstance(declared, bool) and declared >= 0:
         max_rows = declared + 1 if max_rows is None else min(max_rows, declared + 1)
     found, _ = entry_header(path, archive, prefix + "epoch")
+    # Strictly increasing integers deflate about 5 to 1; a record whose epoch numbers (or
+    # layer counts) deflate far more declares a size it does not hold.
+    for key in ("epoch", "weights.counts", "biases.counts"):
+        if key in names and entry_ratio(archive, prefix + key) > _MAX_RECORD_RATIO:
+            raise DataFileError(
+                f"{path}: {prefix}{key} deflates {entry_ratio(archive, prefix + key):.0f} to 1, "
+                f"more than {_MAX_RECORD_RATIO} to 1, which distinct epoch numbers and layer "
+                "sizes cannot; the file is damaged or crafted"
+            )
     if max_rows is not None and len(found) == 1 and found[0] > max_rows:
         raise DataFileError(
             f"{path}: {prefix}epoch has {found[0]} rows; the file declares a record of at most "

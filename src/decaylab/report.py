@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from decaylab._blas import describe_environment, environment
 from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab._version import __version__
@@ -395,6 +396,8 @@ def write_report(
     content = {
         "claims": [to_plain(c) for c in answered_claims(results, experiments)],
         "experiments": [r.to_dict() for r in results],
+        # Same seed, same bits holds only with these versions and BLAS kernels.
+        "environment": environment(),
     }
     json_path.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
     _publish(directory, final)
@@ -449,22 +452,23 @@ def _publish(staging: Path, out: Path) -> None:
 
     The old folder is renamed aside before the new one takes its name, and put back
     if that fails, so ``out`` holds either the old report or the new one, never a mix.
+    Files of the old folder that a report does not write are then moved into the new
+    one; the old folder is removed only once they all are.
     """
-    old = None
-    if out.exists():
-        for entry in out.iterdir():
-            if entry.name not in _report_files():
-                os.replace(entry, staging / entry.name)
-        old = out.with_name(staging.name.replace(".partial", ".old"))
-        os.replace(out, old)
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    old = out.with_name(staging.name.replace(".partial", ".old"))
+    os.replace(out, old)
     try:
         os.replace(staging, out)
     except BaseException:
-        if old is not None:
-            os.replace(old, out)
+        os.replace(old, out)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for entry in old.iterdir():
+        if entry.name not in _report_files():
+            os.replace(entry, out / entry.name)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _run_all(jobs, directory: Path, *, workers: int, progress: bool):
@@ -480,8 +484,9 @@ def _run_all(jobs, directory: Path, *, workers: int, progress: bool):
         disable=not progress,
         file=sys.stderr,
     )
-    executor = _executor(min(workers, len(jobs)))
+    executor = None
     try:
+        executor = _executor(min(workers, len(jobs)))
         if executor is None:
             runs = (_run_experiment(e.run, kwargs, progress) for e, kwargs in jobs)
         else:
@@ -536,7 +541,7 @@ def _document(
         f"(n = {data.train.n} training, "
         f"{data.validation.n} validation examples); {_stand_in(results)}"
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
-        f"({timing}).",
+        f"({timing}); {describe_environment(environment())}.",
         "",
         "*Update rule* (Nielsen, eq. 93): w → (1 − ηλ/n)·w − (η/m)·Σ_x ∂C_x/∂w; biases are not "
         "decayed; sigmoid units, cross-entropy cost. Q7 sets momentum, Adam + L2 and AdamW "

@@ -31,6 +31,7 @@ from decaylab._continuation import (
     check_network_state,
 )
 from decaylab._epochs import CheckpointSchedule, Run, StepSplit, train_epochs
+from decaylab._safeguards import check_optimizer_progress, run_identity
 from decaylab._validation import as_generator, check_bool, check_data, check_int, check_real
 from decaylab.conventions import DecayConvention, get_convention, steps_per_epoch
 from decaylab.history import STATISTICS, History, ParameterStats, layer_statistics
@@ -363,6 +364,7 @@ def _settings(c: dict) -> dict:
         "steps_per_epoch": steps_per_epoch(n, c["batch_size"]),
         "shuffle": c["shuffle"],
         "seed": c["seed"],
+        **run_identity(net, c["multiplier"], c["X"], c["labels"], c["evaluation"]),
     }
     recorded = _recorded_rule(c["rule"])
     if recorded is not None:
@@ -380,6 +382,7 @@ def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedul
     if history is not None:
         first = check_continuation(history, settings, c["training_metrics"], c["evaluation"])
         _check_rule_continuation(history, settings)
+        check_optimizer_progress(history, settings, c["state"])
     orders = _check_order(c["order"], c["epochs"], n, first)
 
     def penalty(sum_of_squares: float) -> float:

@@ -22,8 +22,16 @@ from decaylab.plots._helpers import (
 __all__ = ["plot_histories"]
 
 
-#: Settings that follow from others (sizes, η, λ, n, m); named only if nothing else differs.
-DERIVED_SETTINGS = ("n_weights", "multiplier", "steps_per_epoch")
+#: Settings that follow from others (sizes, η, λ, n, m, dtype, the data); named only if
+#: nothing else differs.
+DERIVED_SETTINGS = (
+    "n_weights",
+    "multiplier",
+    "multiplier_applied",
+    "steps_per_epoch",
+    "data_fingerprint",
+    "evaluation_fingerprint",
+)
 
 
 def _differing_settings(histories: Sequence[History]) -> list[str]:
