@@ -46,7 +46,7 @@ def test_an_unwritable_checkpoint_directory_is_refused_before_training(problem):
 
 def _disk_full_at(monkeypatch, epoch: int):
     """Make the checkpoint of ``epoch`` fail as on a full disk, after writing some bytes."""
-    write = decaylab.checkpoint._write_npz
+    write = decaylab._checkpoint_files._write_npz
 
     def write_or_fail(fh, arrays):
         if f'"epoch": {epoch},' in str(arrays["checkpoint_json"]):
@@ -54,7 +54,7 @@ def _disk_full_at(monkeypatch, epoch: int):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         write(fh, arrays)
 
-    monkeypatch.setattr(decaylab.checkpoint, "_write_npz", write_or_fail)
+    monkeypatch.setattr(decaylab._checkpoint_files, "_write_npz", write_or_fail)
 
 
 @pytest.mark.parametrize("optimizer", [None, "momentum", "adam"])
