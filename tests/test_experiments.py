@@ -75,7 +75,7 @@ def records(small):
         ),
         "q4": dl.initialisation_comparison(small, hidden=10, epochs=4, seeds=2),
         "q5": dl.layer_movement(
-            [small], hidden=10, lmbdas=(0.5, 5.0), reference_n=200, epochs=4, seeds=2
+            [small], hidden=10, lmbdas=(0.5, 5.0), reference_n=200, epochs=4, seeds=2, mnist_n=200
         ),
         "q6": dl.convention_transfer(
             small,
@@ -514,7 +514,38 @@ def test_q5_cancellation_is_abs_sum_over_l1(records):
 
 def test_q5_lambda_keeps_per_step_decay(records):
     r = records["q5"]
-    np.testing.assert_allclose(r.eta_lambda_over_n, [0.5 * 0.5 / 200, 0.5 * 5.0 / 200])
+    np.testing.assert_allclose(r.eta_lambda_over_n[:2], [0.5 * 0.5 / 200, 0.5 * 5.0 / 200])
+
+
+def test_q5_readers_run_is_the_readers_setting_on_mnist(records):
+    r = records["q5"]
+    assert r.reader == [2, 3]
+    assert [r.datasets[c] for c in r.reader] == ["mnist5k", "mnist5k"]
+    assert [r.sizes[c] for c in r.reader] == [[784, 10, 10], [784, 10, 10]]
+    # λ = 5·n/50,000 gives the reader's ηλ/n = 0.1·5/50,000; then the reader's own λ = 5.
+    np.testing.assert_allclose(r.lmbdas[r.reader], [5.0 * 200 / 50000, 5.0])
+    np.testing.assert_allclose(r.eta_lambda_over_n[r.reader], [0.1 * 5 / 50000, 0.1 * 5 / 200])
+
+
+def test_q5_budget_adds_up_to_the_change_of_the_squared_norm(records):
+    r = records["q5"]
+    change = r.trajectories["norm"][:, :, -1] ** 2 - r.trajectories["norm"][:, :, 0] ** 2
+    total = r.budget["contraction"] + r.budget["radial"] + r.budget["noise"]
+    np.testing.assert_allclose(total, change, rtol=1e-9, atol=1e-9)
+
+
+def test_q5_push_is_gradient_terms_over_contraction(records):
+    r = records["q5"]
+    b = r.budget
+    expected = (b["radial"][3, :, 1] + b["noise"][3, :, 1]) / -b["contraction"][3, :, 1]
+    assert r.push[3][1].mean == pytest.approx(expected.mean())
+
+
+def test_q5_a_layer_grows_exactly_when_the_push_beats_decay(records):
+    r = records["q5"]
+    grew = r.trajectories["norm"][:, :, -1] > r.trajectories["norm"][:, :, 0]
+    b = r.budget
+    np.testing.assert_array_equal(grew, b["radial"] + b["noise"] > -b["contraction"])
 
 
 def test_q5_baseline_is_the_same_seed_without_decay(records, small):

@@ -32,7 +32,7 @@ from decaylab.experiments.q1_dominance import early_decay_dominance
 from decaylab.experiments.q2_factor import per_epoch_factor
 from decaylab.experiments.q3_equilibrium import equilibrium_size
 from decaylab.experiments.q4_initialisation import initialisation_comparison
-from decaylab.experiments.q5_layers import layer_movement, mnist_stand_in
+from decaylab.experiments.q5_layers import layer_movement
 from decaylab.experiments.q6_conventions import convention_transfer
 from decaylab.experiments.q7_optimizers import optimizer_comparison
 from decaylab.experiments.records import ExperimentResult, to_plain
@@ -131,7 +131,7 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
                 "max_relaxations": 40.0,
             },
             "q4_initialisation": {"epochs": 15, "seeds": 2},
-            "q5_layers": {"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "stand_in_n": 1000},
+            "q5_layers": {"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "mnist_n": 1000},
             "q6_conventions": {
                 "widths": (16, 45, 128),
                 "sum_lmbdas": tuple(2.0**k for k in range(-4, 4, 2)),
@@ -515,21 +515,21 @@ def write_report(
 
 
 def _layer_datasets(data: Dataset, kwargs: dict) -> list[Dataset]:
-    """Q5 runs a digits-sized network and a 784-input one (MNIST if given, else the stand-in)."""
-    n = kwargs.pop("stand_in_n", 1000)
+    """Q5's λ sweep runs on the digits; the reader's 784-input run on MNIST (given or bundled)."""
     if data.n_inputs == 784:
-        return [load_digits(), data]
-    return [data, mnist_stand_in(n)]
+        kwargs.setdefault("mnist", data)
+        return [load_digits()]
+    return [data]
 
 
 def _document(results, figures, data, *, command, quick, note, seconds, workers) -> str:
     mode = "quick (small sweeps, wide uncertainties)" if quick else "full"
     layers = results[SLUGS.index("q5_layers")]
+    reader = sorted({layers.datasets[c] for c in layers.reader})
     stand_in = (
-        "MNIST"
-        if any(d == "mnist" for d in layers.datasets)
-        else "the bundled digits enlarged to 28×28 (MNIST is not bundled; `--data mnist PATH` "
-        "uses it)"
+        f"real MNIST ({', '.join(reader)}, n = {layers.n[layers.reader[0]]:,})"
+        if reader
+        else "nothing (no MNIST given)"
     )
     timing = ", ".join(f"Q{r.number} {seconds[s]:.0f} s" for r, s in zip(results, SLUGS))
     lines = [
@@ -544,8 +544,8 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
         claims_table(answered_claims(results)),
         "",
         f"*Run:* {command} with decaylab {__version__}, {mode}; data: {data.name} "
-        f"(n = {data.train.n} training, "
-        f"{data.validation.n} validation examples); the 784-input network of Q5 on {stand_in}; "
+        f"(n = {data.train.n} training, {data.validation.n} validation examples); "
+        f"the reader's 784-input run of Q5 on {stand_in}; "
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
         f"({timing}).",
         "",
