@@ -28,7 +28,13 @@ from decaylab.experiments import (
 )
 from decaylab.experiments import q3_equilibrium as q3
 from decaylab.experiments.q1_dominance import dominance_claim, gradient_claim
-from decaylab.experiments.q2_factor import closed_form_claim, crossover, limit_claim
+from decaylab.experiments.q2_factor import (
+    closed_form_claim,
+    condition_claim,
+    crossover,
+    exact_threshold,
+    limit_claim,
+)
 from decaylab.experiments.q4_initialisation import emulation_claim
 from decaylab.experiments.q5_layers import reduction_claim, statistic_agreement, sum_claim
 from decaylab.experiments.q6_conventions import (
@@ -281,6 +287,49 @@ def test_crossover_is_root_two_tolerance_over_steps_when_m_divides_n(steps, m):
 def test_crossover_with_a_ceiling_solves_the_leading_order():
     a = crossover(4, 1000, 300, 0.01)
     assert a * (4 - 1000 / 300) + 4 * a**2 / 2 == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("n, m", [(1000, 1), (1000, 10), (1000, 300), (50000, 10), (50000, 30)])
+def test_exact_threshold_is_where_the_error_reaches_the_tolerance(n, m):
+    a = float(exact_threshold(n, m, 0.01))
+    # Written out in plain floats: e^(−ηλ/m) over (1 − ηλ/n)^⌈n/m⌉ with ηλ = a·n.
+    assert math.exp(-a * n / m) / (1 - a) ** math.ceil(n / m) - 1 == pytest.approx(0.01, rel=1e-6)
+
+
+@pytest.mark.parametrize("n, m", [(1000, 10), (50000, 10), (100000, 100)])
+def test_exact_threshold_is_root_two_tol_m_over_n_when_m_divides_n(n, m):
+    assert float(exact_threshold(n, m, 0.01)) == pytest.approx(math.sqrt(0.02 * m / n), rel=0.05)
+
+
+def test_exact_threshold_below_it_the_closed_form_is_within_tolerance():
+    a = 0.999 * float(exact_threshold(1000, 300, 0.01))
+    assert math.exp(-a * 1000 / 300) / (1 - a) ** 4 - 1 < 0.01
+
+
+@pytest.mark.parametrize(
+    "threshold, word",
+    [
+        ([0.02, 0.5], "holds"),
+        ([0.002, 0.5], "holds with a qualification"),
+        ([np.nan], "undecided"),
+    ],
+)
+def test_condition_claim_words(threshold, word):
+    assert condition_claim(np.array(threshold), much_less=0.01) == word
+
+
+def test_q2_threshold_grid_has_m_dividing_n_and_not(records):
+    r = records["q2"]
+    divides = r.threshold_n % r.threshold_batch_size == 0
+    assert divides.any() and (~divides).any()
+    np.testing.assert_array_equal(r.threshold_ceiling == 0, divides)
+
+
+def test_q2_claim_3_is_decided_by_the_thresholds(records):
+    r = records["q2"]
+    claim = next(c for c in r.claims() if c.number == 3)
+    expected = condition_claim(r.threshold, much_less=r.settings["much_less"])
+    assert claim.verdict == expected == "holds with a qualification"
 
 
 def test_q2_limit_error_falls_as_one_over_n(records):
