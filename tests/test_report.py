@@ -223,6 +223,12 @@ def test_report_records_its_settings_and_timings(written):
     assert "data: small digits (n = 200 training" in text
 
 
+def test_report_opens_with_the_notation_block(written):
+    _, text = written
+    assert text.index("## Notation") < text.index("## The claims, answered")
+    assert "- **n_w**: number of weights" in text
+
+
 def test_report_names_the_mnist_of_the_readers_run(written):
     # Changed with the bundled MNIST: the reader's run uses real MNIST, not enlarged digits.
     _, text = written

@@ -37,6 +37,7 @@ from decaylab.experiments.q6_conventions import convention_transfer
 from decaylab.experiments.q7_optimizers import optimizer_comparison
 from decaylab.experiments.records import ExperimentResult, to_plain
 from decaylab.experiments.runs import single_threaded_blas
+from decaylab.notation import notation_markdown
 
 __all__ = [
     "Report",
@@ -539,6 +540,7 @@ def _document(results, figures, data, *, command, quick, note, seconds, workers)
         "function (thresholds in its section's settings). ± is one standard error over seeds; "
         "intervals in brackets are 95 % intervals.",
         "",
+        notation_markdown(),
         "## The claims, answered",
         "",
         claims_table(answered_claims(results)),
