@@ -797,3 +797,19 @@ def test_experiments_do_not_import_matplotlib():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_q3_width_sweep_on_mnist_fits_rms_against_n_w():
+    r = dl.equilibrium_size(
+        widths=(4, 8, 16), seeds=2, eta=1.0, lmbda=10.0, epochs=0, lmbdas=(), ns=(),
+        batch_sizes=(), mnist="bundled", mnist_widths=(4, 16), mnist_n=100,
+        data=dl.Dataset(*(dl.Split(p.X[:100], p.y[:100]) for p in (
+            dl.load_digits().train, dl.load_digits().validation, dl.load_digits().test)),
+            10, "small digits"),
+    )  # fmt: skip
+    np.testing.assert_array_equal(r.mnist_n_weights, [4 * 794, 16 * 794])
+    ok = r.mnist_reached.ravel()
+    x = np.repeat(r.mnist_n_weights, 2)[ok]
+    slope = np.polyfit(np.log(x), np.log(r.mnist_equilibrium_rms.ravel()[ok]), 1)[0]
+    assert r.mnist_fit.exponent == pytest.approx(slope, rel=1e-9)
+    assert any("On real MNIST" in bullet for bullet in r.evidence)

@@ -153,7 +153,8 @@ def experiment_settings(data: Dataset, *, quick: bool = False, seeds: int | None
         settings = {
             "q1_dominance": {},
             "q2_factor": {},
-            "q3_equilibrium": {"ns": _ns(n)},
+            # The widths on real MNIST too, unless the report already runs on MNIST.
+            "q3_equilibrium": {"ns": _ns(n), "mnist": "bundled" if data.n_inputs != 784 else None},
             "q4_initialisation": {},
             "q5_layers": {},
             "q6_conventions": {"ns": _ns(n)},
