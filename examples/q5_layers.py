@@ -1,11 +1,12 @@
 """Question 5: can one layer shrink while another grows, under the same λ?
 
-Trains [64, 30, 10] on the digits and [784, 30, 10] on the same digits
-enlarged to 28×28 pixels (or on MNIST itself, given its path) from the large
-initialisation, and follows each layer's L2 norm, L1 norm, variance and sum.
+Trains [64, 30, 10] on the digits over a range of λ, and runs the reader's
+[784, 30, 10] network (η = 0.1, m = 10, λ = 5 and the reader's ηλ/n) on the
+bundled real MNIST images (or on the full MNIST, given its path), from the large
+initialisation; follows each layer's L2 norm, L1 norm, variance, sum and ‖w‖² budget.
 
-    python examples/q5_layers.py                    # about 10 s; writes q5_layers.png
-    python examples/q5_layers.py ~/mnist.pkl.gz     # the same with real MNIST (first 5,000)
+    python examples/q5_layers.py                    # about a minute; writes q5_layers.png
+    python examples/q5_layers.py ~/mnist.pkl.gz     # the reader's run on MNIST's first 5,000
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def main(
     ----------
     mnist : str or path, optional
         MNIST (Nielsen's mnist.pkl.gz or the IDX directory); its first 5,000
-        training examples replace the enlarged digits.
+        training examples replace the bundled 4,000 in the reader's run.
 
     Other keyword arguments go to :func:`decaylab.layer_movement`.
     Returns its :class:`~decaylab.experiments.LayerResult`.
@@ -38,7 +39,7 @@ def main(
             10,
             "mnist",
         )
-        options["datasets"] = [dl.load_digits(), cut]
+        options["mnist"] = cut
     result = dl.layer_movement(lmbdas=lmbdas, epochs=epochs, seeds=seeds, **options)
     if figure is not None:
         import decaylab.plots as dp

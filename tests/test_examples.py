@@ -58,7 +58,7 @@ CASES = [
     ("q4_initialisation", {"epochs": 3, "seeds": 2, "hidden": 8}, experiments.InitialisationResult),
     (
         "q5_layers",
-        {"lmbdas": (0.5,), "epochs": 3, "seeds": 2, "hidden": 8, "stand_in_n": 200},
+        {"lmbdas": (0.5,), "epochs": 3, "seeds": 2, "hidden": 8, "mnist_n": 200},
         experiments.LayerResult,
     ),
     (

@@ -28,13 +28,20 @@ from decaylab.experiments import (
 )
 from decaylab.experiments import q3_equilibrium as q3
 from decaylab.experiments.q1_dominance import dominance_claim, gradient_claim
-from decaylab.experiments.q2_factor import closed_form_claim, crossover, limit_claim
+from decaylab.experiments.q2_factor import (
+    closed_form_claim,
+    condition_claim,
+    crossover,
+    exact_threshold,
+    limit_claim,
+)
 from decaylab.experiments.q4_initialisation import emulation_claim
 from decaylab.experiments.q5_layers import reduction_claim, statistic_agreement, sum_claim
 from decaylab.experiments.q6_conventions import (
     best_lambda_by_cost,
     data_size_claim,
     stability_claim,
+    transfer_preference,
 )
 from decaylab.experiments.runs import RunSpec, run_group, run_many, run_one
 
@@ -75,7 +82,7 @@ def records(small):
         ),
         "q4": dl.initialisation_comparison(small, hidden=10, epochs=4, seeds=2),
         "q5": dl.layer_movement(
-            [small], hidden=10, lmbdas=(0.5, 5.0), reference_n=200, epochs=4, seeds=2
+            [small], hidden=10, lmbdas=(0.5, 5.0), reference_n=200, epochs=4, seeds=2, mnist_n=200
         ),
         "q6": dl.convention_transfer(
             small,
@@ -281,6 +288,49 @@ def test_crossover_is_root_two_tolerance_over_steps_when_m_divides_n(steps, m):
 def test_crossover_with_a_ceiling_solves_the_leading_order():
     a = crossover(4, 1000, 300, 0.01)
     assert a * (4 - 1000 / 300) + 4 * a**2 / 2 == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("n, m", [(1000, 1), (1000, 10), (1000, 300), (50000, 10), (50000, 30)])
+def test_exact_threshold_is_where_the_error_reaches_the_tolerance(n, m):
+    a = float(exact_threshold(n, m, 0.01))
+    # Written out in plain floats: e^(−ηλ/m) over (1 − ηλ/n)^⌈n/m⌉ with ηλ = a·n.
+    assert math.exp(-a * n / m) / (1 - a) ** math.ceil(n / m) - 1 == pytest.approx(0.01, rel=1e-6)
+
+
+@pytest.mark.parametrize("n, m", [(1000, 10), (50000, 10), (100000, 100)])
+def test_exact_threshold_is_root_two_tol_m_over_n_when_m_divides_n(n, m):
+    assert float(exact_threshold(n, m, 0.01)) == pytest.approx(math.sqrt(0.02 * m / n), rel=0.05)
+
+
+def test_exact_threshold_below_it_the_closed_form_is_within_tolerance():
+    a = 0.999 * float(exact_threshold(1000, 300, 0.01))
+    assert math.exp(-a * 1000 / 300) / (1 - a) ** 4 - 1 < 0.01
+
+
+@pytest.mark.parametrize(
+    "threshold, word",
+    [
+        ([0.02, 0.5], "holds"),
+        ([0.002, 0.5], "holds with a qualification"),
+        ([np.nan], "undecided"),
+    ],
+)
+def test_condition_claim_words(threshold, word):
+    assert condition_claim(np.array(threshold), much_less=0.01) == word
+
+
+def test_q2_threshold_grid_has_m_dividing_n_and_not(records):
+    r = records["q2"]
+    divides = r.threshold_n % r.threshold_batch_size == 0
+    assert divides.any() and (~divides).any()
+    np.testing.assert_array_equal(r.threshold_ceiling == 0, divides)
+
+
+def test_q2_claim_3_is_decided_by_the_thresholds(records):
+    r = records["q2"]
+    claim = next(c for c in r.claims() if c.number == 3)
+    expected = condition_claim(r.threshold, much_less=r.settings["much_less"])
+    assert claim.verdict == expected == "holds with a qualification"
 
 
 def test_q2_limit_error_falls_as_one_over_n(records):
@@ -514,7 +564,38 @@ def test_q5_cancellation_is_abs_sum_over_l1(records):
 
 def test_q5_lambda_keeps_per_step_decay(records):
     r = records["q5"]
-    np.testing.assert_allclose(r.eta_lambda_over_n, [0.5 * 0.5 / 200, 0.5 * 5.0 / 200])
+    np.testing.assert_allclose(r.eta_lambda_over_n[:2], [0.5 * 0.5 / 200, 0.5 * 5.0 / 200])
+
+
+def test_q5_readers_run_is_the_readers_setting_on_mnist(records):
+    r = records["q5"]
+    assert r.reader == [2, 3]
+    assert [r.datasets[c] for c in r.reader] == ["mnist5k", "mnist5k"]
+    assert [r.sizes[c] for c in r.reader] == [[784, 10, 10], [784, 10, 10]]
+    # λ = 5·n/50,000 gives the reader's ηλ/n = 0.1·5/50,000; then the reader's own λ = 5.
+    np.testing.assert_allclose(r.lmbdas[r.reader], [5.0 * 200 / 50000, 5.0])
+    np.testing.assert_allclose(r.eta_lambda_over_n[r.reader], [0.1 * 5 / 50000, 0.1 * 5 / 200])
+
+
+def test_q5_budget_adds_up_to_the_change_of_the_squared_norm(records):
+    r = records["q5"]
+    change = r.trajectories["norm"][:, :, -1] ** 2 - r.trajectories["norm"][:, :, 0] ** 2
+    total = r.budget["contraction"] + r.budget["radial"] + r.budget["noise"]
+    np.testing.assert_allclose(total, change, rtol=1e-9, atol=1e-9)
+
+
+def test_q5_push_is_gradient_terms_over_contraction(records):
+    r = records["q5"]
+    b = r.budget
+    expected = (b["radial"][3, :, 1] + b["noise"][3, :, 1]) / -b["contraction"][3, :, 1]
+    assert r.push[3][1].mean == pytest.approx(expected.mean())
+
+
+def test_q5_a_layer_grows_exactly_when_the_push_beats_decay(records):
+    r = records["q5"]
+    grew = r.trajectories["norm"][:, :, -1] > r.trajectories["norm"][:, :, 0]
+    b = r.budget
+    np.testing.assert_array_equal(grew, b["radial"] + b["noise"] > -b["contraction"])
 
 
 def test_q5_baseline_is_the_same_seed_without_decay(records, small):
@@ -646,6 +727,37 @@ def test_data_size_claim_undecided_when_the_interval_admits_both():
     assert data_size_claim(wide) == "undecided"
 
 
+def _losses(proportional, fixed):
+    # The last n is the reference, where both rules lose nothing.
+    return {"λ ∝ n": np.array([proportional, 0.0]), "fixed m/(ηλ)": np.array([fixed, 0.0])}
+
+
+@pytest.mark.parametrize(
+    "slope, losses, word",
+    [
+        (0.0, _losses(0.001, 0.008), "undecided"),  # slope: fixed λ; transfer: λ ∝ n
+        (0.0, _losses(0.008, 0.001), "does not hold"),  # both favour a fixed λ
+        (0.0, _losses(0.003, 0.001), "does not hold"),  # transfer within the margin
+        (1.0, _losses(0.008, 0.001), "undecided"),  # slope: λ ∝ n; transfer: fixed λ
+        (1.0, _losses(0.001, 0.008), "holds"),
+    ],
+)
+def test_data_size_claim_needs_slope_and_transfer_to_agree(slope, losses, word):
+    assert data_size_claim(_fit(slope), losses, loss_margin=0.005) == word
+
+
+@pytest.mark.parametrize(
+    "losses, preferred",
+    [
+        (_losses(0.001, 0.008), "λ ∝ n"),
+        (_losses(0.008, 0.001), "fixed"),
+        (_losses(0.002, 0.004), None),
+    ],
+)
+def test_transfer_preference(losses, preferred):
+    assert transfer_preference(losses, loss_margin=0.005) == preferred
+
+
 def test_convention_verdict_names_the_steadier_convention():
     answer = convention_verdict(
         {"sum": _fit(0.0), "mean": _fit(1.0)}, None, {"λ ∝ n": np.array([np.nan])}
@@ -739,3 +851,19 @@ def test_layer_movement_rescales_only_when_asked_by_name(small):
     scaled = _q5(small, reference_n=1000)
     assert scaled.lmbdas.tolist() == [5.0 * 200 / 1000]
     assert scaled.settings["reference_n"] == 1000
+
+
+def test_q3_width_sweep_on_mnist_fits_rms_against_n_w():
+    r = dl.equilibrium_size(
+        widths=(4, 8, 16), seeds=2, eta=1.0, lmbda=10.0, epochs=0, lmbdas=(), ns=(),
+        batch_sizes=(), mnist="bundled", mnist_widths=(4, 16), mnist_n=100,
+        data=dl.Dataset(*(dl.Split(p.X[:100], p.y[:100]) for p in (
+            dl.load_digits().train, dl.load_digits().validation, dl.load_digits().test)),
+            10, "small digits"),
+    )  # fmt: skip
+    np.testing.assert_array_equal(r.mnist_n_weights, [4 * 794, 16 * 794])
+    ok = r.mnist_reached.ravel()
+    x = np.repeat(r.mnist_n_weights, 2)[ok]
+    slope = np.polyfit(np.log(x), np.log(r.mnist_equilibrium_rms.ravel()[ok]), 1)[0]
+    assert r.mnist_fit.exponent == pytest.approx(slope, rel=1e-9)
+    assert any("On real MNIST" in bullet for bullet in r.evidence)

@@ -35,7 +35,7 @@ TINY = {
         "sweep_hidden": 6,
     },
     "q4_initialisation": {"epochs": 3, "hidden": 6},
-    "q5_layers": {"lmbdas": (0.5,), "epochs": 3, "hidden": 6, "stand_in_n": 100},
+    "q5_layers": {"lmbdas": (0.5,), "epochs": 3, "hidden": 6, "mnist_n": 100},
     "q6_conventions": {
         "widths": (4, 8),
         "sum_lmbdas": (0.5, 4.0, 32.0),
@@ -247,9 +247,16 @@ def test_report_records_its_settings_and_timings(written):
     assert "data: small digits (n = 200 training" in text
 
 
-def test_report_names_the_mnist_stand_in(written):
+def test_report_opens_with_the_notation_block(written):
     _, text = written
-    assert "the bundled digits enlarged to 28×28" in text
+    assert text.index("## Notation") < text.index("## The claims, answered")
+    assert "- **n_w**: number of weights" in text
+
+
+def test_report_names_the_mnist_of_the_readers_run(written):
+    # Changed with the bundled MNIST: the reader's run uses real MNIST, not enlarged digits.
+    _, text = written
+    assert "the reader's 784-input run of Q5 on real MNIST (mnist5k, n = 100)" in text
 
 
 @pytest.mark.slow
@@ -318,12 +325,15 @@ def test_settings_line_is_compact(settings, line):
 
 
 @pytest.mark.slow
-def test_mnist_shaped_data_replaces_the_stand_in(tmp_path):
+def test_mnist_given_replaces_the_bundled_one_in_the_readers_run(tmp_path):
+    # Changed with the bundled MNIST: given MNIST now runs the reader's run (two λ).
     fake = dl.make_teacher_student(n=200, n_inputs=784, n_classes=10, n_validation=100, seed=1)
     mnist = dl.Dataset(fake.train, fake.validation, fake.test, 10, "mnist")
     result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False, workers=1)
-    assert result.results[4].datasets == ["digits", "mnist"]
-    assert "network of Q5 on MNIST" in result.markdown.read_text(encoding="utf-8")
+    assert result.results[4].datasets == ["digits", "mnist", "mnist"]
+    assert "784-input run of Q5 on real MNIST (mnist, n = 100)" in result.markdown.read_text(
+        encoding="utf-8"
+    )
 
 
 def _claim_rows(text):

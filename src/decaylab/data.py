@@ -1,5 +1,5 @@
-"""Data sets: the bundled UCI digits, MNIST from a local file, your own arrays or CSV file, and a
-synthetic teacher-student task.
+"""Data sets: the bundled UCI digits and 5,000 MNIST images, MNIST from a local file, your own
+arrays or CSV file, and a synthetic teacher-student task.
 
 Every loader returns a :class:`Dataset` of :class:`Split` s (train, validation and, where
 there is one, test).
@@ -235,25 +235,37 @@ def load_digits(dtype: DTypeLike = np.float64) -> Dataset:
 
 
 def load_mnist(
-    path: str | Path, *, validation_size: int = 10000, dtype: DTypeLike = np.float64
+    path: str | Path | None = None,
+    *,
+    validation_size: int = 10000,
+    dtype: DTypeLike = np.float64,
 ) -> Dataset:
-    """Load MNIST from Nielsen's ``mnist.pkl.gz`` or a directory of the original IDX files.
+    """Load the 5,000 bundled MNIST images, or MNIST from Nielsen's pickle or the IDX files.
 
     Nothing is downloaded. The pickle is read with an unpickler that can only rebuild
     NumPy arrays, so a tampered file cannot run code.
 
+    Without ``path``, the 5,000 real MNIST images bundled with decaylab (500 of each
+    digit, from the MNIST database of LeCun, Cortes and Burges, CC BY-SA 3.0) are
+    returned with a fixed, stored, stratified split: 4,000 train, 500 validation and
+    500 test images, 400 / 50 / 50 of each digit. Each split is ordered in blocks of
+    ten holding one image of every digit, so the first ``n`` training examples hold
+    ``n / 10`` of each digit when 10 divides ``n``. The data set is named ``"mnist5k"``.
+
     Parameters
     ----------
-    path : str or pathlib.Path
+    path : str or pathlib.Path, optional
         Either Nielsen's ``mnist.pkl.gz`` (a gzipped pickle of ``(train, validation,
         test)``, each ``(X, y)``), or a directory holding ``train-images-idx3-ubyte``,
         ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
         ``t10k-labels-idx1-ubyte``, each optionally gzipped with a ``.gz`` suffix.
+        None (the default) loads the bundled 5,000 images.
     validation_size : int, default 10000
-        The validation set is the last ``validation_size`` examples of the 60,000
-        training images; the rest are the training set. For the pickle, its train and
-        validation parts are joined first, so the default reproduces Nielsen's
-        50,000 / 10,000 / 10,000 split exactly for both formats.
+        For a file: the validation set is the last ``validation_size`` examples of the
+        60,000 training images; the rest are the training set. For the pickle, its train
+        and validation parts are joined first, so the default reproduces Nielsen's
+        50,000 / 10,000 / 10,000 split exactly for both formats. The bundled split is
+        fixed, so without ``path`` only the default is accepted.
     dtype : floating dtype, default numpy.float64
         Dtype of the inputs ``X``.
 
@@ -270,10 +282,19 @@ def load_mnist(
         If a file is missing, truncated, corrupted or not in the expected format, or if
         the pickle refers to anything other than NumPy arrays.
     ValueError, TypeError
-        If ``validation_size`` is not an int in ``1 .. n_train - 1``.
+        If ``validation_size`` is not an int in ``1 .. n_train - 1``, or is not the
+        default without ``path``.
     """
     dt = _float_dtype(dtype)
     validation_size = check_int("validation_size", validation_size, minimum=1)
+    if path is None:
+        if validation_size != 10000:
+            raise ValueError(
+                f"validation_size={validation_size} was given without a path; the bundled "
+                f"MNIST images have a fixed split (4000 / 500 / 500), so expected the default "
+                f"or a path to Nielsen's mnist.pkl.gz or the IDX files"
+            )
+        return _load_bundled_mnist(dt)
     path = Path(path)
     if path.is_dir():
         X_train, y_train, X_test, y_test = _read_idx_dir(path)
@@ -296,6 +317,39 @@ def load_mnist(
         n_classes=10,
         name="mnist",
     )
+
+
+_MNIST5K_SIZES = {"train": 4000, "validation": 500, "test": 500}
+
+
+def _load_bundled_mnist(dt: np.dtype) -> Dataset:
+    """The 5,000 bundled MNIST images in their stored split (see ``_data/README.md``)."""
+    resource = resources.files(__package__) / "_data" / "mnist5k.npz"
+    try:
+        with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except FileNotFoundError as exc:
+        raise DataFileError(
+            f"{resource}: the bundled MNIST file was not found; reinstall decaylab"
+        ) from exc
+    except Exception as exc:  # any failure to parse the zip/npy format means a damaged file
+        raise DataFileError(f"{resource}: could not be read as an npz archive: {exc}") from exc
+    X, y = arrays.get("X"), arrays.get("y")
+    if X is None or y is None or X.shape != (5000, 784) or y.shape != (5000,):
+        raise DataFileError(
+            f"{resource}: expected arrays X of shape (5000, 784) and y of shape (5000,); the "
+            f"file is damaged, reinstall decaylab"
+        )
+    splits = {}
+    for part, n in _MNIST5K_SIZES.items():
+        index = arrays.get(f"{part}_index")
+        if index is None or index.shape != (n,) or index.max(initial=0) >= 5000:
+            raise DataFileError(
+                f"{resource}: expected {part}_index of shape ({n},) with rows 0..4999; the file "
+                f"is damaged, reinstall decaylab"
+            )
+        splits[part] = Split((X[index] / 255.0).astype(dt), y[index].astype(np.int64))
+    return Dataset(**splits, n_classes=10, name="mnist5k")
 
 
 # These globals are all that pickled float and int arrays need, and none of them can run

@@ -41,6 +41,7 @@ from decaylab.experiments.records import (
 )
 from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
 from decaylab.experiments.runs import single_threaded_blas
+from decaylab.notation import notation_markdown
 
 __all__ = [
     "Report",
@@ -419,7 +420,7 @@ def _check_override(experiment: Experiment, kwargs: object) -> None:
             "arguments"
         )
     parameters = inspect.signature(experiment.run).parameters
-    # Preset keys the experiment's inputs consume (Q5's stand_in_n) are taken too.
+    # Preset keys that the experiment's inputs consume are taken too.
     taken = set(parameters) - {"data", "progress"} | set(experiment.quick) | set(experiment.full)
     unknown = sorted(set(kwargs) - taken)
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -508,17 +509,18 @@ def _run_all(jobs, directory: Path, *, workers: int, progress: bool):
 
 
 def _stand_in(results) -> str:
-    """Where the 784-input network of Q5 ran, if Q5 is in the report."""
-    layers = [r for r in results if r.number == 5 and hasattr(r, "datasets")]
+    """Where the reader's 784-input run of Q5 ran, if Q5 is in the report."""
+    layers = [r for r in results if r.number == 5 and hasattr(r, "reader")]
     if not layers:
         return ""
+    layers = layers[0]
+    reader = sorted({layers.datasets[c] for c in layers.reader})
     where = (
-        "MNIST"
-        if any(d == "mnist" for d in layers[0].datasets)
-        else "the bundled digits enlarged to 28×28 (MNIST is not bundled; `--data mnist PATH` "
-        "uses it)"
+        f"real MNIST ({', '.join(reader)}, n = {layers.n[layers.reader[0]]:,})"
+        if reader
+        else "nothing (no MNIST given)"
     )
-    return f"the 784-input network of Q5 on {where}; "
+    return f"the reader's 784-input run of Q5 on {where}; "
 
 
 def _document(
@@ -533,13 +535,14 @@ def _document(
         "function (thresholds in its section's settings). ± is one standard error over seeds; "
         "intervals in brackets are 95 % intervals.",
         "",
+        notation_markdown(),
         "## The claims, answered",
         "",
         claims_table(answered_claims(results, experiments)),
         "",
         f"*Run:* {command} with decaylab {__version__}, {mode}; data: {data.name} "
-        f"(n = {data.train.n} training, "
-        f"{data.validation.n} validation examples); {_stand_in(results)}"
+        f"(n = {data.train.n} training, {data.validation.n} validation examples); "
+        f"{_stand_in(results)}"
         f"{seconds['total']:.0f} s on {workers} worker process{'es' * (workers > 1)} "
         f"({timing}); {describe_environment(environment())}.",
         "",

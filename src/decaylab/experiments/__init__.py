@@ -46,7 +46,7 @@ from decaylab.experiments.q5_layers import (
     LayerResult,
     layer_movement,
     layer_verdict,
-    mnist_stand_in,
+    reader_lmbdas,
 )
 from decaylab.experiments.q6_conventions import (
     ConventionResult,
@@ -86,7 +86,7 @@ __all__ = [
     "initialisation_verdict",
     "layer_movement",
     "layer_verdict",
-    "mnist_stand_in",
+    "reader_lmbdas",
     "optimizer_comparison",
     "OptimizerResult",
     "per_epoch_factor",

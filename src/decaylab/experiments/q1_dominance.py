@@ -147,8 +147,9 @@ class DominanceResult(ExperimentResult):
             "holds": f"{lengths}, under {s['small']:g}.",
             "holds with a qualification": f"{lengths}, but their part along w is only "
             f"{radial.mean:.2g} of the contraction: they turn w rather than grow it.",
-            "does not hold": f"{lengths}; their part along w is {radial.mean:.2g} of the "
-            f"contraction, above {s['small']:g}.",
+            "does not hold": f"{lengths} but mostly turn w: decay makes most of ‖w‖²'s "
+            f"change (claim 1); their radial part is {radial.mean:.2g} of the contraction, "
+            f"above {s['small']:g}.",
             "undecided": f"{lengths}; the ratios' uncertainty straddles {s['small']:g}.",
         }[word2]
         return [

@@ -11,6 +11,7 @@ epoch from the large initialisation, where decay dominates (question 1).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,9 @@ from decaylab.experiments.runs import RunSpec, run_many
 __all__ = [
     "FactorResult",
     "closed_form_claim",
+    "condition_claim",
     "crossover",
+    "exact_threshold",
     "factor_verdict",
     "limit_claim",
     "per_epoch_factor",
@@ -85,6 +88,17 @@ class FactorResult(ExperimentResult):
         |(1 − ηλ/n)^{n/m} e^{ηλ/m} − 1| at those n, with η, λ, m fixed.
     limit_slope : ndarray, shape (S,)
         Slope of log limit_error against log n (−1 for an error ∝ 1/n).
+    threshold_n, threshold_batch_size : ndarray of int, shape (T,)
+        The (n, m) pairs at which claim 3's condition is decided: the data's
+        n with m dividing it and not, and the book's n = 50,000 with m = 10, 30.
+    threshold : ndarray, shape (T,)
+        The exact ηλ/n at which e^{−ηλ/m} is ``tolerance`` above
+        (1 − ηλ/n)^⌈n/m⌉ (:func:`exact_threshold`); the closed form is within
+        ``tolerance`` for every smaller ηλ/n.
+    threshold_ceiling : ndarray, shape (T,)
+        ⌈n/m⌉ − n/m (0 when m divides n).
+    error_at_much_less : ndarray, shape (T,)
+        closed/exact − 1 at ηλ/n = ``much_less``, the reading of "ηλ ≪ n".
     evidence : list of str
         The bullets under the verdict (the headline).
     """
@@ -118,6 +132,11 @@ class FactorResult(ExperimentResult):
     limit_ns: np.ndarray
     limit_error: np.ndarray
     limit_slope: np.ndarray
+    threshold_n: np.ndarray
+    threshold_batch_size: np.ndarray
+    threshold: np.ndarray
+    threshold_ceiling: np.ndarray
+    error_at_much_less: np.ndarray
     evidence: list[str]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
@@ -148,12 +167,16 @@ class FactorResult(ExperimentResult):
 
     def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
         """The tables with their captions, for reports."""
-        n = self.settings["n"]
         tol = self.settings["tolerance"]
-        crossover = [
-            [f"{m:d}", f"{k:d}", f"{n / m:.3g}", f"{a:.2g}"]
-            for m, k, a in zip(self.batch_sizes, self.steps_of_batch, self.crossover)
-        ]
+        much_less = self.settings["much_less"]
+        thresholds = [
+            [f"{nn:,}", f"{m:d}", "yes" if c == 0 else "no", f"{c:.3g}", f"{a:.2g}",
+             f"{crossover(math.ceil(nn / m), nn, m, tol):.2g}", f"{e:.2%}"]
+            for nn, m, c, a, e in zip(
+                self.threshold_n, self.threshold_batch_size, self.threshold_ceiling,
+                self.threshold, self.error_at_much_less,
+            )
+        ]  # fmt: skip
         return [
             (
                 "One epoch from the large initialisation per (ηλ/n, m): the exact pure-decay "
@@ -162,24 +185,41 @@ class FactorResult(ExperimentResult):
                 *self.table(),
             ),
             (
-                f"Where the closed form stops being within {tol:.0%}: the ηλ/n at which the "
-                "leading-order error a(⌈n/m⌉ − n/m) + ⌈n/m⌉a²/2 reaches it, per m.",
-                ["m", "⌈n/m⌉", "n/m", f"ηλ/n for {tol:.0%}"],
-                crossover,
+                f"Claim 3's condition, computed exactly: the ηλ/n below which e^(−ηλ/m) is within "
+                f"{tol:.0%} of (1 − ηλ/n)^⌈n/m⌉, beside its leading-order estimate, and the "
+                f"error at ηλ/n = {much_less:g} (ηλ a hundredth of n).",
+                ["n", "m", "m divides n", "⌈n/m⌉ − n/m", f"ηλ/n for {tol:.0%} (exact)",
+                 "leading order", f"error at ηλ/n = {much_less:g}"],
+                thresholds,
             ),
-        ]
+        ]  # fmt: skip
 
     def claims(self) -> list[Claim]:
-        tol = self.settings["tolerance"]
-        word = closed_form_claim(
-            self.eta_lambda_over_n, self.relative_error, self.crossover_of_setting, tolerance=tol
+        tol, much_less = self.settings["tolerance"], self.settings["much_less"]
+        word = condition_claim(self.threshold, much_less=much_less)
+        divides = self.threshold_ceiling == 0
+
+        def span(mask):
+            a, m = self.threshold[mask], self.threshold_batch_size[mask]
+            nn = self.threshold_n[mask]
+            lo, hi = int(np.argmin(a)), int(np.argmax(a))
+            return (
+                f"{a[lo]:.2g} (n = {nn[lo]:,}, m = {m[lo]}) to {a[hi]:.2g} (n = {nn[hi]:,}, "
+                f"m = {m[hi]})"
+            )
+
+        worst = int(np.argmax(self.error_at_much_less))
+        evidence = (
+            f"exact {tol:.0%} threshold of ηλ/n: m divides n {span(divides)}; m does not "
+            f"{span(~divides)}; at ηλ/n = {much_less:g} the error reaches "
+            f"{self.error_at_much_less[worst]:.1%} (n = {self.threshold_n[worst]:,}, m = "
+            f"{self.threshold_batch_size[worst]})"
         )
-        low, high = float(np.min(self.crossover)), float(np.max(self.crossover))
         reason = {
-            "holds": f"Within {tol:.0%} in every setting with ηλ/n below the crossover; "
-            "beyond it the error grows as the leading order predicts.",
-            "does not hold": f"Off by more than {tol:.0%} in a setting below the crossover.",
-            "undecided": "No setting of the grid lies below the crossover.",
+            "holds": f"Every threshold is above ηλ/n = {much_less:g}: ηλ ≪ n is enough.",
+            "holds with a qualification": "ηλ ≪ n is needed, not enough: also (ηλ)²/(2nm) "
+            f"< {tol:.0%}, and (ηλ/n)(⌈n/m⌉ − n/m) < {tol:.0%} when m does not divide n.",
+            "undecided": "No threshold could be computed.",
         }[word]
         limit = limit_claim(self.limit_slope, self.ceiling_term, tolerance=tol)
         worst = int(np.argmax(self.ceiling_term))
@@ -191,21 +231,14 @@ class FactorResult(ExperimentResult):
             "does not hold": "The error does not fall with n.",
         }[limit]
         return [
-            Claim(
-                3,
-                STATEMENTS[3],
-                word,
-                f"within {tol:.0%} while ηλ/n < {low:.2g}–{high:.2g} (m = "
-                f"{int(np.min(self.batch_sizes))}–{int(np.max(self.batch_sizes))})",
-                reason,
-                2,
-            ),
+            Claim(3, STATEMENTS[3], word, evidence, reason, 2),
             Claim(
                 4,
                 STATEMENTS[4],
                 limit,
                 f"error ∝ n^{np.max(self.limit_slope):.2f} at fixed ηλ, m; ceiling term up to "
-                f"{np.max(self.ceiling_term):.2g}",
+                f"{np.max(self.ceiling_term):.2g} (at ηλ/n = "
+                f"{self.eta_lambda_over_n[int(np.argmax(self.ceiling_term))]:.2g})",
                 reason4,
                 2,
             ),
@@ -237,6 +270,94 @@ def crossover(steps, n, batch_size, tolerance: float = 0.01) -> np.ndarray:
     k = np.asarray(steps, dtype=float)
     c = k - n / np.asarray(batch_size, dtype=float)
     return (np.sqrt(c**2 + 2.0 * k * tolerance) - c) / k
+
+
+def exact_threshold(n, batch_size, tolerance: float = 0.01) -> np.ndarray:
+    r"""The ηλ/n at which e^{−ηλ/m} is exactly ``tolerance`` above (1 − ηλ/n)^⌈n/m⌉.
+
+    Parameters
+    ----------
+    n : int or array_like of int
+        Training-set size.
+    batch_size : int or array_like of int
+        m, broadcast against ``n``.
+    tolerance : float
+        Relative error, > 0.
+
+    Returns
+    -------
+    ndarray
+        The root a* in (0, 1) of
+
+        .. math:: -K\log(1 - a) - a\,n/m = \log(1 + \text{tol}),\qquad K = \lceil n/m\rceil,
+
+        i.e. closed/exact − 1 = tol. The left side is 0 at a = 0 and increases
+        (its derivative K/(1 − a) − n/m is positive since K ≥ n/m), so the
+        closed form is within ``tolerance`` exactly for ηλ/n ≤ a*. To leading
+        order a* = √(2 tol m/n) when m divides n and about tol/(K − n/m) when
+        it does not (see :func:`crossover`).
+    """
+    from scipy.optimize import brentq
+
+    tolerance = check_real("tolerance", tolerance, positive=True)
+    n_arr, m_arr = np.broadcast_arrays(np.asarray(n), np.asarray(batch_size))
+    target = math.log1p(tolerance)
+    out = np.empty(n_arr.shape)
+    for i, (nn, m) in enumerate(zip(n_arr.ravel(), m_arr.ravel())):
+        k, q = math.ceil(int(nn) / int(m)), int(nn) / int(m)
+
+        def excess(a, k=k, q=q):
+            return -k * math.log1p(-a) - a * q - target
+
+        out.flat[i] = brentq(excess, 0.0, 1.0 - 1e-15, xtol=1e-15, rtol=1e-12)
+    return out
+
+
+def threshold_grid(n: int, book_n: int = 50000) -> list[tuple[int, int]]:
+    """The (n, m) pairs of claim 3: the data's n with m dividing it and not, and the book's n.
+
+    Parameters
+    ----------
+    n : int
+        The data's training-set size.
+    book_n : int
+        Nielsen's n (50,000), with his m = 10 and m = 30 (which does not divide it).
+
+    Returns
+    -------
+    list of (int, int)
+        Distinct pairs, sorted; every m ≤ its n.
+    """
+    ms = {1, 3, 10, 30, max(1, n // 10), max(1, 3 * n // 10), n}
+    pairs = {(n, m) for m in ms if m <= n} | {(book_n, 10), (book_n, 30)}
+    return sorted(pairs)
+
+
+def condition_claim(threshold: np.ndarray, *, much_less: float = 0.01) -> str:
+    """Claim 3's verdict word: is ηλ ≪ n enough for e^{−ηλ/m} to be within the tolerance?
+
+    Parameters
+    ----------
+    threshold : ndarray, shape (T,)
+        The exact threshold of ηλ/n of each (n, m) (:func:`exact_threshold`).
+    much_less : float
+        The ηλ/n that reads "ηλ ≪ n" (0.01: ηλ a hundredth of n).
+
+    Returns
+    -------
+    str
+        "undecided" when no threshold is finite; "holds" when every threshold
+        is at or above ``much_less`` (ηλ ≪ n suffices everywhere); otherwise
+        "holds with a qualification": the closed form holds for small enough
+        ηλ/n, but how small depends on n and m, not on ηλ/n alone.
+    """
+    threshold = np.asarray(threshold, dtype=float)
+    finite = threshold[np.isfinite(threshold)]
+    if finite.size == 0:
+        return "undecided"
+    if (finite >= much_less).all():
+        return "holds"
+    return "holds with a qualification"
 
 
 def closed_form_claim(
@@ -309,6 +430,8 @@ def factor_verdict(
     crossover: np.ndarray,
     *,
     tolerance: float = 0.01,
+    threshold: np.ndarray | None = None,
+    threshold_ceiling: np.ndarray | None = None,
 ) -> Answer:
     """Headline and evidence: where the closed form holds, and what training follows.
 
@@ -322,6 +445,10 @@ def factor_verdict(
         The crossover ηλ/n of each setting's batch size.
     tolerance : float
         The closed form "holds" where |closed/exact − 1| <= tolerance.
+    threshold, threshold_ceiling : ndarray, shape (T,), optional
+        The exact thresholds of ηλ/n and their ⌈n/m⌉ − n/m (as in
+        :class:`FactorResult`); when given, the headline states them for m
+        dividing n and not, instead of the grid's leading-order crossovers.
 
     Returns
     -------
@@ -343,6 +470,18 @@ def factor_verdict(
         f"e^(−ηλ/m) is within {tolerance:.0%} of the exact factor only while ηλ/n < {low:.2g}–"
         f"{high:.2g}, depending on m{followed}."
     )
+    if threshold is not None and threshold_ceiling is not None:
+        parts = []
+        for mask, label in (
+            (threshold_ceiling == 0, "if m divides n"),
+            (threshold_ceiling > 0, "if not"),
+        ):
+            if mask.any():
+                parts.append(f"{np.min(threshold[mask]):.2g}–{np.max(threshold[mask]):.2g} {label}")
+        headline = (
+            f"e^(−ηλ/m) is within {tolerance:.0%} of the exact factor only while ηλ/n < "
+            f"{', '.join(parts)}: ηλ ≪ n is not enough{followed}."
+        )
     evidence = []
     if (~holds).any():
         worst = int(np.argmax(np.abs(relative_error)))
@@ -395,6 +534,7 @@ def per_epoch_factor(
     seeds: int | Sequence[int] = 3,
     tolerance: float = 0.01,
     limit_factors: Sequence[int] = (1, 10, 100, 1000),
+    much_less: float = 0.01,
     executor=None,
     progress: bool = False,
 ) -> FactorResult:
@@ -430,6 +570,10 @@ def per_epoch_factor(
         Relative error up to which the closed form is said to hold.
     limit_factors : sequence of int
         Multiples of n at which the limit n → ∞ of (1 − ηλ/n)^{n/m} is examined.
+    much_less : float
+        The ηλ/n that reads "ηλ ≪ n" in claim 3 (ηλ a hundredth of n); the
+        claim is decided by the exact thresholds of :func:`exact_threshold` at
+        the (n, m) of :func:`threshold_grid`, no training needed.
     executor : concurrent.futures.Executor, optional
         Run the trainings through it.
     progress : bool
@@ -462,6 +606,7 @@ def per_epoch_factor(
     hidden = check_int("hidden", hidden, minimum=1)
     layer = check_int("layer", layer, minimum=0, maximum=1)
     tolerance = check_real("tolerance", tolerance, positive=True)
+    much_less = check_real("much_less", much_less, positive=True)
     limit_factors = check_int_list("limit_factors", limit_factors)
     if len(set(limit_factors)) < 2:
         raise ValueError(f"limit_factors={limit_factors!r}; expected at least two distinct values")
@@ -518,12 +663,32 @@ def per_epoch_factor(
         limit_error = np.abs(np.expm1(log_ratio))
         limit_slope = np.polyfit(np.log(limit_ns), np.log(limit_error).T, 1)[0]
 
+    # Claim 3's condition, decided by exact computation at the (n, m) where it matters.
+    pairs_nm = threshold_grid(n)
+    threshold_n = np.array([nn for nn, _ in pairs_nm], dtype=np.int64)
+    threshold_m = np.array([m for _, m in pairs_nm], dtype=np.int64)
+    threshold = exact_threshold(threshold_n, threshold_m, tolerance)
+    threshold_ceiling = np.array([math.ceil(nn / m) - nn / m for nn, m in pairs_nm])
+    k_steps = np.array([math.ceil(nn / m) for nn, m in pairs_nm])
+    error_at_much_less = np.expm1(
+        -much_less * threshold_n / threshold_m - k_steps * np.log1p(-much_less)
+    )
+
     estimates = [estimate(row) for row in measured]
     excess = [estimate(row / exact[s]) for s, row in enumerate(measured)]
     means = np.array([e.mean for e in estimates])
     closer = np.abs(np.log(means / exact)) < np.abs(np.log(means / closed))
     answer = factor_verdict(
-        ratio_n, relative_error, exact, closed, leading, estimates, per_setting, tolerance=tolerance
+        ratio_n,
+        relative_error,
+        exact,
+        closed,
+        leading,
+        estimates,
+        per_setting,
+        tolerance=tolerance,
+        threshold=threshold,
+        threshold_ceiling=threshold_ceiling,
     )
     settings = {
         "data": data.name,
@@ -538,6 +703,7 @@ def per_epoch_factor(
         "epochs": 1,
         "tolerance": tolerance,
         "limit_factors": list(limit_factors),
+        "much_less": much_less,
     }
     return FactorResult(
         settings=settings,
@@ -571,5 +737,10 @@ def per_epoch_factor(
         limit_ns=limit_ns,
         limit_error=limit_error,
         limit_slope=np.asarray(limit_slope, dtype=float),
+        threshold_n=threshold_n,
+        threshold_batch_size=threshold_m,
+        threshold=threshold,
+        threshold_ceiling=threshold_ceiling,
+        error_at_much_less=error_at_much_less,
         evidence=list(answer.evidence),
     )

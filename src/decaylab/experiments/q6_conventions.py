@@ -43,6 +43,7 @@ __all__ = [
     "convention_transfer",
     "convention_verdict",
     "data_size_claim",
+    "transfer_preference",
     "stability_claim",
 ]
 
@@ -178,13 +179,50 @@ def stability_claim(sum_fit, mean_fit, *, stable_slope: float = 0.1) -> str:
     return "undecided"
 
 
-def data_size_claim(n_fit) -> str:
+def transfer_preference(transfer_loss: dict | None, loss_margin: float = 0.005) -> str | None:
+    """Which rule carries λ* across n with less accuracy lost: "λ ∝ n", "fixed", or None.
+
+    Parameters
+    ----------
+    transfer_loss : dict of str to ndarray, shape (N,), or None
+        Accuracy lost at each n, keyed "λ ∝ n" and "fixed m/(ηλ)"; the last
+        n (the reference, where both rules give λ* itself) is left out.
+    loss_margin : float
+        The largest losses must differ by more than this for a preference.
+
+    Returns
+    -------
+    str or None
+        None when there is no finite loss or the rules are within the margin.
+    """
+    if not transfer_loss:
+        return None
+    losses = {}
+    for rule, loss in transfer_loss.items():
+        loss = np.asarray(loss, dtype=float)
+        loss = loss[:-1] if loss.size > 1 else loss
+        if not np.isfinite(loss).any():
+            return None
+        losses[rule] = float(np.nanmax(loss))
+    proportional, fixed = losses["λ ∝ n"], losses["fixed m/(ηλ)"]
+    if abs(proportional - fixed) <= loss_margin:
+        return None
+    return "λ ∝ n" if proportional < fixed else "fixed"
+
+
+def data_size_claim(n_fit, transfer_loss: dict | None = None, loss_margin: float = 0.005) -> str:
     """Claim 12's verdict word: should λ grow in proportion to n rather than stay fixed?
 
     Parameters
     ----------
     n_fit : ScalingFit or None
         log λ* against log n, with its interval.
+    transfer_loss : dict, optional
+        Accuracy lost carrying λ* with each rule (see :func:`transfer_preference`).
+        When the slope decides ("holds" or "does not hold") and the transfer
+        prefers the other rule by more than ``loss_margin``, the two disagree
+        and the word is "undecided".
+    loss_margin : float
 
     Returns
     -------
@@ -199,13 +237,20 @@ def data_size_claim(n_fit) -> str:
         return "undecided"
     low, high = n_fit.interval
     one, zero = low <= 1 <= high, low <= 0 <= high
-    if one and not zero:
-        return "holds"
-    if zero and not one:
-        return "does not hold"
     if one and zero:
         return "undecided"
-    return "holds with a qualification" if low > 0 else "does not hold"
+    if one and not zero:
+        word = "holds"
+    elif zero and not one:
+        word = "does not hold"
+    else:
+        word = "holds with a qualification" if low > 0 else "does not hold"
+    preferred = transfer_preference(transfer_loss, loss_margin)
+    if (word == "holds" and preferred == "fixed") or (
+        word == "does not hold" and preferred == "λ ∝ n"
+    ):
+        return "undecided"
+    return word
 
 
 @dataclass
@@ -377,8 +422,21 @@ class ConventionResult(ExperimentResult):
             "undecided": "The slope intervals cannot tell the conventions apart: more widths or "
             "seeds are needed.",
         }[word]
-        word12 = data_size_claim(self.n_fit)
+        word12 = data_size_claim(self.n_fit, self.transfer_loss)
+        slope_word = data_size_claim(self.n_fit)
         span = f"n = {int(np.min(self.ns))}–{int(np.max(self.ns))}" if len(self.ns) else "no n"
+        losses = {
+            rule: float(np.nanmax(loss[:-1] if loss.size > 1 else loss))
+            if np.isfinite(loss).any()
+            else float("nan")
+            for rule, loss in self.transfer_loss.items()
+        }
+        at_end = int(np.asarray(self.transfer_censored).sum())
+        lost = (
+            f"; accuracy lost carrying λ*: λ ∝ n {losses['λ ∝ n']:.3f}, fixed λ "
+            f"{losses['fixed m/(ηλ)']:.3f}; {at_end} of {np.asarray(self.transfer_censored).size} "
+            "λ* at a grid end"
+        )
         reason12 = {
             "holds": f"The slope interval admits 1 (λ ∝ n) and excludes 0, over {span}.",
             "holds with a qualification": f"λ* grows with n, but slower or faster than in "
@@ -388,13 +446,20 @@ class ConventionResult(ExperimentResult):
             "undecided": f"The slope interval admits both rules: {span} is too narrow a range "
             "to decide.",
         }[word12]
+        if word12 == "undecided" and slope_word != "undecided":
+            favours = "a fixed λ" if slope_word == "does not hold" else "λ ∝ n"
+            reason12 = (
+                f"The slope favours {favours}, but carrying λ* favours the other rule: the two "
+                f"disagree over {span}, too narrow a range to decide."
+            )
         return [
             Claim(11, STATEMENTS[11], word, f"slope of log λ* on log n_w: {slopes}", reason, 6),
             Claim(
                 12,
                 STATEMENTS[12],
                 word12,
-                f"slope of log λ* on log n: {_slope(self.n_fit)}" if self.n_fit else "no fit",
+                (f"slope of log λ* on log n: {_slope(self.n_fit)}" if self.n_fit else "no fit")
+                + lost,
                 reason12,
                 6,
             ),

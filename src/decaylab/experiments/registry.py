@@ -29,7 +29,7 @@ from decaylab.experiments.q1_dominance import DominanceResult, early_decay_domin
 from decaylab.experiments.q2_factor import FactorResult, per_epoch_factor
 from decaylab.experiments.q3_equilibrium import EquilibriumResult, equilibrium_size
 from decaylab.experiments.q4_initialisation import InitialisationResult, initialisation_comparison
-from decaylab.experiments.q5_layers import LayerResult, layer_movement, mnist_stand_in
+from decaylab.experiments.q5_layers import LayerResult, layer_movement
 from decaylab.experiments.q6_conventions import ConventionResult, convention_transfer
 from decaylab.experiments.q7_optimizers import STATEMENTS as Q7_STATEMENTS
 from decaylab.experiments.q7_optimizers import OptimizerResult, optimizer_comparison
@@ -239,11 +239,18 @@ class Registry:
 
 
 def _layer_inputs(data: Dataset, kwargs: dict) -> dict:
-    """Q5 runs a digits-sized network and a 784-input one (MNIST if given, else the stand-in)."""
-    kwargs = dict(kwargs)
-    n = kwargs.pop("stand_in_n", 1000)
-    datasets = [load_digits(), data] if data.n_inputs == 784 else [data, mnist_stand_in(n)]
-    return {**kwargs, "datasets": datasets}
+    """Q5's λ sweep runs on the digits; the reader's 784-input run on MNIST (given or bundled)."""
+    if data.n_inputs == 784:
+        return {"mnist": data, **kwargs, "datasets": [load_digits()]}
+    return {**kwargs, "datasets": [data]}
+
+
+def _equilibrium_inputs(data: Dataset, kwargs: dict) -> dict:
+    """Q3 runs its widths on real MNIST too (full preset), unless the report already runs on
+    MNIST."""
+    if data.n_inputs == 784:
+        kwargs = {**kwargs, "mnist": None}
+    return {**kwargs, "data": data}
 
 
 def _statements(*numbers: int) -> dict[int, str]:
@@ -286,9 +293,10 @@ EXPERIMENTS = Registry(
                 "batch_sizes": (10, 50),
                 "max_relaxations": 40.0,
             },
-            full={"ns": TrainingSizes()},
+            full={"ns": TrainingSizes(), "mnist": "bundled"},
             figure=_PLOTS + "q3_equilibrium:figure_equilibrium",
             page="q3-tail-off.md",
+            inputs=_equilibrium_inputs,
         ),
         Experiment(
             "q4_initialisation",
@@ -304,7 +312,7 @@ EXPERIMENTS = Registry(
             LayerResult,
             layer_movement,
             _statements(9, 10),
-            quick={"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "stand_in_n": 1000},
+            quick={"lmbdas": (0.5, 5.0), "epochs": 15, "seeds": 2, "mnist_n": 1000},
             figure=_PLOTS + "q5_layers:figure_layers",
             page="q5-layers.md",
             inputs=_layer_inputs,

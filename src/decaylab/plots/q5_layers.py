@@ -77,8 +77,9 @@ def plot_layer_statistic(
 
 
 def _default_condition(result: LayerResult) -> int:
+    # The headline's case: the reader's run first, when its layers move apart.
     direction = np.asarray(result.direction["norm"])
-    for c in range(direction.shape[0]):
+    for c in [*getattr(result, "reader", []), *range(direction.shape[0])]:
         if (direction[c] == 1).any() and (direction[c] == -1).any():
             return c
     return 0
