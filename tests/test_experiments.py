@@ -835,7 +835,9 @@ def test_experiments_do_not_import_matplotlib():
 
 
 def _q5(small, **kwargs):
-    return dl.layer_movement([small], hidden=4, lmbdas=(5.0,), epochs=2, seeds=1, **kwargs)
+    return dl.layer_movement(
+        [small], hidden=4, lmbdas=(5.0,), epochs=2, seeds=1, mnist=None, **kwargs
+    )
 
 
 def test_layer_movement_trains_at_the_lambda_given(small):
