@@ -116,67 +116,6 @@ def timed(fn, *args, inner: int = 1, **kwargs) -> float:
     return best
 
 
-# ----------------------------------------------------------------------- pure-NumPy limit
-
-
-def _lean_epoch(weights, biases, X, targets, order, m, eta, lmbda):
-    """One epoch of eq. 93 on a sigmoid network with the cross-entropy cost, written as
-    plainly and leanly as NumPy allows: no checks, no objects, nothing but the step."""
-    n = len(X)
-    d = 1.0 - eta * lmbda / n
-    last = len(weights) - 1
-    for start in range(0, n, m):
-        idx = order[start : start + m]
-        activations = [X[idx]]
-        for w, b in zip(weights, biases):
-            activations.append(1.0 / (1.0 + np.exp(-(activations[-1] @ w.T + b))))
-        delta = activations[-1] - targets[idx]  # cross-entropy with sigmoid outputs
-        scale = eta / len(idx)
-        for l in range(last, -1, -1):
-            below = (delta @ weights[l]) * activations[l] * (1.0 - activations[l]) if l else None
-            weights[l] *= d
-            weights[l] -= scale * (delta.T @ activations[l])
-            biases[l] -= scale * delta.sum(axis=0)
-            delta = below
-
-
-def pure_numpy_limit(n: int = 1000, m: int = 10, epochs: int = 3, repeats: int = 7) -> dict:
-    """[64, 30, 10] at m = 10, one BLAS thread: the lean loop's epoch / decaylab's epoch.
-
-    Both run the same epochs from the same start in the same order (checked to agree),
-    timed in interleaved rounds, best of ``repeats``.
-    """
-    sizes, eta, lmbda = [64, 30, 10], 0.5, 5.0
-    rng = np.random.default_rng(0)
-    X, y = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
-    targets = np.eye(sizes[-1])[y]
-    shuffler = np.random.default_rng(1)
-    orders = [shuffler.permutation(n) for _ in range(epochs)]  # the orders train draws
-
-    def lean(net):
-        weights, biases = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
-        for order in orders:
-            _lean_epoch(weights, biases, X, targets, order, m, eta, lmbda)
-        return np.concatenate([a.ravel() for a in weights + biases])
-
-    def ours(net):
-        dl.train(net, (X, y), epochs=epochs, batch_size=m, eta=eta, lmbda=lmbda,
-                 seed=np.random.default_rng(1), training_metrics=False, progress=False)  # fmt: skip
-        return net.params
-
-    def network():
-        return dl.Network(sizes, init="large", seed=0)
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        difference = float(np.max(np.abs(lean(network()) - ours(network()))))
-        best = {"lean": float("inf"), "decaylab": float("inf")}
-        for _ in range(repeats):
-            for name, fn in (("lean", lean), ("decaylab", ours)):
-                best[name] = min(best[name], timed(fn, network()) / epochs)
-    return {"seconds_per_epoch": best, "ratio": best["lean"] / best["decaylab"],
-            "max_difference": difference}  # fmt: skip
-
-
 # ----------------------------------------------------------------------------- per-example
 
 
@@ -1204,16 +1143,7 @@ def main(argv=None) -> dict:
         type=Path,
         help="where to write the JSON results (default results/training.json)",
     )
-    parser.add_argument("--pure-numpy-limit", action="store_true",
-                        help="only compare decaylab with the lean pure-NumPy loop")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.pure_numpy_limit:
-        limit = pure_numpy_limit()
-        print(f"pure-NumPy limit, [64, 30, 10], m = 10, one thread: lean loop / decaylab = "
-              f"{limit['ratio']:.2f} (epochs {limit['seconds_per_epoch']['lean'] * 1e3:.2f} ms "
-              f"and {limit['seconds_per_epoch']['decaylab'] * 1e3:.2f} ms; the two agree to "
-              f"{limit['max_difference']:.1e})")  # fmt: skip
-        return limit
     n = args.n or (2000 if args.quick else 10000)
     repeats = args.repeats or (2 if args.quick else 5)
     limit = threadpool_limits(limits=args.blas_threads, user_api="blas")
