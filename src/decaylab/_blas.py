@@ -51,20 +51,24 @@ def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: 
     parser about a microsecond a call, as much as the product of a small
     layer.
     """
-    if right.flags.c_contiguous:
-        a, trans_a = right.T, 0
-    else:
-        a, trans_a = right, 1
-    if left.flags.c_contiguous:
-        b, trans_b = left.T, 0
-    else:
-        b, trans_b = left, 1
+    a, trans_a, b, trans_b = _gemm_operands(left, right)
     out_fortran = out.T
     # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c)
     result = _GEMM[out.dtype](alpha, a, b, beta, out_fortran, trans_a, trans_b, 1)
     # SciPy returns its argument itself when it wrote into it, a new array when it copied.
     if result is not out_fortran:
         raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
+
+
+def _gemm_operands(left: np.ndarray, right: np.ndarray) -> tuple:
+    """(a, trans_a, b, trans_b) for Fortran gemm computing (left·right)ᵀ = rightᵀ·leftᵀ.
+
+    A C-contiguous array is its transpose in Fortran order: passed as is,
+    with no copy; any other layout is passed transposed for gemm to read.
+    """
+    a, trans_a = (right.T, 0) if right.flags.c_contiguous else (right, 1)
+    b, trans_b = (left.T, 0) if left.flags.c_contiguous else (left, 1)
+    return a, trans_a, b, trans_b
 
 
 def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple:
@@ -76,14 +80,7 @@ def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tup
     arrays keep their layout, which views do), so that a step calls the
     wrapper directly. ``out`` is overwritten by that call.
     """
-    if right.flags.c_contiguous:
-        a, trans_a = right.T, 0
-    else:
-        a, trans_a = right, 1
-    if left.flags.c_contiguous:
-        b, trans_b = left.T, 0
-    else:
-        b, trans_b = left, 1
+    a, trans_a, b, trans_b = _gemm_operands(left, right)
     gemm, out_fortran = _GEMM[out.dtype], out.T
     arguments = (1.0, a, b, 0.0, out_fortran, trans_a, trans_b, 1)
     if gemm(*arguments) is not out_fortran:
