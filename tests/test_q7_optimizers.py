@@ -208,3 +208,10 @@ def test_claim_16_is_decided_from_the_settled_runs_only(small):
     fit = small.equilibrium_fit["sgd"]
     settled = np.isfinite(small.equilibrium_norm2["sgd"]).sum()
     assert fit is None or fit.n_points == settled
+
+
+def test_small_run_headline_carries_adam_l2_against_adamw(small):
+    # The mean over seeds of layer 0's decay-rate ratio, computed here from the record.
+    ratio = float(np.nanmean(small.adam_ratio[:, 0]))
+    assert small.verdict.startswith(f"Adam + L2 decays layer 0 at {ratio:.3g}× AdamW's rate. ")
+    assert small.verdict.endswith(f"claim 16 {small.claims()[-1].verdict}.")

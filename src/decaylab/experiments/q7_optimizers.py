@@ -928,6 +928,14 @@ def optimizer_comparison(
         transfer_loss=transfer_loss,
         transfer_fit=transfer_fit,
     )
-    result.verdict = ", ".join(f"claim {c.number} {c.verdict}" for c in result.claims()) + "."
-    result.verdict = result.verdict[0].upper() + result.verdict[1:]
+    verdicts = ", ".join(f"claim {c.number} {c.verdict}" for c in result.claims()) + "."
+    result.verdict = _headline_number(result) + verdicts[0].upper() + verdicts[1:]
     return result
+
+
+def _headline_number(result: OptimizerResult) -> str:
+    """The section's decisive number: how much faster Adam + L2 decays layer 0 than AdamW."""
+    ratio = np.asarray(result.adam_ratio, dtype=float)[:, 0]
+    if not np.isfinite(ratio).any():
+        return ""
+    return f"Adam + L2 decays layer 0 at {np.nanmean(ratio):.3g}× AdamW's rate. "
