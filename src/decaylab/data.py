@@ -183,6 +183,20 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype:
 _DIGITS_SHAPES = {"train": 1000, "validation": 397, "test": 400}
 
 
+def _read_bundled(name: str, what: str) -> tuple[object, dict[str, np.ndarray]]:
+    """The arrays of the bundled ``_data/<name>``, without pickle, and the file they came from."""
+    resource = resources.files(__package__) / "_data" / name
+    try:
+        with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
+            return resource, {key: npz[key] for key in npz.files}
+    except FileNotFoundError as exc:
+        raise DataFileError(
+            f"{resource}: the bundled {what} file was not found; reinstall decaylab"
+        ) from exc
+    except Exception as exc:  # any failure to parse the zip/npy format means a damaged file
+        raise DataFileError(f"{resource}: could not be read as an npz archive: {exc}") from exc
+
+
 def load_digits(dtype: DTypeLike = np.float64) -> Dataset:
     """Load the UCI 8x8 handwritten digits bundled with decaylab.
 
@@ -208,16 +222,7 @@ def load_digits(dtype: DTypeLike = np.float64) -> Dataset:
         If the bundled file is missing or damaged (reinstall decaylab).
     """
     dt = _float_dtype(dtype)
-    resource = resources.files(__package__) / "_data" / "digits.npz"
-    try:
-        with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError as exc:
-        raise DataFileError(
-            f"{resource}: the bundled digits file was not found; reinstall decaylab"
-        ) from exc
-    except Exception as exc:  # any failure to parse the zip/npy format means a damaged file
-        raise DataFileError(f"{resource}: could not be read as an npz archive: {exc}") from exc
+    resource, arrays = _read_bundled("digits.npz", "digits")
 
     splits = {}
     for part, n in _DIGITS_SHAPES.items():
@@ -324,16 +329,7 @@ _MNIST5K_SIZES = {"train": 4000, "validation": 500, "test": 500}
 
 def _load_bundled_mnist(dt: np.dtype) -> Dataset:
     """The 5,000 bundled MNIST images in their stored split (see ``_data/README.md``)."""
-    resource = resources.files(__package__) / "_data" / "mnist5k.npz"
-    try:
-        with resource.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError as exc:
-        raise DataFileError(
-            f"{resource}: the bundled MNIST file was not found; reinstall decaylab"
-        ) from exc
-    except Exception as exc:  # any failure to parse the zip/npy format means a damaged file
-        raise DataFileError(f"{resource}: could not be read as an npz archive: {exc}") from exc
+    resource, arrays = _read_bundled("mnist5k.npz", "MNIST")
     X, y = arrays.get("X"), arrays.get("y")
     if X is None or y is None or X.shape != (5000, 784) or y.shape != (5000,):
         raise DataFileError(
