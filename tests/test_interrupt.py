@@ -12,32 +12,10 @@ import pytest
 import decaylab as dl
 import decaylab._checkpoint_files
 import decaylab.checkpoint
+from reference import InterruptAt
 
 SETTINGS = dict(batch_size=7, eta=0.5, lmbda=1.0)  # 40 examples: 6 steps per epoch, last of 5
 EPOCHS = 4
-
-
-class InterruptAt:
-    """A step monitor that presses Ctrl-C before step ``step`` of epoch ``epoch`` (1-based)."""
-
-    name = "interrupter"
-
-    def __init__(self, epoch: int, step: int):
-        self.target = (epoch, step)
-
-    def start(self, net, *, eta, multiplier):
-        self.epoch, self.steps = 1, 0
-
-    def step_parts(self, weights_before, decay, rest):
-        if (self.epoch, self.steps) == self.target:
-            raise KeyboardInterrupt
-        self.steps += 1
-
-    def end_epoch(self, net):
-        self.epoch, self.steps = self.epoch + 1, 0
-
-    def result(self):
-        return {}
 
 
 @pytest.fixture

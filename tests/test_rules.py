@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 from decaylab.plots.run import plot_history  # noqa: E402
+from reference import InterruptAt  # noqa: E402
 
 SIZES = [5, 4, 3]
 N, BATCH = 23, 5  # K = 5 steps an epoch, the last of 3 examples
@@ -246,29 +247,6 @@ def test_an_unknown_recorded_rule_raises_where_its_physics_is_needed(unknown, as
     plt.close("all")
 
 
-class _CtrlCAt:
-    """A step monitor that presses Ctrl-C after step ``step`` of epoch ``epoch`` (1-based)."""
-
-    name = "ctrl_c"
-
-    def __init__(self, epoch, step):
-        self.target = (epoch, step)
-
-    def start(self, net, *, eta, multiplier):
-        self.epoch, self.steps = 1, 0
-
-    def step_parts(self, weights_before, decay, rest):
-        if (self.epoch, self.steps) == self.target:
-            raise KeyboardInterrupt
-        self.steps += 1
-
-    def end_epoch(self, net):
-        self.epoch, self.steps = self.epoch + 1, 0
-
-    def result(self):
-        return {}
-
-
 @pytest.mark.parametrize("rule", RULES, ids=IDS)
 def test_interrupted_run_resumes_bit_for_bit_for_every_rule(rule):
     options = dict(batch_size=BATCH, eta=0.01, lmbda=3.0, optimizer=rule, training_metrics=False)
@@ -277,7 +255,7 @@ def test_interrupted_run_resumes_bit_for_bit_for_every_rule(rule):
     state = rule.init(stopped)
     with pytest.raises(dl.TrainingInterrupted) as caught:
         dl.train(stopped, _data(), epochs=4, seed=np.random.default_rng(3), optimizer_state=state,
-                 monitors=[_CtrlCAt(epoch=3, step=2)], **options)  # fmt: skip
+                 monitors=[InterruptAt(epoch=3, step=2)], **options)  # fmt: skip
     error = caught.value
     resumed = dl.train(stopped, _data(), epochs=2, seed=error.generator, history=error.history,
                        optimizer_state=None if isinstance(rule, dl.SGD) else state,

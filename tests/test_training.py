@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
-from reference import one_hot, train_epoch, train_reference
+from reference import InterruptAt, one_hot, train_epoch, train_reference
 
 
 def _initial(net):
@@ -261,29 +261,6 @@ def test_training_does_not_touch_global_random_state(make_problem):
 # -- interruption and divergence ----------------------------------------------------
 
 
-class _InterruptAt:
-    """A step monitor that presses Ctrl-C at a given (epoch, step)."""
-
-    name = "interrupter"
-
-    def __init__(self, epoch, step):
-        self.target, self.epoch, self.steps = (epoch, step), 1, 0
-
-    def start(self, net, *, eta, multiplier):
-        pass
-
-    def step_parts(self, weights_before, decay, rest):
-        if (self.epoch, self.steps) == self.target:
-            raise KeyboardInterrupt
-        self.steps += 1
-
-    def end_epoch(self, net):
-        self.epoch, self.steps = self.epoch + 1, 0
-
-    def result(self):
-        return {}
-
-
 def test_interrupted_run_resumes_bit_for_bit(make_problem):
     X, y = make_problem(6, 4, 40)
     whole = dl.Network([6, 5, 4], seed=0)
@@ -291,7 +268,7 @@ def test_interrupted_run_resumes_bit_for_bit(make_problem):
     net = dl.Network([6, 5, 4], seed=0)
     with pytest.raises(dl.TrainingInterrupted) as caught:
         dl.train(net, (X, y), epochs=3, batch_size=7, eta=0.5, lmbda=1.0, seed=4,
-                 monitors=[_InterruptAt(epoch=2, step=3)])  # fmt: skip
+                 monitors=[InterruptAt(epoch=2, step=3)])  # fmt: skip
     assert caught.value.history.n_epochs == 1
     dl.train(net, (X, y), epochs=2, batch_size=7, eta=0.5, lmbda=1.0, seed=caught.value.generator)
     assert np.array_equal(net.params, whole.params)
@@ -304,7 +281,7 @@ def test_interrupted_network_is_at_the_end_of_the_last_full_epoch(make_problem):
     net = dl.Network([6, 5, 4], seed=0)
     with pytest.raises(dl.TrainingInterrupted):
         dl.train(net, (X, y), epochs=3, batch_size=7, eta=0.5, seed=4,
-                 monitors=[_InterruptAt(epoch=2, step=3)])  # fmt: skip
+                 monitors=[InterruptAt(epoch=2, step=3)])  # fmt: skip
     assert np.array_equal(net.params, one_epoch.params)
 
 
