@@ -41,6 +41,12 @@ def test_report_defaults(calls, capsys):
     assert "wrote decaylab-report" in capsys.readouterr().out
 
 
+def test_data_mnist_alone_is_the_bundled_real_mnist(calls):
+    cli.main(["report", "--data", "mnist"])
+    data = calls[0]["data"]
+    assert (data.name, data.train.n, data.train.X.shape[1]) == ("mnist5k", 4000, 784)
+
+
 @pytest.mark.parametrize(
     "argv, key, value",
     [
@@ -65,8 +71,8 @@ def test_report_prints_where_it_wrote(calls, capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--data", "mnist"], "expected 'digits' or 'mnist PATH'"),
-        (["--data", "cifar"], "expected 'digits' or 'mnist PATH'"),
+        (["--data", "mnist", "a", "b"], "expected 'digits', 'mnist' or 'mnist PATH'"),
+        (["--data", "cifar"], "expected 'digits', 'mnist' or 'mnist PATH'"),
         (["--data", "mnist", "/nonexistent/mnist.pkl.gz"], "--data mnist /nonexistent"),
         (["--seeds", "0"], "--seeds 0 is too small"),
         (["--workers", "0"], "--workers 0 is too small"),

@@ -1,6 +1,6 @@
 """The ``decaylab`` command.
 
-``decaylab report [--out DIR] [--quick] [--only q3,q5] [--data digits | --data mnist PATH]
+``decaylab report [--out DIR] [--quick] [--only q3,q5] [--data digits | --data mnist [PATH]]
 [--seeds K] [--workers N]`` runs every experiment (or those named by ``--only``), writes
 ``report.md`` with its figures and ``results.json`` into DIR, and prints where they are.
 """
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run every experiment and write a Markdown report with figures",
         usage=(
             "decaylab report [--out DIR] [--quick] [--only q3,q5] "
-            "[--data digits | --data mnist PATH] [--seeds K] [--workers N] [--no-progress]"
+            "[--data digits | --data mnist [PATH]] [--seeds K] [--workers N] [--no-progress]"
         ),
         description=(
             f"Run every experiment ({titles}) and write report.md, which opens with the table "
@@ -59,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="SOURCE",
         default=["digits"],
-        help="'digits' (bundled, the default) or 'mnist PATH' with PATH Nielsen's "
-        "mnist.pkl.gz or a directory of the MNIST IDX files",
+        help="'digits' (bundled 8x8 digits, the default), 'mnist' (the bundled 5,000 real "
+        "MNIST images) or 'mnist PATH' with PATH Nielsen's mnist.pkl.gz or a directory of "
+        "the MNIST IDX files",
     )
     report.add_argument(
         "--seeds",
@@ -89,12 +90,16 @@ def _load(parser: argparse.ArgumentParser, values: list[str]):
     name, *rest = values
     if name == "digits" and not rest:
         return load_digits()
+    if name == "mnist" and not rest:
+        return load_mnist()
     if name == "mnist" and len(rest) == 1:
         try:
             return load_mnist(rest[0])
         except (ValueError, OSError) as exc:
             parser.error(f"--data mnist {rest[0]}: {exc}")
-    parser.error(f"--data {' '.join(values)} is not recognised; expected 'digits' or 'mnist PATH'")
+    parser.error(
+        f"--data {' '.join(values)} is not recognised; expected 'digits', 'mnist' or 'mnist PATH'"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -373,7 +373,9 @@ def write_report(
     markdown = directory / "report.md"
     command = "decaylab report" + " --quick" * quick
     if data.name != "digits":
-        command += f" --data {'mnist PATH' if data.name == 'mnist' else data.name}"
+        # The bundled real MNIST is named "mnist5k"; "mnist" is a file the reader gave.
+        source = {"mnist5k": "mnist", "mnist": "mnist PATH"}.get(data.name, data.name)
+        command += f" --data {source}"
     if seeds is not None:
         command += f" --seeds {seeds}"
     command = f"`{command}`"
