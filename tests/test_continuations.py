@@ -102,6 +102,28 @@ def test_decay_float32_applies_within_the_tolerance_does_not_warn(problem, decay
     assert history.settings["multiplier_applied"] == float(np.float32(1.0 - decay))
 
 
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_decay_through_the_gradient_does_not_warn_in_float32(problem, optimizer):
+    # Momentum and Adam + L2 add c*w to the gradient: d is never applied, so its
+    # rounding in float32 (1 - 2e-8 rounds to 1) loses nothing.
+    X, y = problem[0]
+    net = dl.Network([4, 3], seed=0, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DecayPrecisionWarning)
+        history = dl.train(net, (X.astype(np.float32), y), epochs=1, batch_size=8, eta=1.0,
+                           lmbda=2e-8 * 32, seed=0, optimizer=optimizer)  # fmt: skip
+    assert history.settings["multiplier_applied"] == 1.0
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_decay_multiplying_the_weights_warns_in_float32_under_every_rule(problem, optimizer):
+    X, y = problem[0]
+    net = dl.Network([4, 3], seed=0, dtype=np.float32)
+    with pytest.warns(DecayPrecisionWarning, match="no decay at all"):
+        dl.train(net, (X.astype(np.float32), y), epochs=1, batch_size=8, eta=1.0,
+                 lmbda=2e-8 * 32, seed=0, optimizer=optimizer)  # fmt: skip
+
+
 def test_a_decay_recorded_as_not_applied_trains_as_no_decay(problem):
     with pytest.warns(DecayPrecisionWarning):
         decayed = _train32(problem, 2e-8 * 32)

@@ -61,10 +61,21 @@ def fingerprint(X: np.ndarray, labels: np.ndarray) -> str:
     return f"crc32:{checksum:08x}"
 
 
-def run_identity(net, multiplier: float, X, labels, evaluation) -> dict:
-    """The settings that identify a run beyond its hyper-parameters (see the module notes)."""
+def run_identity(net, multiplier: float, X, labels, evaluation, *, multiplies=True) -> dict:
+    """The settings that identify a run beyond its hyper-parameters (see the module notes).
+
+    ``multiplies`` says whether the rule's decay is the multiplication w → d·w, the
+    only case in which rounding d to the weights' dtype loses the decay; under a rule
+    whose decay goes through the gradient (momentum or Adam + L2) there is nothing to
+    warn about, and d rounded is recorded all the same.
+    """
+    applied = (
+        check_applied_decay(multiplier, net.dtype, stacklevel=5)
+        if multiplies
+        else applied_multiplier(multiplier, net.dtype)
+    )
     return {
-        "multiplier_applied": check_applied_decay(multiplier, net.dtype, stacklevel=5),
+        "multiplier_applied": applied,
         "data_fingerprint": fingerprint(X, labels),
         "evaluation_fingerprint": None
         if evaluation is None

@@ -364,7 +364,14 @@ def _settings(c: dict) -> dict:
         "steps_per_epoch": steps_per_epoch(n, c["batch_size"]),
         "shuffle": c["shuffle"],
         "seed": c["seed"],
-        **run_identity(net, c["multiplier"], c["X"], c["labels"], c["evaluation"]),
+        **run_identity(
+            net,
+            c["multiplier"],
+            c["X"],
+            c["labels"],
+            c["evaluation"],
+            multiplies=c["rule"].multiplies_weights,
+        ),
     }
     recorded = _recorded_rule(c["rule"])
     if recorded is not None:
