@@ -380,6 +380,17 @@ def test_mnist_idx_truncated(tmp_path, gz, name, keep):
     assert str(path) in str(info.value)
 
 
+def test_mnist_idx_gzip_of_several_members_loads(tmp_path):
+    arrays = write_idx_dir(tmp_path / "mnist", gz=True)
+    path = tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    # What `cat a.gz b.gz` gives: two members, the trailer records only the second's size.
+    path.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:]))
+    ds = load_mnist(tmp_path / "mnist", validation_size=2)
+    first = arrays["train-images-idx3-ubyte"][0].reshape(-1) / 255
+    np.testing.assert_array_equal(ds.train.X[0], first)
+
+
 def test_mnist_idx_extra_bytes(tmp_path):
     write_idx_dir(tmp_path / "mnist", gz=False)
     path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte"

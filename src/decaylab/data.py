@@ -497,8 +497,9 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Read one IDX file of unsigned bytes; return its array with the dims from the header.
 
     The header is read and checked first, and the body's declared size against the file
-    (for a gzipped file, against the size its gzip trailer records and what deflate can
-    produce) before any of the body is decompressed.
+    (for a gzipped file, against what deflate can produce from it) before any of the
+    body is decompressed. A gzip trailer's recorded size is not used: a file of several
+    gzip members (``cat a.gz b.gz``) is valid and records only its last member's size.
     """
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
@@ -549,15 +550,6 @@ def _check_idx_size(path: Path, dims: tuple[int, ...], expected: int, gzipped: b
         raise DataFileError(
             f"{path}: header says dims {dims}, so {expected} bytes, more than a {stored}-byte "
             "gzip file can hold; the file is damaged or not an IDX file"
-        )
-    with open(path, "rb") as fh:  # the gzip trailer ends with the data's size mod 2**32
-        fh.seek(-4, 2)
-        (recorded,) = struct.unpack("<I", fh.read(4))
-    if recorded != expected % 2**32:
-        raise DataFileError(
-            f"{path}: {'truncated' if recorded < expected % 2**32 else 'oversized'} IDX file: "
-            f"header says dims {dims}, so {expected} bytes expected, but the gzip stream "
-            f"records {recorded} bytes (modulo 2**32)"
         )
 
 
