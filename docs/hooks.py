@@ -21,6 +21,7 @@ Three mechanisms, all strict (any failure fails the build):
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import logging
@@ -267,6 +268,7 @@ def _generate() -> tuple[dict[str, str], dict[str, bytes]]:
         snippets[slug] = experiment_markdown(result, seconds, figure=f"figures/{slug}.png")
         log.info(f"hooks: {slug} ran in {seconds:.1f} s")
     snippets["experiment_list"] = experiment_list()
+    snippets["api_questions"] = api_questions()
     return snippets, figures
 
 
@@ -367,6 +369,50 @@ def experiment_list() -> str:
     return "\n".join(["| | question | function |", "|-|----------|----------|", *rows]) + "\n"
 
 
+def api_questions() -> str:
+    """The API reference's row of question modules: one link per registered question."""
+    links = ", ".join(f"[{e.number}](experiment-{e.number}.md)" for e in registry())
+    # No final newline: the line it replaces sits inside a table.
+    return f"| questions {links} | one module per question, its record, runs and verdicts |"
+
+
+def api_page(experiment) -> str:
+    """The API page of one question: the reference of its module, named by its slug."""
+    module = f"decaylab.experiments.{experiment.slug}"
+    if importlib.util.find_spec(module) is None:  # a question defined outside the package
+        module = experiment.run.__module__
+    return f"# Question {experiment.number}: {experiment.title}\n\n::: {module}\n"
+
+
+def _insert_after(items: list, anchor: str, entries: list[dict]) -> None:
+    """Insert ``entries`` into the nav list holding the page ``anchor``, just after it."""
+    for i, item in enumerate(items):
+        page = item if isinstance(item, str) else next(iter(item.values()))
+        if page == anchor:
+            items[i + 1 : i + 1] = entries
+            return
+        if isinstance(page, list):
+            with contextlib.suppress(LookupError):
+                return _insert_after(page, anchor, entries)
+    raise LookupError(anchor)
+
+
+def add_questions_to_nav(nav: list) -> None:
+    """Put every registered question in the nav: its page after ``experiments/index.md``
+    and its API page after ``api/adaptive.md`` (mkdocs.yml lists neither)."""
+    questions = list(registry())
+    for anchor, path in [
+        ("experiments/index.md", "experiments/{e.page}"),
+        ("api/adaptive.md", "api/experiment-{e.number}.md"),
+    ]:
+        entries = [{f"{e.number}. {e.title}": path.format(e=e)} for e in questions]
+        try:
+            _insert_after(nav, anchor, entries)
+        except LookupError:
+            message = f"mkdocs.yml's nav has no {anchor} to list the questions after"
+            raise PluginError(message) from None
+
+
 # -- MkDocs events -------------------------------------------------------------
 
 
@@ -375,6 +421,7 @@ def on_config(config, **kwargs):
     # restores sys.path after importing this file, so this cannot be done above.)
     if SOURCE not in sys.path:
         sys.path.insert(0, SOURCE)
+    add_questions_to_nav(config["nav"])
     return config
 
 
@@ -398,6 +445,9 @@ def on_pre_build(config, **kwargs) -> None:
 def on_files(files, config, **kwargs):
     for path, content in _figures.items():
         files.append(File.generated(config, path, content=content))
+    for experiment in registry():
+        path = f"api/experiment-{experiment.number}.md"
+        files.append(File.generated(config, path, content=api_page(experiment)))
     return files
 
 

@@ -182,12 +182,42 @@ def _slugs():
     return list(EXPERIMENTS.slugs)
 
 
+def _nav() -> list:
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8"))
+    hooks.add_questions_to_nav(config["nav"])
+    return config["nav"]
+
+
+def _pages(nav) -> list[str]:
+    pages = []
+    for item in nav:
+        value = item if isinstance(item, str) else next(iter(item.values()))
+        pages.extend(_pages(value) if isinstance(value, list) else [value])
+    return pages
+
+
 @pytest.mark.parametrize("slug", _slugs())
 def test_every_registered_experiment_has_a_docs_page_in_the_nav(slug):
     experiment = hooks.registry()[slug]
-    nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = _pages(_nav())
     assert (DOCS / "experiments" / experiment.page).is_file()
-    assert f"experiments/{experiment.page}" in nav
+    assert pages.count(f"experiments/{experiment.page}") == 1
+    assert pages.count(f"api/experiment-{experiment.number}.md") == 1
+
+
+def test_the_nav_lists_the_questions_in_order_after_the_experiments_index():
+    pages = _pages(_nav())
+    start = pages.index("experiments/index.md") + 1
+    expected = [f"experiments/{e.page}" for e in hooks.registry()]
+    assert pages[start : start + len(expected)] == expected
+
+
+def test_a_question_api_page_documents_its_module():
+    experiment = hooks.registry()["q3"]
+    assert hooks.api_page(experiment).splitlines()[-1] == (
+        "::: decaylab.experiments.q3_equilibrium"
+    )
 
 
 def _generated_markers() -> list[tuple[str, str]]:
@@ -200,7 +230,13 @@ def _generated_markers() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("page", "name"), _generated_markers())
 def test_generated_marker_names_an_experiment_the_hook_runs(page, name):
-    assert name in [*_slugs(), "experiment_list"]
+    assert name in [*_slugs(), "experiment_list", "api_questions"]
+
+
+def test_the_api_row_of_questions_links_each_registered_question():
+    row = hooks.api_questions()
+    assert "\n" not in row  # it replaces one line of a table
+    assert row.count("](experiment-") == len(_slugs())
 
 
 def test_the_experiment_list_has_one_row_per_registered_question():

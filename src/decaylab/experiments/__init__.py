@@ -7,21 +7,10 @@ under test and a verdict computed from the numbers. Every function runs with
 sensible defaults on the bundled digits and accepts any
 :class:`~decaylab.data.Dataset`.
 
-======  ====================================  ==========================
-number  question                              function
-======  ====================================  ==========================
-1       early decay dominance                 early_decay_dominance
-2       the per-epoch decay factor            per_epoch_factor
-3       where decay tails off (1/√n_w?)       equilibrium_size
-4       large init + L2 vs scaled init        initialisation_comparison
-5       layers move differently               layer_movement
-6       sum vs mean conventions, λ transfer   convention_transfer
-7       momentum, Adam + L2 and AdamW         optimizer_comparison
-======  ====================================  ==========================
-
-The same list, with each question's claims, presets and figure, is
-:data:`~decaylab.experiments.registry.EXPERIMENTS`, which the report, the
-command line and the docs follow; a new question is one module and one
+The questions, in order, with each one's function, claims, presets and figure,
+are :data:`~decaylab.experiments.registry.EXPERIMENTS` (``for e in EXPERIMENTS:
+print(e.number, e.title, e.run.__name__)``), which the report, the command
+line, the docs and the tests follow; a new question is one module and one
 :meth:`~decaylab.experiments.registry.Registry.register` call.
 """
 
