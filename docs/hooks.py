@@ -447,7 +447,8 @@ def on_files(files, config, **kwargs):
         files.append(File.generated(config, path, content=content))
     for experiment in registry():
         path = f"api/experiment-{experiment.number}.md"
-        files.append(File.generated(config, path, content=api_page(experiment)))
+        if files.get_file_from_path(path) is None:  # a written page, if any, comes first
+            files.append(File.generated(config, path, content=api_page(experiment)))
     return files
 
 
