@@ -17,8 +17,9 @@ monitors watching the same run share its dot products.
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
 ``multiplier``). D is then never formed: before the step the loop keeps
 x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
-the step itself forms d·w), and three dot products per layer give the rest
-in closed form, with a = 1 − d:
+the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
+form, with a = 1 − d (x·x is carried from the step before, d²‖x − R‖², and
+taken afresh every ``EXACT_EVERY`` steps: two dot products per layer and step):
 
 .. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
            w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R.
@@ -36,6 +37,10 @@ from scipy.linalg import blas
 
 # SciPy's dot returns a Python float and costs a quarter of np.dot's call on small layers.
 _DOT = {np.dtype(np.float64): blas.ddot, np.dtype(np.float32): blas.sdot}
+
+
+#: How often fill_multiplied takes x·x afresh rather than carried from the step before.
+EXACT_EVERY = 16
 
 
 def _numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,6 +82,8 @@ class StepBudget:
         self.rest: list[np.ndarray] | None = None
         self.after: list[np.ndarray] | None = None
         self.scaled: list[np.ndarray] | None = None
+        self._carried = [0.0] * n_layers  # x·x of the next step (fill_multiplied)
+        self._steps = 0
 
     @classmethod
     def of_parts(
@@ -108,11 +115,21 @@ class StepBudget:
             self.dd[l], self.dr[l], self.rr[l] = dot(u, u), dot(u, v), dot(v, v)
 
     def fill_multiplied(self, scaled, rest, dot) -> None:
-        """The products of each layer from x = d·w (``scaled``) and R, D = (1 − d)·w unformed."""
-        d = self.multiplier
-        a, inverse_square = 1.0 - d, 1.0 / (d * d)
+        """The products of each layer from x = d·w (``scaled``) and R, D = (1 − d)·w unformed.
+
+        x·x is carried from the step before (x·x of the next step is
+        d²‖x − R‖² = d²(x·x − 2x·R + R·R), exact up to rounding) and taken
+        afresh every ``EXACT_EVERY`` steps, so that its rounding cannot build up.
+        """
+        d, carried = self.multiplier, self._carried
+        a, inverse_square, d_square = 1.0 - d, 1.0 / (d * d), d * d
         ww, wd, wr, dd, dr, rr = self.ww, self.wd, self.wr, self.dd, self.dr, self.rr
+        fresh = self._steps % EXACT_EVERY == 0
+        self._steps += 1
         for l, (x, v) in enumerate(zip(scaled, rest)):
-            w_w, w_r = dot(x, x) * inverse_square, dot(x, v) / d
+            x_x = dot(x, x) if fresh else carried[l]
+            x_r, r_r = dot(x, v), dot(v, v)
+            carried[l] = d_square * (x_x - 2.0 * x_r + r_r)
+            w_w, w_r = x_x * inverse_square, x_r / d
             ww[l], wd[l], dd[l] = w_w, a * w_w, a * a * w_w
-            wr[l], dr[l], rr[l] = w_r, a * w_r, dot(v, v)
+            wr[l], dr[l], rr[l] = w_r, a * w_r, r_r
