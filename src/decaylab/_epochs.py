@@ -42,7 +42,7 @@ class StepSplit:
     ``step_parts(w_before, D, R)``. When every monitor reads the budget and
     the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
     AdamW), neither w before nor D is formed: x = d·w before the step,
-    R = x − w_after after it, three dot products per layer.
+    R = x − w_after after it, two dot products per layer (x·x is carried).
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple):

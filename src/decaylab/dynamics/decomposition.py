@@ -103,8 +103,9 @@ class DecompositionMonitor:
     a step for all the monitors that read it: contraction
     ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the rule's
     decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w) that costs
-    three dot products per layer and step, and u is never formed; under
-    other rules the rule forms u and six dot products are taken. With
+    two dot products per layer and step (x·v and v·v, with x = d·w; w·w is
+    carried from step to step), and u is never formed; under other rules
+    the rule forms u and six dot products are taken. With
     ``displacement`` one addition more (Σu, or Σ d·w when u is not formed;
     Σv follows from the epoch's start and end weights).
     """
