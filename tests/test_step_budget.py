@@ -20,8 +20,16 @@ SIZES = [6, 5, 3]
 # 103 examples in batches of 4: 26 steps an epoch, the last of 3 examples; 3 epochs
 # cross the budget's periodic fresh x·x several times.
 N, BATCH, EPOCHS, LMBDA = 103, 4, 3, 4.0
-RULES = [(None, 0.6, "sum"), (None, 0.3, "per_step"), ("adamw", 0.01, "sum")]
-IDS = ["eq93", "eq93-per-step-convention", "adamw"]
+# The last flag adds a monitor of the plain step_parts protocol beside the two, so that
+# the decay part is formed and the budget taken from w, D and R directly.
+RULES = [
+    (None, 0.6, "sum", False),
+    (None, 0.3, "per_step", False),
+    ("adamw", 0.01, "sum", False),
+    (None, 0.6, "sum", True),
+    ("adamw", 0.01, "sum", True),
+]
+IDS = ["eq93", "eq93-per-step-convention", "adamw", "eq93-parts-formed", "adamw-parts-formed"]
 
 
 class _Trajectory:
@@ -101,11 +109,13 @@ def _expected(trajectory):
 
 @pytest.fixture(scope="module", params=RULES, ids=IDS)
 def runs(request):
-    optimizer, eta, decay = request.param
+    optimizer, eta, decay, parts_formed = request.param
     trajectory = _Trajectory()
     plain, _ = _train(optimizer, eta, decay, [])
     _train(optimizer, eta, decay, [trajectory])
     monitors = [dl.DecompositionMonitor(displacement=True), dl.RotationMonitor(per_step=True)]
+    if parts_formed:
+        monitors.append(_Trajectory())
     watched, history = _train(optimizer, eta, decay, monitors)
     return plain, watched, history, _expected(trajectory)
 
