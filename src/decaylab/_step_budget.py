@@ -30,7 +30,7 @@ directly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.linalg import blas
@@ -47,7 +47,7 @@ def _numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b))
 
 
-def dot_of(dtype) -> object:
+def dot_of(dtype) -> Callable[[np.ndarray, np.ndarray], float]:
     """``dot(a, b)`` → float for flat contiguous arrays of ``dtype``."""
     return _DOT.get(np.dtype(dtype), _numpy_dot)
 
