@@ -142,3 +142,17 @@ def test_budget_closes_on_the_change_of_the_squared_norm(runs):
     record = history.monitors["decomposition"]
     budget = record["contraction"] + record["radial"] + record["noise"]
     np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
+
+
+def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
+    # In float32 the rounding of d·w is of the order of the decay itself; the decay part
+    # must be the one the step applied, not (1 − d)·w, for the budget to close.
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(-1, 1, (40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    net = dl.Network([4, 5, 3], seed=0, dtype=np.float32)
+    history = dl.train(net, (X, y), epochs=3, batch_size=5, eta=0.5, lmbda=2.0, seed=0,
+                       training_metrics=False, monitors=[dl.DecompositionMonitor()])  # fmt: skip
+    record = history.monitors["decomposition"]
+    budget = record["contraction"] + record["radial"] + record["noise"]
+    error = np.abs(budget - np.diff(history.weights.norm**2, axis=0))
+    assert np.all(error <= 3 * np.finfo(np.float32).eps * np.abs(record["contraction"]))

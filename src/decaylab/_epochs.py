@@ -41,8 +41,8 @@ class StepSplit:
     :class:`~decaylab._step_budget.StepBudget` a step; the others get
     ``step_parts(w_before, D, R)``. When every monitor reads the budget and
     the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
-    AdamW), neither w before nor D is formed: x = d·w before the step,
-    R = x − w_after after it, two dot products per layer (x·x is carried).
+    AdamW) in float64, neither w before nor D is formed: x = d·w before the
+    step, R = x − w_after after it, two dot products per layer (x·x is carried).
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple):
@@ -56,7 +56,10 @@ class StepSplit:
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
         multiplier = getattr(decay_part, "multiplier", None)
-        closed = multiplier is not None and multiplier != 0.0 and not self.observers
+        # In float32 the rounding of d·w is of the order of the decay itself (and d is
+        # applied rounded): there D is formed as the step forms it.
+        closed = (multiplier is not None and multiplier != 0.0 and not self.observers
+                  and net.dtype == np.float64)  # fmt: skip
         self.budget = StepBudget(net.n_layers, multiplier if closed else None)
         self.budget.after = self._views(self.weights)
         self.rest = np.empty_like(self.weights)
