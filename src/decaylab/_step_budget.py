@@ -15,7 +15,7 @@ shows it to every monitor that reads it (``step_budget(budget)``), so that
 monitors watching the same run share its dot products.
 
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
-``multiplier``). D is then never formed: before the step the loop keeps
+``multiplier``), in float64. D is then never formed: before the step the loop keeps
 x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
 the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
 form, with a = 1 − d (x·x is carried from the step before, d²‖x − R‖², and
@@ -24,8 +24,9 @@ taken afresh every ``EXACT_EVERY`` steps: two dot products per layer and step):
 .. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
            w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R.
 
-Any other rule's D is formed by the rule and the six products are taken
-directly.
+Any other rule's D, and every D in float32 (where the rounding of d·w is of
+the order of the decay itself), is formed as the step forms it and the six
+products are taken directly.
 """
 
 from __future__ import annotations

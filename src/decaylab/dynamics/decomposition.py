@@ -102,7 +102,7 @@ class DecompositionMonitor:
     Gram matrix of (w, u, v) per layer that the training loop computes once
     a step for all the monitors that read it: contraction
     ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the rule's
-    decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w) that costs
+    decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64) that costs
     two dot products per layer and step (x·v and v·v, with x = d·w; w·w is
     carried from step to step), and u is never formed; under other rules
     the rule forms u and six dot products are taken. With

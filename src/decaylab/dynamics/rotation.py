@@ -156,7 +156,7 @@ class RotationMonitor:
     weights after it, for every update rule alike. It is read from the
     step's ‖w‖² budget (:meth:`step_budget`), which the training loop
     computes once a step for all the monitors that read it. When the rule's
-    decay multiplies the weights (eq. 93, AdamW: w′ = d·w − R), only R turns
+    decay multiplies the weights (eq. 93, AdamW: w′ = d·w − R; float64), only R turns
     w, and the angle follows from w·w, w·R and R·R without forming w:
 
     .. math::  \theta = \operatorname{atan2}\bigl(\sqrt{(w\cdot w)(R\cdot R)
