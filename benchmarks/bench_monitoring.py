@@ -1,29 +1,35 @@
 """What watching the weights costs: training time with and without the dynamics monitors.
 
-Run ``python benchmarks/bench_monitoring.py``. It trains a [784, 30, 10]
-network on MNIST-shaped random data (batch sizes 10 and 100) under five
-set-ups, side by side in one process, and reports the best of several
-repeats of each:
+Run ``python benchmarks/bench_monitoring.py``. It trains the report's
+[64, 30, 10] network on the 1,000 bundled digits and the book's
+[784, 30, 10] network on MNIST-shaped random data, at batch sizes 10 and
+100, under these set-ups, side by side in one process:
 
-* ``bare``: no training metrics and the per-epoch weight statistics stubbed
-  out (``layer_statistics`` replaced by a constant), the cost of SGD alone;
-* ``baseline``: no training metrics (``training_metrics=False``), the
-  per-epoch statistics that every run records;
+* ``bare`` ([784, 30, 10] only): no training metrics and the per-epoch
+  weight statistics stubbed out (``layer_statistics`` replaced by a
+  constant), the cost of SGD alone;
+* ``baseline``: no training metrics (``training_metrics=False``) and no
+  monitor, the per-epoch statistics that every run records;
 * ``decomposition``: baseline plus a :class:`decaylab.DecompositionMonitor`;
 * ``decomposition_displacement``: the same with ``displacement=True``;
 * ``rotation``: baseline plus a :class:`decaylab.RotationMonitor`;
 * ``rotation_per_step``: baseline plus ``RotationMonitor(per_step=True)``.
 
-Overheads: per-epoch statistics = the time of one epoch's statistics
-(timed alone, best of many calls) × epochs / bare (target < 5 %; the
-end-to-end baseline/bare − 1 is shown too, but at a few percent it is within
-timing noise); each monitor = its time/baseline − 1 (target < 25 % for the
-decomposition). The
-set-ups are timed in interleaved rounds so that drifts in machine load hit
-them alike; times are the process's CPU time (less sensitive to other
-programs than wall time), with BLAS limited to one thread when threadpoolctl
-is installed. The table is printed and written to
-``benchmarks/results/monitoring.json``.
+Each set-up's time per epoch is that of an ``epochs``-epoch call of
+``dl.train`` less that of a zero-epoch call (argument checks, the initial
+record and the monitors' ``start`` are not counted), divided by ``epochs``.
+Every ratio printed is a monitored set-up's time over the baseline's,
+measured in the same run: the target of issue 17 is a
+``DecompositionMonitor`` run at most 1.3 times an unmonitored one. The
+per-epoch statistics are also timed on their own (best of many calls)
+against ``bare`` (target < 5 %).
+
+The set-ups are timed in interleaved rounds so that drifts in machine load
+hit them alike, and the best of the rounds is kept; times are the process's
+CPU time (less sensitive to other programs than wall time), with BLAS
+limited to one thread when threadpoolctl is installed. Ratios measured on a
+busy machine are only indicative. The table is printed and written to
+``benchmarks/results/monitoring.json`` (``--output`` to write elsewhere).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -40,7 +47,18 @@ import numpy as np
 import decaylab as dl
 import decaylab.training as training
 
-TARGETS = {"statistics": 0.05, "decomposition": 0.25}
+#: Targets: per-epoch statistics under 5 % of SGD alone; a DecompositionMonitor
+#: run at most 1.3 times an unmonitored one (issue 17).
+TARGETS = {"statistics": 0.05, "decomposition": 1.3}
+SETUPS = (
+    "bare",
+    "baseline",
+    "decomposition",
+    "decomposition_displacement",
+    "rotation",
+    "rotation_per_step",
+)
+MONITORED = SETUPS[2:]
 
 
 def _monitors(setup: str) -> list:
@@ -52,8 +70,8 @@ def _monitors(setup: str) -> list:
     }.get(setup, [])
 
 
-def _time_once(setup: str, data, *, batch_size: int, epochs: int, seed: int) -> float:
-    net = dl.Network([784, 30, 10], init="large", seed=seed)
+def _time_call(setup: str, sizes, data, *, batch_size: int, epochs: int, seed: int) -> float:
+    net = dl.Network(sizes, init="large", seed=seed)
     original = training.layer_statistics
     if setup == "bare":
         constant = original(net.weights)
@@ -67,9 +85,9 @@ def _time_once(setup: str, data, *, batch_size: int, epochs: int, seed: int) -> 
         training.layer_statistics = original
 
 
-def _statistics_time_per_epoch(repeats: int) -> float:
+def _statistics_time_per_epoch(sizes, repeats: int) -> float:
     """Best time of one epoch's statistics (weights and biases, as training records them)."""
-    net = dl.Network([784, 30, 10], seed=0)
+    net = dl.Network(sizes, seed=0)
     best = float("inf")
     for _ in range(repeats * 20):
         start = time.perf_counter()
@@ -92,101 +110,117 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas"), 1
 
 
+def _problems(n: int) -> dict:
+    """The two networks and their data: the digits, and random MNIST-shaped examples."""
+    rng = np.random.default_rng(0)
+    return {
+        "[64, 30, 10]": ([64, 30, 10], dl.load_digits().train),
+        "[784, 30, 10]": ([784, 30, 10], (rng.random((n, 784)), rng.integers(0, 10, n))),
+    }
+
+
 def run(n: int = 3000, epochs: int = 2, repeats: int = 7, batch_sizes=(10, 100)) -> dict:
     """Time every set-up and return the results as a dict (also what the JSON holds)."""
     limit, blas_threads = _one_blas_thread()
+    load_before = os.getloadavg()
     with limit:
         results = _run(n, epochs, repeats, batch_sizes)
     results["blas_threads"] = blas_threads
+    results["load_average"] = {"before": load_before, "after": os.getloadavg()}
     return results
 
 
+def _best_epoch(setups, sizes, data, *, batch_size, epochs, repeats) -> dict:
+    """Per set-up, the best (epochs-epoch call − zero-epoch call) / epochs, interleaved."""
+    full = dict.fromkeys(setups, float("inf"))
+    empty = dict.fromkeys(setups, float("inf"))
+    _time_call("baseline", sizes, data, batch_size=batch_size, epochs=1, seed=0)  # warm-up
+    for round_ in range(repeats):
+        for setup in setups:
+            kwargs = dict(batch_size=batch_size, seed=round_)
+            full[setup] = min(full[setup], _time_call(setup, sizes, data, epochs=epochs, **kwargs))
+            empty[setup] = min(empty[setup], _time_call(setup, sizes, data, epochs=0, **kwargs))
+    return {setup: (full[setup] - empty[setup]) / epochs for setup in setups}
+
+
 def _run(n, epochs, repeats, batch_sizes) -> dict:
-    rng = np.random.default_rng(0)
-    data = (rng.random((n, 784)), rng.integers(0, 10, n))
-    setups = (
-        "bare",
-        "baseline",
-        "decomposition",
-        "decomposition_displacement",
-        "rotation",
-        "rotation_per_step",
-    )
     results: dict = {
-        "network": [784, 30, 10],
         "n": n,
         "epochs": epochs,
         "repeats": repeats,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "targets": TARGETS,
-        "statistics_seconds_per_epoch": _statistics_time_per_epoch(repeats),
-        "batch_sizes": {},
+        "networks": {},
     }
-    for batch_size in batch_sizes:
-        _time_once("baseline", data, batch_size=batch_size, epochs=1, seed=0)  # warm-up
-        best = dict.fromkeys(setups, float("inf"))
-        for round_ in range(repeats):
-            for setup in setups:
-                seconds = _time_once(setup, data, batch_size=batch_size, epochs=epochs, seed=round_)
-                best[setup] = min(best[setup], seconds)
-        overhead = {
-            # One epoch's statistics timed on their own, against SGD alone: precise where
-            # the end-to-end difference below is lost in timing noise.
-            "statistics": results["statistics_seconds_per_epoch"] * epochs / best["bare"],
-            "statistics_end_to_end": best["baseline"] / best["bare"] - 1.0,
-            "decomposition": best["decomposition"] / best["baseline"] - 1.0,
-            "decomposition_displacement": best["decomposition_displacement"] / best["baseline"]
-            - 1.0,
-            "rotation": best["rotation"] / best["baseline"] - 1.0,
-            "rotation_per_step": best["rotation_per_step"] / best["baseline"] - 1.0,
-        }
-        results["batch_sizes"][str(batch_size)] = {
-            "seconds": best,
-            "overhead": overhead,
-            "meets_target": {k: overhead[k] < v for k, v in TARGETS.items()},
-        }
+    for name, (sizes, data) in _problems(n).items():
+        large = sizes[0] == 784
+        setups = SETUPS if large else SETUPS[1:]
+        entry: dict = {"sizes": sizes, "n": len(data[0]), "batch_sizes": {}}
+        if large:
+            entry["statistics_seconds_per_epoch"] = _statistics_time_per_epoch(sizes, repeats)
+        for batch_size in batch_sizes:
+            seconds = _best_epoch(setups, sizes, data, batch_size=batch_size, epochs=epochs,
+                                  repeats=repeats)  # fmt: skip
+            ratios = {s: seconds[s] / seconds["baseline"] for s in MONITORED}
+            met = ratios["decomposition"] <= TARGETS["decomposition"]
+            row = {
+                "seconds_per_epoch": seconds,
+                "ratio_to_baseline": ratios,
+                "meets_target": {"decomposition": met},
+            }
+            if large:
+                statistics = entry["statistics_seconds_per_epoch"] / seconds["bare"]
+                row["statistics_overhead"] = statistics
+                row["meets_target"]["statistics"] = statistics < TARGETS["statistics"]
+            entry["batch_sizes"][str(batch_size)] = row
+        results["networks"][name] = entry
     return results
 
 
 def format_table(results: dict) -> str:
-    """The results as a plain-text table."""
+    """The results as a plain-text table: ratios of each monitored set-up to the baseline."""
+    load = results["load_average"]
     lines = [
-        f"[784, 30, 10] on {results['n']} random MNIST-shaped examples, {results['epochs']} "
-        f"epoch(s), best of {results['repeats']} in process CPU time, BLAS threads: "
-        f"{results['blas_threads']}",
-        f"one epoch's weight and bias statistics: "
-        f"{results['statistics_seconds_per_epoch'] * 1e6:.0f} µs",
+        f"{results['epochs']} epoch(s) less a zero-epoch call, best of {results['repeats']} "
+        f"in process CPU time, BLAS threads: {results['blas_threads']}; load average "
+        f"{load['before'][0]:.2f} before, {load['after'][0]:.2f} after",
+        "ratio = time per epoch with the monitor / without (target: decomposition <= "
+        f"{TARGETS['decomposition']})",
         "",
-        f"{'batch':>5}  {'set-up':<26} {'seconds':>8}  {'overhead':>9}  target",
+        f"{'network':<14} {'batch':>5} {'baseline':>10}  {'decomp.':>8} {'+displ.':>8} "
+        f"{'rotation':>8} {'per-step':>8}  decomposition target",
     ]
-    for batch_size, entry in results["batch_sizes"].items():
-        for setup, seconds in entry["seconds"].items():
-            key = {"baseline": "statistics_end_to_end"}.get(setup, setup)
-            overhead = entry["overhead"].get(key)
-            shown = "" if overhead is None else f"{overhead:+9.1%}"
-            target = ""
-            if key in TARGETS:
-                met = entry["meets_target"][key]
-                target = f"< {TARGETS[key]:.0%}: {'met' if met else 'NOT met'}"
-            lines.append(f"{batch_size:>5}  {setup:<26} {seconds:8.3f}  {shown:>9}  {target}")
-        direct = entry["overhead"]["statistics"]
-        met = "met" if entry["meets_target"]["statistics"] else "NOT met"
+    for name, entry in results["networks"].items():
+        for batch_size, row in entry["batch_sizes"].items():
+            r = row["ratio_to_baseline"]
+            met = "met" if row["meets_target"]["decomposition"] else "NOT met"
+            lines.append(
+                f"{name:<14} {batch_size:>5} {row['seconds_per_epoch']['baseline'] * 1e3:8.2f}ms"
+                f"  {r['decomposition']:8.2f} {r['decomposition_displacement']:8.2f} "
+                f"{r['rotation']:8.2f} {r['rotation_per_step']:8.2f}  {met}"
+            )
+    for name, entry in results["networks"].items():
+        if "statistics_seconds_per_epoch" not in entry:
+            continue
+        lines.append("")
         lines.append(
-            f"{batch_size:>5}  {'statistics, timed alone':<26} {'':>8}  {direct:+9.1%}  "
-            f"< {TARGETS['statistics']:.0%}: {met}"
+            f"{name}: one epoch's weight and bias statistics "
+            f"{entry['statistics_seconds_per_epoch'] * 1e6:.0f} µs"
         )
-    lines.append("")
-    lines.append(
-        "overhead: baseline vs bare and statistics timed alone vs bare (per-epoch "
-        "statistics); monitors vs baseline"
-    )
+        for batch_size, row in entry["batch_sizes"].items():
+            met = "met" if row["meets_target"]["statistics"] else "NOT met"
+            lines.append(
+                f"  batch {batch_size}: statistics / SGD alone {row['statistics_overhead']:.1%} "
+                f"(target < {TARGETS['statistics']:.0%}: {met})"
+            )
     return "\n".join(lines)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="training examples (default 3000)")
+    parser.add_argument("--n", type=int, default=3000,
+                        help="[784, 30, 10] training examples (default 3000)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timing (default 2)")
     parser.add_argument("--repeats", type=int, default=7, help="rounds, best kept (default 7)")
     parser.add_argument(

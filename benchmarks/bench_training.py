@@ -15,7 +15,11 @@ process and run:
 * PyTorch CPU eager (only if torch is installed): the same network, update
   and batch order with ``torch.optim.SGD``;
 * floor: the five matrix products of every step of one epoch and nothing
-  else, on batches gathered beforehand;
+  else, on batches gathered beforehand (``np.matmul``, NumPy's BLAS); beside
+  it, to tell where decaylab's time beyond it goes, the same products
+  through SciPy's BLAS (``floor_scipy``, the library decaylab's steps call)
+  and the floor with each batch gathered at its step (``floor_gather``,
+  ``np.take`` of the shuffled rows, as ``dl.train`` does);
 * monitoring: what ``dl.train`` does once per epoch besides the steps,
   timed on its own;
 * ensemble: ``dl.train_ensemble`` of K = 16 networks sharing their batches at
@@ -241,6 +245,27 @@ def products_epoch(weights, batches, buffers) -> None:
         np.matmul(z2[:k].T, z1[:k], out=g2)  # Σ_x ∂C_x/∂w, layer 2
         np.matmul(z2[:k], w2, out=d1[:k])  # δ back to layer 1
         np.matmul(d1[:k].T, xb, out=g1)  # Σ_x ∂C_x/∂w, layer 1
+
+
+def products_epoch_scipy(weights, batches, buffers) -> None:
+    """The same five products through SciPy's BLAS, the library decaylab's steps call."""
+    w1, w2 = weights
+    z1, z2, g1, g2, d1 = buffers
+    for xb in batches:
+        k = len(xb)
+        matmul_into(z1[:k], xb, w1.T)
+        matmul_into(z2[:k], z1[:k], w2.T)
+        matmul_into(g2, z2[:k].T, z1[:k])
+        matmul_into(d1[:k], z2[:k], w2)
+        matmul_into(g1, d1[:k].T, xb)
+
+
+def products_epoch_gathered(weights, X, order, m, buffers, batch) -> None:
+    """The floor with each batch gathered from X at its step, as ``dl.train`` gathers it."""
+    for start in range(0, len(order), m):
+        idx = order[start : start + m]
+        xb = np.take(X, idx, axis=0, out=batch[: len(idx)], mode="clip")
+        products_epoch(weights, [xb], buffers)
 
 
 def monitoring_epoch(net: dl.Network) -> None:
@@ -839,7 +864,8 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool,
         dl.train(start.copy(), (X, y), epochs=epochs, batch_size=m, eta=ETA, lmbda=LMBDA,
                  seed=seed, training_metrics=False, progress=False)  # fmt: skip
 
-    keys = ("train_0", "train_1", "per_example", "torch", "floor", "monitoring", "training_metrics")
+    keys = ("train_0", "train_1", "per_example", "torch", "floor", "floor_scipy", "floor_gather",
+            "monitoring", "training_metrics")  # fmt: skip
     times: dict[str, dict[int, list[float]]] = {key: {m: [] for m in BATCH_SIZES} for key in keys}
     with np.errstate(over="ignore"):
         for repeat in range(repeats):
@@ -861,6 +887,12 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool,
                 ]  # fmt: skip
                 weights = [start.weights[0].copy(), start.weights[1].copy()]
                 times["floor"][m].append(timed(products_epoch, weights, batches, buffers))
+                times["floor_scipy"][m].append(
+                    timed(products_epoch_scipy, weights, batches, buffers)
+                )
+                times["floor_gather"][m].append(timed(
+                    products_epoch_gathered, weights, X, order, m, buffers, np.empty((m, 784))
+                ))  # fmt: skip
                 net = start.copy()
                 times["monitoring"][m].append(timed(monitoring_epoch, net, inner=20))
                 times["training_metrics"][m].append(timed(net.evaluate, (X, y)))
@@ -888,6 +920,10 @@ def run(n: int, repeats: int, ensemble_n: int, use_torch: bool, quick: bool,
         "speedup_vs_torch": {m: best["torch"][m] / best["decaylab"][m]
                              for m in BATCH_SIZES if m in best["torch"]},
         "floor_fraction": {m: best["floor"][m] / best["decaylab"][m] for m in BATCH_SIZES},
+        "floor_scipy_fraction": {m: best["floor_scipy"][m] / best["decaylab"][m]
+                                 for m in BATCH_SIZES},
+        "floor_gather_fraction": {m: best["floor_gather"][m] / best["decaylab"][m]
+                                  for m in BATCH_SIZES},
         "monitoring_fraction": {m: best["monitoring"][m] / best["decaylab"][m]
                                 for m in BATCH_SIZES},
         "training_metrics_fraction": {m: best["training_metrics"][m] / best["decaylab"][m]
@@ -1032,7 +1068,8 @@ def print_report(result: dict) -> None:
         + " (bytes read + written)"
     )
     times = result["seconds_per_epoch"]
-    columns = ["decaylab", "per_example", "torch", "floor", "monitoring", "training_metrics"]
+    columns = ["decaylab", "per_example", "torch", "floor", "floor_scipy", "floor_gather",
+               "monitoring", "training_metrics"]  # fmt: skip
     print("\nseconds per epoch")
     print("batch " + "".join(f"{c:>17s}" for c in columns))
     for m in s["batch_sizes"]:
@@ -1040,7 +1077,8 @@ def print_report(result: dict) -> None:
         print(f"{m:5d} " + "".join(f"{v:17.4f}" if v is not None else f"{'-':>17s}" for v in cells))
     ratios = result["ratios"]
     names = ["speedup_vs_per_example", "speedup_vs_torch", "floor_fraction",
-             "monitoring_fraction", "training_metrics_fraction"]  # fmt: skip
+             "floor_scipy_fraction", "floor_gather_fraction", "monitoring_fraction",
+             "training_metrics_fraction"]  # fmt: skip
     print("\nratios (per-example / decaylab, torch / decaylab, floor / decaylab, ...)")
     print("batch " + "".join(f"{c:>27s}" for c in names))
     for m in s["batch_sizes"]:

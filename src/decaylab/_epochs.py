@@ -17,42 +17,87 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
+from decaylab._step_budget import StepBudget, dot_of
 from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Backprop, Network
 
 
 class StepSplit:
-    """Shows each step to the monitors as per-layer (w before, decay part D, rest R).
+    """Shows each step to the monitors: its ‖w‖² budget, or per-layer (w before, D, R).
 
     Built once per run, from the rule's ``decay_part`` at the run's first
     step; its buffers and their per-layer views are made once. With
-    w_before − w_after = D + R.
+    w_before − w_after = D + R. :meth:`prepare` runs before each step and
+    :meth:`show` after it.
+
+    Monitors with a ``step_budget`` method share one
+    :class:`~decaylab._step_budget.StepBudget` a step; the others get
+    ``step_parts(w_before, D, R)``. When every monitor reads the budget and
+    the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
+    AdamW) in float64, neither w before nor D is formed: x = d·w before the
+    step, R = x − w_after after it, two dot products per layer (x·x is carried).
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple):
+        watching = [m for m in monitors if getattr(m, "sees_steps", True)]
+        self.readers = [m.step_budget for m in watching if hasattr(m, "step_budget")]
+        # A monitor may say it needs no steps (RotationMonitor without per_step).
+        self.observers = [m.step_parts for m in watching if not hasattr(m, "step_budget")]
         self.weights = net.weights_flat
-        self.before = np.empty_like(self.weights)
-        self.rest = np.empty_like(self.weights)
         self.decay_part = decay_part
+        self.dot = dot_of(net.dtype)
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
-        self.before_views = [self.before[a:b] for a, b in self.layers]
-        self.rest_views = [self.rest[a:b] for a, b in self.layers]
-        # A monitor may say it needs no steps (RotationMonitor without per_step).
-        self.observers = [m.step_parts for m in monitors if getattr(m, "sees_steps", True)]
+        multiplier = getattr(decay_part, "multiplier", None)
+        # In float32 the rounding of d·w is of the order of the decay itself (and d is
+        # applied rounded): there D is formed as the step forms it.
+        closed = (multiplier is not None and multiplier != 0.0 and not self.observers
+                  and net.dtype == np.float64)  # fmt: skip
+        self.budget = StepBudget(net.n_layers, multiplier if closed else None)
+        self.budget.after = self._views(self.weights)
+        self.rest = np.empty_like(self.weights)
+        self.budget.rest = self.rest_views = self._views(self.rest)
+        if closed:
+            self.scaled = np.empty_like(self.weights)  # x = d·w before the step
+            self.budget.scaled = self.scaled_views = self._views(self.scaled)
+            self.prepare = partial(np.multiply, self.weights, multiplier, self.scaled)
+            self.show = self._show_multiplied
+        else:
+            self.before = np.empty_like(self.weights)
+            self.budget.before = self.before_views = self._views(self.before)
+            self.prepare = partial(np.copyto, self.before, self.weights)
+            self.show = self._show_parts
 
-    def show(self, state) -> None:
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[a:b] for a, b in self.layers]
+
+    def _show_multiplied(self, state) -> None:
+        """R = d·w − w_after; the budget from x·x, x·R and R·R; shown to its readers."""
+        np.subtract(self.scaled, self.weights, out=self.rest)
+        budget = self.budget
+        budget.fill_multiplied(self.scaled_views, self.rest_views, self.dot)
+        for read in self.readers:
+            read(budget)
+
+    def _show_parts(self, state) -> None:
         """Split the step just made (``self.before`` holds w before it) and show it."""
         decay = self.decay_part(self.before, state)
         np.subtract(self.before, self.weights, out=self.rest)
         self.rest -= decay
-        decay_views = [decay[a:b] for a, b in self.layers]
+        decay_views = self._views(decay)
+        if self.readers:
+            budget = self.budget
+            budget.decay = decay_views
+            budget.fill_parts(self.before_views, decay_views, self.rest_views, self.dot)
+            for read in self.readers:
+                read(budget)
         for observe in self.observers:
             observe(self.before_views, decay_views, self.rest_views)
 
@@ -80,9 +125,9 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     weight or bias, else None.
     """
     net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
-    weights, params = net.weights_flat, net.params
-    before, show = (split.before, split.show) if split is not None else (None, None)
-    state, take, copyto = run.state, np.take, np.copyto
+    params = net.params
+    prepare, show = (split.prepare, split.show) if split is not None else (None, None)
+    state, take = run.state, np.take
     for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
@@ -94,7 +139,7 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
             yb = take(targets, idx, axis=0, out=ybuf, mode="clip")
         grad = backprop.run(xb, yb)
         if show is not None:
-            copyto(before, weights)
+            prepare()
         step(grad, stop - start)
         if show is not None:
             show(state)

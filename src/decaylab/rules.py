@@ -386,7 +386,11 @@ class Decoupled:
 
 
 def _multiplied_part(multiplier: float, net: Network) -> Callable:
-    """D = w − d·w, formed as the step forms d·w, so that R is exactly 0 when the gradient is."""
+    """D = w − d·w, formed as the step forms d·w, so that R is exactly 0 when the gradient is.
+
+    The part carries d as ``part.multiplier``: the step monitors' budget then
+    follows from d·w and R without forming D (:mod:`decaylab._step_budget`).
+    """
     decay = np.empty(net.n_weights, dtype=net.dtype)  # reused: no allocation per step
 
     def part(before, state):
@@ -394,6 +398,7 @@ def _multiplied_part(multiplier: float, net: Network) -> Callable:
         np.subtract(before, decay, out=decay)
         return decay
 
+    part.multiplier = multiplier
     return part
 
 

@@ -396,37 +396,8 @@ def sweep(
     >>> [sorted(row) for row in result.rows]
     [['accuracy', 'error', 'lmbda'], ['accuracy', 'error', 'lmbda']]
     """
-    grid = _check_grid(grid)
-    if not callable(fn):
-        raise TypeError(f"fn={fn!r} has type {type(fn).__name__}; expected a callable")
-    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        raise TypeError(
-            f"executor has type {type(executor).__name__}; expected None or a "
-            "concurrent.futures.Executor, e.g. distributed.Client(...).get_executor()"
-        )
-    if blas_threads is not None:
-        blas_threads = check_int("blas_threads", blas_threads, minimum=1)
-    serialiser = None if executor is None else _serialiser(executor)
-    if serialiser is not None:
-        _check_sendable(fn, grid, executor, serialiser)
-    else:
-        blas_threads = None  # this process's threads share one BLAS: leave it alone
-    if resume is not None:
-        if not isinstance(resume, SweepResult):
-            raise TypeError(
-                f"resume has type {type(resume).__name__}; expected the SweepResult of an "
-                "interrupted sweep (exc.result)"
-            )
-        if resume.grid != grid:
-            raise ValueError(
-                f"resume holds a sweep over another grid ({len(resume.grid)} configurations, "
-                f"first {resume.grid[0]!r}); expected the grid it was interrupted on"
-            )
-        rows, histories = list(resume.rows), list(resume.histories)
-        tracebacks = list(resume.tracebacks)
-    else:
-        rows = [{**config, ERROR: _NOT_RUN} for config in grid]
-        histories, tracebacks = [None] * len(grid), [None] * len(grid)
+    grid, blas_threads = _check_sweep(grid, fn, executor, blas_threads)
+    rows, histories, tracebacks = _starting_table(grid, resume)
     todo = [i for i, row in enumerate(rows) if row[ERROR] == _NOT_RUN]
 
     if progress is None:
@@ -446,19 +417,10 @@ def sweep(
             bar.set_postfix(failed=failed, refresh=False)
         bar.update()
 
-    futures: dict = {}
+    futures: dict = {}  # filled by _run_calls, so that Ctrl-C can cancel what has not started
     try:
-        if executor is None:
-            for i in todo:
-                keep(i, _call(fn, grid[i]))
-        else:
-            futures = {executor.submit(_call, fn, grid[i], blas_threads): i for i in todo}
-            for future in concurrent.futures.as_completed(futures):
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the call never ran: pickling, a lost worker...
-                    outcome = {}, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-                keep(futures[future], outcome)
+        _run_calls(fn, grid, todo, keep, executor=executor, blas_threads=blas_threads,
+                   futures=futures)  # fmt: skip
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()
@@ -481,3 +443,62 @@ def sweep(
             stacklevel=2,
         )
     return result
+
+
+def _check_sweep(grid, fn, executor, blas_threads) -> tuple[list, int | None]:
+    """The checked grid, and the BLAS threads of the workers (None when calls run here).
+
+    With a process-based executor, ``fn`` and the configurations are checked to pickle.
+    """
+    grid = _check_grid(grid)
+    if not callable(fn):
+        raise TypeError(f"fn={fn!r} has type {type(fn).__name__}; expected a callable")
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise TypeError(
+            f"executor has type {type(executor).__name__}; expected None or a "
+            "concurrent.futures.Executor, e.g. distributed.Client(...).get_executor()"
+        )
+    if blas_threads is not None:
+        blas_threads = check_int("blas_threads", blas_threads, minimum=1)
+    serialiser = None if executor is None else _serialiser(executor)
+    if serialiser is not None:
+        _check_sendable(fn, grid, executor, serialiser)
+    else:
+        blas_threads = None  # this process's threads share one BLAS: leave it alone
+    return grid, blas_threads
+
+
+def _starting_table(grid: list, resume) -> tuple[list, list, list]:
+    """(rows, histories, tracebacks) to fill: ``resume``'s, or every configuration not run."""
+    if resume is None:
+        rows = [{**config, ERROR: _NOT_RUN} for config in grid]
+        return rows, [None] * len(grid), [None] * len(grid)
+    if not isinstance(resume, SweepResult):
+        raise TypeError(
+            f"resume has type {type(resume).__name__}; expected the SweepResult of an "
+            "interrupted sweep (exc.result)"
+        )
+    if resume.grid != grid:
+        raise ValueError(
+            f"resume holds a sweep over another grid ({len(resume.grid)} configurations, "
+            f"first {resume.grid[0]!r}); expected the grid it was interrupted on"
+        )
+    return list(resume.rows), list(resume.histories), list(resume.tracebacks)
+
+
+def _run_calls(fn, grid, todo, keep, *, executor, blas_threads, futures: dict) -> None:
+    """Run the configurations ``todo`` here or on ``executor``; ``keep(i, outcome)`` each.
+
+    ``futures`` receives the executor's futures (to their configuration's index).
+    """
+    if executor is None:
+        for i in todo:
+            keep(i, _call(fn, grid[i]))
+        return
+    futures.update({executor.submit(_call, fn, grid[i], blas_threads): i for i in todo})
+    for future in concurrent.futures.as_completed(futures):
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the call never ran: pickling, a lost worker...
+            outcome = {}, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        keep(futures[future], outcome)

@@ -52,6 +52,13 @@ class StepMonitor(Protocol):
     arrays are views into buffers reused by the next step: copy what you keep.
     A monitor whose optional attribute ``sees_steps`` is False is not shown
     the steps, and spares the run the work of splitting them.
+
+    The package's own monitors have an optional method more,
+    ``step_budget(budget)``, called instead of ``step_parts``: the step's
+    ‖w‖² budget (the Gram matrix of w, decay and rest per layer), computed
+    once a step for every monitor that reads it. When all the monitors of a
+    run read it and the rule's decay multiplies the weights (eq. 93, AdamW),
+    the decay part is never formed (:mod:`decaylab._step_budget`).
     """
 
     name: str

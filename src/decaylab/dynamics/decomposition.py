@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from decaylab._step_budget import StepBudget
 from decaylab._validation import check_bool, check_choice, check_int, check_real
 from decaylab.history import History
 from decaylab.network import Network
@@ -97,12 +98,16 @@ class DecompositionMonitor:
 
     Notes
     -----
-    The monitor sees every step after it is made, split by the update rule
-    into w_before − w_after = u + v (:meth:`step_parts`); per step and layer
-    it costs five dot products (u·u, w·u, w·v, u·v, v·v), whatever the rule:
-    contraction ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. With
-    ``displacement`` one addition more (Σu; Σv follows from the epoch's
-    start and end weights).
+    The monitor reads each step's ‖w‖² budget (:meth:`step_budget`), the
+    Gram matrix of (w, u, v) per layer that the training loop computes once
+    a step for all the monitors that read it: contraction
+    ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the rule's
+    decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64) that costs
+    two dot products per layer and step (x·v and v·v, with x = d·w; w·w is
+    carried from step to step), and u is never formed; under other rules
+    the rule forms u and six dot products are taken. With
+    ``displacement`` one addition more (Σu, or Σ d·w when u is not formed;
+    Σv follows from the epoch's start and end weights).
     """
 
     name = "decomposition"
@@ -128,8 +133,9 @@ class DecompositionMonitor:
         self._sums = [[0.0] * self.n_layers for _ in range(5)]
         self._weights = [w.reshape(-1) for w in net.weights]
         if self.displacement:
-            self._weight_sum = [np.zeros_like(w) for w in self._weights]
+            self._decay_sum = [np.zeros_like(w) for w in self._weights]
             self._epoch_start = [w.copy() for w in self._weights]
+            self._decay_scale = 1.0  # Σu = scale · what is summed (see step_budget)
 
     def step_parts(
         self,
@@ -138,18 +144,33 @@ class DecompositionMonitor:
         rest: Sequence[np.ndarray],
     ) -> None:
         """Account for one step, called after it with w before and its parts u and v."""
+        self.step_budget(StepBudget.of_parts(weights_before, decay, rest))
+
+    def step_budget(self, budget: StepBudget) -> None:
+        """Account for one step from its ‖w‖² budget (the Gram matrix of w, u, v per layer)."""
         decay_norm, gradient_norm, contraction, radial, noise = self._sums
-        dot, sqrt = np.dot, math.sqrt
-        for l, (w, u, v) in enumerate(zip(weights_before, decay, rest)):
-            uu, wu, vv = float(dot(u, u)), float(dot(w, u)), float(dot(v, v))
+        sqrt = math.sqrt
+        rows = zip(budget.wd, budget.wr, budget.dd, budget.dr, budget.rr)
+        for l, (wu, wv, uu, uv, vv) in enumerate(rows):
             decay_norm[l] += sqrt(uu)
             gradient_norm[l] += sqrt(vv)
             contraction[l] += uu - 2.0 * wu  # ‖w − u‖² − ‖w‖²
-            radial[l] += 2.0 * (float(dot(u, v)) - float(dot(w, v)))  # −2(w − u)·v
+            radial[l] += 2.0 * (uv - wv)  # −2(w − u)·v
             noise[l] += vv
         if self.displacement:
-            for u, total in zip(decay, self._weight_sum):
-                np.add(total, u, out=total)
+            self._add_decay(budget)
+
+    def _add_decay(self, budget: StepBudget) -> None:
+        """Σu += u, or Σx += x = d·w when u = (1 − d)·w is not formed (Σu = (1 − d)/d · Σx)."""
+        if budget.decay is None:
+            d = budget.multiplier
+            self._decay_scale = (1.0 - d) / d
+            parts = budget.scaled
+        else:
+            parts = budget.decay
+        add = np.add
+        for u, total in zip(parts, self._decay_sum):
+            add(total, u, out=total)
 
     def end_epoch(self, net: Network) -> None:
         """Close the epoch's row and start a new one."""
@@ -159,8 +180,9 @@ class DecompositionMonitor:
             row[2] = row[0] / row[1]
         if self.displacement:
             for l, (w, total, start) in enumerate(
-                zip(self._weights, self._weight_sum, self._epoch_start)
+                zip(self._weights, self._decay_sum, self._epoch_start)
             ):
+                total *= self._decay_scale  # Σu
                 row[6, l] = np.sqrt(np.dot(total, total))
                 start -= w  # w_start − w_end = Σu + Σv
                 start -= total  # Σv

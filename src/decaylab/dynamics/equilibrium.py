@@ -351,25 +351,10 @@ def find_equilibrium(
     start_relaxations = check_real("start_relaxations", start_relaxations, positive=True)
     z = check_real("z", z, nonnegative=True)
     tolerance = check_real("tolerance", tolerance, nonnegative=True)
-    tau = (
-        _relaxation_epochs(history.settings)
-        if relaxation_epochs is None
-        else check_real("relaxation_epochs", relaxation_epochs, positive=True)
-    )
-    if not math.isfinite(tau) and (window is None or start is None):
-        raise ValueError(
-            f"the run's relaxation time is {tau} (no decay, or settings without 'multiplier'); "
-            "expected relaxation_epochs=, or both window= and start= in epochs"
-        )
-    if window is None:
-        window = max(MIN_WINDOW, math.ceil(window_relaxations * tau))
-    else:
-        window = check_int("window", window, minimum=MIN_WINDOW)
-    if start is None:
-        start = math.ceil(start_relaxations * tau)
-    else:
-        start = check_int("start", start, minimum=0)
-    start = max(start, window)
+    tau, window, start = _time_scales(
+        history.settings, relaxation_epochs=relaxation_epochs, window=window, start=start,
+        window_relaxations=window_relaxations, start_relaxations=start_relaxations,
+    )  # fmt: skip
     sizes = history.settings.get("sizes")
     if sizes is None or len(sizes) != n_layers + 1:
         raise ValueError(
@@ -379,35 +364,11 @@ def find_equilibrium(
 
     series = _statistic_series(history, statistic, layer)
     rows = len(series)
-    # Without decay (τ infinite or unknown) only the correlation cap uses τ: 0.99 then.
-    correlation_time = tau if math.isfinite(tau) else math.inf
-    reached, drift_row, drift, drift_se = False, None, math.nan, math.nan
-    for b in range(start, rows - window + 1):
-        d, se = window_drift(series, b, window, correlation_time)
-        allowed = np.maximum(z * se, tolerance)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # 0/0 (no drift allowed, none found) counts as passing, not as the worst.
-            worst = int(np.argmax(np.nan_to_num(np.abs(d) / allowed, nan=0.0)))
-        drift_row, drift, drift_se = b, float(d[worst]), float(se[worst])
-        if np.all(np.abs(d) <= allowed):
-            reached = True
-            break
-
+    reached, drift_row, drift, drift_se = _first_settled_window(
+        series, start=start, window=window, tau=tau, z=z, tolerance=tolerance
+    )
     weights = history.weights
-    equilibrium = slice(drift_row if reached else rows, None)
-    values = {}
-    for name in ("norm_squared", "rms", "mean_abs", "norm"):
-        source = "norm" if name == "norm_squared" else name
-        power = 2 if name == "norm_squared" else 1
-        per_layer = weights[source][equilibrium] ** power
-        pooled = weights.total[source][equilibrium] ** power
-        if reached:
-            values[name], values[f"{name}_se"] = mean_and_standard_error(per_layer)
-            mean, se = mean_and_standard_error(pooled)
-            values[f"total_{name}"], values[f"total_{name}_se"] = float(mean), float(se)
-        else:
-            values[name] = values[f"{name}_se"] = np.full(n_layers, np.nan)
-            values[f"total_{name}"] = values[f"total_{name}_se"] = float("nan")
+    values = _window_means(weights, slice(drift_row if reached else rows, None), reached)
     n_weights = int(weights.counts.sum())
     fan_in = np.asarray(sizes[:-1], dtype=np.int64)
     epochs = np.asarray(history.epoch)
@@ -432,6 +393,77 @@ def find_equilibrium(
         ratio_to_inverse_sqrt_fan_in=values["rms"] * np.sqrt(fan_in),
         run_epochs=rows - 1,
     )
+
+
+def _time_scales(settings: dict, *, relaxation_epochs, window, start, window_relaxations,
+                 start_relaxations) -> tuple[float, int, int]:  # fmt: skip
+    """(τ, window, start) of :func:`find_equilibrium`: given, or in units of the run's τ.
+
+    The start is never before one window has passed.
+    """
+    tau = (
+        _relaxation_epochs(settings)
+        if relaxation_epochs is None
+        else check_real("relaxation_epochs", relaxation_epochs, positive=True)
+    )
+    if not math.isfinite(tau) and (window is None or start is None):
+        raise ValueError(
+            f"the run's relaxation time is {tau} (no decay, or settings without 'multiplier'); "
+            "expected relaxation_epochs=, or both window= and start= in epochs"
+        )
+    if window is None:
+        window = max(MIN_WINDOW, math.ceil(window_relaxations * tau))
+    else:
+        window = check_int("window", window, minimum=MIN_WINDOW)
+    if start is None:
+        start = math.ceil(start_relaxations * tau)
+    else:
+        start = check_int("start", start, minimum=0)
+    return tau, window, max(start, window)
+
+
+def _first_settled_window(series: np.ndarray, *, start: int, window: int, tau: float, z: float,
+                          tolerance: float) -> tuple[bool, int | None, float, float]:  # fmt: skip
+    """(reached, row b, drift D_b, its standard error) of the first b >= start that passes.
+
+    When none passes: False and the last b tested, with its worst drift (row
+    None and NaN drifts when the run is too short to test any).
+    """
+    # Without decay (τ infinite or unknown) only the correlation cap uses τ: 0.99 then.
+    correlation_time = tau if math.isfinite(tau) else math.inf
+    drift_row, drift, drift_se = None, math.nan, math.nan
+    for b in range(start, len(series) - window + 1):
+        d, se = window_drift(series, b, window, correlation_time)
+        allowed = np.maximum(z * se, tolerance)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # 0/0 (no drift allowed, none found) counts as passing, not as the worst.
+            worst = int(np.argmax(np.nan_to_num(np.abs(d) / allowed, nan=0.0)))
+        drift_row, drift, drift_se = b, float(d[worst]), float(se[worst])
+        if np.all(np.abs(d) <= allowed):
+            return True, drift_row, drift, drift_se
+    return False, drift_row, drift, drift_se
+
+
+def _window_means(weights, rows: slice, reached: bool) -> dict:
+    """Mean and standard error of each weight statistic over ``rows``, per layer and pooled.
+
+    NaN everywhere when the equilibrium was not reached.
+    """
+    n_layers = weights.norm.shape[1]
+    values = {}
+    for name in ("norm_squared", "rms", "mean_abs", "norm"):
+        source = "norm" if name == "norm_squared" else name
+        power = 2 if name == "norm_squared" else 1
+        if reached:
+            per_layer = weights[source][rows] ** power
+            pooled = weights.total[source][rows] ** power
+            values[name], values[f"{name}_se"] = mean_and_standard_error(per_layer)
+            mean, se = mean_and_standard_error(pooled)
+            values[f"total_{name}"], values[f"total_{name}_se"] = float(mean), float(se)
+        else:
+            values[name] = values[f"{name}_se"] = np.full(n_layers, np.nan)
+            values[f"total_{name}"] = values[f"total_{name}_se"] = float("nan")
+    return values
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from decaylab._step_budget import StepBudget, dot_of
 from decaylab._validation import check_bool
 from decaylab.conventions import DecayConvention, get_convention
 from decaylab.network import Network
@@ -128,7 +129,7 @@ def equilibrium_angle(
 
 
 class RotationMonitor:
-    """Angular updates and effective learning rate per epoch and layer (a StepMonitor).
+    r"""Angular updates and effective learning rate per epoch and layer (a StepMonitor).
 
     Pass an instance in ``train(..., monitors=[RotationMonitor()])``; the
     History then holds its record under ``history.monitors["rotation"]``.
@@ -151,9 +152,19 @@ class RotationMonitor:
 
     Notes
     -----
-    The angle of one step is that between the weights before it (shown by
-    the training loop, :meth:`step_parts`) and the weights after it, for
-    every update rule alike.
+    The angle of one step is that between the weights before it and the
+    weights after it, for every update rule alike. It is read from the
+    step's ‖w‖² budget (:meth:`step_budget`), which the training loop
+    computes once a step for all the monitors that read it. When the rule's
+    decay multiplies the weights (eq. 93, AdamW: w′ = d·w − R; float64), only R turns
+    w, and the angle follows from w·w, w·R and R·R without forming w:
+
+    .. math::  \theta = \operatorname{atan2}\bigl(\sqrt{(w\cdot w)(R\cdot R)
+               - (w\cdot R)^2},\; d\,w\cdot w - w\cdot R\bigr),
+
+    exactly 0 for a step of pure decay (R = 0). Under other rules the decay
+    part turns w too, and the angle is taken as :func:`angular_update` takes
+    it, on unit vectors, in buffers made once per run.
     """
 
     name = "rotation"
@@ -174,6 +185,7 @@ class RotationMonitor:
         self._squared = [float(np.dot(w, w)) for w in self._weights]
         self._angle_sum = [0.0] * self.n_layers
         self._steps = 0
+        self._units = None  # buffers of the unit vectors, made at the first step that needs them
 
     def step_parts(
         self,
@@ -185,12 +197,38 @@ class RotationMonitor:
 
         Called after the step: the network holds w_after, ``weights_before`` w.
         """
+        if self.per_step:
+            self.step_budget(StepBudget.of_parts(weights_before, decay, rest, self._weights))
+
+    def step_budget(self, budget: StepBudget) -> None:
+        """With ``per_step``, add the angles of the step from its ‖w‖² budget."""
         if not self.per_step:
             return
-        for l, (before, after) in enumerate(zip(weights_before, self._weights)):
-            if np.any(before) and np.any(after):
-                self._angle_sum[l] += angular_update(before, after)
+        d, angles = budget.multiplier, self._angle_sum
+        if d is None:
+            self._add_unit_vector_angles(budget)
+        else:
+            atan2, sqrt = math.atan2, math.sqrt
+            for l, (ww, wr, rr) in enumerate(zip(budget.ww, budget.wr, budget.rr)):
+                if ww > 0.0:  # a zero layer has no direction (as angular_update refuses it)
+                    angles[l] += atan2(sqrt(max(ww * rr - wr * wr, 0.0)), d * ww - wr)
         self._steps += 1
+
+    def _add_unit_vector_angles(self, budget: StepBudget) -> None:
+        """:func:`angular_update` of each layer's w and w′, into buffers made once."""
+        if self._units is None:
+            self._units = [(np.empty_like(w), np.empty_like(w)) for w in self._weights]
+        dot = dot_of(self._weights[0].dtype)
+        for l, (before, after, (a, b)) in enumerate(zip(budget.before, budget.after, self._units)):
+            norm_a, norm_b = math.sqrt(budget.ww[l]), math.sqrt(dot(after, after))
+            if norm_a == 0.0 or norm_b == 0.0:
+                continue
+            np.divide(before, norm_a, out=a)
+            np.divide(after, norm_b, out=b)
+            np.subtract(a, b, out=b)
+            np.multiply(a, 2.0, out=a)
+            np.subtract(a, b, out=a)  # â + b̂ = 2â − (â − b̂)
+            self._angle_sum[l] += 2.0 * math.atan2(math.sqrt(dot(b, b)), math.sqrt(dot(a, a)))
 
     @property
     def sees_steps(self) -> bool:

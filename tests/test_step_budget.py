@@ -1,0 +1,158 @@
+"""The step monitors' shared ‖w‖² budget against every step's weights, written out here.
+
+Under eq. 93 and AdamW (a decay that multiplies the weights) the monitors read
+the budget in closed form from d·w and R, without forming the decay part; the
+expected records below are summed step by step from the weights before and
+after each step, recorded by a monitor of the plain ``step_parts`` protocol
+in a separate run (monitored runs are bit for bit the unmonitored run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import decaylab as dl
+
+SIZES = [6, 5, 3]
+# 103 examples in batches of 4: 26 steps an epoch, the last of 3 examples; 3 epochs
+# cross the budget's periodic fresh x·x several times.
+N, BATCH, EPOCHS, LMBDA = 103, 4, 3, 4.0
+# The last flag adds a monitor of the plain step_parts protocol beside the two, so that
+# the decay part is formed and the budget taken from w, D and R directly.
+RULES = [
+    (None, 0.6, "sum", False),
+    (None, 0.3, "per_step", False),
+    ("adamw", 0.01, "sum", False),
+    (None, 0.6, "sum", True),
+    ("adamw", 0.01, "sum", True),
+]
+IDS = ["eq93", "eq93-per-step-convention", "adamw", "eq93-parts-formed", "adamw-parts-formed"]
+
+
+class _Trajectory:
+    """Keeps the weights before and after every step (a plain ``step_parts`` monitor)."""
+
+    name = "trajectory"
+
+    def start(self, net, *, eta, multiplier):
+        self.net, self.multiplier, self.epochs = net, multiplier, [[]]
+
+    def step_parts(self, weights_before, decay, rest):
+        after = [w.reshape(-1).copy() for w in self.net.weights]
+        self.epochs[-1].append([(b.copy(), a) for b, a in zip(weights_before, after)])
+
+    def end_epoch(self, net):
+        self.epochs.append([])
+
+    def result(self):
+        return {}
+
+
+def _train(optimizer, eta, decay, monitors):
+    rng = np.random.default_rng(5)
+    X, y = rng.uniform(-1, 1, (N, SIZES[0])), rng.integers(0, SIZES[-1], N)
+    net = dl.Network(SIZES, init="large", seed=2)
+    lmbda = LMBDA if decay == "sum" else 0.02
+    history = dl.train(net, (X, y), epochs=EPOCHS, batch_size=BATCH, eta=eta, lmbda=lmbda,
+                       decay=decay, seed=3, training_metrics=False, optimizer=optimizer,
+                       monitors=monitors)  # fmt: skip
+    return net, history
+
+
+def _angle(a, b):
+    """Angle between a and b from their unit vectors, as angular_update defines it."""
+    ua, ub = a / np.sqrt(a @ a), b / np.sqrt(b @ b)
+    return 2.0 * math.atan2(np.linalg.norm(ua - ub), np.linalg.norm(ua + ub))
+
+
+def _per_epoch(trajectory, term):
+    """[epoch][layer] → the list of ``term(w, w′)`` over that epoch's steps."""
+    return [
+        [[term(*step[l]) for step in steps] for l in range(len(SIZES) - 1)]
+        for steps in trajectory.epochs[:EPOCHS]
+    ]
+
+
+def _expected(trajectory):
+    """Each record entry per epoch and layer, and the scale its rounding is judged against."""
+    d = trajectory.multiplier
+    terms = {  # per step of a layer, from w before and w′ after: u = (1 − d)w, v = d·w − w′
+        "decay_norm": lambda w, after: (1 - d) * np.sqrt(w @ w),
+        "gradient_norm": lambda w, after: np.linalg.norm(d * w - after),
+        "contraction": lambda w, after: (d * d - 1) * (w @ w),
+        "radial": lambda w, after: -2 * d * (w @ (d * w - after)),
+        "noise": lambda w, after: np.sum((d * w - after) ** 2),
+    }
+    record, scale = {}, {}
+    for key, term in terms.items():
+        values = _per_epoch(trajectory, term)
+        record[key] = np.array([[sum(steps) for steps in epoch] for epoch in values])
+        scale[key] = np.array([[sum(map(abs, steps)) for steps in epoch] for epoch in values])
+    displacements = {
+        "net_decay_norm": lambda w, after: (1 - d) * w,
+        "net_gradient_norm": lambda w, after: d * w - after,
+    }
+    for key, part in displacements.items():
+        values = _per_epoch(trajectory, part)
+        record[key] = scale[key] = np.array(
+            [[np.linalg.norm(sum(steps)) for steps in epoch] for epoch in values]
+        )
+    values = _per_epoch(trajectory, _angle)
+    record["mean_step_angle"] = scale["mean_step_angle"] = np.array(
+        [[np.mean(steps) for steps in epoch] for epoch in values]
+    )
+    return record, scale
+
+
+@pytest.fixture(scope="module", params=RULES, ids=IDS)
+def runs(request):
+    optimizer, eta, decay, parts_formed = request.param
+    trajectory = _Trajectory()
+    plain, _ = _train(optimizer, eta, decay, [])
+    _train(optimizer, eta, decay, [trajectory])
+    monitors = [dl.DecompositionMonitor(displacement=True), dl.RotationMonitor(per_step=True)]
+    if parts_formed:
+        monitors.append(_Trajectory())
+    watched, history = _train(optimizer, eta, decay, monitors)
+    return plain, watched, history, _expected(trajectory)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["decay_norm", "gradient_norm", "contraction", "radial", "noise", "net_decay_norm",
+     "net_gradient_norm", "mean_step_angle"],
+)  # fmt: skip
+def test_record_matches_the_steps_written_out(runs, key):
+    _, _, history, (expected, scale) = runs
+    record = {**history.monitors["decomposition"], **history.monitors["rotation"]}
+    error = np.abs(record[key] - expected[key])
+    assert np.all(error <= 1e-12 * scale[key]), (error / scale[key]).max()
+
+
+def test_monitored_run_is_bit_identical_to_the_unmonitored_one(runs):
+    plain, watched, _, _ = runs
+    np.testing.assert_array_equal(watched.params, plain.params)
+
+
+def test_budget_closes_on_the_change_of_the_squared_norm(runs):
+    _, _, history, _ = runs
+    record = history.monitors["decomposition"]
+    budget = record["contraction"] + record["radial"] + record["noise"]
+    np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
+
+
+def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
+    # In float32 the rounding of d·w is of the order of the decay itself; the decay part
+    # must be the one the step applied, not (1 − d)·w, for the budget to close.
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(-1, 1, (40, 4)).astype(np.float32), rng.integers(0, 3, 40)
+    net = dl.Network([4, 5, 3], seed=0, dtype=np.float32)
+    history = dl.train(net, (X, y), epochs=3, batch_size=5, eta=0.5, lmbda=2.0, seed=0,
+                       training_metrics=False, monitors=[dl.DecompositionMonitor()])  # fmt: skip
+    record = history.monitors["decomposition"]
+    budget = record["contraction"] + record["radial"] + record["noise"]
+    error = np.abs(budget - np.diff(history.weights.norm**2, axis=0))
+    assert np.all(error <= 3 * np.finfo(np.float32).eps * np.abs(record["contraction"]))
