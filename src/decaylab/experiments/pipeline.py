@@ -113,7 +113,7 @@ def echo(data: Dataset, **settings) -> dict:
 
 
 def tabulate(
-    conditions: Mapping[object, RunSpec],
+    conditions: Mapping[object, RunSpec] | Sequence[tuple[object, RunSpec]],
     seeds: Sequence[int],
     data: Dataset,
     measure: Callable[[object], dict],
@@ -126,9 +126,9 @@ def tabulate(
 
     Parameters
     ----------
-    conditions : mapping of label to RunSpec
+    conditions : mapping of label to RunSpec, or sequence of (label, RunSpec)
         Each condition's run (its seed is replaced by each of ``seeds``);
-        labels whose specs are equal share their runs, which are trained once.
+        conditions whose specs are equal share their runs, which are trained once.
     seeds : sequence of int
     data : Dataset
     measure : callable
@@ -143,7 +143,8 @@ def tabulate(
         Its conditions are the labels of ``conditions``, in order; its
         ``diverged`` lists each diverged run once.
     """
-    distinct = list(dict.fromkeys(conditions.values()))
+    pairs = list(conditions.items() if isinstance(conditions, Mapping) else conditions)
+    distinct = list(dict.fromkeys(spec for _, spec in pairs))
     trained = run_table(
         dict(enumerate(distinct)),
         seeds,
@@ -156,11 +157,11 @@ def tabulate(
     at = {spec: i for i, spec in enumerate(distinct)}
     k = len(seeds)
     rows = []
-    for label, spec in conditions.items():
+    for label, spec in pairs:
         for row in trained.rows[at[spec] * k : (at[spec] + 1) * k]:
             rows.append({"condition": label, "seed": row["seed"], "diverged": row["diverged"]})
             rows[-1].update(row["_"])
-    return RunTable(list(conditions), list(seeds), rows, trained.diverged)
+    return RunTable([label for label, _ in pairs], list(seeds), rows, trained.diverged)
 
 
 def subtable(table: RunTable, labels: Sequence) -> RunTable:

@@ -26,11 +26,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from decaylab._validation import check_int
-from decaylab.conventions import decay_factor
 from decaylab.data import Dataset, load_mnist
 from decaylab.experiments.estimates import estimate
 from decaylab.experiments.inputs import check_int_list, resolve_data
-from decaylab.experiments.pipeline import checked, counts, echo, fit_reached, subtable, tabulate
+from decaylab.experiments.pipeline import checked, counts, echo, tabulate
+from decaylab.experiments.q3_analysis import (
+    SWEEPS,
+    measure,
+    mnist_fields,
+    not_reached,
+    run_values,
+    sweep_fields,
+    width_fields,
+)
 from decaylab.experiments.q3_record import EquilibriumResult
 from decaylab.experiments.q3_verdicts import (
     LAW_MARGIN,
@@ -49,67 +57,6 @@ __all__ = [
     "equilibrium_verdict",
     "scaling_claim",
 ]
-
-#: Per-run numbers taken from each run's equilibrium and budget (pooled over layers).
-_RUN_VALUES = (
-    "epochs", "relaxations", "equilibrium_epoch", "rms", "norm_squared", "noise_share", "closure",
-    "implied_radial", "implied_noise", "stationarity", "ar1_noise", "decay_share",
-    "contraction_ratio",
-)  # fmt: skip
-
-
-def _run_values(outcome) -> dict:
-    """The per-run numbers of :data:`_RUN_VALUES` (NaN where not reached) and ``reached``."""
-    from decaylab.dynamics.budget import equilibrium_budget
-    from decaylab.dynamics.equilibrium import find_equilibrium
-
-    values = dict.fromkeys(_RUN_VALUES, math.nan)
-    values["epochs"] = outcome.history.n_epochs
-    spec = outcome.spec
-    values["relaxations"] = values["epochs"] * spec.eta * spec.lmbda / spec.batch_size
-    if outcome.diverged or not outcome.measurements.get("reached", False):
-        return {**values, "reached": False, "layer_rms": None}
-    history = outcome.history
-    equilibrium = find_equilibrium(history, **dict(spec.detection))
-    n_layers = len(spec.sizes) - 1
-    m = outcome.measurements
-    budget = equilibrium_budget(
-        history,
-        equilibrium,
-        stationarity_prediction=[m[f"stationarity_predicted_{l}"] for l in range(n_layers)],
-        gradient_variance=[m[f"gradient_variance_{l}"] for l in range(n_layers)],
-    )
-    record = history.monitors["decomposition"]
-    first_contraction = float(np.sum(record["contraction"][0]))
-    gained = abs(budget.radial[-1]) + budget.noise[-1]
-    values.update(
-        equilibrium_epoch=equilibrium.epoch,
-        rms=equilibrium.total_rms,
-        norm_squared=equilibrium.total_norm_squared,
-        noise_share=budget.noise_share[-1],
-        closure=budget.closure[-1],
-        implied_radial=budget.implied_radial[-1],
-        implied_noise=budget.implied_noise[-1],
-        stationarity=budget.stationarity[-1],
-        ar1_noise=budget.ar1_noise[-1],
-        decay_share=abs(budget.contraction[-1]) / (abs(budget.contraction[-1]) + gained),
-        contraction_ratio=budget.contraction[-1] / first_contraction,
-    )
-    return {**values, "reached": True, "layer_rms": equilibrium.rms}
-
-
-def _measure(outcome) -> dict:
-    """A run's row: its equilibrium numbers, its RMS trajectories and its description."""
-    values = _run_values(outcome)
-    reached = values["reached"]
-    return {
-        **values,
-        "run": outcome.spec.describe(),
-        "weight_rms": outcome.history.weights.rms,
-        "total_rms": outcome.history.weights.total.rms,
-        "stationarity_ratio": outcome.measurements["stationarity_ratio"] if reached else None,
-    }
-
 
 _RULES = {
     "widths": "counts", "seeds": "seeds", "init": "any", "eta": "positive", "lmbda": "positive",
@@ -170,95 +117,12 @@ def _conditions(s: dict, n_in: int, n_out: int) -> dict:
     return runs
 
 
-_SWEEPS = {
-    "lambda": ("lmbdas", (-1.0, 0.0), {-1.0: "‖w‖² ∝ 1/λ", 0.0: "no λ dependence"}),
-    "n": ("ns", (1.0, 0.0), {1.0: "‖w‖² ∝ n", 0.0: "no n dependence"}),
-    "batch": ("batch_sizes", (0.0, -1.0), {0.0: "no m dependence", -1.0: "‖w‖² ∝ 1/m"}),
-}
-
-
-def _sweep_fields(table, name: str, s: dict) -> dict:
-    """The record's fields of one sweep at ``sweep_hidden`` (lambda_norm_squared, lambda_fit…)."""
-    key, hypotheses, labels = _SWEEPS[name]
-    if not s[key]:
-        empty = np.empty((0, len(s["seeds"])))
-        fields = {"norm_squared": empty, "reached": empty.astype(bool), "noise_share": empty,
-                  "fit": None, "relaxations": empty}  # fmt: skip
-        return {f"{name}_{k}": v for k, v in fields.items()}
-    part = subtable(table, [(name, x) for x in s[key]])
-    norm, done = part.column("norm_squared"), part.column("reached").astype(bool)
-    xs = np.repeat(np.asarray(s[key], dtype=float), len(s["seeds"]))
-    fit = fit_reached(xs, norm, done, hypotheses=hypotheses, confidence=s["confidence"],
-                      labels=labels)  # fmt: skip
-    fields = {"norm_squared": norm, "reached": done, "noise_share": part.column("noise_share"),
-              "fit": fit, "relaxations": part.column("relaxations")}  # fmt: skip
-    return {f"{name}_{k}": v for k, v in fields.items()}
-
-
-def _width_fields(table, data: Dataset, s: dict) -> dict:
-    """The record's fields of the width sweep: trajectories, equilibria, budgets, fits."""
-    n_in, n_out, S = data.n_inputs, data.n_classes, len(s["seeds"])
-    part = subtable(table, [("width", h) for h in s["widths"]])
-    cap = _spec(s, (n_in, 1, n_out)).epochs
-    col = {k: part.column(k) for k in _RUN_VALUES + ("reached", "stationarity_ratio")}
-    reached, rms, norm_sq = col["reached"].astype(bool), col["rms"], col["norm_squared"]
-    n_weights = np.array([h * (n_in + n_out) for h in s["widths"]], dtype=np.int64)
-    x = np.repeat(n_weights, S)
-    fit = fit_reached(x, rms, reached, confidence=s["confidence"], variable="n_w")
-    if fit is None:
-        raise RuntimeError(
-            f"only {int(reached.sum())} of {x.size} width runs reached their equilibrium; at "
-            "least 3 runs at 2 widths are needed for a fit. Not reached: "
-            + "; ".join(_not_reached(table) + table.diverged)
-        )
-    total_rms = part.column("total_rms", shape=(cap + 1,))
-    initial = np.nanmean(total_rms[:, :, 0], axis=1)
-    factor = decay_factor(s["eta"], s["lmbda"], data.train.n, s["batch_size"])
-    return dict(
-        widths=np.array(s["widths"], dtype=np.int64), n_weights=n_weights,
-        fan_ins=np.array([[n_in, h] for h in s["widths"]], dtype=np.int64),
-        epoch=np.arange(cap + 1), weight_rms=part.column("weight_rms", shape=(cap + 1, 2)),
-        total_rms=total_rms, pure_decay_rms=initial[:, None] * factor ** np.arange(cap + 1),
-        reached=reached, epochs_trained=col["epochs"].astype(np.int64),
-        equilibrium_epoch=col["equilibrium_epoch"], equilibrium_rms=rms,
-        equilibrium_layer_rms=part.column("layer_rms", shape=(2,)),
-        equilibrium_norm_squared=norm_sq, noise_share=col["noise_share"],
-        closure=col["closure"], implied_radial=col["implied_radial"],
-        implied_noise=col["implied_noise"], stationarity_norm_squared=col["stationarity"],
-        ar1_noise_norm_squared=col["ar1_noise"], decay_share=col["decay_share"],
-        contraction_ratio=col["contraction_ratio"], fit=fit,
-        norm_fit=fit_reached(x, norm_sq, reached, hypotheses=(0.0, 1.0),
-                             confidence=s["confidence"],
-                             labels={0.0: "‖w‖² independent of n_w", 1.0: "‖w‖² ∝ n_w"}),
-        ratio_to_inverse_n_weights=[estimate(r * n) for r, n in zip(rms, n_weights)],
-        ratio_to_inverse_sqrt_n_weights=[estimate(r * np.sqrt(n)) for r, n in zip(rms, n_weights)],
-        stationarity_ratio=[estimate(r) for r in col["stationarity_ratio"]],
-        norm_over_n_over_lambda=[estimate(v * s["lmbda"] / data.train.n) for v in norm_sq],
-    )  # fmt: skip
-
-
-def _not_reached(table) -> list[str]:
-    """Every distinct run that stopped at its cap without diverging, by its settings."""
-    rows = [r for r in table.rows if not (r["diverged"] or r["reached"])]
-    return list(dict.fromkeys(r["run"] for r in rows))
-
-
 def _on_mnist(mnist: Dataset, s: dict, n_out: int, executor, progress):
     """The mnist_* fields of the width sweep on MNIST, and its diverged runs."""
     runs = {h: _spec(s, (784, h, n_out), n_train=s["mnist_n"]) for h in s["mnist_widths"]}
-    table = tabulate(runs, s["seeds"], mnist, _run_values, executor=executor,
+    table = tabulate(runs, s["seeds"], mnist, run_values, executor=executor,
                      progress=progress, desc="Q3 MNIST")  # fmt: skip
-    rms, reached = table.column("rms"), table.column("reached").astype(bool)
-    n_weights = np.array([h * (784 + n_out) for h in s["mnist_widths"]], dtype=np.int64)
-    x = np.repeat(n_weights, len(s["seeds"]))
-    fields = {
-        "mnist_widths": np.array(s["mnist_widths"], dtype=np.int64),
-        "mnist_n_weights": n_weights,
-        "mnist_equilibrium_rms": rms,
-        "mnist_reached": reached,
-        "mnist_fit": fit_reached(x, rms, reached, confidence=s["confidence"], variable="n_w"),
-    }
-    return fields, table.diverged
+    return mnist_fields(table, s, n_out), table.diverged
 
 
 def equilibrium_size(
@@ -357,18 +221,19 @@ def equilibrium_size(
         vanished_share=vanished_share, balancing_share=balancing_share, confidence=confidence,
         mnist_widths=mnist_widths, mnist_n=mnist_n,
     )  # fmt: skip
-    table = tabulate(_conditions(s, data.n_inputs, data.n_classes), s["seeds"], data, _measure,
+    table = tabulate(_conditions(s, data.n_inputs, data.n_classes), s["seeds"], data, measure,
                      executor=executor, progress=progress, desc="Q3 equilibrium")  # fmt: skip
-    fields = _width_fields(table, data, s)
-    for name in _SWEEPS:
-        fields |= _sweep_fields(table, name, s)
+    cap = _spec(s, (data.n_inputs, 1, data.n_classes)).epochs
+    fields = width_fields(table, data, s, cap)
+    for name in SWEEPS:
+        fields |= sweep_fields(table, name, s)
     reached = fields["reached"]
     headline, evidence = equilibrium_verdict(
         fields["fit"], reached, fields["ratio_to_inverse_sqrt_n_weights"],
         estimate(fields["noise_share"][reached]), fields["stationarity_ratio"],
         estimate((fields["implied_radial"] / fields["stationarity_norm_squared"])[reached]),
         fields["norm_over_n_over_lambda"], margin=s["law_margin"],
-        sweep_fits=[(x, fields[f"{name}_fit"]) for x, name in zip("λnm", _SWEEPS)],
+        sweep_fits=[(x, fields[f"{name}_fit"]) for x, name in zip("λnm", SWEEPS)],
         batch_noise_share=[estimate(row) for row in fields["batch_noise_share"]],
         batch_sizes=s["batch_sizes"],
     )  # fmt: skip
@@ -378,9 +243,9 @@ def equilibrium_size(
         fields |= on_mnist
         diverged += lost
         evidence.append(_mnist_bullet(on_mnist, s["mnist_n"]))
-    not_reached = _not_reached(table)
-    if not_reached:
-        evidence.append(f"Not reached within {s['max_relaxations']:g} τ: " + "; ".join(not_reached))
+    unsettled = not_reached(table)
+    if unsettled:
+        evidence.append(f"Not reached within {s['max_relaxations']:g} τ: " + "; ".join(unsettled))
     return EquilibriumResult(
         settings=echo(data, **s),
         prediction=(
@@ -391,7 +256,7 @@ def equilibrium_size(
         ),
         verdict=headline,
         diverged=diverged,
-        not_reached=not_reached,
+        not_reached=unsettled,
         lmbdas=np.array(s["lmbdas"], dtype=float),
         ns=np.array(s["ns"], dtype=np.int64),
         batch_sizes=np.array(s["batch_sizes"], dtype=np.int64),
