@@ -47,6 +47,7 @@ RULES = {
     "positives": lambda name, v, n: check_positive_list(name, v),
     "positives?": lambda name, v, n: check_positive_list(name, v) if len(v) else (),
     "counts": lambda name, v, n: check_int_list(name, v),
+    "batches": lambda name, v, n: _batches(name, v, n),
     "batches?": lambda name, v, n: _batches(name, v, n) if len(v) else (),
     "any": lambda name, v, n: v,
 }
