@@ -28,6 +28,7 @@ __all__ = [
     "echo",
     "estimates",
     "fit_reached",
+    "mnist_data",
     "per_layer",
     "positive",
     "subtable",
@@ -82,6 +83,31 @@ def checked(data: Dataset, rules: Mapping[str, str], **given) -> dict:
     """
     n = data.train.n
     return {name: RULES[rule](name, given[name], n) for name, rule in rules.items()}
+
+
+def mnist_data(mnist) -> Dataset | None:
+    """The MNIST a question runs on: None, "bundled" (:func:`decaylab.load_mnist`) or a Dataset.
+
+    Raises
+    ------
+    TypeError
+        When ``mnist`` is none of these.
+    ValueError
+        When the Dataset does not have MNIST's 784 inputs.
+    """
+    if mnist is None:
+        return None
+    if isinstance(mnist, str) and mnist == "bundled":
+        from decaylab.data import load_mnist
+
+        mnist = load_mnist()
+    if not isinstance(mnist, Dataset):
+        raise TypeError(
+            f"mnist has type {type(mnist).__name__}; expected a Dataset, 'bundled' or None"
+        )
+    if mnist.n_inputs != 784:
+        raise ValueError(f"mnist has {mnist.n_inputs} inputs; expected MNIST's 784")
+    return mnist
 
 
 def positive(**values: float) -> tuple[float, ...]:

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from decaylab._validation import check_int
-from decaylab.data import Dataset, load_mnist
+from decaylab.data import Dataset
 from decaylab.experiments.estimates import estimate
 from decaylab.experiments.inputs import check_int_list, resolve_data
-from decaylab.experiments.pipeline import checked, counts, echo, tabulate
+from decaylab.experiments.pipeline import checked, counts, echo, mnist_data, tabulate
 from decaylab.experiments.q3_analysis import (
     SWEEPS,
     measure,
@@ -83,11 +83,9 @@ def _checked(data: Dataset, mnist, mnist_widths, mnist_n, **given) -> tuple[dict
     ns = tuple(sorted(check_int_list("ns", s["ns"], minimum=m))) if len(s["ns"]) else ()
     s["ns"] = counts(**{f"ns[{i}]": x for i, x in enumerate(ns)}, minimum=m, maximum=data.train.n)
     s["relaxation_epochs"] = m / (s["eta"] * s["lmbda"])
+    mnist = mnist_data(mnist)
     if mnist is None:
         return s, None
-    mnist = load_mnist() if isinstance(mnist, str) and mnist == "bundled" else mnist
-    if not isinstance(mnist, Dataset) or mnist.n_inputs != 784:
-        raise TypeError(f"mnist={mnist!r}; expected 'bundled', None or a 784-input Dataset")
     s["mnist_widths"] = [int(h) for h in check_int_list("mnist_widths", mnist_widths)]
     s["mnist_n"] = check_int("mnist_n", mnist_n, minimum=m, maximum=mnist.train.n)
     return s, mnist
