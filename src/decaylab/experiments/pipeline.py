@@ -17,7 +17,7 @@ import numpy as np
 
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset
-from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.estimates import Estimate, estimate, format_measured
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list
 from decaylab.experiments.runs import RunSpec, RunTable, run_table
 
@@ -28,6 +28,7 @@ __all__ = [
     "echo",
     "estimates",
     "fit_reached",
+    "fit_row",
     "mnist_data",
     "per_layer",
     "positive",
@@ -235,3 +236,16 @@ def fit_reached(x, y, reached, **options):
     if ok.sum() < 3 or np.unique(x[ok]).size < 2:
         return None
     return fit_power_law(x[ok], y[ok], **options)
+
+
+def fit_row(quantity: str, against: str, fit) -> list[str]:
+    """A fit as a table row: quantity, variable, exponent ± error, interval, admitted laws, runs."""
+    admitted = ", ".join(label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted)
+    return [
+        quantity,
+        against,
+        format_measured(fit.exponent, fit.standard_error),
+        f"{fit}".partition(" ")[2],  # the interval part of the fit's own format
+        admitted or "none of " + ", ".join(fit.labels),
+        f"{fit.n_points}",
+    ]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from decaylab.experiments.claims import STATEMENTS, Claim
-from decaylab.experiments.estimates import Estimate, estimate, format_measured
+from decaylab.experiments.estimates import Estimate, estimate
+from decaylab.experiments.pipeline import fit_row
 from decaylab.experiments.q3_verdicts import (
     _range,
     decay_vanishes_claim,
@@ -172,20 +173,14 @@ class EquilibriumResult(ExperimentResult):
             "noise share",
         ]
         tau = self.settings["relaxation_epochs"]
-        rows = []
-        for w in range(len(self.widths)):
-            rows.append(
-                [
-                    f"{self.widths[w]:d}",
-                    f"{self.n_weights[w]:d}",
-                    f"{int(self.reached[w].sum())}/{self.reached.shape[1]}",
-                    f"{np.mean(self.epochs_trained[w]) / tau:.0f}",
-                    format(self.ratio_to_inverse_sqrt_n_weights[w]),
-                    format(estimate(self.equilibrium_norm_squared[w])),
-                    format(self.stationarity_ratio[w]),
-                    format(estimate(self.noise_share[w])),
-                ]
-            )
+        rows = [
+            [f"{self.widths[w]:d}", f"{self.n_weights[w]:d}", _count(self.reached[w]),
+             f"{np.mean(self.epochs_trained[w]) / tau:.0f}",
+             format(self.ratio_to_inverse_sqrt_n_weights[w]),
+             format(estimate(self.equilibrium_norm_squared[w])), format(self.stationarity_ratio[w]),
+             format(estimate(self.noise_share[w]))]
+            for w in range(len(self.widths))
+        ]  # fmt: skip
         return header, rows
 
     def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -210,102 +205,61 @@ class EquilibriumResult(ExperimentResult):
         """The λ, n and m sweeps: equilibrium ‖w‖² and noise share per setting."""
         header = ["sweep", "value", "reached", "τ trained", "‖w‖²", "noise share"]
         rows = []
-        for name, values, norm, reached, share, relaxations in (
-            ("λ", self.lmbdas, self.lambda_norm_squared, self.lambda_reached,
-             self.lambda_noise_share, self.lambda_relaxations),
-            ("n", self.ns, self.n_norm_squared, self.n_reached, self.n_noise_share,
-             self.n_relaxations),
-            ("m", self.batch_sizes, self.batch_norm_squared, self.batch_reached,
-             self.batch_noise_share, self.batch_relaxations),
-        ):  # fmt: skip
-            for i, value in enumerate(values):
-                rows.append(
-                    [
-                        name,
-                        f"{value:g}",
-                        f"{int(reached[i].sum())}/{reached.shape[1]}",
-                        f"{np.mean(relaxations[i]):.0f}",
-                        format(estimate(norm[i])),
-                        format(estimate(share[i])),
-                    ]
-                )
+        for symbol, name, values in (("λ", "lambda", self.lmbdas), ("n", "n", self.ns),
+                                     ("m", "batch", self.batch_sizes)):  # fmt: skip
+            norm, reached, share, relaxations = (
+                getattr(self, f"{name}_{key}")
+                for key in ("norm_squared", "reached", "noise_share", "relaxations")
+            )
+            rows += [
+                [symbol, f"{value:g}", _count(reached[i]), f"{np.mean(relaxations[i]):.0f}",
+                 format(estimate(norm[i])), format(estimate(share[i]))]
+                for i, value in enumerate(values)
+            ]  # fmt: skip
         return header, rows
 
     def fit_table(self) -> tuple[list[str], list[list[str]]]:
         """The fitted exponents as (header, rows)."""
         header = ["quantity", "against", "exponent", "95 % interval", "admits", "runs"]
-        rows = []
-        for name, against, fit in (
+        fits = (
             ("equilibrium RMS", "n_w", self.fit),
             ("equilibrium RMS, real MNIST", "n_w", self.mnist_fit),
             ("equilibrium ‖w‖²", "n_w", self.norm_fit),
             ("equilibrium ‖w‖²", "λ", self.lambda_fit),
             ("equilibrium ‖w‖²", "n", self.n_fit),
             ("equilibrium ‖w‖²", "m", self.batch_fit),
-        ):
-            if fit is None:
-                continue
-            admitted = ", ".join(
-                label for h, label in zip(fit.hypotheses, fit.labels) if h in fit.admitted
-            )
-            rows.append(
-                [
-                    name,
-                    against,
-                    format_measured(fit.exponent, fit.standard_error),
-                    f"{fit}".partition(" ")[2],  # the interval part of the fit's own format
-                    admitted or "none of " + ", ".join(fit.labels),
-                    f"{fit.n_points}",
-                ]
-            )
-        return header, rows
+        )
+        return header, [fit_row(name, x, fit) for name, x, fit in fits if fit is not None]
 
     def claims(self) -> list[Claim]:
-        s = self.settings
-        fit = self.fit
-        exponent = f"b = {fit}"
+        s, fit = self.settings, self.fit
         reached = f"{int(self.reached.sum())}/{self.reached.size} runs at equilibrium"
-        level_n = _range(self.ratio_to_inverse_n_weights)
-        level_sqrt = _range(self.ratio_to_inverse_sqrt_n_weights)
         claims = []
-        for number, law, level, level_name, ratios in (
-            (5, -1.0, level_n, "RMS·n_w", self.ratio_to_inverse_n_weights),
-            (6, -0.5, level_sqrt, "RMS·√n_w", self.ratio_to_inverse_sqrt_n_weights),
+        for number, law, name, ratios in (
+            (5, -1.0, "RMS·n_w", self.ratio_to_inverse_n_weights),
+            (6, -0.5, "RMS·√n_w", self.ratio_to_inverse_sqrt_n_weights),
         ):
             word, reason = scaling_claim(
-                fit.exponent,
-                fit.interval,
-                law,
-                margin=s["law_margin"],
-                max_width=s["max_interval_width"],
-                level=[e.mean for e in ratios],
+                fit.exponent, fit.interval, law, margin=s["law_margin"],
+                max_width=s["max_interval_width"], level=[e.mean for e in ratios],
                 level_factor=s["level_factor"],
-            )
-            claims.append(
-                Claim(
-                    number,
-                    STATEMENTS[number],
-                    word,
-                    f"RMS ∝ n_w^b, {exponent} ({reached}); {level_name} = {level}",
-                    reason,
-                    3,
-                )
-            )
-        share = estimate(self.decay_share[self.reached])
-        ratio = estimate(self.contraction_ratio[self.reached])
-        closure = estimate(self.closure[self.reached])
+            )  # fmt: skip
+            evidence = f"RMS ∝ n_w^b, b = {fit} ({reached}); {name} = {_range(ratios)}"
+            claims.append(Claim(number, STATEMENTS[number], word, evidence, reason, 3))
+        share, ratio, closure = (
+            estimate(x[self.reached])
+            for x in (self.decay_share, self.contraction_ratio, self.closure)
+        )
         word, reason = decay_vanishes_claim(
             share, ratio, vanished=s["vanished_share"], balancing=s["balancing_share"]
         )
-        claims.append(
-            Claim(
-                7,
-                STATEMENTS[7],
-                word,
-                f"decay share at equilibrium {share}; decay term {ratio.mean:.2g} of epoch 1's; "
-                f"closure (R + N)/(−C) = {closure}",
-                reason,
-                3,
-            )
+        evidence = (
+            f"decay share at equilibrium {share}; decay term {ratio.mean:.2g} of epoch 1's; "
+            f"closure (R + N)/(−C) = {closure}"
         )
-        return claims
+        return [*claims, Claim(7, STATEMENTS[7], word, evidence, reason, 3)]
+
+
+def _count(reached: np.ndarray) -> str:
+    """ "k/S": how many of the seeds reached equilibrium."""
+    return f"{int(np.sum(reached))}/{len(reached)}"
