@@ -123,6 +123,20 @@ def _on_mnist(mnist: Dataset, s: dict, n_out: int, executor, progress):
     return mnist_fields(table, s, n_out), table.diverged
 
 
+def _answer(fields: dict, s: dict) -> tuple[str, list[str]]:
+    """The headline and evidence of the record's fields (:func:`equilibrium_verdict`)."""
+    reached = fields["reached"]
+    return equilibrium_verdict(
+        fields["fit"], reached, fields["ratio_to_inverse_sqrt_n_weights"],
+        estimate(fields["noise_share"][reached]), fields["stationarity_ratio"],
+        estimate((fields["implied_radial"] / fields["stationarity_norm_squared"])[reached]),
+        fields["norm_over_n_over_lambda"], margin=s["law_margin"],
+        sweep_fits=[(x, fields[f"{name}_fit"]) for x, name in zip("λnm", SWEEPS)],
+        batch_noise_share=[estimate(row) for row in fields["batch_noise_share"]],
+        batch_sizes=s["batch_sizes"],
+    )  # fmt: skip
+
+
 def equilibrium_size(
     data=None,
     *,
@@ -225,16 +239,7 @@ def equilibrium_size(
     fields = width_fields(table, data, s, cap)
     for name in SWEEPS:
         fields |= sweep_fields(table, name, s)
-    reached = fields["reached"]
-    headline, evidence = equilibrium_verdict(
-        fields["fit"], reached, fields["ratio_to_inverse_sqrt_n_weights"],
-        estimate(fields["noise_share"][reached]), fields["stationarity_ratio"],
-        estimate((fields["implied_radial"] / fields["stationarity_norm_squared"])[reached]),
-        fields["norm_over_n_over_lambda"], margin=s["law_margin"],
-        sweep_fits=[(x, fields[f"{name}_fit"]) for x, name in zip("λnm", SWEEPS)],
-        batch_noise_share=[estimate(row) for row in fields["batch_noise_share"]],
-        batch_sizes=s["batch_sizes"],
-    )  # fmt: skip
+    headline, evidence = _answer(fields, s)
     diverged = list(table.diverged)
     if mnist is not None:
         on_mnist, lost = _on_mnist(mnist, s, data.n_classes, executor, progress)
