@@ -63,10 +63,9 @@ _RULES = {
     "batch_size": "batch", "epochs": "count0", "max_relaxations": "positive",
     "relaxation_times": "nonnegative", "relaxation_epochs": "any", "lmbdas": "positives?",
     "ns": "any", "batch_sizes": "batches?", "sweep_hidden": "count",
-    "window_relaxations": "positive",
-    "tolerance": "nonnegative", "z": "nonnegative", "law_margin": "positive",
-    "max_interval_width": "positive", "level_factor": "positive", "vanished_share": "positive",
-    "balancing_share": "positive", "confidence": "any",
+    "window_relaxations": "positive", "tolerance": "nonnegative", "z": "nonnegative",
+    "law_margin": "positive", "max_interval_width": "positive", "level_factor": "positive",
+    "vanished_share": "positive", "balancing_share": "positive", "confidence": "any",
 }  # fmt: skip
 
 
