@@ -118,7 +118,9 @@ def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) 
     y = result.equilibrium_rms.ravel()
     reached = result.reached.ravel()
     data = result.settings.get("data", "digits")
-    ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label=f"{data}: one run")
+    n = result.settings.get("n")
+    label = f"{data}{f' (n = {n:,})' if n else ''}: one run"
+    ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label=label)
     if (~reached).any():
         ax.scatter(
             x[~reached],
@@ -149,7 +151,9 @@ def _mnist_points(result: EquilibriumResult, ax: Axes) -> None:
     rms = np.asarray(result.mnist_equilibrium_rms, dtype=float)
     x = np.repeat(np.asarray(result.mnist_n_weights, dtype=float), rms.shape[1])
     y, ok = rms.ravel(), np.asarray(result.mnist_reached, dtype=bool).ravel()
-    ax.scatter(x[ok], y[ok], color="tab:orange", marker="s", s=25, label="real MNIST: one run")
+    n = result.settings.get("mnist_n")
+    label = f"real MNIST{f' (n = {n:,})' if n else ''}: one run"
+    ax.scatter(x[ok], y[ok], color="tab:orange", marker="s", s=25, label=label)
     if fit is None:
         return
     xs = np.geomspace(x[ok].min() / 1.3, x[ok].max() * 1.3, 50)
