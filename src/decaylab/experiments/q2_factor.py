@@ -26,6 +26,7 @@ from decaylab.experiments.q2_theory import (
     crossover,
     exact_threshold,
     limit,
+    threshold_grid,
     thresholds,
 )
 from decaylab.experiments.q2_verdicts import (
@@ -45,6 +46,7 @@ __all__ = [
     "factor_verdict",
     "limit_claim",
     "per_epoch_factor",
+    "threshold_grid",
 ]
 
 
