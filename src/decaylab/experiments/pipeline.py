@@ -1,6 +1,6 @@
 """The steps every question repeats, written once.
 
-A question checks its arguments (:func:`positive`, :func:`counts`), runs its
+A question checks its arguments by rule (:func:`checked`), runs its
 conditions at every seed and measures each run into a tidy table
 (:func:`tabulate`, over :func:`~decaylab.experiments.runs.run_table`), reduces
 the table's (condition, seed) grids to estimates (:func:`estimates`,
@@ -31,7 +31,6 @@ __all__ = [
     "fit_row",
     "mnist_data",
     "per_layer",
-    "positive",
     "subtable",
     "tabulate",
 ]
@@ -47,12 +46,17 @@ RULES = {
     "batch": lambda name, v, n: check_int(name, v, minimum=1, maximum=n),
     "seeds": lambda name, v, n: as_seeds(v, name),
     "positives": lambda name, v, n: check_positive_list(name, v),
-    "positives?": lambda name, v, n: check_positive_list(name, v) if len(v) else (),
+    "positives?": lambda name, v, n: () if _empty(v) else check_positive_list(name, v),
     "counts": lambda name, v, n: check_int_list(name, v),
     "batches": lambda name, v, n: _batches(name, v, n),
-    "batches?": lambda name, v, n: _batches(name, v, n) if len(v) else (),
+    "batches?": lambda name, v, n: () if _empty(v) else _batches(name, v, n),
     "any": lambda name, v, n: v,
 }
+
+
+def _empty(values) -> bool:
+    # An empty sequence skips a sweep; anything else is checked (and refused if not a sequence).
+    return isinstance(values, (list, tuple, np.ndarray)) and len(values) == 0
 
 
 def _batches(name: str, values, n: int) -> tuple[int, ...]:
@@ -109,15 +113,6 @@ def mnist_data(mnist) -> Dataset | None:
     if mnist.n_inputs != 784:
         raise ValueError(f"mnist has {mnist.n_inputs} inputs; expected MNIST's 784")
     return mnist
-
-
-def positive(**values: float) -> tuple[float, ...]:
-    """Each keyword's value checked as a positive real, in the order given.
-
-    >>> positive(eta=0.5, lmbda=5)
-    (0.5, 5.0)
-    """
-    return tuple(check_real(name, value, positive=True) for name, value in values.items())
 
 
 def counts(*, minimum: int = 1, maximum: int | None = None, **values: int) -> tuple[int, ...]:
