@@ -19,14 +19,6 @@ number  question                              function
 7       momentum, Adam + L2 and AdamW         optimizer_comparison
 ======  ====================================  ==========================
 
-A question's module holds its science: the settings it checks, the runs it
-needs, what it measures and the verdict. The steps every question repeats
-(settings checked by rule, conditions run at every seed into one table,
-estimates and fits from that table) are :mod:`~decaylab.experiments.pipeline`;
-a larger question keeps its record and its tables (``q3_record``), its verdict
-functions (``q3_verdicts``) and the reduction of its runs (``q3_analysis``) in
-modules beside it, and its module re-exports their public names.
-
 The same list, with each question's claims, presets and figure, is
 :data:`~decaylab.experiments.registry.EXPERIMENTS`, which the report, the
 command line and the docs follow; a new question is one module and one
