@@ -21,7 +21,7 @@ import numpy as np
 from decaylab._validation import check_int
 from decaylab.data import Dataset, load_digits
 from decaylab.experiments.pipeline import checked, mnist_data, tabulate
-from decaylab.experiments.q5_analysis import BUDGET, layer_record, measure
+from decaylab.experiments.q5_analysis import BUDGET, layer_record, measure, reader_verdict
 from decaylab.experiments.q5_record import LayerResult
 from decaylab.experiments.q5_verdicts import (
     READER,
@@ -29,7 +29,6 @@ from decaylab.experiments.q5_verdicts import (
     STATISTIC_NAMES,
     STATISTICS,
     layer_verdict,
-    reader_verdict,
     reduction_claim,
     statistic_agreement,
     sum_claim,

@@ -1,8 +1,9 @@
-"""Question 5's verdicts: each statistic against the L2 norm, claims 9 and 10, the headlines.
+"""Question 5's verdicts: each statistic against the L2 norm, claims 9 and 10, the headline.
 
 Functions of measured numbers only: :func:`statistic_agreement`, the claim
 words :func:`reduction_claim` and :func:`sum_claim`, and the section's
-headline and evidence (:func:`layer_verdict`, :func:`reader_verdict`).
+headline and evidence over the λ sweep (:func:`layer_verdict`); the reader's
+run has its own (:func:`~decaylab.experiments.q5_analysis.reader_verdict`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ __all__ = [
     "STATISTICS",
     "STATISTIC_NAMES",
     "layer_verdict",
-    "reader_verdict",
     "reduction_claim",
     "statistic_agreement",
     "sum_claim",
@@ -206,73 +206,3 @@ def layer_verdict(
             "layer-seeds: positive and negative weights cancel."
         )
     return Answer(headline, evidence)
-
-
-def reader_verdict(result_fields: dict, reader: Sequence[int]) -> tuple[str | None, list[str]]:
-    """Headline and bullets of the reader's run: which layer shrank, which grew, and why.
-
-    Parameters
-    ----------
-    result_fields : dict
-        The record's fields (datasets, lmbdas, eta_lambda_over_n, n, initial, final,
-        direction, decay_share, push, budget).
-    reader : sequence of int
-        The reader's conditions: the same per-step decay first, then the same λ.
-
-    Returns
-    -------
-    (str or None, list of str)
-        The headline (None when the reader's run did not show layers moving
-        apart) and the evidence bullets.
-    """
-    f = result_fields
-    bullets = []
-    headline = None
-    for c in reader:
-        var0, var1 = f["initial"]["variance"][c], f["final"]["variance"][c]
-        if not np.isfinite(var1[0].mean):
-            continue
-        push = [e.mean for e in f["push"][c]]
-        share = [e.mean for e in f["decay_share"][c]]
-        moves = ", ".join(
-            f"layer {l} variance {var0[l].mean:.2f} → {var1[l].mean:.2g} "
-            f"(decay share {share[l]:.2f}, (R + N)/|C| = {push[l]:.2g})"
-            for l in range(len(push))
-        )
-        bullets.append(
-            f"Reader's run on {f['datasets'][c]} (n = {f['n'][c]}), λ = {f['lmbdas'][c]:g}, "
-            f"ηλ/n = {f['eta_lambda_over_n'][c]:.2g}: {moves}."
-        )
-        opposite = (f["direction"]["norm"][c] == 1).any() and (
-            f["direction"]["norm"][c] == -1
-        ).any()
-        if headline is None and opposite:
-            l_down = int(np.argmin(push))
-            l_up = int(np.argmax(push))
-            headline = (
-                f"Yes: in the reader's run on real MNIST at the reader's ηλ/n (λ = "
-                f"{f['lmbdas'][c]:g}) layer {l_down}'s variance goes {var0[l_down].mean:.2f} → "
-                f"{var1[l_down].mean:.2g} and layer {l_up}'s {var0[l_up].mean:.2f} → "
-                f"{var1[l_up].mean:.2g}: a layer grows when (R + N)/|C| > 1 "
-                f"({push[l_down]:.2g} and {push[l_up]:.2g})."
-            )
-    if bullets:
-        c = reader[0]
-        contraction = -np.nanmean(f["budget"]["contraction"][c], axis=0)
-        bullets.append(
-            "What decides: decay pulls ‖w‖² in by 2(ηλ/n)‖w‖² per step, in proportion to the "
-            f"layer's size (over this run |C| = {contraction[0]:.3g} in layer 0, "
-            f"{contraction[1]:.3g} in layer 1); the gradient pushes out through R + N, little "
-            "behind the saturated hidden units, much in the output layer."
-        )
-        n, same = f["n"][c], reader[-1]
-        exponent = f["eta_lambda_over_n"][same] * n / READER["batch_size"]
-        bullets.append(
-            f"The reader (n = {READER['n']:,}) saw hidden 1.01 → 0.08, output 1.15 → 3.62. "
-            f"n = {n:,} has {READER['n'] / n:.3g}× fewer steps per epoch: λ = "
-            f"{f['lmbdas'][same]:g} keeps the reader's per-epoch factor e^(−ηλ/m) = "
-            f"{np.exp(-exponent):.3f} (layer 0 ends at "
-            f"{f['final']['variance'][same][0].mean:.2g}); the reader's ηλ/n decays "
-            f"{READER['n'] / n:.3g}× less per epoch."
-        )
-    return headline, bullets
