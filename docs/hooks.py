@@ -10,6 +10,10 @@ Three mechanisms, all strict (any failure fails the build):
   of what it measured and its verdict, from a quick run made by this build.
   The figures are added to the site as generated files, so nothing is
   written into ``docs/``.
+- The walkthrough notebook, stored executed in ``examples/``, becomes the
+  page ``walkthrough.md`` (:func:`notebook_markdown`): its text, its code and
+  the outputs it was stored with (text as text, images as files beside the
+  page); nothing is run again and nothing is fetched.
 - A line ``{{ full report NAME }}`` is replaced by a part of the full report
   checked in under ``docs/report/`` (``claims``, its claims table, or a
   question's section, ``q1``, ``q2``, …). The full run takes longer than
@@ -48,6 +52,10 @@ _FULL_REPORT = re.compile(r"^\{\{ full report ([\w./-]+) \}\}[ \t]*$", re.MULTIL
 #: The checked-in full report (report.md, its figures and results.json).
 FULL_REPORT = Path(__file__).resolve().parent / "report"
 
+#: The notebook shown, with its stored outputs, as the page ``walkthrough.md``.
+NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "walkthrough.ipynb"
+NOTEBOOK_PAGE = "walkthrough.md"
+
 
 def registry():
     """The experiments of the checkout being built (imported only once on_config set the path)."""
@@ -66,6 +74,57 @@ def question_pages() -> dict[int, str]:
 _snippets: dict[str, str] = {}
 _figures: dict[str, bytes] = {}
 _full: dict[str, str] = {}
+_notebook: dict[str, bytes] = {}
+
+
+def _text(value) -> str:
+    # Notebook fields hold a string or a list of lines.
+    return value if isinstance(value, str) else "".join(value)
+
+
+def notebook_markdown(notebook: dict, images: str) -> tuple[str, dict[str, bytes]]:
+    """A stored, executed notebook as Markdown, with its images as files.
+
+    Parameters
+    ----------
+    notebook : dict
+        The notebook's JSON (nbformat 4).
+    images : str
+        Path prefix of the image files, relative to the page (e.g. ``"walkthrough/"``).
+
+    Returns
+    -------
+    markdown : str
+        Markdown cells as they are; each code cell as a Python block followed
+        by its outputs: printed text as a text block, a PNG as an image, HTML
+        as it is, anything else by its plain-text form.
+    files : dict of str to bytes
+        The images, by their path under ``images``.
+    """
+    import base64
+
+    parts, files = [], {}
+    for i, cell in enumerate(notebook.get("cells", [])):
+        source = _text(cell.get("source", "")).rstrip("\n")
+        if cell.get("cell_type") == "markdown":
+            parts.append(source)
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        parts.append(f"```python\n{source}\n```")
+        for k, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            if output.get("output_type") == "stream":
+                parts.append(f"```text\n{_text(output.get('text', '')).rstrip()}\n```")
+            elif "image/png" in data:
+                name = f"{images}cell{i}-{k}.png"
+                files[name] = base64.b64decode(_text(data["image/png"]))
+                parts.append(f"![Output of the code above]({name})")
+            elif "text/html" in data:
+                parts.append(f'<div class="notebook-output">{_text(data["text/html"])}</div>')
+            elif "text/plain" in data:
+                parts.append(f"```text\n{_text(data['text/plain']).rstrip()}\n```")
+    return "\n\n".join(p for p in parts if p) + "\n", files
 
 
 def run_exec_blocks(markdown: str, where: str, namespace: dict | None = None) -> str:
@@ -433,6 +492,10 @@ def on_pre_build(config, **kwargs) -> None:
     _figures.clear()
     _figures.update(figures)
     _full.clear()
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    page, images = notebook_markdown(notebook, "walkthrough/")
+    _notebook.clear()
+    _notebook.update({NOTEBOOK_PAGE: page.encode("utf-8"), **images})
     report = FULL_REPORT / "report.md"
     if report.exists():
         _full.update(full_report_snippets(report.read_text(encoding="utf-8")))
@@ -443,7 +506,7 @@ def on_pre_build(config, **kwargs) -> None:
 
 
 def on_files(files, config, **kwargs):
-    for path, content in _figures.items():
+    for path, content in (*_figures.items(), *_notebook.items()):
         files.append(File.generated(config, path, content=content))
     for experiment in registry():
         path = f"api/experiment-{experiment.number}.md"

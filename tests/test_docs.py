@@ -310,3 +310,53 @@ def test_search_index_of_a_built_site_is_rewritten(tmp_path):
         ("Home", "decaylab decays by e^(-ηλ/m)"),
         ("The factor d", "plain"),
     ]
+
+
+def _notebook(cells):
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+
+
+def test_notebook_page_shows_code_and_printed_text_as_blocks():
+    cell = {
+        "cell_type": "code",
+        "source": ["x = 6\n", "print(x)"],
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": ["6\n"]}],
+    }
+    page, _ = hooks.notebook_markdown(_notebook([cell]), "nb/")
+    assert page == "```python\nx = 6\nprint(x)\n```\n\n```text\n6\n```\n"
+
+
+def test_notebook_page_keeps_markdown_cells_as_they_are():
+    cell = {"cell_type": "markdown", "source": "## A heading\n\nSome $e^{-x}$ text."}
+    page, _ = hooks.notebook_markdown(_notebook([cell]), "nb/")
+    assert page == "## A heading\n\nSome $e^{-x}$ text.\n"
+
+
+def test_notebook_page_writes_each_stored_image_as_a_file_it_links():
+    import base64
+
+    png = b"\x89PNG\r\n\x1a\n not really an image"
+    output = {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"},
+        "metadata": {},
+    }
+    cell = {"cell_type": "code", "source": "f()", "outputs": [output]}
+    page, files = hooks.notebook_markdown(_notebook([cell]), "nb/")
+    assert files == {"nb/cell0-0.png": png}
+    assert "![Output of the code above](nb/cell0-0.png)" in page
+
+
+def test_walkthrough_page_has_every_image_the_notebook_stored():
+    import json
+
+    notebook = json.loads(hooks.NOTEBOOK.read_text(encoding="utf-8"))
+    stored = [
+        o
+        for c in notebook["cells"]
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    page, files = hooks.notebook_markdown(notebook, "walkthrough/")
+    assert len(files) == len(stored) > 0
+    assert all(f"]({name})" in page for name in files)

@@ -217,3 +217,26 @@ def test_weight_rms_panel_ends_at_the_last_epoch_trained(records):
     index = len(result.widths) // 2
     trained = np.flatnonzero(np.isfinite(result.total_rms[index]).any(axis=0))
     assert ax.get_xlim()[1] == result.epoch[trained[-1]]
+
+
+def test_scaling_panel_draws_the_mnist_runs_and_their_fit_beside_the_digits(records):
+    import dataclasses
+
+    n_weights = np.array([10, 30, 100]) * 794
+    rms = np.outer(n_weights**-0.5, [1.0, 1.1])  # two seeds on an exact 1/√n_w law
+    fit = dl.fit_power_law(np.repeat(n_weights, 2), rms.ravel(), variable="n_w")
+    record = dataclasses.replace(
+        records["q3"],
+        mnist_widths=np.array([10, 30, 100]),
+        mnist_n_weights=n_weights,
+        mnist_equilibrium_rms=rms,
+        mnist_reached=np.ones_like(rms, dtype=bool),
+        mnist_fit=fit,
+    )
+    ax = Figure().add_subplot()
+    dp.plot_equilibrium_scaling(record, ax)
+    line = next(line for line in ax.get_lines() if "MNIST" in line.get_label())
+    x, y = line.get_data()
+    assert np.polyfit(np.log(x), np.log(y), 1)[0] == pytest.approx(-0.5)
+    points = [c for c in ax.collections if "MNIST" in c.get_label()]
+    assert len(points[0].get_offsets()) == 6

@@ -80,7 +80,7 @@ def plot_weight_rms(result: EquilibriumResult, ax: Axes | None = None, *, width=
     return ax
 
 
-def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
+def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names, *, name: str = "") -> list:
     """The fitted power law, and each hypothesis drawn through the data's centre."""
     drawn = []
     xs = np.geomspace(x.min() / 1.3, x.max() * 1.3, 50)
@@ -90,7 +90,8 @@ def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
         fit.predict(xs),
         color="black",
         lw=1.5,
-        label=f"fit: slope {fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
+        label=f"fit{f' ({name})' if name else ''}: slope {fit.exponent:.3f} "
+        f"[{low:.3f}, {high:.3f}]",
     )
     centre = np.exp(np.mean(np.log(x)))
     for h, style in zip(fit.hypotheses, ("--", ":", "-.")):
@@ -107,12 +108,19 @@ def _fit_lines(ax: Axes, fit, x: np.ndarray, anchor_y: float, names) -> list:
 
 def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) -> Axes:
     """Equilibrium RMS against n_w on log–log axes, every run, with the fit and the slopes
-    −1 (1/n_w) and −1/2 (1/√n_w) through the centre of the data."""
+    −1 (1/n_w) and −1/2 (1/√n_w) through the centre of the data.
+
+    When the record holds the width sweep on real MNIST (``mnist_fit``), its
+    runs and fit are drawn beside the digits' on the same axes.
+    """
     ax = axes(ax)
     x = np.repeat(result.n_weights, result.equilibrium_rms.shape[1]).astype(float)
     y = result.equilibrium_rms.ravel()
     reached = result.reached.ravel()
-    ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label="equilibrium (one run)")
+    data = result.settings.get("data", "digits")
+    n = result.settings.get("n")
+    label = f"{data}{f' (n = {n:,})' if n else ''}: one run"
+    ax.scatter(x[reached], y[reached], color="tab:blue", s=25, label=label)
     if (~reached).any():
         ax.scatter(
             x[~reached],
@@ -124,14 +132,39 @@ def plot_equilibrium_scaling(result: EquilibriumResult, ax: Axes | None = None) 
         )
     ok = np.isfinite(y)
     anchor = float(np.exp(np.mean(np.log(y[ok]))))
-    _fit_lines(ax, result.fit, x[ok], anchor, {-1.0: "1/n_w", -0.5: "1/√n_w"})
+    _fit_lines(ax, result.fit, x[ok], anchor, {-1.0: "1/n_w", -0.5: "1/√n_w"}, name=data)
+    _mnist_points(result, ax)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of weights n_w")
     ax.set_ylabel("equilibrium weight RMS")
     plain_log(ax)
-    add_legend(ax)
+    add_legend(ax, fontsize="x-small")
     return ax
+
+
+def _mnist_points(result: EquilibriumResult, ax: Axes) -> None:
+    """The width sweep on real MNIST ([784, h, 10]): its runs at equilibrium and its fit."""
+    fit = getattr(result, "mnist_fit", None)
+    if getattr(result, "mnist_equilibrium_rms", None) is None:
+        return
+    rms = np.asarray(result.mnist_equilibrium_rms, dtype=float)
+    x = np.repeat(np.asarray(result.mnist_n_weights, dtype=float), rms.shape[1])
+    y, ok = rms.ravel(), np.asarray(result.mnist_reached, dtype=bool).ravel()
+    n = result.settings.get("mnist_n")
+    label = f"real MNIST{f' (n = {n:,})' if n else ''}: one run"
+    ax.scatter(x[ok], y[ok], color="tab:orange", marker="s", s=25, label=label)
+    if fit is None:
+        return
+    xs = np.geomspace(x[ok].min() / 1.3, x[ok].max() * 1.3, 50)
+    low, high = fit.interval
+    ax.plot(
+        xs,
+        fit.predict(xs),
+        color="tab:orange",
+        lw=1.5,
+        label=f"fit (real MNIST): slope {fit.exponent:.3f} [{low:.3f}, {high:.3f}]",
+    )
 
 
 def plot_norm_against_width(result: EquilibriumResult, ax: Axes | None = None) -> Axes:
@@ -244,7 +277,10 @@ def figure_equilibrium(result: EquilibriumResult) -> Figure:
     trajectories, scaling, norm = (fig.add_subplot(grid[0, 2 * k : 2 * k + 2]) for k in range(3))
     plot_weight_rms(result, trajectories)
     plot_equilibrium_scaling(result, scaling)
-    scaling.set_title("Equilibrium size against network size")
+    mnist = getattr(result, "mnist_equilibrium_rms", None) is not None
+    scaling.set_title(
+        "Equilibrium size against network size" + (": digits and real MNIST" if mnist else "")
+    )
     plot_norm_against_width(result, norm)
     norm.set_title("Total ‖w‖² against network size")
     hidden = result.settings["sweep_hidden"]
