@@ -1,0 +1,236 @@
+r"""Question 6, second half: how should the best λ move as the training set grows? (claim 12)
+
+λ is scanned (sum convention) at several training-set sizes n, each run long
+enough that the validation data cost C₀ has an interior minimum in λ: λ* is
+the λ of least C₀ (:func:`~decaylab.experiments.best_lambda.find_best_lambda`),
+not a bound. Two rules are tested against it. Nielsen's keeps the per-step
+decay ηλ/n fixed, so λ ∝ n (slope 1 of log λ* on log n); the other keeps the
+epoch timescale m/(ηλ) fixed, so λ stays put (slope 0). Each rule is also
+tried in use: λ* of the largest n is carried to the smaller ones, and the
+validation cost it loses there against the best λ is measured. The verdict
+needs the slope interval and the transfer loss to agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from decaylab.conventions import get_convention
+from decaylab.data import Dataset, load_mnist
+from decaylab.experiments.best_lambda import BestLambda, find_best_lambda
+from decaylab.experiments.runs import RunSpec, run_table
+
+__all__ = [
+    "DataSizeScan",
+    "RULES",
+    "resolve_size_data",
+    "scan_data_size",
+    "validation_scores",
+]
+
+#: The two rules for carrying λ to another n, by their names in the report.
+RULES = ("λ ∝ n", "fixed λ")
+
+
+def validation_scores(outcome, average_epochs: int, n_all: int) -> tuple[float, float]:
+    """(accuracy, data cost C₀) on the validation set, averaged over a run's last epochs.
+
+    The recorded evaluation cost includes the run's penalty; λ is chosen on C₀
+    alone, so the penalty of the run's convention (at its n: ``spec.n_train``,
+    or ``n_all`` for the whole training set) is taken off. NaN for a diverged run.
+    """
+    if outcome.diverged:
+        return np.nan, np.nan
+    spec, h = outcome.spec, outcome.history
+    last = slice(-average_epochs, None)
+    squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
+    n_w = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
+    n = n_all if spec.n_train is None else spec.n_train
+    penalty = get_convention(spec.decay).penalty(
+        squares, spec.lmbda, eta=spec.eta, n=n, n_weights=n_w
+    )
+    cost = np.asarray(h.evaluation_cost)[last] - penalty
+    return float(np.mean(h.evaluation_accuracy[last])), float(np.mean(cost))
+
+
+@dataclass(frozen=True)
+class DataSizeScan:
+    """λ scans at several training-set sizes, λ* per size, its slope, and the two rules' losses.
+
+    Attributes
+    ----------
+    ns : ndarray of int, shape (N,)
+        Training-set sizes, increasing; the last is the reference λ* is carried from.
+    lmbdas : ndarray, shape (G,)
+        The λ grid (sum convention), the same at every n.
+    accuracy, cost : ndarray, shape (N, S, G)
+        Validation accuracy and data cost C₀, averaged over each run's last epochs.
+    best : list of BestLambda, length N
+        λ* per seed at each n, whether it is interior, and its geometric mean.
+    n_fit : ScalingFit or None
+        log λ* on log n over every (n, seed), hypotheses 1 (λ ∝ n) and 0 (fixed λ).
+    cost_lost, accuracy_lost : dict of str to ndarray, shape (N,)
+        Per rule (:data:`RULES`): what λ* of the largest n, carried to each n,
+        gives up there against the best λ of the seed-mean curve (validation
+        C₀ gained, accuracy lost; NaN where the carried λ leaves the grid).
+    loss_margin : float
+        Cost difference below which neither rule carries λ* better.
+    diverged : list of str
+    """
+
+    ns: np.ndarray
+    lmbdas: np.ndarray
+    accuracy: np.ndarray
+    cost: np.ndarray
+    best: list[BestLambda]
+    n_fit: object
+    cost_lost: dict
+    accuracy_lost: dict
+    loss_margin: float
+    diverged: list = field(default_factory=list)
+
+    @property
+    def lambda_star(self) -> np.ndarray:
+        """λ* per size and seed, shape (N, S)."""
+        return np.array([b.lambda_star for b in self.best])
+
+    @property
+    def interior(self) -> np.ndarray:
+        """Whether each λ* is an interior minimum, shape (N, S)."""
+        return np.array([b.interior for b in self.best])
+
+    @property
+    def reference(self) -> float:
+        """λ* of the largest n (geometric mean over seeds), the one the rules carry."""
+        return float(self.best[-1].estimate.mean)
+
+    def carried(self, rule: str) -> np.ndarray:
+        """The λ a rule uses at each n, shape (N,)."""
+        scale = self.ns / self.ns[-1] if rule == RULES[0] else np.ones(len(self.ns))
+        return self.reference * scale
+
+    def worst_loss(self, which: str = "cost") -> dict:
+        """Per rule, the largest loss over the smaller n (the reference loses nothing)."""
+        losses = self.cost_lost if which == "cost" else self.accuracy_lost
+        return {rule: _worst(loss) for rule, loss in losses.items()}
+
+    def interior_text(self) -> str:
+        """ "k of N λ* interior": how many λ* are minima, not grid ends."""
+        return f"{int(self.interior.sum())} of {self.interior.size} λ* interior"
+
+    def slope_text(self) -> str:
+        """The slope with its interval and the interval's width, as every text shows it."""
+        if self.n_fit is None:
+            return "slope of log λ* on log n: not fitted"
+        low, high = self.n_fit.interval
+        return f"slope of log λ* on log n: {self.n_fit} (width {high - low:.2f})"
+
+    def loss_text(self) -> str:
+        """The worst validation cost each rule loses, as every text shows it."""
+        worst = self.worst_loss()
+        shown = ", ".join(f"{rule} {value:.3f}" for rule, value in worst.items())
+        return f"validation cost lost carrying λ* from n = {int(self.ns[-1])}: {shown}"
+
+
+def resolve_size_data(transfer_data, data: Dataset) -> Dataset:
+    """The data of the scan across n: real MNIST for "bundled", ``data`` for None."""
+    if transfer_data is None:
+        return data
+    if isinstance(transfer_data, str) and transfer_data == "bundled":
+        return load_mnist()
+    if not isinstance(transfer_data, Dataset):
+        raise TypeError(
+            f"transfer_data has type {type(transfer_data).__name__}; expected a Dataset, "
+            "'bundled' (real MNIST) or None (the data of the widths)"
+        )
+    return transfer_data
+
+
+def _worst(loss: np.ndarray) -> float:
+    loss = np.asarray(loss, dtype=float)[:-1]
+    if loss.size == 0 or not np.isfinite(loss).all():
+        return float("nan")
+    return float(loss.max())
+
+
+def _losses(grid: np.ndarray, curves: np.ndarray, carried: np.ndarray, *, lower: bool):
+    """What the carried λ gives up on each seed-mean curve, shape (N,).
+
+    The curves are measured on the grid and interpolated between its points in
+    log λ; a λ outside the grid gives NaN, not the end value.
+    """
+    log_grid, out = np.log(grid), np.full(len(curves), np.nan)
+    for i, (curve, lam) in enumerate(zip(curves, carried)):
+        x = np.log(lam)
+        if log_grid[0] - 1e-12 <= x <= log_grid[-1] + 1e-12 and np.isfinite(curve).all():
+            got = np.interp(x, log_grid, curve)
+            out[i] = got - curve.min() if lower else curve.max() - got
+    return out
+
+
+def scan_data_size(
+    data,
+    *,
+    ns,
+    lmbdas,
+    hidden: int,
+    init: str,
+    eta: float,
+    batch_size: int,
+    epochs: int,
+    average_epochs: int,
+    seeds,
+    confidence: float,
+    loss_margin: float,
+    executor=None,
+    progress: bool = False,
+) -> DataSizeScan:
+    """Scan λ at each n, find λ*, fit its slope on n and measure both rules' losses.
+
+    Arguments are checked by :func:`~decaylab.experiments.q6_conventions.convention_transfer`.
+
+    Returns
+    -------
+    DataSizeScan
+    """
+    from decaylab.experiments.q6_widths import fit_or_none
+
+    grid = np.asarray(lmbdas, dtype=float)
+    sizes = (data.n_inputs, hidden, data.n_classes)
+    conditions = {
+        (n, lam): RunSpec(sizes, init, 0, epochs, batch_size, eta, lam, n_train=n)
+        for n in ns
+        for lam in grid
+    }
+    table = run_table(
+        conditions,
+        list(seeds),
+        data,
+        {"scores": lambda o: validation_scores(o, average_epochs, data.train.n)},
+        executor=executor,
+        progress=progress,
+        desc="Q6 data sizes",
+    )
+    scores = table.column("scores").reshape(len(ns), grid.size, len(seeds), 2)
+    accuracy, cost = (np.moveaxis(scores[..., j], 1, 2) for j in (0, 1))
+    best = [find_best_lambda(grid, cost[i]) for i in range(len(ns))]
+    stars = np.array([b.lambda_star for b in best])
+    n_fit = fit_or_none(
+        np.repeat(np.array(ns, dtype=float), len(seeds)),
+        stars.ravel(),
+        hypotheses=(1.0, 0.0),
+        confidence=confidence,
+        labels={1.0: "λ ∝ n (fixed ηλ/n)", 0.0: "fixed λ (fixed m/(ηλ))"},
+    )
+    scan = DataSizeScan(
+        np.array(ns, dtype=np.int64), grid, accuracy, cost, best, n_fit, {}, {}, loss_margin
+    )
+    mean_cost, mean_accuracy = np.nanmean(cost, axis=1), np.nanmean(accuracy, axis=1)
+    for rule in RULES:
+        carried = scan.carried(rule)
+        scan.cost_lost[rule] = _losses(grid, mean_cost, carried, lower=True)
+        scan.accuracy_lost[rule] = _losses(grid, mean_accuracy, carried, lower=False)
+    scan.diverged.extend(table.diverged)
+    return scan
