@@ -25,6 +25,7 @@ from decaylab.experiments.runs import RunSpec, run_table
 __all__ = [
     "DataSizeScan",
     "RULES",
+    "carried_loss",
     "resolve_size_data",
     "scan_data_size",
     "validation_scores",
@@ -155,11 +156,26 @@ def _worst(loss: np.ndarray) -> float:
     return float(loss.max())
 
 
-def _losses(grid: np.ndarray, curves: np.ndarray, carried: np.ndarray, *, lower: bool):
-    """What the carried λ gives up on each seed-mean curve, shape (N,).
+def carried_loss(grid: np.ndarray, curves: np.ndarray, carried: np.ndarray, *, lower: bool):
+    """What a carried λ gives up on each curve against the curve's best grid point.
 
-    The curves are measured on the grid and interpolated between its points in
-    log λ; a λ outside the grid gives NaN, not the end value.
+    Parameters
+    ----------
+    grid : ndarray, shape (G,)
+        Increasing λ grid.
+    curves : ndarray, shape (N, G)
+        Validation cost (``lower=True``: the least is best) or accuracy
+        (``lower=False``) at each n.
+    carried : ndarray, shape (N,)
+        The λ used at each n.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        The curve interpolated linearly in log λ at the carried λ, less its
+        minimum (or the maximum less it, for accuracy): ≥ 0. NaN where the
+        carried λ lies outside the grid (the curve is not measured there) or
+        the curve has a diverged run.
     """
     log_grid, out = np.log(grid), np.full(len(curves), np.nan)
     for i, (curve, lam) in enumerate(zip(curves, carried)):
@@ -230,7 +246,7 @@ def scan_data_size(
     mean_cost, mean_accuracy = np.nanmean(cost, axis=1), np.nanmean(accuracy, axis=1)
     for rule in RULES:
         carried = scan.carried(rule)
-        scan.cost_lost[rule] = _losses(grid, mean_cost, carried, lower=True)
-        scan.accuracy_lost[rule] = _losses(grid, mean_accuracy, carried, lower=False)
+        scan.cost_lost[rule] = carried_loss(grid, mean_cost, carried, lower=True)
+        scan.accuracy_lost[rule] = carried_loss(grid, mean_accuracy, carried, lower=False)
     scan.diverged.extend(table.diverged)
     return scan

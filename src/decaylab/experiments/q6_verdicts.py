@@ -216,7 +216,7 @@ def convention_verdict(width_fit: dict, scan, *, stable_slope: float, settings: 
     if scan is not None:
         evidence += _size_evidence(scan, settings)
         if scan.n_fit is not None:
-            extra = f" Across n, λ* ∝ n^{scan.n_fit.exponent:.2f}."
+            extra = f" Across n ({settings['transfer_data']}), λ* ∝ n^b, b = {scan.n_fit}."
             headline += extra if len(headline + extra) <= 200 else ""
     return Answer(headline, evidence)
 

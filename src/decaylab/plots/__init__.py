@@ -52,6 +52,7 @@ from decaylab.plots.q4_initialisation import (
 from decaylab.plots.q5_layers import figure_layers, plot_layer_statistic
 from decaylab.plots.q6_conventions import (
     figure_conventions,
+    plot_cost_against_lambda,
     plot_lambda_scan,
     plot_lambda_star,
     plot_lambda_transfer,
@@ -76,6 +77,7 @@ __all__ = [
     "figure_optimizers",
     "plot_adam_layers",
     "plot_budget",
+    "plot_cost_against_lambda",
     "plot_decay_share",
     "plot_equilibrium_scaling",
     "plot_equilibrium_sweep",
