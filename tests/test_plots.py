@@ -95,6 +95,7 @@ PANELS = [
     ("q6", dp.plot_lambda_star, {}),
     ("q6", dp.plot_lambda_transfer, {}),
     ("q6", dp.plot_cost_against_lambda, {}),
+    ("q6", dp.plot_transfer_loss, {}),
 ]
 IDS = [f"{f.__name__}-{key}-{sorted(kw)}" for key, f, kw in PANELS]
 
@@ -205,7 +206,7 @@ def _sweeps_removed(result, names):
         ("q3", (), 6),  # three panels of the widths, one per sweep (λ, n, m)
         ("q3", ("batch_sizes",), 5),
         ("q3", ("lmbdas", "ns", "batch_sizes"), 3),
-        ("q6", (), 5),
+        ("q6", (), 6),
         ("q6", ("size_scan",), 3),
     ],
 )

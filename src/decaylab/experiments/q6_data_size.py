@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from decaylab.conventions import get_convention
 from decaylab.data import Dataset, load_mnist
 from decaylab.experiments.best_lambda import BestLambda, find_best_lambda
+from decaylab.experiments.q6_widths import fit_or_none, validation_scores
 from decaylab.experiments.runs import RunSpec, run_table
 
 __all__ = [
@@ -28,32 +28,10 @@ __all__ = [
     "carried_loss",
     "resolve_size_data",
     "scan_data_size",
-    "validation_scores",
 ]
 
 #: The two rules for carrying λ to another n, by their names in the report.
 RULES = ("λ ∝ n", "fixed λ")
-
-
-def validation_scores(outcome, average_epochs: int, n_all: int) -> tuple[float, float]:
-    """(accuracy, data cost C₀) on the validation set, averaged over a run's last epochs.
-
-    The recorded evaluation cost includes the run's penalty; λ is chosen on C₀
-    alone, so the penalty of the run's convention (at its n: ``spec.n_train``,
-    or ``n_all`` for the whole training set) is taken off. NaN for a diverged run.
-    """
-    if outcome.diverged:
-        return np.nan, np.nan
-    spec, h = outcome.spec, outcome.history
-    last = slice(-average_epochs, None)
-    squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
-    n_w = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
-    n = n_all if spec.n_train is None else spec.n_train
-    penalty = get_convention(spec.decay).penalty(
-        squares, spec.lmbda, eta=spec.eta, n=n, n_weights=n_w
-    )
-    cost = np.asarray(h.evaluation_cost)[last] - penalty
-    return float(np.mean(h.evaluation_accuracy[last])), float(np.mean(cost))
 
 
 @dataclass(frozen=True)
@@ -211,8 +189,6 @@ def scan_data_size(
     -------
     DataSizeScan
     """
-    from decaylab.experiments.q6_widths import fit_or_none
-
     grid = np.asarray(lmbdas, dtype=float)
     sizes = (data.n_inputs, hidden, data.n_classes)
     conditions = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from decaylab.conventions import get_convention
 from decaylab.experiments.best_lambda import geometric_estimate
 from decaylab.experiments.claims import format_column
 from decaylab.experiments.inputs import check_positive_list
@@ -26,6 +27,7 @@ __all__ = [
     "estimate_geometric",
     "fit_or_none",
     "scan_widths",
+    "validation_scores",
     "width_table",
 ]
 
@@ -39,6 +41,27 @@ def _crossing(lam: np.ndarray, values: np.ndarray, level: float, i: int, j: int)
     """Where the line through grid points i and j (in log λ) crosses ``level``."""
     t = (values[i] - level) / (values[i] - values[j])
     return float(np.exp(np.log(lam[i]) + t * (np.log(lam[j]) - np.log(lam[i]))))
+
+
+def validation_scores(outcome, average_epochs: int, n_all: int) -> tuple[float, float]:
+    """(accuracy, data cost C₀) on the validation set, averaged over a run's last epochs.
+
+    The recorded evaluation cost includes the run's penalty; λ is chosen on C₀
+    alone, so the penalty of the run's convention (at its n: ``spec.n_train``,
+    or ``n_all`` for the whole training set) is taken off. NaN for a diverged run.
+    """
+    if outcome.diverged:
+        return np.nan, np.nan
+    spec, h = outcome.spec, outcome.history
+    last = slice(-average_epochs, None)
+    squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
+    n_w = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
+    n = n_all if spec.n_train is None else spec.n_train
+    penalty = get_convention(spec.decay).penalty(
+        squares, spec.lmbda, eta=spec.eta, n=n, n_weights=n_w
+    )
+    cost = np.asarray(h.evaluation_cost)[last] - penalty
+    return float(np.mean(h.evaluation_accuracy[last])), float(np.mean(cost))
 
 
 def best_lambda(lmbdas: np.ndarray, accuracy: np.ndarray, tolerance: float) -> tuple[float, bool]:
@@ -144,8 +167,6 @@ def scan_widths(data, *, widths, grids, seeds, settings: dict, executor=None, pr
     rise and confidence, checked by
     :func:`~decaylab.experiments.q6_conventions.convention_transfer`.
     """
-    from decaylab.experiments.q6_data_size import validation_scores
-
     init, eta, m = settings["init"], settings["eta"], settings["batch_size"]
     epochs, average_epochs = settings["epochs"], settings["average_epochs"]
     tolerance, rise = settings["tolerance"], settings["rise"]

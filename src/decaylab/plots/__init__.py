@@ -56,6 +56,7 @@ from decaylab.plots.q6_conventions import (
     plot_lambda_scan,
     plot_lambda_star,
     plot_lambda_transfer,
+    plot_transfer_loss,
 )
 from decaylab.plots.q7_optimizers import (
     figure_optimizers,
@@ -95,5 +96,6 @@ __all__ = [
     "plot_optimizer_equilibrium",
     "plot_optimizer_factors",
     "plot_optimizer_transfer",
+    "plot_transfer_loss",
     "plot_weight_rms",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "plot_lambda_scan",
     "plot_lambda_star",
     "plot_lambda_transfer",
+    "plot_transfer_loss",
 ]
 
 
@@ -128,16 +129,38 @@ def plot_cost_against_lambda(result: ConventionResult, ax: Axes | None = None) -
     return ax
 
 
+def plot_transfer_loss(result: ConventionResult, ax: Axes | None = None) -> Axes:
+    """Validation cost each rule loses at each n, carrying λ* from the largest n."""
+    ax = axes(ax)
+    scan = result.size_scan
+    if scan is None:
+        ax.set_axis_off()
+        return ax
+    styles = {"λ ∝ n": ("tab:red", "--"), "fixed λ": ("tab:green", ":")}
+    for rule, loss in scan.cost_lost.items():
+        colour, ls = styles.get(rule, ("black", "-"))
+        ax.plot(scan.ns, loss, color=colour, ls=ls, marker="o", ms=4, label=rule)
+    ax.axhline(scan.loss_margin, color="grey", lw=0.8, label="margin")
+    ax.set_xscale("log")
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel(f"validation cost lost (λ carried from n = {int(scan.ns[-1])})")
+    ax.set_xticks(scan.ns)
+    plain_log(ax, "x")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    add_legend(ax)
+    return ax
+
+
 def figure_conventions(result: ConventionResult) -> Figure:
     """Q6: the λ scans of both conventions and λ* against n_w; the cost against λ and λ* against n.
 
-    Without a scan across training-set sizes the last two panels are left out
+    The second row shows the scan across n: the cost curves, λ* with both rules,
+    and what each rule loses. Without that scan the second row is left out
     and the figure is one row of three.
     """
     if result.size_scan is not None:
         fig = Figure(figsize=(17, 9), layout="constrained")
-        (scan_sum, scan_mean, star), (costs, transfer, spare) = fig.subplots(2, 3)
-        fig.delaxes(spare)
+        (scan_sum, scan_mean, star), (costs, transfer, loss) = fig.subplots(2, 3)
     else:
         fig = Figure(figsize=(16, 4.8), layout="constrained")
         scan_sum, scan_mean, star = fig.subplots(1, 3)
@@ -154,4 +177,6 @@ def figure_conventions(result: ConventionResult) -> Figure:
         costs.set_title(f"Validation cost against λ ({data}, [{sizes}])")
         plot_lambda_transfer(result, transfer)
         transfer.set_title("Best λ against data-set size")
+        plot_transfer_loss(result, loss)
+        loss.set_title("What each rule loses carrying λ*")
     return fig
