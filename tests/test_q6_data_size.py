@@ -207,3 +207,25 @@ def test_convention_verdict_names_the_steadier_convention():
 def test_bad_scan_settings_name_the_argument(kwargs, error, match):
     with pytest.raises(error, match=match):
         dl.convention_transfer(**kwargs)
+
+
+def test_a_checkpoint_reads_the_same_lambda_star_as_a_shorter_scan(record, digits):
+    # The record trains 3 epochs; its checkpoint at 2 must match a scan of 2 epochs.
+    shorter = dl.convention_transfer(
+        digits,
+        widths=(4, 8),
+        sum_lmbdas=(0.5, 2.0, 8.0),
+        mean_lmbdas=(150.0, 600.0, 2400.0),
+        epochs=2,
+        average_epochs=2,
+        ns=(100, 200, 400),
+        transfer_hidden=8,
+        transfer_lmbdas=(0.1, 1.0, 10.0, 100.0),
+        transfer_epochs=2,
+        seeds=2,
+    )
+    fit, interior = record.size_scan.checkpoints[2]
+    assert (fit.exponent, interior) == (
+        pytest.approx(shorter.n_fit.exponent, rel=1e-9),
+        int(shorter.size_scan.interior.sum()),
+    )

@@ -75,6 +75,7 @@ def convention_transfer(
     transfer_lmbdas: Sequence[float] = tuple(10.0 ** (k / 2) for k in range(-4, 3)),
     transfer_epochs: int = 30,
     transfer_seeds: int | Sequence[int] | None = None,
+    transfer_checkpoints: Sequence[int] | None = None,
     loss_margin: float = 0.01,
     init: str = "scaled",
     eta: float = 0.5,
@@ -116,6 +117,10 @@ def convention_transfer(
         gives the validation cost its interior minimum.
     transfer_seeds : int or sequence of int, optional
         Seeds of the scan across n (``seeds`` when None).
+    transfer_checkpoints : sequence of int, optional
+        Shorter training lengths (epochs) at which λ* and its slope on n are
+        also read off the same runs, to show how the answer moves with the
+        length of training; by default a third and two thirds of ``transfer_epochs``.
     loss_margin : float
         Validation cost (per example) by which one rule must lose less than
         the other to carry λ* better.
@@ -170,6 +175,16 @@ def convention_transfer(
     average_epochs = check_int(
         "average_epochs", average_epochs, minimum=1, maximum=min(epochs, transfer_epochs)
     )
+    if transfer_checkpoints is None:
+        transfer_checkpoints = {transfer_epochs // 3, 2 * transfer_epochs // 3}
+    else:
+        transfer_checkpoints = (
+            set(check_int_list("transfer_checkpoints", transfer_checkpoints))
+            if len(transfer_checkpoints)
+            else set()
+        )
+    # A checkpoint needs average_epochs epochs before it and lies before the end.
+    checkpoints = sorted(transfer_checkpoints & set(range(average_epochs, transfer_epochs)))
     settings = {
         "data": data.name,
         "n": data.train.n,
@@ -190,6 +205,7 @@ def convention_transfer(
         "transfer_sizes": f"{size_data.n_inputs}, {transfer_hidden}, {size_data.n_classes}",
         "transfer_lmbdas": size_grid.tolist(),
         "transfer_epochs": transfer_epochs,
+        "transfer_checkpoints": checkpoints,
         "loss_margin": check_real("loss_margin", loss_margin, positive=True),
         "seeds": list(as_seeds(seeds)),
         "transfer_seeds": list(as_seeds(seeds if transfer_seeds is None else transfer_seeds)),
@@ -226,6 +242,7 @@ def _run(data, size_data, grids, settings: dict, *, executor, progress) -> Conve
             seeds=settings["transfer_seeds"],
             confidence=settings["confidence"],
             loss_margin=settings["loss_margin"],
+            checkpoints=tuple(settings["transfer_checkpoints"]),
             executor=executor,
             progress=progress,
             **common,

@@ -19,7 +19,7 @@ import numpy as np
 
 from decaylab.data import Dataset, load_mnist
 from decaylab.experiments.best_lambda import BestLambda, find_best_lambda
-from decaylab.experiments.q6_widths import fit_or_none, validation_scores
+from decaylab.experiments.q6_widths import fit_or_none, validation_curves
 from decaylab.experiments.runs import RunSpec, run_table
 
 __all__ = [
@@ -32,6 +32,11 @@ __all__ = [
 
 #: The two rules for carrying λ to another n, by their names in the report.
 RULES = ("λ ∝ n", "fixed λ")
+
+_HYPOTHESES = {
+    "hypotheses": (1.0, 0.0),
+    "labels": {1.0: "λ ∝ n (fixed ηλ/n)", 0.0: "fixed λ (fixed m/(ηλ))"},
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class DataSizeScan:
     loss_margin : float
         Cost difference below which neither rule carries λ* better.
     diverged : list of str
+    checkpoints : dict of int to (ScalingFit or None, int)
+        At shorter training lengths (epochs), read off the same runs: the slope
+        of log λ* on log n and how many λ* are interior.
     """
 
     ns: np.ndarray
@@ -69,6 +77,7 @@ class DataSizeScan:
     accuracy_lost: dict
     loss_margin: float
     diverged: list = field(default_factory=list)
+    checkpoints: dict = field(default_factory=dict)
 
     @property
     def lambda_star(self) -> np.ndarray:
@@ -105,6 +114,14 @@ class DataSizeScan:
             return "slope of log λ* on log n: not fitted"
         low, high = self.n_fit.interval
         return f"slope of log λ* on log n: {self.n_fit} (width {high - low:.2f})"
+
+    def checkpoint_text(self) -> str:
+        """The slope and the interior count at each shorter training length."""
+        return "; ".join(
+            f"{end} epochs: {'not fitted' if fit is None else fit} ({k} of "
+            f"{self.interior.size} interior)"
+            for end, (fit, k) in sorted(self.checkpoints.items())
+        )
 
     def loss_text(self) -> str:
         """The worst validation cost each rule loses, as every text shows it."""
@@ -178,18 +195,21 @@ def scan_data_size(
     seeds,
     confidence: float,
     loss_margin: float,
+    checkpoints: tuple[int, ...] = (),
     executor=None,
     progress: bool = False,
 ) -> DataSizeScan:
     """Scan λ at each n, find λ*, fit its slope on n and measure both rules' losses.
 
     Arguments are checked by :func:`~decaylab.experiments.q6_conventions.convention_transfer`.
+    ``checkpoints`` are shorter training lengths (epochs) at which λ* and its
+    slope are also read off the same runs.
 
     Returns
     -------
     DataSizeScan
     """
-    grid = np.asarray(lmbdas, dtype=float)
+    grid, S = np.asarray(lmbdas, dtype=float), len(seeds)
     sizes = (data.n_inputs, hidden, data.n_classes)
     conditions = {
         (n, lam): RunSpec(sizes, init, 0, epochs, batch_size, eta, lam, n_train=n)
@@ -200,22 +220,22 @@ def scan_data_size(
         conditions,
         list(seeds),
         data,
-        {"scores": lambda o: validation_scores(o, average_epochs, data.train.n)},
+        {"curves": lambda o: validation_curves(o, data.train.n)},
         executor=executor,
         progress=progress,
         desc="Q6 data sizes",
     )
-    scores = table.column("scores").reshape(len(ns), grid.size, len(seeds), 2)
-    accuracy, cost = (np.moveaxis(scores[..., j], 1, 2) for j in (0, 1))
-    best = [find_best_lambda(grid, cost[i]) for i in range(len(ns))]
-    stars = np.array([b.lambda_star for b in best])
-    n_fit = fit_or_none(
-        np.repeat(np.array(ns, dtype=float), len(seeds)),
-        stars.ravel(),
-        hypotheses=(1.0, 0.0),
-        confidence=confidence,
-        labels={1.0: "λ ∝ n (fixed ηλ/n)", 0.0: "fixed λ (fixed m/(ηλ))"},
-    )
+    curves = table.column("curves", shape=(2, epochs + 1)).reshape(len(ns), grid.size, S, 2, -1)
+    x = np.repeat(np.array(ns, dtype=float), S)
+    fits = {}
+    for end in (*checkpoints, epochs):
+        # Mean over the epochs end − average_epochs + 1 … end; (N, S, G) each.
+        window = curves[..., end - average_epochs + 1 : end + 1].mean(axis=-1)
+        accuracy, cost = (np.moveaxis(window[..., j], 1, 2) for j in (0, 1))
+        best = [find_best_lambda(grid, cost[i]) for i in range(len(ns))]
+        stars = np.array([b.lambda_star for b in best]).ravel()
+        fits[end] = (fit_or_none(x, stars, confidence=confidence, **_HYPOTHESES), best)
+    n_fit, best = fits.pop(epochs)
     scan = DataSizeScan(
         np.array(ns, dtype=np.int64), grid, accuracy, cost, best, n_fit, {}, {}, loss_margin
     )
@@ -224,5 +244,8 @@ def scan_data_size(
         carried = scan.carried(rule)
         scan.cost_lost[rule] = carried_loss(grid, mean_cost, carried, lower=True)
         scan.accuracy_lost[rule] = carried_loss(grid, mean_accuracy, carried, lower=False)
+    for end, (fit, checkpoint_best) in fits.items():
+        interior = sum(b.n_interior for b in checkpoint_best)
+        scan.checkpoints[end] = (fit, interior)
     scan.diverged.extend(table.diverged)
     return scan

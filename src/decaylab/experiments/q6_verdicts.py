@@ -172,7 +172,7 @@ def size_claim_evidence(scan) -> str:
 
 def _size_evidence(scan, settings: dict) -> list[str]:
     ns = scan.ns
-    return [
+    evidence = [
         f"Across n ({settings['transfer_data']}, [{settings['transfer_sizes']}], n = "
         f"{int(ns[0])}–{int(ns[-1])}, ×{ns[-1] / ns[0]:.3g}, {settings['transfer_epochs']} "
         f"epochs): {scan.interior_text()}: the least validation cost lies inside the λ grid.",
@@ -182,6 +182,12 @@ def _size_evidence(scan, settings: dict) -> list[str]:
         + ", ".join(f"{rule} {value:.3f}" for rule, value in scan.worst_loss("accuracy").items())
         + ".",
     ]
+    if scan.checkpoints:
+        evidence.append(
+            f"Shorter training, read off the same runs: slope of log λ* on log n at "
+            f"{scan.checkpoint_text()}."
+        )
+    return evidence
 
 
 def convention_verdict(width_fit: dict, scan, *, stable_slope: float, settings: dict) -> Answer:

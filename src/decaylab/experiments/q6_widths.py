@@ -27,6 +27,7 @@ __all__ = [
     "estimate_geometric",
     "fit_or_none",
     "scan_widths",
+    "validation_curves",
     "validation_scores",
     "width_table",
 ]
@@ -43,25 +44,31 @@ def _crossing(lam: np.ndarray, values: np.ndarray, level: float, i: int, j: int)
     return float(np.exp(np.log(lam[i]) + t * (np.log(lam[j]) - np.log(lam[i]))))
 
 
-def validation_scores(outcome, average_epochs: int, n_all: int) -> tuple[float, float]:
-    """(accuracy, data cost C₀) on the validation set, averaged over a run's last epochs.
+def validation_curves(outcome, n_all: int) -> np.ndarray:
+    """Validation accuracy and data cost C₀ at every epoch of a run, shape (2, E + 1).
 
     The recorded evaluation cost includes the run's penalty; λ is chosen on C₀
     alone, so the penalty of the run's convention (at its n: ``spec.n_train``,
-    or ``n_all`` for the whole training set) is taken off. NaN for a diverged run.
+    or ``n_all`` for the whole training set) is taken off. A diverged run gives
+    NaN, shape (2, 1).
     """
     if outcome.diverged:
-        return np.nan, np.nan
+        return np.full((2, 1), np.nan)
     spec, h = outcome.spec, outcome.history
-    last = slice(-average_epochs, None)
-    squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
+    squares = (np.asarray(h.weights["norm"]) ** 2).sum(axis=1)
     n_w = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
     n = n_all if spec.n_train is None else spec.n_train
     penalty = get_convention(spec.decay).penalty(
         squares, spec.lmbda, eta=spec.eta, n=n, n_weights=n_w
     )
-    cost = np.asarray(h.evaluation_cost)[last] - penalty
-    return float(np.mean(h.evaluation_accuracy[last])), float(np.mean(cost))
+    cost = np.asarray(h.evaluation_cost, dtype=float) - penalty
+    return np.stack([np.asarray(h.evaluation_accuracy, dtype=float), cost])
+
+
+def validation_scores(outcome, average_epochs: int, n_all: int) -> tuple[float, float]:
+    """(accuracy, data cost C₀) of :func:`validation_curves`, averaged over the last epochs."""
+    accuracy, cost = validation_curves(outcome, n_all)[:, -average_epochs:].mean(axis=1)
+    return float(accuracy), float(cost)
 
 
 def best_lambda(lmbdas: np.ndarray, accuracy: np.ndarray, tolerance: float) -> tuple[float, bool]:
