@@ -173,7 +173,7 @@ def size_claim_evidence(scan) -> str:
 def _size_evidence(scan, settings: dict) -> list[str]:
     ns = scan.ns
     evidence = [
-        f"Across n ({settings['transfer_data']}, [{settings['transfer_sizes']}], n = "
+        f"Across n (data {settings['transfer_data']}, network [{settings['transfer_sizes']}], n = "
         f"{int(ns[0])}–{int(ns[-1])}, ×{ns[-1] / ns[0]:.3g}, {settings['transfer_epochs']} "
         f"epochs): {scan.interior_text()}: the least validation cost lies inside the λ grid.",
         f"Across n, {scan.slope_text()} (1: λ ∝ n, fixed ηλ/n; 0: fixed λ, fixed m/(ηλ)).",
