@@ -17,6 +17,7 @@ __all__ = [
     "convention_verdict",
     "data_size_claim",
     "q6_claims",
+    "size_claim_evidence",
     "size_table",
     "slope_preference",
     "stability_claim",
@@ -121,20 +122,27 @@ def _size_case(n_fit, worst: dict, loss_margin: float, at_grid_end: int) -> tupl
     by_slope = slope_preference(n_fit)
     by_transfer = transfer_preference(worst, loss_margin)
     if by_slope and by_transfer and by_slope != by_transfer:
-        return "undecided", f"The slope favours {by_slope}, but {by_transfer} loses less carried."
+        return "undecided", (
+            f"The slope ({n_fit}) favours {by_slope}, but carried across n, {by_transfer} "
+            "loses less."
+        )
     preferred = by_slope or by_transfer
     if preferred is None:
         return "undecided", (
-            f"λ* grows as n^{n_fit.exponent:.2f}, midway, and both rules lose within "
-            f"{loss_margin:g} carried."
+            f"The slope ({n_fit}) lies midway between the rules, and carried across n both "
+            f"lose within {loss_margin:g}."
         )
-    carry = f"{by_transfer} loses less carried" if by_transfer else "both lose alike carried"
+    carry = (
+        f"carried across n, {by_transfer} loses less"
+        if by_transfer
+        else f"carried across n, both rules lose within {loss_margin:g}"
+    )
     if preferred == RULES[1]:
-        return "does not hold", f"The slope favours a fixed λ; {carry}."
+        return "does not hold", f"The slope ({n_fit}) favours a fixed λ; {carry}."
     if low <= 1 <= high:
-        return "holds", f"The slope interval admits 1 (λ ∝ n), excludes 0; {carry}."
+        return "holds", f"The slope interval admits 1 (λ ∝ n) and excludes 0; {carry}."
     return "holds with a qualification", (
-        f"λ* grows as n^{n_fit.exponent:.2f}, not in proportion; {carry}."
+        f"λ* grows, but {'slower' if high < 1 else 'faster'} than n (slope {n_fit}); {carry}."
     )
 
 
