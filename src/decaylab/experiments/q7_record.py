@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -233,8 +234,22 @@ class OptimizerResult(ExperimentResult):
             f"{np.nanmax(tau_star):.2g}E over n.",
             f"Trained: validation accuracy at λ* {accuracy[0]:.3f} (n = {self.ns[0]}) to "
             f"{accuracy[-1]:.3f} (n = {self.ns[-1]}).",
+            self._steps(),
             "Claim 15: " + q7_claims.transfer_numbers(self) + ".",
         ]
+
+    def _steps(self) -> str:
+        """How λ* moves from one n to the next, beside what each rule would make of it."""
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            star = np.exp(np.nanmean(np.log(self.transfer_lambda_star), axis=1))
+        pairs = list(zip(self.ns[:-1], self.ns[1:], star[1:] / star[:-1]))
+        moves = ", ".join(f"×{r:.2g} from n = {a} to {b}" for a, b, r in pairs)
+        ideal = ", ".join(f"×{b / a:.2g}" for a, b, _ in pairs)
+        return (
+            f"λ* (geometric mean over seeds) moves {moves}; a fixed timescale keeps it ×1, "
+            f"λ ∝ n moves it {ideal}."
+        )
 
     def claims(self) -> list[Claim]:
         return q7_claims.claims(self)
