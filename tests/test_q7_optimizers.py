@@ -290,3 +290,14 @@ def test_small_run_headline_carries_adam_l2_against_adamw(small):
     ratio = float(np.nanmean(small.adam_ratio[:, 0]))
     assert small.verdict.startswith(f"Adam + L2 decays layer 0 at {ratio:.3g}× AdamW's rate. ")
     assert small.verdict.endswith(f"claim 16 {small.claims()[-1].verdict}.")
+
+
+@pytest.mark.parametrize("n_inputs, own", [(784, True), (64, False)])
+def test_report_data_reaches_the_transfer_scan_only_when_it_is_mnist(n_inputs, own):
+    import decaylab as dl
+    from decaylab.experiments.registry import EXPERIMENTS
+
+    fake = dl.make_teacher_student(n=40, n_inputs=n_inputs, n_classes=10, n_validation=20, seed=0)
+    kwargs = EXPERIMENTS["q7"].inputs(fake, {})
+    assert kwargs["data"] is fake
+    assert (kwargs.get("transfer_data") is fake) == own

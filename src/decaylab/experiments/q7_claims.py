@@ -130,10 +130,12 @@ def claim_15(result) -> Claim:
     losses = largest_losses(result)
     word = transfer_claim(losses, result.transfer_fit, margin=margin)
     slope, loss = slope_side(result.transfer_fit), loss_side(losses, margin)
+    slope = "midpoint" if slope == "neither" else slope
     says = {
         TRANSFER_RULES[0]: "favours the fixed timescale",
         TRANSFER_RULES[1]: "favours λ ∝ n",
         "neither": "cannot tell the rules apart",
+        "midpoint": "holds 1/2 in its interval, where both rules miss λ* alike",
         None: "was not measured",
     }
     if word == "holds":
@@ -141,10 +143,7 @@ def claim_15(result) -> Claim:
     elif word == "does not hold":
         reason = "b's interval lies above 1/2 and λ ∝ n loses less cost."
     else:
-        reason = (
-            f"The slope {says[slope]} (1/2 splits them); the cost lost "
-            f"{says[loss]} (margin {margin:.0%})."
-        )
+        reason = f"The slope {says[slope]}; the cost lost {says[loss]} (margin {margin:.0%})."
     return Claim(15, STATEMENTS[15], word, transfer_numbers(result), reason, 7)
 
 

@@ -230,8 +230,14 @@ class OptimizerResult(ExperimentResult):
             f"n = {self.ns[0]}–{self.ns[-1]}, E = {epochs} epochs at every n "
             f"(m = {s['transfer_batch_size']}, η = {s['transfer_eta']:g}); the grid spans "
             f"τ = {taus.min():.3g}–{taus.max():.3g} epochs ({taus.min() / epochs:.3g}E to "
-            f"{taus.max() / epochs:.3g}E); τ* = {np.nanmin(tau_star):.2g}E to "
-            f"{np.nanmax(tau_star):.2g}E over n.",
+            f"{taus.max() / epochs:.3g}E); the best timescale τ* = m/(ηλ*) is "
+            f"{np.nanmin(tau_star):.2g}E to {np.nanmax(tau_star):.2g}E over n"
+            + (
+                ", comparable to the training length (within E/4 to 4E), the regime of the "
+                "published rule."
+                if np.nanmin(tau_star) >= 0.25 and np.nanmax(tau_star) <= 4.0
+                else ", not everywhere within E/4 to 4E of the training length."
+            ),
             f"Trained: validation accuracy at λ* {accuracy[0]:.3f} (n = {self.ns[0]}) to "
             f"{accuracy[-1]:.3f} (n = {self.ns[-1]}).",
             self._steps(),
