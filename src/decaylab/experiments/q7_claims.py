@@ -110,9 +110,14 @@ def largest_losses(result) -> dict:
 def transfer_numbers(result) -> str:
     """Claim 15's deciding numbers, as its row and the section both show them."""
     fit, losses = result.transfer_fit, largest_losses(result)
-    slope = "λ* ∝ n^b not fitted" if fit is None else (
-        f"λ* ∝ n^b, b = {fit} (width {fit.interval[1] - fit.interval[0]:.2g})"
-    )  # fmt: skip
+    if fit is None:
+        slope = "λ* ∝ n^b not fitted"
+    else:
+        admits = {"neither": "neither 0 nor 1", "both": "both 0 and 1"}.get(
+            fit.verdict, f"only {fit.admitted[0]:g}" if fit.admitted else fit.verdict
+        )
+        width = fit.interval[1] - fit.interval[0]
+        slope = f"λ* ∝ n^b, b = {fit} (width {width:.2g}, admits {admits})"
     lost = ", ".join(
         f"{rule} {'not measured' if not np.isfinite(v) else f'{v:.1%}'}"
         for rule, v in losses.items()

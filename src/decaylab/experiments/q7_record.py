@@ -222,7 +222,7 @@ class OptimizerResult(ExperimentResult):
         epochs, scale = s["transfer_epochs"], s["transfer_batch_size"] / s["transfer_eta"]
         taus = np.asarray(s["transfer_timescales"], dtype=float)
         with np.errstate(invalid="ignore"):
-            tau_star = scale / np.nanmean(self.transfer_lambda_star, axis=1) / epochs
+            tau_star = np.nanmean(scale / self.transfer_lambda_star, axis=1) / epochs
             best = [int(np.nanargmin(np.nanmean(c, axis=0))) for c in self.transfer_cost]
             accuracy = [np.nanmean(a[:, g]) for a, g in zip(self.transfer_accuracy, best)]
         return [
@@ -231,7 +231,8 @@ class OptimizerResult(ExperimentResult):
             f"(m = {s['transfer_batch_size']}, η = {s['transfer_eta']:g}); the grid spans "
             f"τ = {taus.min():.3g}–{taus.max():.3g} epochs ({taus.min() / epochs:.3g}E to "
             f"{taus.max() / epochs:.3g}E); the best timescale τ* = m/(ηλ*) is "
-            f"{np.nanmin(tau_star):.2g}E to {np.nanmax(tau_star):.2g}E over n"
+            f"{np.nanmin(tau_star):.2g}E to {np.nanmax(tau_star):.2g}E over n "
+            f"({np.nanmin(tau_star) * epochs:.2g} to {np.nanmax(tau_star) * epochs:.2g} epochs)"
             + (
                 ", comparable to the training length (within E/4 to 4E), the regime of the "
                 "published rule."
