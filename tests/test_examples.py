@@ -68,6 +68,8 @@ CASES = [
             "sum_lmbdas": (0.5, 4.0, 32.0),
             "mean_lmbdas": (100.0, 1000.0, 10000.0),
             "ns": (100, 200),
+            "transfer_lmbdas": (0.1, 1.0, 10.0),
+            "transfer_epochs": 3,
             "epochs": 3,
             "average_epochs": 1,
             "seeds": 1,

@@ -22,7 +22,6 @@ import decaylab as dl
 from decaylab.experiments import (
     Estimate,
     best_lambda,
-    convention_verdict,
     dominance_verdict,
     estimate,
 )
@@ -37,12 +36,7 @@ from decaylab.experiments.q2_factor import (
 )
 from decaylab.experiments.q4_initialisation import emulation_claim
 from decaylab.experiments.q5_layers import reduction_claim, statistic_agreement, sum_claim
-from decaylab.experiments.q6_conventions import (
-    best_lambda_by_cost,
-    data_size_claim,
-    stability_claim,
-    transfer_preference,
-)
+from decaylab.experiments.q6_conventions import best_lambda_by_cost, stability_claim
 from decaylab.experiments.runs import RunSpec, run_group, run_many, run_one
 
 
@@ -91,6 +85,8 @@ def records(small):
             mean_lmbdas=(148.0, 592.0, 2368.0, 9472.0),
             ns=(100, 200),
             transfer_hidden=8,
+            transfer_lmbdas=(0.1, 1.0, 10.0),
+            transfer_epochs=3,
             epochs=3,
             average_epochs=2,
             seeds=2,
@@ -711,58 +707,6 @@ def _fit(slope):
 )
 def test_stability_claim_words(sum_slope, mean_slope, word):
     assert stability_claim(_fit(sum_slope), _fit(mean_slope), stable_slope=0.1) == word
-
-
-@pytest.mark.parametrize(
-    "slope, word",
-    [(1.0, "holds"), (0.5, "holds with a qualification"), (0.0, "does not hold")],
-)
-def test_data_size_claim_words(slope, word):
-    assert data_size_claim(_fit(slope)) == word
-
-
-def test_data_size_claim_undecided_when_the_interval_admits_both():
-    x = np.array([1e3, 1e3, 2e3, 2e3])
-    wide = dl.fit_power_law(x, x**0.5 * np.array([0.5, 2.0, 2.0, 0.5]), hypotheses=(1.0, 0.0))
-    assert data_size_claim(wide) == "undecided"
-
-
-def _losses(proportional, fixed):
-    # The last n is the reference, where both rules lose nothing.
-    return {"λ ∝ n": np.array([proportional, 0.0]), "fixed m/(ηλ)": np.array([fixed, 0.0])}
-
-
-@pytest.mark.parametrize(
-    "slope, losses, word",
-    [
-        (0.0, _losses(0.001, 0.008), "undecided"),  # slope: fixed λ; transfer: λ ∝ n
-        (0.0, _losses(0.008, 0.001), "does not hold"),  # both favour a fixed λ
-        (0.0, _losses(0.003, 0.001), "does not hold"),  # transfer within the margin
-        (1.0, _losses(0.008, 0.001), "undecided"),  # slope: λ ∝ n; transfer: fixed λ
-        (1.0, _losses(0.001, 0.008), "holds"),
-    ],
-)
-def test_data_size_claim_needs_slope_and_transfer_to_agree(slope, losses, word):
-    assert data_size_claim(_fit(slope), losses, loss_margin=0.005) == word
-
-
-@pytest.mark.parametrize(
-    "losses, preferred",
-    [
-        (_losses(0.001, 0.008), "λ ∝ n"),
-        (_losses(0.008, 0.001), "fixed"),
-        (_losses(0.002, 0.004), None),
-    ],
-)
-def test_transfer_preference(losses, preferred):
-    assert transfer_preference(losses, loss_margin=0.005) == preferred
-
-
-def test_convention_verdict_names_the_steadier_convention():
-    answer = convention_verdict(
-        {"sum": _fit(0.0), "mean": _fit(1.0)}, None, {"λ ∝ n": np.array([np.nan])}
-    )
-    assert answer.headline.startswith("The sum convention keeps λ* stable")
 
 
 # ----------------------------------------------------------------------------- records

@@ -42,6 +42,8 @@ TINY = {
         "mean_lmbdas": (100.0, 1000.0, 10000.0),
         "ns": (100, 200),
         "transfer_hidden": 6,
+        "transfer_lmbdas": (0.1, 1.0, 10.0),
+        "transfer_epochs": 2,
         "epochs": 3,
         "average_epochs": 1,
     },

@@ -64,7 +64,7 @@ NOTATION: tuple[Term, ...] = (
     Term("closure", "(R + N)/(−C): 1 when the gradient's push balances decay's pull", _BUDGET),
     Term("equilibrium", "where ‖w‖² no longer drifts: decay's pull and the gradient's push balance", _EQUILIBRIUM),
     Term("b", "fitted exponent of a power law, e.g. RMS ∝ n_w^b, with its 95 % interval", _FITS),
-    Term("λ*", "the best λ of a grid: the largest λ whose validation C₀ (Q6) or accuracy (Q7) stays within its section's margin of the best", _FITS),
+    Term("λ*", "the best λ of a grid: across n in Q6, the λ of least validation C₀ (interior: not at a grid end); across widths in Q6 and in Q7, the largest λ whose validation C₀ or accuracy stays within the section's margin of the best", _FITS),
     Term("sum convention", "penalty (λ/2n)·Σw² (Nielsen); mean convention: (λ/2n)·Σw²/n_w", _RULE),
     Term("β", "momentum coefficient of heavy-ball SGD", _OPTIMIZERS),
     Term("v̂", "Adam's running mean of squared gradients (bias-corrected); √v̂ scales each step", _OPTIMIZERS),

@@ -260,6 +260,13 @@ def _optimizer_inputs(data: Dataset, kwargs: dict) -> dict:
     return {**kwargs, "data": data}
 
 
+def _convention_inputs(data: Dataset, kwargs: dict) -> dict:
+    """Q6 scans λ across n on real MNIST (bundled), or on the report's data when it is MNIST."""
+    if data.n_inputs == 784:
+        kwargs = {**kwargs, "transfer_data": None}
+    return {**kwargs, "data": data}
+
+
 def _statements(*numbers: int) -> dict[int, str]:
     return {k: _claims.STATEMENTS[k] for k in numbers}
 
@@ -333,12 +340,15 @@ EXPERIMENTS = Registry(
                 "widths": (16, 45, 128),
                 "sum_lmbdas": tuple(2.0**k for k in range(-4, 4, 2)),
                 "mean_lmbdas": tuple(2.0**k for k in range(6, 16, 2)),
-                "ns": TrainingSizes(),
+                "ns": (250, 500, 1000),
+                "transfer_lmbdas": tuple(10.0 ** (k / 2) for k in range(-3, 2)),
+                "transfer_epochs": 20,
                 "seeds": 2,
             },
-            full={"ns": TrainingSizes()},
+            full={"transfer_seeds": 2},
             figure=_PLOTS + "q6_conventions:figure_conventions",
             page="q6-conventions.md",
+            inputs=_convention_inputs,
         ),
         Experiment(
             "q7_optimizers",

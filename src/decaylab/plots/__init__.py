@@ -52,9 +52,11 @@ from decaylab.plots.q4_initialisation import (
 from decaylab.plots.q5_layers import figure_layers, plot_layer_statistic
 from decaylab.plots.q6_conventions import (
     figure_conventions,
+    plot_cost_against_lambda,
     plot_lambda_scan,
     plot_lambda_star,
     plot_lambda_transfer,
+    plot_transfer_loss,
 )
 from decaylab.plots.q7_optimizers import (
     figure_optimizers,
@@ -76,6 +78,7 @@ __all__ = [
     "figure_optimizers",
     "plot_adam_layers",
     "plot_budget",
+    "plot_cost_against_lambda",
     "plot_decay_share",
     "plot_equilibrium_scaling",
     "plot_equilibrium_sweep",
@@ -93,5 +96,6 @@ __all__ = [
     "plot_optimizer_equilibrium",
     "plot_optimizer_factors",
     "plot_optimizer_transfer",
+    "plot_transfer_loss",
     "plot_weight_rms",
 ]

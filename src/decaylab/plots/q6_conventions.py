@@ -10,7 +10,14 @@ from matplotlib.ticker import NullFormatter
 from decaylab.experiments.q6_conventions import ConventionResult
 from decaylab.plots._helpers import add_legend, axes, band, extreme, plain_log
 
-__all__ = ["plot_lambda_scan", "plot_lambda_star", "plot_lambda_transfer", "figure_conventions"]
+__all__ = [
+    "figure_conventions",
+    "plot_cost_against_lambda",
+    "plot_lambda_scan",
+    "plot_lambda_star",
+    "plot_lambda_transfer",
+    "plot_transfer_loss",
+]
 
 
 def plot_lambda_scan(result: ConventionResult, ax: Axes | None = None, *, convention="sum") -> Axes:
@@ -62,7 +69,7 @@ def plot_lambda_star(result: ConventionResult, ax: Axes | None = None) -> Axes:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of weights n_w")
-    ax.set_ylabel("λ* (largest λ within tolerance of the best)")
+    ax.set_ylabel(f"λ* (largest λ within {result.settings['rise']:.0%} of the least cost)")
     plain_log(ax)
     add_legend(ax)
     return ax
@@ -71,54 +78,89 @@ def plot_lambda_star(result: ConventionResult, ax: Axes | None = None) -> Axes:
 def plot_lambda_transfer(result: ConventionResult, ax: Axes | None = None) -> Axes:
     """λ* against training-set size n, with what each transfer rule would use."""
     ax = axes(ax)
-    if len(result.ns) == 0:
+    scan = result.size_scan
+    if scan is None:
         ax.set_axis_off()
         return ax
-    stars = result.transfer_lambda_star
-    x = np.repeat(result.ns, stars.shape[1]).astype(float)
+    stars = scan.lambda_star
+    x = np.repeat(scan.ns, stars.shape[1]).astype(float)
     ax.scatter(x, stars.ravel(), color="tab:blue", s=25, label="λ* (one seed)")
-    reference = int(np.argmax(result.ns))
-    star_ref = float(np.exp(np.mean(np.log(stars[reference]))))
-    ns = np.geomspace(result.ns.min() / 1.2, result.ns.max() * 1.2, 20)
+    ns = np.geomspace(scan.ns.min() / 1.2, scan.ns.max() * 1.2, 20)
+    ax.plot(
+        ns, scan.reference * ns / scan.ns[-1], color="tab:red", ls="--", label="λ ∝ n (fixed ηλ/n)"
+    )
     ax.plot(
         ns,
-        star_ref * ns / result.ns[reference],
-        color="tab:red",
-        ls="--",
-        label="λ ∝ n (fixed ηλ/n)",
+        np.full_like(ns, scan.reference),
+        color="tab:green",
+        ls=":",
+        label="fixed λ (fixed m/(ηλ))",
     )
-    ax.plot(
-        ns, np.full_like(ns, star_ref), color="tab:green", ls=":", label="fixed λ (fixed m/(ηλ))"
-    )
-    if result.n_fit is not None:
-        fit = result.n_fit
-        ax.plot(
-            ns,
-            fit.predict(ns),
-            color="black",
-            lw=1,
-            label=f"fit: slope {fit.exponent:.2f} [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]",
-        )
+    if scan.n_fit is not None:
+        ax.plot(ns, scan.n_fit.predict(ns), color="black", lw=1, label=f"fit: slope {scan.n_fit}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training-set size n")
-    ax.set_ylabel("λ* (sum convention)")
-    ax.set_xticks(result.ns)
+    ax.set_ylabel("λ* (least validation cost)")
+    ax.set_xticks(scan.ns)
     plain_log(ax)
     ax.xaxis.set_minor_formatter(NullFormatter())
     add_legend(ax)
     return ax
 
 
-def figure_conventions(result: ConventionResult) -> Figure:
-    """Q6: the λ scans of both conventions, λ* against n_w, and λ* against n.
+def plot_cost_against_lambda(result: ConventionResult, ax: Axes | None = None) -> Axes:
+    """Validation data cost against λ at each training-set size, with each n's λ* marked."""
+    ax = axes(ax)
+    scan = result.size_scan
+    if scan is None:
+        ax.set_axis_off()
+        return ax
+    colours = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+    for i, n in enumerate(scan.ns):
+        colour = colours[i % len(colours)]
+        band(ax, scan.lmbdas, scan.cost[i], color=colour, marker="o", ms=3, label=f"n = {n}")
+        ax.axvline(scan.best[i].estimate.mean, color=colour, ls=":", lw=1.2)
+    ax.set_xscale("log")
+    plain_log(ax, "x")
+    ax.set_xlabel("λ (sum convention)")
+    ax.set_ylabel("validation cost C₀")
+    add_legend(ax, title="dotted: λ*", title_fontsize="small")
+    return ax
 
-    Without a data-set-size sweep (no ``ns``) the last panel is left out and
-    the figure is one row of three.
+
+def plot_transfer_loss(result: ConventionResult, ax: Axes | None = None) -> Axes:
+    """Validation cost each rule loses at each n, carrying λ* from the largest n."""
+    ax = axes(ax)
+    scan = result.size_scan
+    if scan is None:
+        ax.set_axis_off()
+        return ax
+    styles = {"λ ∝ n": ("tab:red", "--"), "fixed λ": ("tab:green", ":")}
+    for rule, loss in scan.cost_lost.items():
+        colour, ls = styles.get(rule, ("black", "-"))
+        ax.plot(scan.ns, loss, color=colour, ls=ls, marker="o", ms=4, label=rule)
+    ax.axhline(scan.loss_margin, color="grey", lw=0.8, label="margin")
+    ax.set_xscale("log")
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel(f"validation cost lost (λ carried from n = {int(scan.ns[-1])})")
+    ax.set_xticks(scan.ns)
+    plain_log(ax, "x")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    add_legend(ax)
+    return ax
+
+
+def figure_conventions(result: ConventionResult) -> Figure:
+    """Q6: the λ scans of both conventions and λ* against n_w; the cost against λ and λ* against n.
+
+    The second row shows the scan across n: the cost curves, λ* with both rules,
+    and what each rule loses. Without that scan the second row is left out
+    and the figure is one row of three.
     """
-    if len(result.ns):
-        fig = Figure(figsize=(12, 9), layout="constrained")
-        (scan_sum, scan_mean), (star, transfer) = fig.subplots(2, 2)
+    if result.size_scan is not None:
+        fig = Figure(figsize=(17, 9), layout="constrained")
+        (scan_sum, scan_mean, star), (costs, transfer, loss) = fig.subplots(2, 3)
     else:
         fig = Figure(figsize=(16, 4.8), layout="constrained")
         scan_sum, scan_mean, star = fig.subplots(1, 3)
@@ -130,8 +172,11 @@ def figure_conventions(result: ConventionResult) -> Figure:
     plot_lambda_star(result, star)
     star.set_title("Best λ against network size")
     if transfer is not None:
+        data, sizes = result.settings["transfer_data"], result.settings["transfer_sizes"]
+        plot_cost_against_lambda(result, costs)
+        costs.set_title(f"Validation cost against λ ({data}, [{sizes}])")
         plot_lambda_transfer(result, transfer)
-        transfer.set_title(
-            f"Best λ against data-set size (width {result.settings['transfer_hidden']})"
-        )
+        transfer.set_title("Best λ against data-set size")
+        plot_transfer_loss(result, loss)
+        loss.set_title("What each rule loses carrying λ*")
     return fig
