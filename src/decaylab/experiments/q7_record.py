@@ -17,10 +17,10 @@ from decaylab.experiments.records import ExperimentResult
 __all__ = ["OptimizerResult"]
 
 
-def _loss_cell(loss: float, largest: bool) -> str:
+def _loss_cell(loss: float, largest: bool, form: str) -> str:
     if largest:
         return "— (λ* itself)"
-    return "off the grid" if not np.isfinite(loss) else f"{loss:.1%}"
+    return "off the grid" if not np.isfinite(loss) else format(loss, form)
 
 
 @dataclass
@@ -170,6 +170,7 @@ class OptimizerResult(ExperimentResult):
         epochs, scale = s["transfer_epochs"], s["transfer_batch_size"] / s["transfer_eta"]
         header = ["n", "λ*", "τ*/E", "interior", "C₀ at λ*", "accuracy at λ*"]
         header += [f"cost lost, {rule}" for rule in TRANSFER_RULES]
+        header += [f"accuracy lost, {rule}" for rule in TRANSFER_RULES]
         rows = []
         with np.errstate(invalid="ignore"):
             for i, n in enumerate(self.ns):
@@ -185,9 +186,13 @@ class OptimizerResult(ExperimentResult):
                         f"{estimate(self.transfer_accuracy[i][:, best])}",
                     ]
                     + [
-                        _loss_cell(self.transfer_loss[rule][i], i == len(self.ns) - 1)
+                        _loss_cell(losses[rule][i], i == len(self.ns) - 1, form)
+                        for losses, form in (
+                            (self.transfer_loss, ".1%"),
+                            (self.transfer_accuracy_loss, ".4f"),
+                        )
                         for rule in TRANSFER_RULES
-                    ]
+                    ]  # fmt: skip
                 )
         return header, rows
 
@@ -210,7 +215,8 @@ class OptimizerResult(ExperimentResult):
             (
                 f"AdamW on {s['transfer_data']}, E = {s['transfer_epochs']} epochs at every n: "
                 "λ* (least validation C₀, ± over seeds), its timescale τ* = m/(ηλ*) over E, "
-                "and the cost each rule loses carrying λ* from the largest n.",
+                "and what each rule loses carrying λ* from the largest n: the validation cost "
+                "(relative; it decides claim 15) and the accuracy.",
                 *self.transfer_table(),
             ),
         ]
