@@ -232,20 +232,20 @@ class OptimizerResult(ExperimentResult):
             best = [int(np.nanargmin(np.nanmean(c, axis=0))) for c in self.transfer_cost]
             accuracy = [np.nanmean(a[:, g]) for a, g in zip(self.transfer_accuracy, best)]
         return [
-            f"Regime of claim 15: AdamW, {s['transfer_sizes']} on {s['transfer_data']}, "
-            f"n = {self.ns[0]}–{self.ns[-1]}, E = {epochs} epochs at every n "
-            f"(m = {s['transfer_batch_size']}, η = {s['transfer_eta']:g}); the grid spans "
-            f"τ = {taus.min():.3g}–{taus.max():.3g} epochs ({taus.min() / epochs:.3g}E to "
-            f"{taus.max() / epochs:.3g}E); the best timescale τ* = m/(ηλ*) is "
-            f"{np.nanmin(tau_star):.2g}E to {np.nanmax(tau_star):.2g}E over n "
-            f"({np.nanmin(tau_star) * epochs:.2g} to {np.nanmax(tau_star) * epochs:.2g} epochs)"
+            f"Claim 15's scan: AdamW, {s['transfer_sizes']} on {s['transfer_data']}, "
+            f"n = {self.ns[0]}–{self.ns[-1]}, the same E = {epochs} epochs at every n "
+            f"(m = {s['transfer_batch_size']}, η = {s['transfer_eta']:g}), λ grid "
+            f"τ = m/(ηλ) = {taus.min():.3g}–{taus.max():.3g} epochs "
+            f"({taus.min() / epochs:.3g}E to {taus.max() / epochs:.3g}E).",
+            f"Its regime: the best timescale τ* = m/(ηλ*) is {np.nanmin(tau_star):.2g}E to "
+            f"{np.nanmax(tau_star):.2g}E over n ({np.nanmin(tau_star) * epochs:.2g} to "
+            f"{np.nanmax(tau_star) * epochs:.2g} epochs)"
             + (
-                ", comparable to the training length (within E/4 to 4E), the regime of the "
-                "published rule."
+                ", comparable to the training length (E/4 to 4E) as in the published rule"
                 if np.nanmin(tau_star) >= 0.25 and np.nanmax(tau_star) <= 4.0
-                else ", not everywhere within E/4 to 4E of the training length."
-            ),
-            f"Trained: validation accuracy at λ* {accuracy[0]:.3f} (n = {self.ns[0]}) to "
+                else ", not everywhere within E/4 to 4E of the training length"
+            )
+            + f"; validation accuracy at λ* {accuracy[0]:.3f} (n = {self.ns[0]}) to "
             f"{accuracy[-1]:.3f} (n = {self.ns[-1]}).",
             self._steps(),
             "Claim 15: " + q7_claims.transfer_numbers(self) + ".",
