@@ -78,6 +78,17 @@ def test_transfer_panel_marks_lambda_star_of_the_largest_n(result):
     assert dotted and dotted[0].get_xdata()[0] == pytest.approx(star)
 
 
+def test_transfer_panel_draws_the_seed_mean_validation_cost_per_n(result):
+    ax = _axes()
+    plot_optimizer_transfer(result, ax)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for i, n in enumerate(result.ns):
+        np.testing.assert_allclose(lines[f"n = {n}"].get_xdata(), result.transfer_lmbda)
+        np.testing.assert_allclose(
+            lines[f"n = {n}"].get_ydata(), result.transfer_cost[i].mean(axis=0)
+        )
+
+
 def test_figure_for_draws_the_record(result, tmp_path):
     fig = figure_for(result)
     assert len(fig.axes) == 4

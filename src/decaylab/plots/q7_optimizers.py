@@ -121,31 +121,46 @@ def plot_adam_layers(result: OptimizerResult, ax: Axes | None = None) -> Axes:
 
 
 def plot_optimizer_transfer(result: OptimizerResult, ax: Axes | None = None) -> Axes:
-    """Validation accuracy against λ under AdamW at each n, with λ* and where each rule puts it."""
+    """Validation data cost against λ under AdamW at each n, with where each rule puts λ*.
+
+    One line per training-set size n (mean over seeds, ± one standard error),
+    a dot at each seed's λ*, a dotted line at λ* of the largest n (where a
+    fixed timescale carries it) and a dashed line per smaller n where λ ∝ n
+    carries it.
+    """
     ax = axes(ax)
-    if len(result.ns) == 0:
-        ax.set_axis_off()
-        return ax
     grid = result.transfer_lmbda
     colours = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
     with np.errstate(invalid="ignore"):
         star_ref = float(np.exp(np.nanmean(np.log(result.transfer_lambda_star[-1]))))
     for i, n in enumerate(result.ns):
         colour = colours[i % len(colours)]
-        band(
-            ax, grid, result.transfer_accuracy[i], color=colour, marker="o", ms=3, label=f"n = {n}"
+        cost = result.transfer_cost[i]
+        band(ax, grid, cost, color=colour, marker="o", ms=3, label=f"n = {n}")
+        stars = result.transfer_lambda_star[i]
+        drawn = np.isfinite(stars)
+        # Each seed's λ* on the seed-mean curve (interpolated in log λ).
+        mean = np.nanmean(cost, axis=0)
+        ax.scatter(
+            stars[drawn],
+            np.interp(np.log(stars[drawn]), np.log(grid), mean),
+            color=colour,
+            marker="*",
+            s=70,
+            zorder=3,
         )
         if i < len(result.ns) - 1 and np.isfinite(star_ref):
             ax.axvline(star_ref * n / result.ns[-1], color=colour, ls="--", lw=1)
     if np.isfinite(star_ref):
         ax.axvline(star_ref, color="black", ls=":", lw=1.2, label="λ* at the largest n")
     ax.set_xscale("log")
-    ax.set_xlabel("λ (AdamW, weight_decay = λ/n)")
-    ax.set_ylabel("validation accuracy")
-    plain_log(ax, "x")
-    add_legend(
-        ax, loc="lower left", title="dashed: λ ∝ n from the largest n", title_fontsize="small"
+    ax.set_xlabel(
+        f"λ (AdamW, weight_decay = λ/n; τ = m/(ηλ) epochs, E = "
+        f"{result.settings['transfer_epochs']})"
     )
+    ax.set_ylabel("validation data cost C₀")
+    plain_log(ax, "x")
+    add_legend(ax, loc="upper left", title="★ λ* per seed; dashed: λ ∝ n", title_fontsize="small")
     return ax
 
 
