@@ -497,9 +497,9 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Read one IDX file of unsigned bytes; return its array with the dims from the header.
 
     The header is read and checked first, and the body's declared size against the file
-    (for a gzipped file, against what deflate can produce from it) before any of the
-    body is decompressed. A gzip trailer's recorded size is not used: a file of several
-    gzip members (``cat a.gz b.gz``) is valid and records only its last member's size.
+    (for a gzipped file, against what deflate can produce from it and the size its gzip
+    trailer records) before any of the body is kept. A file of several gzip members
+    (``cat a.gz b.gz``) records only its last member's size: then the data are counted.
     """
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
@@ -551,6 +551,29 @@ def _check_idx_size(path: Path, dims: tuple[int, ...], expected: int, gzipped: b
             f"{path}: header says dims {dims}, so {expected} bytes, more than a {stored}-byte "
             "gzip file can hold; the file is damaged or not an IDX file"
         )
+    with open(path, "rb") as fh:  # the gzip trailer ends with the data's size mod 2**32
+        fh.seek(-4, 2)
+        (recorded,) = struct.unpack("<I", fh.read(4))
+    # The trailer counts only the last member of a file of several (``cat a.gz b.gz``);
+    # when it disagrees, count the data itself, in chunks, before keeping any of it.
+    if recorded == expected % 2**32:
+        return
+    found = _gzip_length(path, expected)
+    if found != expected:
+        raise DataFileError(
+            f"{path}: {'truncated' if found < expected else 'oversized'} IDX file: header says "
+            f"dims {dims}, so {expected} bytes expected, but the gzip stream holds {found} bytes"
+            f"{' or more' if found > expected else ''}"
+        )
+
+
+def _gzip_length(path: Path, expected: int, chunk: int = 1 << 18) -> int:
+    """Bytes a gzip file decompresses to (all members), counted up to one past ``expected``."""
+    total = 0
+    with gzip.open(path, "rb") as fh:
+        while total <= expected and (block := fh.read(chunk)):
+            total += len(block)
+    return total
 
 
 def _read_idx_pair(directory: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
