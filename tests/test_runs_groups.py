@@ -94,8 +94,35 @@ def test_monitored_runs_train_alone_and_others_by_shape_rule_and_stopping():
         replace(base, sizes=(64, 7, 10)),
         replace(base, until_equilibrium=True),
         replace(base, until_equilibrium=True, epochs=9, seed=3),
+        replace(base, monitors=("decomposition",), seed=4),
+        replace(base, monitors=("decomposition",), lmbda=3.0),
+        replace(base, monitors=("decomposition",), rule="momentum"),
+        replace(base, monitors=("decomposition",), rule="adamw"),
     ]
-    assert sorted(_groups(specs)) == [[0, 1], [2], [3], [4], [5], [6, 7]]
+    assert sorted(_groups(specs)) == [[0, 1], [2], [3], [4], [5], [6, 7], [8, 9], [10], [11]]
+
+
+@pytest.mark.parametrize(("rule", "eta"), [(None, 1.0), ("adamw", 0.05)], ids=["sgd", "adamw"])
+def test_stacked_decomposition_records_equal_those_of_the_runs_alone(rule, eta, small):
+    # Q3's runs: until equilibrium, each with the decomposition monitor and its measurements.
+    base = RunSpec((64, 6, 10), "scaled", 0, 80, 10, eta, 10.0, rule=rule, evaluate=False,
+                   until_equilibrium=True, monitors=("decomposition",),
+                   gradient_noise=True)  # fmt: skip
+    specs = [replace(base, seed=1), replace(base, seed=2, lmbda=30.0, init="large")]
+    assert _groups(specs) == [[0, 1]]
+    for outcome, spec in zip(run_many(specs, small), specs):
+        alone = run_one(spec, small)
+        assert outcome.history.n_epochs == alone.history.n_epochs
+        record, expected = (
+            outcome.history.monitors["decomposition"],
+            alone.history.monitors["decomposition"],
+        )
+        assert sorted(record) == sorted(expected)
+        for key in expected:
+            np.testing.assert_allclose(record[key], expected[key], rtol=1e-9, err_msg=key)
+        assert outcome.measurements["gradient_variance_0"] == pytest.approx(
+            alone.measurements["gradient_variance_0"], rel=1e-8
+        )
 
 
 def test_a_failing_group_is_named_through_an_executor(small):

@@ -210,6 +210,27 @@ def check_ensemble(nets, data, *, epochs, batch_size, eta, lmbda, decay, evaluat
     return c
 
 
+def check_observer(observer, checked: dict):
+    """Return ``observer`` if the checked ensemble's rules let it split their steps."""
+    if observer is None:
+        return None
+    missing = [a for a in ("bind", "before_step", "after_step", "end_epoch", "monitors")
+               if not hasattr(observer, a)]  # fmt: skip
+    if missing:
+        raise TypeError(
+            f"step_observer has type {type(observer).__name__}, which lacks {missing}; expected "
+            "an observer of the stacked steps (see decaylab.ensemble.EnsembleRun)"
+        )
+    rule = checked["rules"][0]
+    if not rule.multiplies_weights:
+        raise ValueError(
+            f"step_observer cannot split the steps of {rule!r}, whose decay is not the "
+            "multiplication w -> d*w; expected eq. 93 or a decoupled rule (train a member "
+            "alone with decaylab.train's monitors)"
+        )
+    return observer
+
+
 def _recorders(c: dict) -> list[_Recorder]:
     """Each member's recorder, with the settings its separate :func:`decaylab.train` records."""
     X, n, recorders = c["X"], len(c["X"]), []
@@ -259,10 +280,19 @@ class EnsembleRun:
     that a caller :meth:`drop`\\ s (its run is over), leaves the stack: its
     network, rule state and record stay as they were at the end of its last
     epoch, and the stack is rebuilt from the others.
+
+    An ``observer`` sees every step of the stack: ``bind(stack, members,
+    multipliers)`` at every (re)build (the members' indices and each one's
+    decay multiplier d = 1 − ηc), ``before_step()`` and ``after_step()``
+    around every step, ``end_epoch(members)`` with the members whose epoch was
+    recorded, and ``monitors(k)`` gives the monitor records of member k's
+    History (objects with ``name`` and ``result()``). Only rules whose decay
+    is the multiplication w → d·w can be observed this way.
     """
 
-    def __init__(self, checked: dict):
+    def __init__(self, checked: dict, observer=None):
         self.c = c = checked
+        self.observer = observer
         self.nets, self.X, self.targets = c["nets"], c["X"], c["targets"]
         self.sgd = all(isinstance(rule, SGD) for rule in c["rules"])
         self.recorders = _recorders(c)
@@ -285,6 +315,9 @@ class EnsembleRun:
             )  # fmt: skip
         self.own_orders = c["rngs"] is not None and c["shuffle"] and len(active) > 1
         self._buffers: dict[int, tuple] = {}
+        if self.observer is not None:
+            multipliers = [1.0 - e * c for e, c in zip(pick("etas"), pick("coefficients"))]
+            self.observer.bind(self.stack, list(active), multipliers)
 
     def _orders(self) -> np.ndarray | None:
         """This epoch's example order: (n,) shared, (K, n) one per member, or None."""
@@ -321,10 +354,14 @@ class EnsembleRun:
             stop = min(start + m, n)
             xb, yb = self._batch(order, start, stop)
             stack.backward(xb, yb, scaled=self.sgd)
+            if self.observer is not None:
+                self.observer.before_step()
             if self.sgd:
                 stack.sgd_step(stop - start)
             else:
                 self.rule.step(stop - start)
+            if self.observer is not None:
+                self.observer.after_step()
 
     def _snapshot(self) -> tuple:
         c = self.c
@@ -387,6 +424,8 @@ class EnsembleRun:
                 recorder.truncate(sum(1 for e in recorder.epochs if e < epoch))
             raise
         self.epoch = epoch
+        if self.observer is not None:
+            self.observer.end_epoch([k for j, k in enumerate(self.active) if j not in failed])
         if failed:
             self._restore(snapshot, failed)
             for j in failed:
@@ -403,8 +442,13 @@ class EnsembleRun:
         if self.active:
             self._build()
 
+    def history(self, k: int) -> History:
+        """Member k's record so far (with what the observer recorded of its steps)."""
+        monitors = () if self.observer is None else self.observer.monitors(k)
+        return self.recorders[k].history(monitors)
+
     def histories(self) -> list[History]:
-        return [r.history(()) for r in self.recorders]
+        return [self.history(k) for k in range(len(self.nets))]
 
     def interrupted(self) -> TrainingInterrupted:
         """The error for Ctrl-C: the completed epochs, generator(s) and states to resume from."""
@@ -441,6 +485,7 @@ def train_ensemble(
     blas_threads: int | None = 1,
     optimizer=None,
     optimizer_state: Sequence[dict] | None = None,
+    step_observer=None,
 ) -> list[History]:
     r"""Train K networks of the same shape in place, together.
 
@@ -490,6 +535,11 @@ def train_ensemble(
     optimizer_state : sequence of K dict, optional
         Each member's rule state (fresh when None), updated in place and left
         at the end of the last completed epoch, for a continuation.
+    step_observer : optional
+        An object that sees every step of all members at once and adds its
+        records to their Histories (see :class:`EnsembleRun`; e.g.
+        :class:`decaylab.experiments.stacked_decomposition.StackedDecomposition`),
+        for rules whose decay is the multiplication w → d·w.
 
     Returns
     -------
@@ -536,7 +586,7 @@ def train_ensemble(
         optimizer=optimizer, optimizer_state=optimizer_state,
     )  # fmt: skip
     threads = check_threads(blas_threads)
-    run = EnsembleRun(checked)
+    run = EnsembleRun(checked, check_observer(step_observer, checked))
     show = sys.stderr.isatty() if progress is None else progress
     try:
         with limit_threads(threads):

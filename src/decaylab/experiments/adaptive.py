@@ -227,6 +227,7 @@ def train_ensemble_until_equilibrium(
     detection=None,
     optimizer=None,
     optimizer_state=None,
+    step_observer=None,
 ) -> list[AdaptiveRun]:
     r"""Train K networks together (:func:`decaylab.train_ensemble`), each until its equilibrium.
 
@@ -252,13 +253,15 @@ def train_ensemble_until_equilibrium(
         Record each member's training cost and accuracy each epoch.
     detection : mapping or sequence of K mappings, optional
         Keyword arguments of :func:`find_equilibrium`, one for all or per member.
+    step_observer : optional
+        As in :func:`decaylab.train_ensemble`: its records cover every epoch.
 
     Returns
     -------
     list of K AdaptiveRun
         A member that diverged has ``diverged`` set and its finite epochs.
     """
-    from decaylab.ensemble import EnsembleRun, _per_member, check_ensemble
+    from decaylab.ensemble import EnsembleRun, _per_member, check_ensemble, check_observer
 
     K = len(nets) if isinstance(nets, Sequence) else 1
     _per_member("lmbda", lmbda, K, lambda name, v: check_real(name, v, positive=True))
@@ -273,7 +276,7 @@ def train_ensemble_until_equilibrium(
         evaluation=evaluation, shuffle=True, seed=seed, training_metrics=training_metrics,
         optimizer=optimizer, optimizer_state=optimizer_state,
     )  # fmt: skip
-    run = EnsembleRun(checked)
+    run = EnsembleRun(checked, check_observer(step_observer, checked))
     plans = [_Plan(k, run, detections[k], caps[k], minimums[k], max_relaxations) for k in range(K)]
     for plan in plans:
         _check_practical(checked["nets"][plan.k], data, plan.cap, plan.equilibrium,
@@ -316,7 +319,7 @@ class _Plan:
         self.diverged: str | None = None
         # As a separate run's chunks, which continue one Generator, record no seed.
         run.recorders[k].settings["seed"] = None
-        self.history = run.recorders[k].history(())
+        self.history = run.history(k)
         self.equilibrium = find_equilibrium(self.history, **detection)
         self.cap = cap or math.ceil(max_relaxations * self.equilibrium.relaxation_epochs)
         self.chunk = max(1, math.ceil(self.equilibrium.window / 3))
@@ -331,7 +334,7 @@ class _Plan:
     def _history(self, run) -> History:
         recorder = run.recorders[self.k]
         recorder.settings["epochs"] = len(recorder.epochs) - 1  # as the chunks' record says
-        return recorder.history(())
+        return run.history(self.k)
 
     def test(self, run) -> None:
         """The test at the end of a chunk: the detector on the whole history, then the next."""

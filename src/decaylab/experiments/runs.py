@@ -131,6 +131,7 @@ class RunSpec:
             self.training_metrics,
             self.rule,
             self.until_equilibrium,
+            self.monitors,
         )
 
 
@@ -262,8 +263,10 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
     """Each member's History, or its AdaptiveRun for runs until equilibrium."""
     from decaylab.ensemble import train_ensemble
     from decaylab.experiments.adaptive import train_ensemble_until_equilibrium
+    from decaylab.experiments.stacked_decomposition import StackedDecomposition
 
     first = specs[0]
+    observer = StackedDecomposition(len(specs)) if first.monitors else None
     settings = dict(
         batch_size=first.batch_size,
         eta=[s.eta for s in specs],
@@ -273,6 +276,7 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
         seed=seed,
         training_metrics=first.training_metrics,
         optimizer=first.rule,
+        step_observer=observer,
     )
     train_set = subset(data.train, first.n_train)
     with warnings.catch_warnings():
@@ -316,15 +320,25 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
 
 
 def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
-    """Indices of ``specs`` grouped for ensemble training (monitored runs stay alone)."""
+    """Indices of ``specs`` grouped for ensemble training (runs with monitors that have no
+    stacked form stay alone)."""
     groups: dict[tuple, list[int]] = {}
     alone = []
     for i, spec in enumerate(specs):
-        if spec.monitors:
+        if spec.monitors and not _stacked_monitors(spec):
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
     return alone + list(groups.values())
+
+
+def _stacked_monitors(spec: RunSpec) -> bool:
+    """Whether the run's monitors have a stacked form for its rule: the decomposition, under
+    a rule whose decay is the multiplication w → d·w
+    (:class:`~decaylab.experiments.stacked_decomposition.StackedDecomposition`)."""
+    from decaylab.rules import get_rule
+
+    return spec.monitors == ("decomposition",) and get_rule(spec.rule).multiplies_weights
 
 
 def _run_indices(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
@@ -346,7 +360,8 @@ def run_many(
     Runs of one network shape, update rule and stopping rule (a number of
     epochs, or until equilibrium) are trained together as one ensemble
     (:func:`run_group`), whatever their seeds, η, λ and conventions; runs
-    with step monitors train alone. An executor gets whole groups, so the
+    with step monitors train alone, except the decomposition under eq. 93 or
+    a decoupled rule, which is recorded for a stack at once. An executor gets whole groups, so the
     outcomes are the same whatever runs them. Either way BLAS is held to one
     thread while training (:func:`single_threaded_blas`).
 

@@ -1,0 +1,102 @@
+r"""The decay/gradient decomposition of every member of an ensemble, all members at once.
+
+:class:`StackedDecomposition` is :class:`~decaylab.dynamics.decomposition.DecompositionMonitor`
+for the members of :func:`decaylab.train_ensemble` (a step observer, see
+:class:`decaylab.ensemble.EnsembleRun`): each member's History gets the
+record ``monitors["decomposition"]`` its separate monitored run would have,
+up to the rounding of the sums (about 1e-15 relative per step).
+
+Each step of member k splits into w_before − w_after = u + v, the decay part
+u = (1 − d_k)·w_before (formed as the step forms d·w) and the rest v. The
+record needs five dot products of each layer per step (u·u, w·u, w·v, u·v,
+v·v); here they are the entries of the 3×3 Gram matrix of (w, u, v), one
+batched product per layer for all members, kept for the epoch and summed
+over its steps when it ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from decaylab.dynamics.decomposition import RECORD_KEYS
+
+__all__ = ["StackedDecomposition"]
+
+#: The record of the monitor without ``displacement``.
+KEYS = RECORD_KEYS[:6]
+
+
+class StackedDecomposition:
+    """A step observer recording each member's decay/gradient decomposition (eq. 93, SGDW, AdamW).
+
+    Parameters
+    ----------
+    members : int
+        Number of networks of the ensemble.
+    """
+
+    name = "decomposition"
+
+    def __init__(self, members: int):
+        self._rows: list[list[np.ndarray]] = [[] for _ in range(members)]
+
+    def bind(self, stack, members: list[int], multipliers: list[float]) -> None:
+        """Take the stack of the networks ``members`` and each one's decay multiplier d."""
+        K, sizes = stack.K, [w[0].size for w in stack.weights]
+        self.members, self.n_layers = members, len(sizes)
+        self.weights = stack.params[: K * stack.n_weights]
+        self.parts = np.empty((3, len(self.weights)), dtype=stack.params.dtype)  # w, u, v
+        self.multiplier = stack.expand(multipliers, weights_only=True)
+        bounds = np.cumsum([0] + [K * s for s in sizes])
+        # Each layer's (w, u, v) of every member: (K, 3, size), one Gram product per layer.
+        self.layers = [
+            self.parts[:, a:b].reshape(3, K, -1).transpose(1, 0, 2)
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
+        self.grams = np.empty((16, len(sizes), K, 3, 3))
+        self.steps = 0
+
+    def before_step(self) -> None:
+        np.copyto(self.parts[0], self.weights)
+
+    def after_step(self) -> None:
+        before, decay, rest = self.parts
+        np.multiply(before, self.multiplier, out=decay)
+        np.subtract(before, decay, out=decay)  # u = w − d·w
+        np.subtract(before, self.weights, out=rest)
+        rest -= decay  # v = w_before − w_after − u
+        if self.steps == len(self.grams):
+            self.grams = np.concatenate([self.grams, np.empty_like(self.grams)])
+        for gram, layer in zip(self.grams[self.steps], self.layers):
+            np.matmul(layer, layer.swapaxes(-1, -2), out=gram)
+        self.steps += 1
+
+    def end_epoch(self, members: list[int]) -> None:
+        """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
+        g = self.grams[: self.steps]  # (steps, layers, K, 3, 3)
+        uu, wu, wv, uv, vv = (g[..., i, j] for i, j in ((1, 1), (0, 1), (0, 2), (1, 2), (2, 2)))
+        decay_norm, gradient_norm = np.sqrt(uu).sum(axis=0), np.sqrt(vv).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = decay_norm / gradient_norm
+        sums = [decay_norm, gradient_norm, ratio, (uu - 2.0 * wu).sum(axis=0),
+                (2.0 * (uv - wv)).sum(axis=0), vv.sum(axis=0)]  # fmt: skip
+        table = np.stack(sums)  # (keys, layers, K)
+        for j, k in enumerate(self.members):
+            if k in members:
+                self._rows[k].append(table[:, :, j].copy())
+        self.steps = 0
+
+    def monitors(self, k: int) -> tuple:
+        """Member k's record, as the History of its separate monitored run holds it."""
+        return (_Record(self._rows[k], self.n_layers),)
+
+
+class _Record:
+    name = "decomposition"
+
+    def __init__(self, rows: list[np.ndarray], n_layers: int):
+        self.rows, self.n_layers = rows, n_layers
+
+    def result(self) -> dict[str, np.ndarray]:
+        rows = np.array(self.rows).reshape(len(self.rows), len(KEYS), self.n_layers)
+        return {key: rows[:, i, :].copy() for i, key in enumerate(KEYS)}
