@@ -9,9 +9,8 @@ up to the rounding of the sums (about 1e-15 relative per step).
 Each step of member k splits into w_before − w_after = u + v, the decay part
 u = (1 − d_k)·w_before (formed as the step forms d·w) and the rest v. The
 record needs five dot products of each layer per step (u·u, w·u, w·v, u·v,
-v·v); here they are the entries of the 3×3 Gram matrix of (w, u, v), one
-batched product per layer for all members, kept for the epoch and summed
-over its steps when it ends.
+v·v); here each is one row-wise dot product for all members, kept for the
+epoch and summed over its steps when it ends.
 """
 
 from __future__ import annotations
@@ -21,6 +20,17 @@ import numpy as np
 from decaylab.dynamics.decomposition import RECORD_KEYS
 
 __all__ = ["StackedDecomposition"]
+
+
+def _rowwise_dot(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out[k] = a[k]·b[k] for rows of shape (K, n): NumPy's vecdot (2.0 on), else einsum."""
+    if _vecdot is not None:
+        _vecdot(a, b, out=out)
+    else:
+        np.einsum("kn,kn->k", a, b, out=out)
+
+
+_vecdot = getattr(np, "vecdot", None)
 
 #: The record of the monitor without ``displacement``.
 KEYS = RECORD_KEYS[:6]
@@ -48,12 +58,12 @@ class StackedDecomposition:
         self.parts = np.empty((3, len(self.weights)), dtype=stack.params.dtype)  # w, u, v
         self.multiplier = stack.expand(multipliers, weights_only=True)
         bounds = np.cumsum([0] + [K * s for s in sizes])
-        # Each layer's (w, u, v) of every member: (K, 3, size), one Gram product per layer.
+        # Each layer's w, u and v of every member as (K, size) rows.
         self.layers = [
-            self.parts[:, a:b].reshape(3, K, -1).transpose(1, 0, 2)
+            [part[a:b].reshape(K, -1) for part in self.parts]
             for a, b in zip(bounds[:-1], bounds[1:])
         ]
-        self.grams = np.empty((16, len(sizes), K, 3, 3))
+        self.dots = np.empty((16, 5, len(sizes), K))  # per step: u·u, w·u, w·v, u·v, v·v
         self.steps = 0
 
     def before_step(self) -> None:
@@ -65,16 +75,17 @@ class StackedDecomposition:
         np.subtract(before, decay, out=decay)  # u = w − d·w
         np.subtract(before, self.weights, out=rest)
         rest -= decay  # v = w_before − w_after − u
-        if self.steps == len(self.grams):
-            self.grams = np.concatenate([self.grams, np.empty_like(self.grams)])
-        for gram, layer in zip(self.grams[self.steps], self.layers):
-            np.matmul(layer, layer.swapaxes(-1, -2), out=gram)
+        if self.steps == len(self.dots):
+            self.dots = np.concatenate([self.dots, np.empty_like(self.dots)])
+        dots = self.dots[self.steps]
+        for l, (w, u, v) in enumerate(self.layers):
+            for q, (a, b) in enumerate(((u, u), (w, u), (w, v), (u, v), (v, v))):
+                _rowwise_dot(a, b, out=dots[q, l])
         self.steps += 1
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
-        g = self.grams[: self.steps]  # (steps, layers, K, 3, 3)
-        uu, wu, wv, uv, vv = (g[..., i, j] for i, j in ((1, 1), (0, 1), (0, 2), (1, 2), (2, 2)))
+        uu, wu, wv, uv, vv = np.moveaxis(self.dots[: self.steps], 1, 0)  # each (steps, L, K)
         decay_norm, gradient_norm = np.sqrt(uu).sum(axis=0), np.sqrt(vv).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = decay_norm / gradient_norm
