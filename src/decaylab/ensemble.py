@@ -542,7 +542,7 @@ def train_ensemble(
     step_observer : optional
         An object that sees every step of all members at once and adds its
         records to their Histories (see :class:`EnsembleRun`; e.g.
-        :class:`decaylab.experiments.stacked_decomposition.StackedDecomposition`),
+        :class:`decaylab.experiments._stacked_decomposition.StackedDecomposition`),
         for rules whose decay is the multiplication w → d·w.
 
     Returns

@@ -262,8 +262,8 @@ def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
 def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
     """Each member's History, or its AdaptiveRun for runs until equilibrium."""
     from decaylab.ensemble import train_ensemble
+    from decaylab.experiments._stacked_decomposition import StackedDecomposition
     from decaylab.experiments.adaptive import train_ensemble_until_equilibrium
-    from decaylab.experiments.stacked_decomposition import StackedDecomposition
 
     first = specs[0]
     observer = StackedDecomposition(len(specs)) if first.monitors else None
@@ -335,7 +335,7 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
 def _stacked_monitors(spec: RunSpec) -> bool:
     """Whether the run's monitors have a stacked form for its rule: the decomposition, under
     a rule whose decay is the multiplication w → d·w
-    (:class:`~decaylab.experiments.stacked_decomposition.StackedDecomposition`)."""
+    (:class:`~decaylab.experiments._stacked_decomposition.StackedDecomposition`)."""
     from decaylab.rules import get_rule
 
     return spec.monitors == ("decomposition",) and get_rule(spec.rule).multiplies_weights
