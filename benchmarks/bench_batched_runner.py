@@ -146,7 +146,7 @@ def measure(label: str, alone, stacked, repeats: int) -> dict:
     return row
 
 
-def run(quick: bool, repeats: int) -> dict:
+def run(quick: bool, repeats: int, only: str = "q3,q7") -> dict:
     data = dl.load_digits()
     results: dict = {
         "preset": "quick" if quick else "full",
@@ -157,6 +157,15 @@ def run(quick: bool, repeats: int) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
+    if "q3" in only:
+        results.update(_q3(data, quick, repeats))
+    if "q7" in only:
+        results["q7"] = _q7(data, quick, repeats)
+    return results
+
+
+def _q3(data, quick: bool, repeats: int) -> dict:
+    results = {}
     specs = q3_specs(data, quick)
     groups = _groups(specs)
     results["q3_runs"], results["q3_group_sizes"] = len(specs), sorted(len(g) for g in groups)
@@ -170,11 +179,14 @@ def run(quick: bool, repeats: int) -> dict:
         lambda: epochs(run_many(specs, data)),
         repeats,
     )
-    q7 = q7_runs(data, quick)
-    results["q7"] = {}
+    return results
+
+
+def _q7(data, quick: bool, repeats: int) -> dict:
+    q7, results = q7_runs(data, quick), {}
     for rule in q7["rules"]:
         size = len(q7["rules"][rule]["members"])
-        results["q7"][rule] = measure(
+        results[rule] = measure(
             f"Q7 {rule} ({size} runs)",
             lambda rule=rule: q7_alone(q7, rule),
             lambda rule=rule: q7_stacked(q7, rule),
@@ -187,8 +199,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the report's quick presets")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds (best kept)")
+    parser.add_argument("--only", default="q3,q7", help="which questions' runs: q3, q7 or both")
     args = parser.parse_args()
-    results = run(args.quick, args.repeats)
+    results = run(args.quick, args.repeats, args.only)
     out = Path(__file__).parent / "results" / "batched_runner.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out}")
