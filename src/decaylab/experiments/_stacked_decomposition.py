@@ -7,10 +7,11 @@ record ``monitors["decomposition"]`` its separate monitored run would have,
 up to the rounding of the sums (about 1e-15 relative per step).
 
 Each step of member k splits into w_before − w_after = u + v, the decay part
-u = (1 − d_k)·w_before (formed as the step forms d·w) and the rest v. The
-record needs five dot products of each layer per step (u·u, w·u, w·v, u·v,
-v·v); here each is one row-wise dot product for all members, kept for the
-epoch and summed over its steps when it ends.
+u = (1 − d_k)·w_before and the rest v = d_k·w_before − w_after. The record
+needs five dot products of each layer per step (u·u, w·u, w·v, u·v, v·v);
+with u a multiple of w three suffice — w·w, w·v and v·v, each one row-wise
+dot product for all members, kept for the epoch and summed over its steps
+when it ends — then u·u = (1 − d)²w·w, w·u = (1 − d)w·w, u·v = (1 − d)w·v.
 """
 
 from __future__ import annotations
@@ -55,37 +56,38 @@ class StackedDecomposition:
         K, sizes = stack.K, [w[0].size for w in stack.weights]
         self.members, self.n_layers = members, len(sizes)
         self.weights = stack.params[: K * stack.n_weights]
-        self.parts = np.empty((3, len(self.weights)), dtype=stack.params.dtype)  # w, u, v
+        self.parts = np.empty((2, len(self.weights)), dtype=stack.params.dtype)  # w, v
         self.multiplier = stack.expand(multipliers, weights_only=True)
+        self.rate = 1.0 - np.asarray(multipliers, dtype=np.float64)  # 1 − d_k: u = (1 − d)·w
         bounds = np.cumsum([0] + [K * s for s in sizes])
-        # Each layer's w, u and v of every member as (K, size) rows.
+        # Each layer's w and v of every member as (K, size) rows.
         self.layers = [
             [part[a:b].reshape(K, -1) for part in self.parts]
             for a, b in zip(bounds[:-1], bounds[1:])
         ]
-        self.dots = np.empty((16, 5, len(sizes), K))  # per step: u·u, w·u, w·v, u·v, v·v
+        self.dots = np.empty((16, 3, len(sizes), K))  # per step: w·w, w·v, v·v
         self.steps = 0
 
     def before_step(self) -> None:
         np.copyto(self.parts[0], self.weights)
 
     def after_step(self) -> None:
-        before, decay, rest = self.parts
-        np.multiply(before, self.multiplier, out=decay)
-        np.subtract(before, decay, out=decay)  # u = w − d·w
-        np.subtract(before, self.weights, out=rest)
-        rest -= decay  # v = w_before − w_after − u
+        before, rest = self.parts
+        np.multiply(before, self.multiplier, out=rest)
+        rest -= self.weights  # v = w_before − w_after − u = d·w_before − w_after
         if self.steps == len(self.dots):
             self.dots = np.concatenate([self.dots, np.empty_like(self.dots)])
         dots = self.dots[self.steps]
-        for l, (w, u, v) in enumerate(self.layers):
-            for q, (a, b) in enumerate(((u, u), (w, u), (w, v), (u, v), (v, v))):
+        for l, (w, v) in enumerate(self.layers):
+            for q, (a, b) in enumerate(((w, w), (w, v), (v, v))):
                 _rowwise_dot(a, b, out=dots[q, l])
         self.steps += 1
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
-        uu, wu, wv, uv, vv = np.moveaxis(self.dots[: self.steps], 1, 0)  # each (steps, L, K)
+        ww, wv, vv = np.moveaxis(self.dots[: self.steps], 1, 0)  # each (steps, L, K)
+        rate = self.rate
+        uu, wu, uv = rate * rate * ww, rate * ww, rate * wv  # u = (1 − d)·w
         decay_norm, gradient_norm = np.sqrt(uu).sum(axis=0), np.sqrt(vv).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = decay_norm / gradient_norm
