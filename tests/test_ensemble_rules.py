@@ -180,3 +180,20 @@ def test_one_generator_for_two_members_is_rejected(make_problem):
     with pytest.raises(ValueError, match=r"seed\[1\] is the same Generator as seed\[0\]"):
         dl.train_ensemble(_nets([12, 7, 4], 2), (X, y), epochs=1, batch_size=5, eta=0.5,
                           seed=[rng, rng])  # fmt: skip
+
+
+@pytest.mark.parametrize("lmbdas", [[1.0, 1.0, 1.0], [0.5, 2.0, 8.0]], ids=["one-d", "own-d"])
+def test_members_with_large_layers_and_their_own_seeds_equal_their_separate_runs(
+    lmbdas, make_problem
+):
+    # 130·130 weights a member: each updated by its own fused gemm, w ← d·w − δᵀa.
+    X, y = make_problem(130, 4, 23, seed=13)
+    nets = [dl.Network([130, 130, 4], seed=s) for s in range(3)]
+    alone = [net.copy() for net in nets]
+    common = dict(epochs=2, batch_size=5, eta=0.1)
+    histories = dl.train_ensemble(nets, (X, y), lmbda=lmbdas, seed=[1, 2, 3], **common)
+    for k in range(3):
+        expected = dl.train(alone[k], (X, y), lmbda=lmbdas[k], seed=k + 1, progress=False,
+                            **common)  # fmt: skip
+        _assert_histories_close(histories[k], expected, tol=1e-10)
+        np.testing.assert_allclose(nets[k].params, alone[k].params, rtol=1e-10, atol=1e-12)
