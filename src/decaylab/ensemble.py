@@ -281,7 +281,7 @@ class EnsembleRun:
 
     The members still training are :attr:`active` (indices into the networks);
     they share one :class:`~decaylab._stack.Stack`. A member that diverges, or
-    that a caller :meth:`drop`\\ s (its run is over), leaves the stack: its
+    that a caller takes out with :meth:`drop` (its run is over), leaves the stack: its
     network, rule state and record stay as they were at the end of its last
     epoch, and the stack is rebuilt from the others.
 
@@ -320,7 +320,10 @@ class EnsembleRun:
         self.own_orders = c["rngs"] is not None and c["shuffle"] and len(active) > 1
         self._buffers: dict[int, tuple] = {}
         if self.observer is not None:
-            multipliers = [1.0 - e * c for e, c in zip(pick("etas"), pick("coefficients"))]
+            # Each member's d as its step forms it: the convention's for eq. 93, 1 − ηc else.
+            multipliers = pick("multipliers") if self.sgd else [
+                1.0 - e * c for e, c in zip(pick("etas"), pick("coefficients"))
+            ]  # fmt: skip
             self.observer.bind(self.stack, list(active), multipliers)
 
     def _orders(self) -> np.ndarray | None:
