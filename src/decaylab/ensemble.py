@@ -1,33 +1,37 @@
-r"""Train K networks of the same shape together, on one shared sequence of mini-batches.
+r"""Train K networks of the same shape together, each under its own seed, η, λ and rule.
 
-A sweep over λ or η trains many networks of the same sizes. Trained one by one,
-each step of each network is a handful of small matrix products plus a fixed
-cost of NumPy calls. Trained together, the K members' parameters live in one
-stacked buffer, every elementwise operation is one call for all members, and
-the first layer — by far the largest — is one wide product against the shared
-batch,
+A sweep over λ, η or seeds trains many networks of the same sizes. Trained
+one by one, each step of each network is a handful of small matrix products
+plus a fixed cost of NumPy calls. Trained together, the K members'
+parameters live in one stacked buffer (:class:`decaylab._stack.Stack`),
+every elementwise operation is one call for all members, and every product
+is one call: when the members share their mini-batches the first layer — by
+far the largest — is one wide product against the shared batch,
 
 .. math:: Z^1 = X_B \,[W^1_1; W^1_2; \dots; W^1_K]^\top, \qquad
           [\nabla W^1_1; \dots; \nabla W^1_K] = [\delta^1_1, \dots, \delta^1_K]^\top X_B,
 
-with the deeper layers as batched products over the leading K axis: the
-forward and backward pass of a single network (:class:`~decaylab.network.Backprop`)
-with a member axis. Each member still follows eq. 93 with its own η, λ and
-convention:
+and when each member has its own batch order (its own seed) the batches
+are gathered into one (K, m, n_in) array and every layer is a batched
+product over the leading member axis. Each member still takes its own
+rule's step with its own η, λ and convention — eq. 93,
 
 .. math:: w_k \to d_k\, w_k - \frac{\eta_k}{m_B} \sum_{x \in B} \frac{\partial C_x}{\partial w_k},
 
-so each member's trajectory is its separate run's; only the grouping of some
-floating-point operations differs: the ensemble scales each member's δ by
-η_k/m_B before forming its products, where a separate run does it inside
-one product, so members agree with their separate runs to about 1e-11 after
-a few epochs, not bit for bit.
+or momentum, Nesterov, Adam + L2 or AdamW on its part of the stacked state
+(:mod:`decaylab.rules`) — so each member's trajectory is its separate
+run's; only the grouping of some floating-point operations differs (the
+batch sums are formed by other products), so members agree with their
+separate runs to about 1e-11 after a few epochs, not bit for bit. Over
+long runs that difference grows as any perturbation of the weights does:
+for the large initialisation of a [64, 1000, 10] network a relative change
+of 1e-15 in the initial weights is a few 1e-3 of ‖w‖ after five epochs,
+and so is the difference between a member and its separate run.
 
-Sharing the mini-batches is the design of a sweep with common random numbers:
-the members see the same examples in the same order, so differences between
-them come from η and λ, not from the shuffling. Members that need different
-shuffling orders gain nothing from being trained together; train them
-separately with :func:`decaylab.train`.
+Sharing the mini-batches is the design of a sweep with common random
+numbers: differences between members then come from η and λ, not from the
+shuffling. Giving each member its own seed makes each the run
+:func:`decaylab.train` would make with that seed.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import add_column_sums, check_threads, limit_threads, matmul_into
+from decaylab._blas import check_threads, limit_threads
 from decaylab._progress import progress_bar
 from decaylab._safeguards import run_identity
+from decaylab._stack import Stack, StackedRule, stackable
 from decaylab._validation import (
     as_generator,
     check_bool,
@@ -58,154 +63,14 @@ from decaylab.conventions import (
 )
 from decaylab.errors import TrainingInterrupted
 from decaylab.history import History
-from decaylab.network import Backprop, Network
-from decaylab.training import _Recorder
+from decaylab.network import Network
+from decaylab.rules import SGD, Rule, check_rule_state, get_rule
+from decaylab.training import _recorded_rule, _Recorder
 
-__all__ = ["train_ensemble"]
+__all__ = ["EnsembleRun", "train_ensemble"]
 
-
-class _Stack:
-    """The K members' parameters in one buffer, and their pass (:class:`Backprop`) over a batch.
-
-    The buffer is layer-major: the weights of layer 0 of all members, shape
-    (K, sizes[1], sizes[0]), then those of layer 1, ..., then the biases of
-    each layer, shape (K, sizes[l+1]). Member k's layer-0 weights are rows
-    k·sizes[1] .. (k+1)·sizes[1] of the (K·sizes[1], sizes[0]) matrix, which is
-    what makes the first layer one wide product.
-    """
-
-    def __init__(self, nets: Sequence[Network], batch_size: int):
-        first = nets[0]
-        self.K = K = len(nets)
-        sizes = first.sizes
-        dt = first.dtype
-        self._shapes = shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
-        self.params = np.empty(K * (first.n_weights + first.n_biases), dtype=dt)
-        self.weights, self.biases = self._layers(self.params, shapes)
-        # The layers after the first as the pass sees them (one member: plain matrices),
-        # with the gradient buffers of their update, which is not fused.
-        self._deep_weights = [w if K > 1 else w[0] for w in self.weights[1:]]
-        self._deep_grads = [np.empty_like(w) for w in self._deep_weights]
-        # Every member's weights of a layer as one row, so that its decay multiplier
-        # broadcasts along a contiguous row (about twice as fast as over a (K, o, i) block).
-        self._rows = [w.reshape(K, -1) for w in self.weights]
-        # Per-member scalars broadcast over (K, k, o) blocks, or over one member's matrices.
-        self._member_shape = (K, 1, 1) if K > 1 else (1, 1)
-        o0, i0 = shapes[0]
-        self.wide_weights = self.weights[0].reshape(K * o0, i0)
-        self.wide_weights_transposed = self.wide_weights.T
-        self.wide_biases = [b.reshape(-1) for b in self.biases]
-        self.backprop = Backprop.stacked(
-            self.weights,
-            self.biases,
-            batch_size,
-            activation=first.activation,
-            cost_function=first.cost_function,
-        )
-        self.load(nets)
-
-    def _layers(self, flat, shapes):
-        weights, biases, start = [], [], 0
-        for o, i in shapes:
-            weights.append(flat[start : start + self.K * o * i].reshape(self.K, o, i))
-            start += self.K * o * i
-        for o, _ in shapes:
-            biases.append(flat[start : start + self.K * o].reshape(self.K, o))
-            start += self.K * o
-        return weights, biases
-
-    def set_hyperparameters(self, etas: Sequence[float], multipliers: Sequence[float]) -> None:
-        """Store each member's η and decay multiplier d."""
-        self._etas = np.array(etas, dtype=np.float64)
-        self._scales: dict[int, np.ndarray] = {}
-        # One d for all members (a sweep over seeds or η) decays inside the first layer's
-        # product, as a separate run does, instead of in a pass of its own.
-        same = len(set(multipliers)) == 1
-        self._common_multiplier = float(multipliers[0]) if same else None
-        # Different ones as arrays the size of each layer's weights: multiplying by one
-        # is about three times faster than broadcasting a (K, 1) column along the rows.
-        column = np.array(multipliers, dtype=self.params.dtype).reshape(self.K, 1)
-        self._decay_rows = [np.repeat(column, rows.shape[1], axis=1) for rows in self._rows]
-
-    def scales(self, batch_length: int) -> np.ndarray:
-        """η_k/m_B of every member, shape (K, 1, 1), divided in float64 and rounded to the dtype."""
-        if batch_length not in self._scales:
-            scales = (self._etas / batch_length).astype(self.params.dtype)
-            self._scales[batch_length] = scales.reshape(self._member_shape)
-        return self._scales[batch_length]
-
-    def sgd_step(self, batch_length: int) -> None:
-        r"""Apply eq. 93 to every member, from the δ that :meth:`backward` left for this batch.
-
-        .. math:: w_k \to d_k\,w_k - (\eta_k/m_B)\sum_x \partial C_x/\partial w_k,
-                  \qquad b_k \to b_k - (\eta_k/m_B)\sum_x \partial C_x/\partial b_k.
-
-        Each member's δ already carries its η_k/m_B, so (η_k/m_B)·Σ_x ∂C_x/∂w^l_k
-        = δ^l_kᵀ a^{l−1}_k. The first layer, where nearly all the weights are,
-        is updated by one wide gemm for all members, W ← d·W − [δ_1 … δ_K]ᵀ X,
-        decayed inside it when all members share d, else member by member
-        first. The small deeper layers go through their gradient buffer.
-        """
-        batch = self.backprop.batch
-        delta = batch.delta
-        factors = batch.factors
-        ones = self.backprop.ones[:batch_length]
-        for b, d in zip(self.wide_biases, delta):
-            add_column_sums(b, d, ones, alpha=-1.0)
-        common = self._common_multiplier
-        if common is None:
-            common = 1.0
-            np.multiply(self._rows[0], self._decay_rows[0], out=self._rows[0])  # weights only
-        matmul_into(self.wide_weights, delta[0].T, factors[0][1], alpha=-1.0, beta=common)
-        for weights, rows, decay, grad, (delta_members, inputs) in zip(
-            self._deep_weights, self._rows[1:], self._decay_rows[1:], self._deep_grads, factors[1:]
-        ):
-            np.matmul(delta_members.swapaxes(-1, -2), inputs, out=grad)
-            rows *= decay
-            weights -= grad
-
-    def member(self, k: int, flat: np.ndarray | None = None) -> list[np.ndarray]:
-        """Views of member k's weights then biases, layer by layer, in ``flat`` (or params)."""
-        weights, biases = (
-            (self.weights, self.biases) if flat is None else self._layers(flat, self._shapes)
-        )
-        return [block[k] for block in weights + biases]
-
-    def set_member(self, k: int, arrays: Sequence[np.ndarray]) -> None:
-        for block, array in zip(self.member(k), arrays):
-            block[...] = array
-
-    def load(self, nets: Sequence[Network]) -> None:
-        for k, net in enumerate(nets):
-            self.set_member(k, [*net.weights, *net.biases])
-
-    def store(self, nets: Sequence[Network], members: Sequence[int] | None = None) -> None:
-        """Copy the stacked parameters into the networks (all, or ``nets[k]`` for k in members)."""
-        for k in range(self.K) if members is None else members:
-            for own, block in zip([*nets[k].weights, *nets[k].biases], self.member(k)):
-                own[...] = block
-
-    def finite_members(self) -> np.ndarray:
-        """Boolean (K,): whether all of member k's weights and biases are finite."""
-        finite = np.ones(self.K, dtype=bool)
-        for block in self.weights + self.biases:
-            finite &= np.isfinite(block.reshape(self.K, -1)).all(axis=1)
-        return finite
-
-    def backward(self, X: np.ndarray, targets: np.ndarray) -> None:
-        """Forward pass and every member's δ^l for the batch, each scaled by η_k/m_B, m_B = k.
-
-        Parameters
-        ----------
-        X : ndarray, shape (k, sizes[0]), C-contiguous
-        targets : ndarray, shape (k, sizes[-1]), one-hot
-
-        Notes
-        -----
-        The factor η_k/m_B is applied once, to δ^L: every δ^l is linear in it,
-        so the gradients formed from them in :meth:`sgd_step` carry it too.
-        """
-        self.backprop.run(X, targets, self.scales(len(X)))
+#: Kept for code that reached into the module for the stacked buffer.
+_Stack = Stack
 
 
 def _per_member(name: str, value, K: int, check) -> list:
@@ -256,6 +121,360 @@ def _check_nets(nets) -> list[Network]:
     return nets
 
 
+def _check_seeds(seed, K: int) -> tuple[np.random.Generator | None, list | None, list]:
+    """(shared generator, None) for one seed; (None, K generators) for a list of K seeds.
+
+    Also the seed each member's History records (an int, or None for a Generator).
+    """
+    if not isinstance(seed, (list, tuple)):
+        recorded = int(seed) if isinstance(seed, numbers.Integral) else None
+        return as_generator("seed", seed), None, [recorded] * K
+    if len(seed) != K:
+        raise ValueError(
+            f"seed has {len(seed)} value(s); expected one seed for all members or one per "
+            f"member ({K})"
+        )
+    rngs = [as_generator(f"seed[{k}]", s) for k, s in enumerate(seed)]
+    seen: dict[int, int] = {}
+    for k, rng in enumerate(rngs):
+        if id(rng) in seen:
+            raise ValueError(
+                f"seed[{k}] is the same Generator as seed[{seen[id(rng)]}]; expected one "
+                "generator per member (each member draws its own batch order)"
+            )
+        seen[id(rng)] = k
+    recorded = [int(s) if isinstance(s, numbers.Integral) else None for s in seed]
+    return None, rngs, recorded
+
+
+def _check_rules(optimizer, optimizer_state, nets) -> tuple[list[Rule], list[dict]]:
+    """One rule per member (of one kind) and its state, fresh when ``optimizer_state`` is None."""
+    K = len(nets)
+    if isinstance(optimizer, (list, tuple)):
+        if len(optimizer) != K:
+            raise ValueError(
+                f"optimizer has {len(optimizer)} value(s); expected one rule for all members "
+                f"or one per member ({K})"
+            )
+        rules = [get_rule(r) for r in optimizer]
+    else:
+        rules = [get_rule(optimizer)] * K
+    problem = stackable(rules)
+    if problem is not None:
+        raise ValueError(
+            f"optimizer: {problem}; expected rules of one kind built from the package's parts "
+            "(train other rules separately with decaylab.train)"
+        )
+    if optimizer_state is None:
+        return rules, [rule.init(net) for rule, net in zip(rules, nets)]
+    if isinstance(optimizer_state, dict) or len(optimizer_state) != K:
+        raise ValueError(
+            f"optimizer_state has type {type(optimizer_state).__name__}; expected a sequence "
+            f"of {K} states, one per member"
+        )
+    states = [check_rule_state(r, s, n) for r, s, n in zip(rules, optimizer_state, nets)]
+    return rules, states
+
+
+def check_ensemble(nets, data, *, epochs, batch_size, eta, lmbda, decay, evaluation, shuffle,
+                   seed, training_metrics, optimizer=None,
+                   optimizer_state=None) -> dict:  # fmt: skip
+    """Check the arguments of :func:`train_ensemble`; return them checked, as a dict.
+
+    Raises ValueError or TypeError before anything is changed.
+    """
+    nets = _check_nets(nets)
+    K, first = len(nets), nets[0]
+    sizes = dict(n_inputs=first.sizes[0], n_outputs=first.sizes[-1], dtype=first.dtype)
+    X, labels, targets = check_data(data, name="data", **sizes)
+    n = len(X)
+    c = dict(nets=nets, X=X, labels=labels, targets=targets)
+    c["epochs"] = check_int("epochs", epochs, minimum=0)
+    c["batch_size"] = check_int("batch_size", batch_size, minimum=1, maximum=n)
+    c["etas"] = _per_member("eta", eta, K, lambda name, v: check_real(name, v, positive=True))
+    c["lmbdas"] = _per_member(
+        "lmbda", lmbda, K, lambda name, v: check_real(name, v, nonnegative=True)
+    )
+    c["conventions"] = _per_member("decay", decay, K, _check_convention)
+    c["multipliers"], c["coefficients"] = [], []
+    for k, (convention, lm, e) in enumerate(zip(c["conventions"], c["lmbdas"], c["etas"])):
+        terms = dict(eta=e, n=n, n_weights=first.n_weights)
+        try:
+            c["multipliers"].append(convention.multiplier(lm, **terms))
+        except ValueError as exc:
+            raise ValueError(f"member {k}: {exc}") from None
+        c["coefficients"].append(convention.coefficient(lm, **terms))
+    if evaluation is not None:
+        evaluation = check_data(evaluation, name="evaluation", **sizes)
+    c["evaluation"] = evaluation
+    c["shuffle"] = check_bool("shuffle", shuffle)
+    c["training_metrics"] = check_bool("training_metrics", training_metrics)
+    c["rng"], c["rngs"], c["seeds"] = _check_seeds(seed, K)
+    c["rules"], c["states"] = _check_rules(optimizer, optimizer_state, nets)
+    return c
+
+
+def check_observer(observer, checked: dict):
+    """Return ``observer`` if the checked ensemble's rules let it split their steps."""
+    if observer is None:
+        return None
+    missing = [a for a in ("bind", "before_step", "after_step", "end_epoch", "monitors")
+               if not hasattr(observer, a)]  # fmt: skip
+    if missing:
+        raise TypeError(
+            f"step_observer has type {type(observer).__name__}, which lacks {missing}; expected "
+            "an observer of the stacked steps (see decaylab.ensemble.EnsembleRun)"
+        )
+    rule = checked["rules"][0]
+    if not rule.multiplies_weights:
+        raise ValueError(
+            f"step_observer cannot split the steps of {rule!r}, whose decay is not the "
+            "multiplication w -> d*w; expected eq. 93 or a decoupled rule (train a member "
+            "alone with decaylab.train's monitors)"
+        )
+    return observer
+
+
+def _recorders(c: dict) -> list[_Recorder]:
+    """Each member's recorder, with the settings its separate :func:`decaylab.train` records."""
+    X, n, recorders = c["X"], len(c["X"]), []
+    members = zip(c["nets"], c["etas"], c["lmbdas"], c["conventions"], c["multipliers"],
+                  c["seeds"], c["rules"])  # fmt: skip
+    for net, e, lm, convention, d, seed, rule in members:
+        settings = {
+            **net.settings(),
+            "n_weights": net.n_weights,
+            "epochs": c["epochs"],
+            "batch_size": c["batch_size"],
+            "eta": e,
+            "lmbda": lm,
+            "decay": convention.name,
+            "multiplier": d,
+            "n": n,
+            "steps_per_epoch": steps_per_epoch(n, c["batch_size"]),
+            "shuffle": c["shuffle"],
+            "seed": seed,
+            **run_identity(net, d, X, c["labels"], c["evaluation"]),
+        }
+        if _recorded_rule(rule) is not None:
+            settings["optimizer"] = _recorded_rule(rule)
+
+        def penalty(sum_of_squares, convention=convention, lm=lm, e=e, n_w=net.n_weights):
+            return convention.penalty(sum_of_squares, lm, eta=e, n=n, n_weights=n_w)
+
+        data = (X, c["labels"], c["targets"])
+        recorders.append(
+            _Recorder(net, settings, data, c["evaluation"], c["training_metrics"], penalty)
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, recorder in enumerate(recorders):
+            if not recorder.record(0):
+                raise ValueError(
+                    f"nets[{k}] is not finite before training; expected finite weights, "
+                    "biases and cost"
+                )
+    return recorders
+
+
+class EnsembleRun:
+    """A checked ensemble (:func:`check_ensemble`) being trained, a few epochs at a time.
+
+    The members still training are :attr:`active` (indices into the networks);
+    they share one :class:`~decaylab._stack.Stack`. A member that diverges, or
+    that a caller takes out with :meth:`drop` (its run is over), leaves the stack: its
+    network, rule state and record stay as they were at the end of its last
+    epoch, and the stack is rebuilt from the others.
+
+    An ``observer`` sees every step of the stack: ``bind(stack, members,
+    multipliers)`` at every (re)build (the members' indices and each one's
+    decay multiplier d = 1 − ηc), ``before_step()`` and ``after_step()``
+    around every step, ``end_epoch(members)`` with the members whose epoch was
+    recorded, and ``monitors(k)`` gives the monitor records of member k's
+    History (objects with ``name`` and ``result()``). Only rules whose decay
+    is the multiplication w → d·w can be observed this way.
+    """
+
+    def __init__(self, checked: dict, observer=None):
+        self.c = c = checked
+        self.observer = observer
+        self.nets, self.X, self.targets = c["nets"], c["X"], c["targets"]
+        self.sgd = all(isinstance(rule, SGD) for rule in c["rules"])
+        self.recorders = _recorders(c)
+        self.active = list(range(len(self.nets)))
+        self.epoch = 0  # the last epoch recorded
+        self.stopped: list[str] = []  # the members that diverged, described
+        self._build()
+
+    def _build(self) -> None:
+        c, active = self.c, self.active
+        self.stack = Stack([self.nets[k] for k in active], c["batch_size"])
+        pick = lambda key: [c[key][k] for k in active]  # noqa: E731
+        if self.sgd:
+            self.stack.set_hyperparameters(pick("etas"), pick("multipliers"))
+            self.rule = None
+        else:
+            self.rule = StackedRule(
+                pick("rules"), self.stack, pick("etas"), pick("coefficients"), pick("states"),
+                [self.nets[k] for k in active],
+            )  # fmt: skip
+        self.own_orders = c["rngs"] is not None and c["shuffle"] and len(active) > 1
+        self._buffers: dict[int, tuple] = {}
+        if self.observer is not None:
+            # Each member's d as its step forms it: the convention's for eq. 93, 1 − ηc else.
+            multipliers = pick("multipliers") if self.sgd else [
+                1.0 - e * c for e, c in zip(pick("etas"), pick("coefficients"))
+            ]  # fmt: skip
+            self.observer.bind(self.stack, list(active), multipliers)
+
+    def _orders(self) -> np.ndarray | None:
+        """This epoch's example order: (n,) shared, (K, n) one per member, or None."""
+        c, n = self.c, len(self.X)
+        if not c["shuffle"]:
+            return None
+        if c["rngs"] is None:
+            return c["rng"].permutation(n)
+        orders = np.stack([c["rngs"][k].permutation(n) for k in self.active])
+        return orders if self.own_orders else orders[0]
+
+    def _batch(self, order, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs and targets of examples ``start:stop`` of the order, gathered."""
+        X, targets = self.X, self.targets
+        if order is None:
+            return X[start:stop], targets[start:stop]
+        k = stop - start
+        if k not in self._buffers:
+            lead = order.shape[:-1] + (k,)
+            self._buffers[k] = tuple(
+                np.empty(lead + a.shape[1:], dtype=a.dtype) for a in (X, targets)
+            )
+        xbuf, ybuf = self._buffers[k]
+        # order is a permutation of range(n): no index is out of range, and
+        # mode="clip" gathers without an intermediate copy.
+        idx = order[..., start:stop]
+        return (np.take(X, idx, axis=0, out=xbuf, mode="clip"),
+                np.take(targets, idx, axis=0, out=ybuf, mode="clip"))  # fmt: skip
+
+    def _pass(self, order) -> None:
+        """One pass over the batches, stepping every active member by its rule."""
+        n, m, stack = len(self.X), self.c["batch_size"], self.stack
+        for start in range(0, n, m):
+            stop = min(start + m, n)
+            xb, yb = self._batch(order, start, stop)
+            stack.backward(xb, yb, scaled=self.sgd)
+            if self.observer is not None:
+                self.observer.before_step()
+            if self.sgd:
+                stack.sgd_step(stop - start)
+            else:
+                self.rule.step(stop - start)
+            if self.observer is not None:
+                self.observer.after_step()
+
+    def _snapshot(self) -> tuple:
+        c = self.c
+        rngs = [c["rng"]] if c["rngs"] is None else [c["rngs"][k] for k in self.active]
+        state = {} if self.rule is None else {k: a.copy() for k, a in self.rule.state.items()}
+        return self.stack.params.copy(), state, [(r, r.bit_generator.state) for r in rngs]
+
+    def _restore(self, snapshot, members=None) -> None:
+        """Put the stack (or those ``members`` of it) back to ``snapshot``; store them."""
+        params, state, generators = snapshot
+        members = range(len(self.active)) if members is None else members
+        for j in members:
+            self.stack.set_member(j, self.stack.member(j, params))
+            if self.rule is not None:
+                for key, stacked in self.rule.state.items():
+                    if stacked.ndim == 1 and len(stacked) == self.stack.K:
+                        stacked[j] = state[key][j]
+                    else:
+                        self.stack.set_member(j, self.stack.member(j, state[key]), stacked)
+        self._store(members)
+        return generators
+
+    def _store(self, members=None) -> None:
+        """Copy the stack's members (all, or positions ``members``) to their networks, states."""
+        members = range(len(self.active)) if members is None else list(members)
+        nets = [self.nets[k] for k in self.active]
+        self.stack.store(nets, members)
+        if self.rule is not None:
+            self.rule.store_states(members)
+
+    def train(self, epochs: int, *, progress: bool = False) -> None:
+        """Train the active members ``epochs`` epochs more, recording each epoch."""
+        bar = progress_bar(
+            range(epochs), desc="epochs", unit="epoch", disable=not progress, leave=False
+        )
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in bar:
+                    if not self.active:
+                        break
+                    self._epoch()
+        finally:
+            bar.close()
+
+    def _epoch(self) -> None:
+        epoch, snapshot = self.epoch + 1, self._snapshot()
+        try:
+            self._pass(self._orders())
+            finite = self.stack.finite_members()
+            self._store()
+            failed = [
+                j for j, k in enumerate(self.active)
+                if not (finite[j] and self.recorders[k].record(epoch))
+            ]  # fmt: skip
+        except KeyboardInterrupt:
+            # Undo the unfinished epoch so that what is kept is the completed ones.
+            for generator, state in self._restore(snapshot):
+                generator.bit_generator.state = state
+            for recorder in self.recorders:
+                recorder.truncate(sum(1 for e in recorder.epochs if e < epoch))
+            raise
+        self.epoch = epoch
+        if self.observer is not None:
+            self.observer.end_epoch([k for j, k in enumerate(self.active) if j not in failed])
+        if failed:
+            self._restore(snapshot, failed)
+            for j in failed:
+                k = self.active[j]
+                self.stopped.append(
+                    f"nets[{k}] (eta={self.c['etas'][k]}, lmbda={self.c['lmbdas'][k]}) in "
+                    f"epoch {epoch}"
+                )
+            self.drop([self.active[j] for j in failed])
+
+    def drop(self, members: Sequence[int]) -> None:
+        """Take the networks ``members`` out of the stack; their runs are over."""
+        self.active = [k for k in self.active if k not in set(members)]
+        if self.active:
+            self._build()
+
+    def history(self, k: int) -> History:
+        """Member k's record so far (with what the observer recorded of its steps)."""
+        monitors = () if self.observer is None else self.observer.monitors(k)
+        return self.recorders[k].history(monitors)
+
+    def histories(self) -> list[History]:
+        return [self.history(k) for k in range(len(self.nets))]
+
+    def interrupted(self) -> TrainingInterrupted:
+        """The error for Ctrl-C: the completed epochs, generator(s) and states to resume from."""
+        c, done = self.c, self.epoch
+        generator = c["rng"] if c["rngs"] is None else c["rngs"]
+        return TrainingInterrupted(
+            f"training of the ensemble interrupted after epoch {done}; the members' epochs "
+            f"up to {done} are kept in .history (a list, one History per member) and every "
+            f"network is at the end of epoch {done}. To resume, call train_ensemble(nets, "
+            f"data, epochs={c['epochs'] - done}, seed=exc.generator"
+            + ("" if self.sgd else ", optimizer_state=exc.optimizer_state")
+            + ") with the same other settings; it continues the run bit for bit, recording "
+            "from epoch 0 again.",
+            history=self.histories(),
+            generator=generator,
+            optimizer_state=None if self.sgd else c["states"],
+        )
+
+
 def train_ensemble(
     nets: Sequence[Network],
     data,
@@ -267,20 +486,21 @@ def train_ensemble(
     decay: str | DecayConvention | Sequence[str | DecayConvention] = "sum",
     evaluation=None,
     shuffle: bool = True,
-    seed: int | np.random.Generator | None = None,
+    seed=None,
     training_metrics: bool = True,
     progress: bool | None = None,
     blas_threads: int | None = 1,
+    optimizer=None,
+    optimizer_state: Sequence[dict] | None = None,
+    step_observer=None,
 ) -> list[History]:
-    r"""Train K networks of the same shape in place, together, on shared mini-batches.
+    r"""Train K networks of the same shape in place, together.
 
-    Each member does exactly what :func:`decaylab.train` would do with the same
-    arguments and seed (eq. 93 with its own η, λ and convention), and gets the
-    same History (up to the order of floating-point sums, about 1e-10 after a
-    few epochs), but the K members are stepped together: see the module notes.
-    Only eq. 93 is supported: there is no ``optimizer`` argument, and runs
-    with momentum, Adam + L2 or AdamW (:mod:`decaylab.optimizers`) go through
-    :func:`decaylab.train` one network at a time.
+    Each member does what :func:`decaylab.train` would do with the same
+    arguments and seed (its rule with its own η, λ and convention), and gets
+    the same History (up to the order of floating-point sums, about 1e-10
+    after a few epochs), but the K members are stepped together: see the
+    module notes.
 
     Parameters
     ----------
@@ -303,17 +523,30 @@ def train_ensemble(
     evaluation : pair (X, y), optional
         Data on which every member's cost and accuracy are recorded each epoch.
     shuffle : bool, optional
-        Reshuffle the examples every epoch (one order shared by all members),
-        or take them in the given order.
-    seed : int, numpy.random.Generator or None
-        Source of the shared shuffling order; the same seed as a separate
-        :func:`decaylab.train` run gives every member that run's batches.
+        Reshuffle the examples every epoch, or take them in the given order.
+    seed : int, numpy.random.Generator or None, or a sequence of K of them
+        One source of a shuffling order shared by all members (the same seed
+        as a separate :func:`decaylab.train` run gives every member that
+        run's batches), or one per member: member k then sees the batches of
+        ``train(..., seed=seed[k])`` (distinct Generators).
     training_metrics : bool, optional
         Record each member's training cost and accuracy each epoch.
     progress : bool or None
         Show a progress bar; by default only when standard error is a terminal.
     blas_threads : int or None, optional
         As for :func:`decaylab.train`: BLAS held to one thread by default.
+    optimizer : None, str or Rule, or a sequence of K rules of one kind
+        The update rule, as ``optimizer`` of :func:`decaylab.train` (None is
+        eq. 93); per-member rules of one class (e.g. ``Momentum`` with
+        different β, Nesterov or not for all) step together.
+    optimizer_state : sequence of K dict, optional
+        Each member's rule state (fresh when None), updated in place and left
+        at the end of the last completed epoch, for a continuation.
+    step_observer : optional
+        An object that sees every step of all members at once and adds its
+        records to their Histories (see :class:`EnsembleRun`; e.g.
+        :class:`decaylab.experiments._stacked_decomposition.StackedDecomposition`),
+        for rules whose decay is the multiplication w → d·w.
 
     Returns
     -------
@@ -321,9 +554,9 @@ def train_ensemble(
         ``histories[k]`` is member k's record, equal to that of
         ``train(nets[k], data, ..., eta=eta[k], lmbda=lmbda[k], decay=decay[k], seed=seed)``.
         A member whose weights, biases or cost become non-finite stops: its
-        network is left at the end of its last finite epoch, its History ends
-        there (``histories[k].n_epochs < epochs``), a ``RuntimeWarning`` names
-        it, and the other members carry on.
+        network (and rule state) is left at the end of its last finite epoch,
+        its History ends there (``histories[k].n_epochs < epochs``), a
+        ``RuntimeWarning`` names it, and the other members carry on.
 
     Raises
     ------
@@ -331,19 +564,16 @@ def train_ensemble(
         For bad arguments or data; no network has been changed then.
     TrainingInterrupted
         On Ctrl-C. Every network is left at the end of the last completed
-        epoch; ``.history`` is the list of the members' Histories so far and
-        ``.generator`` the shuffling generator, rewound so that
-        ``train_ensemble(nets, ..., epochs=remaining, seed=exc.generator)``
-        continues the run bit for bit (each member's record then continues in
-        the History it returns, numbered from epoch 0).
+        epoch; ``.history`` is the list of the members' Histories so far,
+        ``.generator`` the shuffling generator (or the list of the members'),
+        rewound, and ``.optimizer_state`` the members' rule states (None for
+        eq. 93), so that ``train_ensemble(nets, ..., epochs=remaining,
+        seed=exc.generator, optimizer_state=exc.optimizer_state)`` continues
+        the run bit for bit (each member's record then continues in the
+        History it returns, numbered from epoch 0).
 
     Notes
     -----
-    Every member needs the same training set and batch sequence: sharing the
-    batches is what makes one wide first-layer product possible. Members that
-    should see different shuffling orders are the same as separate runs, so
-    train them with :func:`decaylab.train` (or :func:`decaylab.sweep`).
-
     Step monitors (:func:`decaylab.train`'s ``monitors``) are not available
     here; train a member alone to monitor its steps.
 
@@ -357,151 +587,26 @@ def train_ensemble(
     >>> [round(float(h.weights.total.norm[-1]), 1) for h in histories]
     [48.8, 31.1, 3.1]
     """
-    nets = _check_nets(nets)
-    K = len(nets)
-    first = nets[0]
-    X, labels, targets = check_data(
-        data, n_inputs=first.sizes[0], n_outputs=first.sizes[-1], name="data", dtype=first.dtype
-    )
-    n = len(X)
-    epochs = check_int("epochs", epochs, minimum=0)
-    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n)
-    etas = _per_member("eta", eta, K, lambda name, v: check_real(name, v, positive=True))
-    lmbdas = _per_member("lmbda", lmbda, K, lambda name, v: check_real(name, v, nonnegative=True))
-    conventions = _per_member("decay", decay, K, _check_convention)
-    multipliers = []
-    for k, (convention, lm, e) in enumerate(zip(conventions, lmbdas, etas)):
-        try:
-            multipliers.append(convention.multiplier(lm, eta=e, n=n, n_weights=first.n_weights))
-        except ValueError as exc:
-            raise ValueError(f"member {k}: {exc}") from None
-    if evaluation is not None:
-        evaluation = check_data(
-            evaluation,
-            n_inputs=first.sizes[0],
-            n_outputs=first.sizes[-1],
-            name="evaluation",
-            dtype=first.dtype,
-        )
-    check_bool("shuffle", shuffle)
-    check_bool("training_metrics", training_metrics)
-    rng = as_generator("seed", seed)
-
-    recorders = []
-    for net, e, lm, convention, d in zip(nets, etas, lmbdas, conventions, multipliers):
-        settings = {
-            **net.settings(),
-            "n_weights": net.n_weights,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "eta": e,
-            "lmbda": lm,
-            "decay": convention.name,
-            "multiplier": d,
-            "n": n,
-            "steps_per_epoch": steps_per_epoch(n, batch_size),
-            "shuffle": shuffle,
-            "seed": seed if isinstance(seed, int) else None,
-            **run_identity(net, d, X, labels, evaluation),
-        }
-
-        def penalty(sum_of_squares, convention=convention, lm=lm, e=e, n_w=net.n_weights):
-            return convention.penalty(sum_of_squares, lm, eta=e, n=n, n_weights=n_w)
-
-        recorders.append(
-            _Recorder(net, settings, (X, labels, targets), evaluation, training_metrics, penalty)
-        )
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k, recorder in enumerate(recorders):
-            if not recorder.record(0):
-                raise ValueError(
-                    f"nets[{k}] is not finite before training; expected finite weights, "
-                    "biases and cost"
-                )
-
+    checked = check_ensemble(
+        nets, data, epochs=epochs, batch_size=batch_size, eta=eta, lmbda=lmbda, decay=decay,
+        evaluation=evaluation, shuffle=shuffle, seed=seed, training_metrics=training_metrics,
+        optimizer=optimizer, optimizer_state=optimizer_state,
+    )  # fmt: skip
     threads = check_threads(blas_threads)
-    stack = _Stack(nets, batch_size)
-    stack.set_hyperparameters(etas, multipliers)
-    frozen: dict[int, list[np.ndarray]] = {}  # diverged members, at their last finite state
-    stopped: list[str] = []
-    completed = 0
-    if progress is None:
-        progress = sys.stderr.isatty()
-    bar = progress_bar(
-        range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=False
-    )
+    run = EnsembleRun(checked, check_observer(step_observer, checked))
+    show = sys.stderr.isatty() if progress is None else progress
     try:
-        with np.errstate(over="ignore", invalid="ignore"), limit_threads(threads):
-            for epoch in bar:
-                rng_state = rng.bit_generator.state
-                start = stack.params.copy()
-                try:
-                    order = rng.permutation(n) if shuffle else None
-                    _run_epoch(stack, X, targets, order, batch_size)
-                    # A stopped member is still stepped (its columns cannot leave the
-                    # wide products) but is put back after every epoch.
-                    for k, saved in frozen.items():
-                        stack.set_member(k, saved)
-                    finite = stack.finite_members()
-                    stack.store(nets)
-                    for k in range(K):
-                        if k in frozen or (finite[k] and recorders[k].record(epoch)):
-                            continue
-                        frozen[k] = [block.copy() for block in stack.member(k, start)]
-                        stack.set_member(k, frozen[k])
-                        stack.store(nets, members=[k])
-                        stopped.append(
-                            f"nets[{k}] (eta={etas[k]}, lmbda={lmbdas[k]}) in epoch {epoch}"
-                        )
-                except KeyboardInterrupt:
-                    # Undo the unfinished epoch so that what is kept is the completed ones.
-                    stack.params[...] = start
-                    stack.store(nets)
-                    rng.bit_generator.state = rng_state
-                    for recorder in recorders:
-                        recorder.truncate(sum(1 for e in recorder.epochs if e < epoch))
-                    raise
-                completed = epoch
+        with limit_threads(threads):
+            run.train(checked["epochs"], progress=show)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(
-            f"training of the ensemble interrupted after epoch {completed}; the members' epochs "
-            f"up to {completed} are kept in .history (a list, one History per member) and every "
-            f"network is at the end of epoch {completed}. To resume, call train_ensemble(nets, "
-            f"data, epochs={epochs - completed}, seed=exc.generator) with the same other "
-            "settings; it continues the run bit for bit, recording from epoch 0 again.",
-            history=[r.history(()) for r in recorders],
-            generator=rng,
-        ) from None
-    finally:
-        bar.close()
-    if stopped:
+        raise run.interrupted() from None
+    if run.stopped:
         warnings.warn(
             "training diverged for "
-            + "; ".join(stopped)
+            + "; ".join(run.stopped)
             + ": each is left at the end of its last finite epoch, where its History ends; "
             "the other members were trained to the end",
             RuntimeWarning,
             stacklevel=2,
         )
-    return [r.history(()) for r in recorders]
-
-
-def _run_epoch(stack: _Stack, X, targets, order, batch_size: int) -> None:
-    """One pass over the shared batches, stepping every member by eq. 93."""
-    n = len(X)
-    if order is not None:
-        xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        ybuf = np.empty((batch_size, targets.shape[1]), dtype=targets.dtype)
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        k = stop - start
-        if order is not None:
-            # order is a permutation of range(n): no index is out of range, and
-            # mode="clip" gathers without an intermediate copy.
-            idx = order[start:stop]
-            xb = np.take(X, idx, axis=0, out=xbuf[:k], mode="clip")
-            yb = np.take(targets, idx, axis=0, out=ybuf[:k], mode="clip")
-        else:
-            xb, yb = X[start:stop], targets[start:stop]
-        stack.backward(xb, yb)
-        stack.sgd_step(k)
+    return run.histories()

@@ -518,6 +518,7 @@ class Backprop:
         o0, i0 = weights[0].shape[1:]
         self._weights, self._biases = weights, biases
         self._first_transposed = weights[0].reshape(K * o0, i0).T  # all members side by side
+        self._first_right = weights[0].swapaxes(-1, -2)  # (K, sizes[0], sizes[1])
         # The deeper layers' right-hand operands, forward (wᵀ) and backward (w).
         own = weights if K > 1 else [w[0] for w in weights]
         self._forward_right = [w.swapaxes(-1, -2) for w in own]
@@ -526,9 +527,10 @@ class Backprop:
         self._batches: dict[int, _Batch] = {}
 
     def _batch(self, X: np.ndarray) -> _Batch:
-        """The buffers of a batch of k = len(X) <= m examples and the steps over them, made
-        once (X only shows the layout of the batches to come)."""
-        k = len(X)
+        """The buffers of a batch of k <= m examples and the steps over them, made once
+        (X, shape (k, sizes[0]) or per member (K, k, sizes[0]), only shows the layout of
+        the batches to come)."""
+        k = X.shape[-2]
         K, batch = self.K, _Batch()
         batch.z, batch.a, batch.delta = ([buf[:k] for buf in group]
                                          for group in (self._z, self._a, self._delta))  # fmt: skip
@@ -542,8 +544,13 @@ class Backprop:
         last = len(z) - 1
         # The first layer's product, z^1 = X·[w_1; …; w_K]ᵀ: everything but X, whose
         # transpose (Fortran-ordered for a C-ordered X) is the gemm's second operand.
-        gemm, (_, right, _, _, out, trans, _, _) = prepared_matmul(z[0], X, self._first_transposed)
-        batch.first = gemm, right, out, trans
+        if X.ndim == 2:
+            gemm, (_, right, _, _, out, trans, _, _) = prepared_matmul(
+                z[0], X, self._first_transposed
+            )
+            batch.first = gemm, right, out, trans
+        else:  # each member's own batch: one product per member, batched
+            batch.first = None
         batch.forward = [
             (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
              self._activations[l], a[l])
@@ -556,11 +563,12 @@ class Backprop:
         ]  # fmt: skip
         # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
         batch.factors = [(dm[0], None)] + [(dm[l], am[l - 1]) for l in range(1, last + 1)]
-        self._batches[k] = batch
+        self._batches[k, X.ndim] = batch
         return batch
 
     def feedforward(self, X: np.ndarray) -> _Batch:
-        r"""The forward pass of the batch X, shape (k, sizes[0]), C-contiguous, k <= m.
+        r"""The forward pass of the batch X, shape (k, sizes[0]), C-contiguous, k <= m,
+        or, with K members, each member's own batch: shape (K, k, sizes[0]).
 
         z^l = a^{l−1} w^lᵀ + b^l and a^l = f(z^l) of every layer, written into
         the buffers of the returned batch (``batch.z[l]``, ``batch.a[l]``,
@@ -568,9 +576,12 @@ class Backprop:
         """
         if self.net is not None and self.net.params is not self._params:
             self._bind()
-        batch = self._batches.get(len(X)) or self._batch(X)
-        gemm, right, out, trans = batch.first
-        gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
+        batch = self._batches.get((X.shape[-2], X.ndim)) or self._batch(X)
+        if batch.first is None:  # z^1_k = X_k·w_kᵀ of each member's own batch
+            np.matmul(X, self._first_right, out=batch.z_members[0])
+        else:
+            gemm, right, out, trans = batch.first
+            gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
         z = batch.z[0]
         z += self._wide_biases[0]
         self._activations[0](z, batch.a[0])
@@ -586,7 +597,8 @@ class Backprop:
         Parameters
         ----------
         X : ndarray, shape (k, sizes[0]), k <= m, C-contiguous
-        targets : ndarray, shape (k, sizes[-1]), one-hot, shared by all members
+            Shared by all members; or each member's own batch, shape (K, k, sizes[0]).
+        targets : ndarray, shape (k, sizes[-1]) or (K, k, sizes[-1]), one-hot
         output_scale : ndarray, shape (K, 1, 1) (one network: (1, 1)), optional
             A factor for each member's δ^L, and so for every δ^l, which are
             linear in it (the ensemble's η_k/m_B).

@@ -25,7 +25,7 @@ from decaylab.network import Network
 from decaylab.optimizers import get_optimizer
 from decaylab.training import StepMonitor, train
 
-__all__ = ["AdaptiveRun", "train_until_equilibrium"]
+__all__ = ["AdaptiveRun", "train_ensemble_until_equilibrium", "train_until_equilibrium"]
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,20 @@ class AdaptiveRun:
         The detector's answer on the whole history.
     max_epochs : int
         The cap; a run that reached it without settling is not reached.
+    diverged : str or None
+        For a member of :func:`train_ensemble_until_equilibrium` that
+        diverged, what happened (its History ends at its last finite epoch).
     """
 
     history: History
     equilibrium: Equilibrium
     max_epochs: int
+    diverged: str | None = None
 
     @property
     def reached(self) -> bool:
-        """Whether the run settled before its cap."""
-        return self.equilibrium.reached
+        """Whether the run settled before its cap (and did not diverge)."""
+        return self.equilibrium.reached and self.diverged is None
 
     @property
     def epochs(self) -> int:
@@ -160,13 +164,23 @@ def train_until_equilibrium(
     cap = max_epochs or math.ceil(max_relaxations * equilibrium.relaxation_epochs)
     _check_practical(net, data, cap, equilibrium, min_epochs, explicit=max_epochs is not None)
     chunk = max(1, math.ceil(equilibrium.window / 3))
-    while history.n_epochs < cap and not (equilibrium.reached and history.n_epochs >= min_epochs):
-        first_test = max(equilibrium.start + equilibrium.window - 1, min_epochs)
-        needed = max(first_test - history.n_epochs, chunk)
-        more = min(needed, cap - history.n_epochs)
+    while (more := _more_epochs(history.n_epochs, equilibrium, cap, min_epochs, chunk)) is not None:
         history = train(net, data, epochs=more, history=history, **settings)
         equilibrium = find_equilibrium(history, **detection)
     return AdaptiveRun(history, equilibrium, cap)
+
+
+def _more_epochs(trained: int, equilibrium, cap: int, min_epochs: int, chunk: int) -> int | None:
+    """The next chunk of a run trained ``trained`` epochs; None when it is over.
+
+    Over when it reached its cap, or its equilibrium after ``min_epochs``.
+    The next chunk reaches the first epoch at which the drift test can be
+    made, and is at least ``chunk`` epochs, never past the cap.
+    """
+    if trained >= cap or (equilibrium.reached and trained >= min_epochs):
+        return None
+    first_test = max(equilibrium.start + equilibrium.window - 1, min_epochs)
+    return min(max(first_test - trained, chunk), cap - trained)
 
 
 #: The most epochs a run may be asked to need: beyond this no run finishes in practice
@@ -194,3 +208,149 @@ def _check_practical(net, data, cap: int, equilibrium, min_epochs: int, *, expli
         f"expected at most {MAX_PRACTICAL_EPOCHS:,} epochs: a larger lmbda or eta, or a "
         "smaller batch_size, shortens τ = batch_size/(eta·lmbda)"
     )
+
+
+def train_ensemble_until_equilibrium(
+    nets: Sequence[Network],
+    data,
+    *,
+    batch_size: int,
+    eta,
+    lmbda,
+    max_relaxations: float = 60.0,
+    max_epochs=None,
+    min_epochs=0,
+    decay="sum",
+    evaluation=None,
+    seed=None,
+    training_metrics: bool = False,
+    detection=None,
+    optimizer=None,
+    optimizer_state=None,
+    step_observer=None,
+) -> list[AdaptiveRun]:
+    r"""Train K networks together (:func:`decaylab.train_ensemble`), each until its equilibrium.
+
+    Member k is :func:`train_until_equilibrium` with its own arguments: it is
+    tested for equilibrium at the ends of the chunks its separate run would
+    make, and stops when its own detector says reached (after its own
+    ``min_epochs``) or at its own cap; it then leaves the stack, and its
+    network, rule state and History stay as they were at its stop. Each
+    member's History, network and stop equal its separate run's up to the
+    order of floating-point sums (about 1e-10), so a member whose drift test
+    is decided within that margin could stop a chunk apart from it.
+
+    Parameters
+    ----------
+    nets, data, batch_size, eta, lmbda, decay, evaluation, seed, optimizer, optimizer_state
+        As in :func:`decaylab.train_ensemble` (per member, or one for all);
+        every λ > 0. ``seed`` as a list gives each member its own batch order.
+    max_relaxations : float
+        Cap in units of each member's τ, > 0.
+    max_epochs, min_epochs : int or sequence of K int, optional
+        As in :func:`train_until_equilibrium`, one for all or one per member.
+    training_metrics : bool
+        Record each member's training cost and accuracy each epoch.
+    detection : mapping or sequence of K mappings, optional
+        Keyword arguments of :func:`find_equilibrium`, one for all or per member.
+    step_observer : optional
+        As in :func:`decaylab.train_ensemble`: its records cover every epoch.
+
+    Returns
+    -------
+    list of K AdaptiveRun
+        A member that diverged has ``diverged`` set and its finite epochs.
+    """
+    from decaylab.ensemble import EnsembleRun, _per_member, check_ensemble, check_observer
+
+    K = len(nets) if isinstance(nets, Sequence) else 1
+    _per_member("lmbda", lmbda, K, lambda name, v: check_real(name, v, positive=True))
+    max_relaxations = check_real("max_relaxations", max_relaxations, positive=True)
+    caps = _per_member("max_epochs", max_epochs, K, _check_cap)
+    minimums = _per_member(
+        "min_epochs", min_epochs, K, lambda name, v: check_int(name, v, minimum=0)
+    )
+    detections = _detections(detection, K)
+    checked = check_ensemble(
+        nets, data, epochs=0, batch_size=batch_size, eta=eta, lmbda=lmbda, decay=decay,
+        evaluation=evaluation, shuffle=True, seed=seed, training_metrics=training_metrics,
+        optimizer=optimizer, optimizer_state=optimizer_state,
+    )  # fmt: skip
+    run = EnsembleRun(checked, check_observer(step_observer, checked))
+    plans = [_Plan(k, run, detections[k], caps[k], minimums[k], max_relaxations) for k in range(K)]
+    for plan in plans:
+        _check_practical(checked["nets"][plan.k], data, plan.cap, plan.equilibrium,
+                         plan.min_epochs, explicit=plan.explicit)  # fmt: skip
+    run.drop([p.k for p in plans if p.next is None])
+    with np.errstate(over="ignore", invalid="ignore"):
+        while run.active:
+            run.train(min(plans[k].next for k in run.active) - run.epoch)
+            for plan in plans:
+                if plan.next is not None and plan.k not in run.active:  # diverged
+                    plan.stop(run, diverged=True)
+                elif plan.next == run.epoch:
+                    plan.test(run)
+            run.drop([p.k for p in plans if p.next is None and p.k in run.active])
+    return [plan.result(run) for plan in plans]
+
+
+def _check_cap(name: str, value):
+    return None if value is None else check_int(name, value, minimum=1)
+
+
+def _detections(detection, K: int) -> list[dict]:
+    if detection is None or isinstance(detection, Mapping):
+        return [dict(detection or {})] * K
+    detections = [dict(d or {}) for d in detection]
+    if len(detections) != K:
+        raise ValueError(
+            f"detection has {len(detections)} mapping(s); expected one for all members or one "
+            f"per member ({K})"
+        )
+    return detections
+
+
+class _Plan:
+    """One member's schedule of :func:`train_until_equilibrium`: its tests, cap and stop."""
+
+    def __init__(self, k, run, detection, cap, min_epochs, max_relaxations):
+        self.k, self.detection, self.min_epochs = k, detection, min_epochs
+        self.explicit = cap is not None
+        self.diverged: str | None = None
+        # As a separate run's chunks, which continue one Generator, record no seed.
+        run.recorders[k].settings["seed"] = None
+        self.history = run.history(k)
+        self.equilibrium = find_equilibrium(self.history, **detection)
+        self.cap = cap or math.ceil(max_relaxations * self.equilibrium.relaxation_epochs)
+        self.chunk = max(1, math.ceil(self.equilibrium.window / 3))
+        self.next: int | None = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        trained = self.history.n_epochs
+        more = _more_epochs(trained, self.equilibrium, self.cap, self.min_epochs, self.chunk)
+        self.next = None if more is None else trained + more
+
+    def _history(self, run) -> History:
+        recorder = run.recorders[self.k]
+        recorder.settings["epochs"] = len(recorder.epochs) - 1  # as the chunks' record says
+        return run.history(self.k)
+
+    def test(self, run) -> None:
+        """The test at the end of a chunk: the detector on the whole history, then the next."""
+        self.history = self._history(run)
+        self.equilibrium = find_equilibrium(self.history, **self.detection)
+        self._schedule()
+
+    def stop(self, run, *, diverged: bool) -> None:
+        self.history = self._history(run)
+        self.equilibrium = find_equilibrium(self.history, **self.detection)
+        self.next = None
+        if diverged:
+            self.diverged = (
+                f"training diverged in epoch {self.history.n_epochs + 1}; epochs "
+                f"0-{self.history.n_epochs} are kept"
+            )
+
+    def result(self, run) -> AdaptiveRun:
+        return AdaptiveRun(self.history, self.equilibrium, self.cap, self.diverged)
