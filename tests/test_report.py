@@ -255,10 +255,13 @@ def test_report_opens_with_the_notation_block(written):
     assert "- **n_w**: number of weights" in text
 
 
-def test_report_names_the_mnist_of_the_readers_run(written):
-    # Changed with the bundled MNIST: the reader's run uses real MNIST, not enlarged digits.
-    _, text = written
-    assert "the reader's 784-input run of Q5 on real MNIST (mnist5k, n = 100)" in text
+def test_report_names_the_questions_that_also_ran_on_real_mnist(written):
+    # Changed with the scans across n on real MNIST: the run line names every question
+    # whose settings name a second data set, not only Q5's reader's run.
+    result, text = written
+    expected = [f"Q{r.number}" for r in result.results if "mnist5k" in str(r.settings)]
+    assert expected
+    assert f"real MNIST (mnist5k) in {', '.join(expected)}; " in text
 
 
 @pytest.mark.slow
@@ -333,9 +336,8 @@ def test_mnist_given_replaces_the_bundled_one_in_the_readers_run(tmp_path):
     mnist = dl.Dataset(fake.train, fake.validation, fake.test, 10, "mnist")
     result = write_report(tmp_path, data=mnist, seeds=2, overrides=TINY, progress=False, workers=1)
     assert result.results[4].datasets == ["digits", "mnist", "mnist"]
-    assert "784-input run of Q5 on real MNIST (mnist, n = 100)" in result.markdown.read_text(
-        encoding="utf-8"
-    )
+    # The report's own data are MNIST: no second data set to name on the run line.
+    assert "data: mnist (n = 200 training" in result.markdown.read_text(encoding="utf-8")
 
 
 def _claim_rows(text):

@@ -511,18 +511,18 @@ def _run_all(jobs, directory: Path, *, workers: int, progress: bool):
 
 
 def _stand_in(results) -> str:
-    """Where the reader's 784-input run of Q5 ran, if Q5 is in the report."""
-    layers = [r for r in results if r.number == 5 and hasattr(r, "reader")]
-    if not layers:
-        return ""
-    layers = layers[0]
-    reader = sorted({layers.datasets[c] for c in layers.reader})
-    where = (
-        f"real MNIST ({', '.join(reader)}, n = {layers.n[layers.reader[0]]:,})"
-        if reader
-        else "nothing (no MNIST given)"
-    )
-    return f"the reader's 784-input run of Q5 on {where}; "
+    """Which questions also ran on another data set (real MNIST), named from their settings.
+
+    A record names such data under ``mnist`` (Q3's widths, Q5's reader's run) or
+    ``transfer_data`` (the scans across n of Q6 and Q7).
+    """
+    where: dict[str, list[str]] = {}
+    for result in results:
+        for key in ("mnist", "transfer_data"):
+            name = result.settings.get(key)
+            if isinstance(name, str) and name != result.settings.get("data"):
+                where.setdefault(name, []).append(f"Q{result.number}")
+    return "".join(f"real MNIST ({name}) in {', '.join(qs)}; " for name, qs in where.items())
 
 
 def _document(

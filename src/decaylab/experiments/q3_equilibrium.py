@@ -85,6 +85,7 @@ def _checked(data: Dataset, mnist, mnist_widths, mnist_n, **given) -> tuple[dict
     mnist = mnist_data(mnist)
     if mnist is None:
         return s, None
+    s["mnist"] = mnist.name
     s["mnist_widths"] = [int(h) for h in check_int_list("mnist_widths", mnist_widths)]
     s["mnist_n"] = check_int("mnist_n", mnist_n, minimum=m, maximum=mnist.train.n)
     return s, mnist
