@@ -12,6 +12,7 @@ from decaylab.experiments.pipeline import (
     estimates,
     fit_reached,
     per_layer,
+    scan_data,
     subtable,
     tabulate,
 )
@@ -125,3 +126,15 @@ def test_fit_reached_fits_only_the_runs_that_reached():
 def test_fit_reached_is_none_with_too_few_runs_or_one_size(reached):
     x = np.array([100.0, 100.0, 100.0, 1000.0, 1000.0, 1000.0])
     assert fit_reached(x, x**-0.5, np.array(reached, dtype=bool)) is None
+
+
+def test_scan_data_is_the_question_data_for_none_and_a_given_dataset_as_itself():
+    digits, other = dl.load_digits(), dl.make_teacher_student(n=50, n_inputs=4, n_classes=3, n_validation=20, seed=0)
+    assert scan_data(None, digits) is digits
+    assert scan_data(other, digits) is other
+
+
+@pytest.mark.parametrize("value", ["mnist", 3, [1, 2]])
+def test_scan_data_refuses_what_is_not_a_dataset_naming_transfer_data(value):
+    with pytest.raises(TypeError, match="transfer_data has type"):
+        scan_data(value, dl.load_digits())

@@ -31,6 +31,7 @@ __all__ = [
     "fit_row",
     "mnist_data",
     "per_layer",
+    "scan_data",
     "subtable",
     "tabulate",
 ]
@@ -90,6 +91,20 @@ def checked(data: Dataset, rules: Mapping[str, str], **given) -> dict:
     return {name: RULES[rule](name, given[name], n) for name, rule in rules.items()}
 
 
+def _given_data(name: str, value) -> Dataset:
+    """A Dataset given as itself or as "bundled" (:func:`decaylab.load_mnist`'s real MNIST)."""
+    if isinstance(value, str) and value == "bundled":
+        from decaylab.data import load_mnist
+
+        value = load_mnist()
+    if not isinstance(value, Dataset):
+        raise TypeError(
+            f"{name} has type {type(value).__name__}; expected a Dataset, 'bundled' "
+            "(real MNIST) or None"
+        )
+    return value
+
+
 def mnist_data(mnist) -> Dataset | None:
     """The MNIST a question runs on: None, "bundled" (:func:`decaylab.load_mnist`) or a Dataset.
 
@@ -102,17 +117,22 @@ def mnist_data(mnist) -> Dataset | None:
     """
     if mnist is None:
         return None
-    if isinstance(mnist, str) and mnist == "bundled":
-        from decaylab.data import load_mnist
-
-        mnist = load_mnist()
-    if not isinstance(mnist, Dataset):
-        raise TypeError(
-            f"mnist has type {type(mnist).__name__}; expected a Dataset, 'bundled' or None"
-        )
+    mnist = _given_data("mnist", mnist)
     if mnist.n_inputs != 784:
         raise ValueError(f"mnist has {mnist.n_inputs} inputs; expected MNIST's 784")
     return mnist
+
+
+def scan_data(transfer_data, data: Dataset) -> Dataset:
+    """The data of a scan across n (Q6, Q7): ``data`` for None, else as :func:`mnist_data`
+    takes it (any number of inputs).
+
+    Raises
+    ------
+    TypeError
+        When ``transfer_data`` is not None, "bundled" or a Dataset.
+    """
+    return data if transfer_data is None else _given_data("transfer_data", transfer_data)
 
 
 def counts(*, minimum: int = 1, maximum: int | None = None, **values: int) -> tuple[int, ...]:

@@ -26,7 +26,8 @@ import numpy as np
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
-from decaylab.experiments.q6_data_size import resolve_size_data, scan_data_size
+from decaylab.experiments.pipeline import scan_data
+from decaylab.experiments.q6_data_size import scan_data_size
 from decaylab.experiments.q6_record import ConventionResult
 from decaylab.experiments.q6_verdicts import (
     convention_verdict,
@@ -157,7 +158,7 @@ def convention_transfer(
     if len(set(widths)) < 2:
         raise ValueError(f"widths={widths!r} has fewer than two distinct widths; expected >= 2")
     grids = check_grids(sum_lmbdas, mean_lmbdas)
-    size_data = resolve_size_data(transfer_data, data)
+    size_data = scan_data(transfer_data, data)
     ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
     if ns and len(set(ns)) < 2:
         raise ValueError(f"ns={ns!r} has fewer than two distinct sizes; expected >= 2")

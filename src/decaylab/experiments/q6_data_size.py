@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from decaylab.data import Dataset, load_mnist
 from decaylab.experiments.best_lambda import BestLambda, find_best_lambda
 from decaylab.experiments.q6_widths import fit_or_none, validation_curves
 from decaylab.experiments.runs import RunSpec, run_table
@@ -26,7 +25,6 @@ __all__ = [
     "DataSizeScan",
     "RULES",
     "carried_loss",
-    "resolve_size_data",
     "scan_data_size",
 ]
 
@@ -128,20 +126,6 @@ class DataSizeScan:
         worst = self.worst_loss()
         shown = ", ".join(f"{rule} {value:.3f}" for rule, value in worst.items())
         return f"validation cost lost carrying λ* from n = {int(self.ns[-1])}: {shown}"
-
-
-def resolve_size_data(transfer_data, data: Dataset) -> Dataset:
-    """The data of the scan across n: real MNIST for "bundled", ``data`` for None."""
-    if transfer_data is None:
-        return data
-    if isinstance(transfer_data, str) and transfer_data == "bundled":
-        return load_mnist()
-    if not isinstance(transfer_data, Dataset):
-        raise TypeError(
-            f"transfer_data has type {type(transfer_data).__name__}; expected a Dataset, "
-            "'bundled' (real MNIST) or None (the data of the widths)"
-        )
-    return transfer_data
 
 
 def _worst(loss: np.ndarray) -> float:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from decaylab._validation import check_int, check_real
 from decaylab.data import Dataset
 from decaylab.experiments.inputs import as_seeds, check_int_list, check_positive_list, resolve_data
+from decaylab.experiments.pipeline import scan_data
 from decaylab.experiments.q7_factors import RULES
-from decaylab.experiments.q7_transfer import resolve_transfer_data
 
 __all__ = ["ETAS", "checked", "record_settings"]
 
@@ -70,7 +70,7 @@ def checked(given: dict) -> dict:
     """
     c = dict(given)
     data = c["data"] = resolve_data(c["data"])
-    c["transfer_data"] = resolve_transfer_data(c["transfer_data"], data)
+    c["transfer_data"] = scan_data(c["transfer_data"], data)
     c["hidden"] = check_int("hidden", c["hidden"], minimum=1)
     c["rules"], c["eta"] = _check_rules(c["rules"]), _check_etas(c["eta"])
     c["beta"] = check_real("beta", c["beta"], nonnegative=True)

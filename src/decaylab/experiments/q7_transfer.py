@@ -17,14 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from decaylab.conventions import get_convention
-from decaylab.data import Dataset, load_mnist
+from decaylab.data import Dataset
 from decaylab.experiments.best_lambda import find_best_lambda
 from decaylab.experiments.runs import RunSpec, run_table
 
 __all__ = [
     "TRANSFER_RULES",
     "loss_side",
-    "resolve_transfer_data",
     "slope_side",
     "transfer_claim",
     "transfer_scan",
@@ -105,20 +104,6 @@ def transfer_claim(losses: dict, fit, *, margin: float = 0.02) -> str:
     if slope == loss == TRANSFER_RULES[1]:
         return "does not hold"
     return "undecided"
-
-
-def resolve_transfer_data(transfer_data, data: Dataset) -> Dataset:
-    """The scan's data: ``data`` (None), the bundled MNIST ("bundled") or a Dataset."""
-    if transfer_data is None:
-        return data
-    if isinstance(transfer_data, str) and transfer_data == "bundled":
-        return load_mnist()
-    if not isinstance(transfer_data, Dataset):
-        raise TypeError(
-            f"transfer_data has type {type(transfer_data).__name__}; expected a Dataset, "
-            "'bundled' or None"
-        )
-    return transfer_data
 
 
 def _scores(outcome, average_epochs: int) -> tuple[float, float]:
