@@ -129,7 +129,10 @@ def test_fit_reached_is_none_with_too_few_runs_or_one_size(reached):
 
 
 def test_scan_data_is_the_question_data_for_none_and_a_given_dataset_as_itself():
-    digits, other = dl.load_digits(), dl.make_teacher_student(n=50, n_inputs=4, n_classes=3, n_validation=20, seed=0)
+    digits, other = (
+        dl.load_digits(),
+        dl.make_teacher_student(n=50, n_inputs=4, n_classes=3, n_validation=20, seed=0),
+    )
     assert scan_data(None, digits) is digits
     assert scan_data(other, digits) is other
 
