@@ -30,21 +30,23 @@ def mnist():
     return dl.load_mnist()
 
 
+#: A small Q6: two widths, three sizes n, four λ of the scan across n, two seeds.
+SMALL = dict(
+    widths=(4, 8),
+    sum_lmbdas=(0.5, 2.0, 8.0),
+    mean_lmbdas=(150.0, 600.0, 2400.0),
+    epochs=2,
+    average_epochs=2,
+    ns=(100, 200, 400),
+    transfer_hidden=8,
+    transfer_lmbdas=(0.1, 1.0, 10.0, 100.0),
+    seeds=2,
+)
+
+
 @pytest.fixture(scope="module")
 def record(digits):
-    return dl.convention_transfer(
-        digits,
-        widths=(4, 8),
-        sum_lmbdas=(0.5, 2.0, 8.0),
-        mean_lmbdas=(150.0, 600.0, 2400.0),
-        epochs=2,
-        average_epochs=2,
-        ns=(100, 200, 400),
-        transfer_hidden=8,
-        transfer_lmbdas=(0.1, 1.0, 10.0, 100.0),
-        transfer_epochs=3,
-        seeds=2,
-    )
+    return dl.convention_transfer(digits, **SMALL, transfer_epochs=3)
 
 
 def _fit(slope, spread=0.02):
@@ -211,19 +213,7 @@ def test_bad_scan_settings_name_the_argument(kwargs, error, match):
 
 def test_a_checkpoint_reads_the_same_lambda_star_as_a_shorter_scan(record, digits):
     # The record trains 3 epochs; its checkpoint at 2 must match a scan of 2 epochs.
-    shorter = dl.convention_transfer(
-        digits,
-        widths=(4, 8),
-        sum_lmbdas=(0.5, 2.0, 8.0),
-        mean_lmbdas=(150.0, 600.0, 2400.0),
-        epochs=2,
-        average_epochs=2,
-        ns=(100, 200, 400),
-        transfer_hidden=8,
-        transfer_lmbdas=(0.1, 1.0, 10.0, 100.0),
-        transfer_epochs=2,
-        seeds=2,
-    )
+    shorter = dl.convention_transfer(digits, **SMALL, transfer_epochs=2)
     fit, interior = record.size_scan.checkpoints[2]
     assert (fit.exponent, interior) == (
         pytest.approx(shorter.n_fit.exponent, rel=1e-9),
