@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 from decaylab import experiments  # noqa: E402
+from small_data import small_digits  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -25,17 +26,6 @@ def load(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def small_digits():
-    data = dl.load_digits()
-    return dl.Dataset(
-        dl.Split(data.train.X[:200], data.train.y[:200]),
-        dl.Split(data.validation.X[:100], data.validation.y[:100]),
-        data.test,
-        10,
-        "small digits",
-    )
 
 
 # (script, small settings, expected record type)
@@ -103,7 +93,7 @@ def test_every_registered_question_has_an_example_script_run_here(slug):
 def test_example_main_returns_its_record_and_saves_its_figure(name, settings, kind, tmp_path):
     options = dict(settings)
     if name != "q5_layers":
-        options["data"] = small_digits()
+        options["data"] = small_digits(200, 100)
     figure = tmp_path / f"{name}.png"
     result = load(name).main(figure=str(figure), **options)
     assert isinstance(result, kind)
@@ -113,7 +103,12 @@ def test_example_main_returns_its_record_and_saves_its_figure(name, settings, ki
 
 def test_q2_example_exact_factor_matches_hand_computation():
     result = load("q2_factor").main(
-        etas=(0.5,), lmbdas=(5.0,), batch_sizes=(10,), seeds=1, figure=None, data=small_digits()
+        etas=(0.5,),
+        lmbdas=(5.0,),
+        batch_sizes=(10,),
+        seeds=1,
+        figure=None,
+        data=small_digits(200, 100),
     )
     assert result.exact[0] == pytest.approx((1 - 0.5 * 5.0 / 200) ** 20)
 
@@ -127,7 +122,7 @@ def test_q3_example_fits_over_every_run():
         ns=(),
         batch_sizes=(),
         figure=None,
-        data=small_digits(),
+        data=small_digits(200, 100),
     )
     assert result.fit.n_points == 6
     assert np.all(np.isfinite(result.equilibrium_rms))

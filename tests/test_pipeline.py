@@ -17,24 +17,13 @@ from decaylab.experiments.pipeline import (
     tabulate,
 )
 from decaylab.experiments.runs import RunSpec
-
-
-def small_digits():
-    data = dl.load_digits()
-    return dl.Dataset(
-        dl.Split(data.train.X[:60], data.train.y[:60]),
-        dl.Split(data.validation.X[:30], data.validation.y[:30]),
-        data.test,
-        10,
-        "small digits",
-    )
-
+from small_data import small_digits
 
 RULES = {"eta": "positive", "batch_size": "batch", "lmbdas": "positives?", "seeds": "seeds"}
 
 
 def test_checked_returns_the_settings_in_the_rules_order_as_checked_values():
-    s = checked(small_digits(), RULES, seeds=2, lmbdas=[1, 2.5], batch_size=10, eta=1)
+    s = checked(small_digits(60, 30), RULES, seeds=2, lmbdas=[1, 2.5], batch_size=10, eta=1)
     assert list(s.items()) == [("eta", 1.0), ("batch_size", 10), ("lmbdas", (1.0, 2.5)),
                                ("seeds", (0, 1))]  # fmt: skip
 
@@ -52,16 +41,16 @@ def test_checked_returns_the_settings_in_the_rules_order_as_checked_values():
 def test_checked_names_the_setting_that_breaks_its_rule(given, match):
     settings = {"eta": 0.5, "batch_size": 10, "lmbdas": (), "seeds": 1} | given
     with pytest.raises((ValueError, TypeError), match=match):
-        checked(small_digits(), RULES, **settings)
+        checked(small_digits(60, 30), RULES, **settings)
 
 
 def test_an_empty_optional_sequence_skips_its_sweep():
-    s = checked(small_digits(), RULES, eta=0.5, batch_size=10, lmbdas=[], seeds=1)
+    s = checked(small_digits(60, 30), RULES, eta=0.5, batch_size=10, lmbdas=[], seeds=1)
     assert s["lmbdas"] == ()
 
 
 def test_echo_starts_with_the_data_and_lists_tuples():
-    assert echo(small_digits(), widths=(4, 8), eta=0.5) == {
+    assert echo(small_digits(60, 30), widths=(4, 8), eta=0.5) == {
         "data": "small digits", "n": 60, "widths": [4, 8], "eta": 0.5,
     }  # fmt: skip
 
@@ -79,7 +68,7 @@ def counted():
 
     other = RunSpec((64, 4, 10), "large", 0, 1, 10, 0.5, 1.0, evaluate=False)
     conditions = [("a", SPEC), ("b", other), ("a again", SPEC)]
-    return tabulate(conditions, [3, 4], small_digits(), measure), calls
+    return tabulate(conditions, [3, 4], small_digits(60, 30), measure), calls
 
 
 def test_tabulate_trains_equal_conditions_once(counted):

@@ -10,7 +10,6 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-import decaylab as dl  # noqa: E402
 from decaylab.cli import main  # noqa: E402
 from decaylab.experiments.claims import STATEMENTS  # noqa: E402
 from decaylab.experiments.registry import (  # noqa: E402
@@ -20,6 +19,7 @@ from decaylab.experiments.registry import (  # noqa: E402
     TrainingSizes,
 )
 from decaylab.report import write_report  # noqa: E402
+from small_data import small_digits  # noqa: E402
 from toy_question import STATEMENT, TOY  # noqa: E402
 
 
@@ -28,17 +28,6 @@ def toy():
     EXPERIMENTS.register(TOY)
     yield TOY
     EXPERIMENTS.unregister(TOY.slug)
-
-
-def small_digits():
-    data = dl.load_digits()
-    return dl.Dataset(
-        dl.Split(data.train.X[:100], data.train.y[:100]),
-        dl.Split(data.validation.X[:50], data.validation.y[:50]),
-        data.test,
-        10,
-        "small digits",
-    )
 
 
 def test_the_registry_lists_the_questions_in_order():
@@ -86,7 +75,7 @@ def test_training_sizes_are_fractions_of_n(fractions, n, sizes):
 
 
 def test_a_toy_question_appears_in_the_report_and_the_claims_table(toy, tmp_path):
-    report = write_report(tmp_path, data=small_digits(), quick=True, only="q8", workers=1)
+    report = write_report(tmp_path, data=small_digits(100, 50), quick=True, only="q8", workers=1)
     text = report.markdown.read_text(encoding="utf-8")
     assert re.findall(r"^## Q(\d+)\. ", text, flags=re.M) == ["8"]
     table = text.split("## The claims, answered")[1].split("\n\n")[1]

@@ -21,6 +21,7 @@ from decaylab.report import (  # noqa: E402
     markdown_table,
     write_report,
 )
+from small_data import small_digits  # noqa: E402
 
 TINY = {
     "q1_dominance": {"lmbdas": (0.1, 5.0), "epochs": 2, "first_epochs": 1, "hidden": 6},
@@ -58,22 +59,11 @@ TINY = {
 }
 
 
-def small_digits():
-    data = dl.load_digits()
-    return dl.Dataset(
-        dl.Split(data.train.X[:200], data.train.y[:200]),
-        dl.Split(data.validation.X[:100], data.validation.y[:100]),
-        data.test,
-        10,
-        "small digits",
-    )
-
-
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     result = write_report(
-        out, data=small_digits(), seeds=2, overrides=TINY, progress=False, workers=1
+        out, data=small_digits(200, 100), seeds=2, overrides=TINY, progress=False, workers=1
     )
     return result, (out / "report.md").read_text(encoding="utf-8")
 
@@ -216,7 +206,7 @@ def test_results_json_and_the_run_line_record_what_reproduces_the_bits(written):
 def test_worker_processes_give_the_serial_records(written, tmp_path):
     serial, _ = written
     parallel = write_report(
-        tmp_path, data=small_digits(), seeds=2, overrides=TINY, progress=False, workers=2
+        tmp_path, data=small_digits(200, 100), seeds=2, overrides=TINY, progress=False, workers=2
     )
     assert parallel.json.read_text(encoding="utf-8") == serial.json.read_text(encoding="utf-8")
 
@@ -238,7 +228,7 @@ def test_default_workers_are_the_usable_cores_at_most_one_per_experiment(
     monkeypatch.setattr(report_module, "_executor", executor)
     monkeypatch.setattr(report_module, "usable_cores", lambda: cores)
     with pytest.raises(_Asked):
-        write_report(tmp_path, data=small_digits(), progress=False)
+        write_report(tmp_path, data=small_digits(200, 100), progress=False)
     assert seen == [expected]
 
 
@@ -269,7 +259,12 @@ def test_diverged_runs_are_listed_in_the_report(tmp_path):
     overrides = {slug: dict(kwargs) for slug, kwargs in TINY.items()}
     overrides["q1_dominance"].update(eta=1e300, lmbdas=(1e-300,), inits=("large",))
     result = write_report(
-        tmp_path, data=small_digits(), seeds=1, overrides=overrides, progress=False, workers=1
+        tmp_path,
+        data=small_digits(200, 100),
+        seeds=1,
+        overrides=overrides,
+        progress=False,
+        workers=1,
     )
     text = result.markdown.read_text(encoding="utf-8")
     section = text.split("## Q1. ")[1].split("## Q2. ")[0]
@@ -414,7 +409,7 @@ def test_ctrl_c_during_a_report_leaves_the_old_one_intact(tmp_path, fake_runs):
     before = _old_report(out)
     fake_runs["stop_at"] = "q3_equilibrium"
     with pytest.raises(KeyboardInterrupt):
-        write_report(out, data=small_digits(), progress=False, workers=1)
+        write_report(out, data=small_digits(200, 100), progress=False, workers=1)
     assert {p.name: p.read_text() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
 
@@ -422,7 +417,7 @@ def test_ctrl_c_during_a_report_leaves_the_old_one_intact(tmp_path, fake_runs):
 def test_a_finished_report_replaces_the_old_one_whole_and_keeps_other_files(tmp_path, fake_runs):
     out = tmp_path / "report"
     _old_report(out)
-    write_report(out, data=small_digits(), progress=False, workers=1)
+    write_report(out, data=small_digits(200, 100), progress=False, workers=1)
     files = {p.name: p.read_text() for p in out.iterdir()}
     assert files["report.md"] == "new report" and files["q1_dominance.png"] == "new figure"
     assert files["notes.txt"] == "old notes.txt"
@@ -439,7 +434,9 @@ def _a_file(tmp_path, below: str = ""):
 )
 def test_a_bad_out_is_refused_before_any_experiment_runs(tmp_path, fake_runs, below, message):
     with pytest.raises(ValueError, match=message):
-        write_report(_a_file(tmp_path, below), data=small_digits(), progress=False, workers=1)
+        write_report(
+            _a_file(tmp_path, below), data=small_digits(200, 100), progress=False, workers=1
+        )
     assert fake_runs["runs"] == 0
 
 
@@ -448,7 +445,7 @@ def test_a_misspelt_override_is_refused_before_any_experiment_runs(tmp_path, fak
     with pytest.raises(
         ValueError, match=r"overrides\['q7_optimizers'\] has the keys \['timescale'\]"
     ):
-        write_report(tmp_path / "r", data=small_digits(), overrides=overrides, workers=1)
+        write_report(tmp_path / "r", data=small_digits(200, 100), overrides=overrides, workers=1)
     assert fake_runs["runs"] == 0
 
 

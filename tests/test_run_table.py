@@ -7,18 +7,7 @@ import pytest
 
 import decaylab as dl
 from decaylab.experiments.runs import RunSpec, run_one, run_table
-
-
-def small_digits():
-    data = dl.load_digits()
-    return dl.Dataset(
-        dl.Split(data.train.X[:100], data.train.y[:100]),
-        dl.Split(data.validation.X[:50], data.validation.y[:50]),
-        data.test,
-        10,
-        "small digits",
-    )
-
+from small_data import small_digits
 
 CONDITIONS = {
     "λ = 0": RunSpec((64, 6, 10), "scaled", 0, 2, 10, 0.5, 0.0),
@@ -30,7 +19,7 @@ CONDITIONS = {
 @pytest.fixture(scope="module")
 def table():
     measure = {"final_norm": lambda o: o.history.weights.total.norm[-1]}
-    return run_table(CONDITIONS, [3, 4], small_digits(), measure)
+    return run_table(CONDITIONS, [3, 4], small_digits(100, 50), measure)
 
 
 def test_rows_are_one_per_condition_and_seed_in_order(table):
@@ -43,7 +32,7 @@ def test_rows_are_one_per_condition_and_seed_in_order(table):
 def test_a_column_holds_each_runs_measurement(table, c, label):
     from dataclasses import replace
 
-    data = small_digits()
+    data = small_digits(100, 50)
     # Each run alone, by hand.
     expected = [
         run_one(replace(CONDITIONS[label], seed=s), data).history.weights.total.norm[-1]
@@ -53,7 +42,7 @@ def test_a_column_holds_each_runs_measurement(table, c, label):
 
 
 def test_a_rule_in_the_spec_trains_under_that_rule():
-    data = small_digits()
+    data = small_digits(100, 50)
     outcome = run_one(replace_seed(CONDITIONS["AdamW"], 1), data)
     net_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(1).spawn(2))
     net = dl.Network([64, 6, 10], init="scaled", seed=net_rng)
