@@ -64,6 +64,31 @@ def _check_decay(name: str, grid, eta: float, scale: float, n: int) -> None:
         )
 
 
+def _check_size_scan(ns, transfer_lmbdas, batch_size, size_data: Dataset):
+    """The sizes n (sorted, at least two distinct) and the λ grid (at least 3) of the scan."""
+    ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
+    if ns and len(set(ns)) < 2:
+        raise ValueError(f"ns={ns!r} has fewer than two distinct sizes; expected >= 2")
+    for i, n in enumerate(ns):
+        check_int(f"ns[{i}]", n, minimum=batch_size, maximum=size_data.train.n)
+    size_grid = np.array(sorted(check_positive_list("transfer_lmbdas", transfer_lmbdas)))
+    if size_grid.size < 3:
+        raise ValueError(f"transfer_lmbdas has {size_grid.size} values; expected at least 3")
+    return ns, size_grid
+
+
+def _checkpoints(transfer_checkpoints, average_epochs: int, transfer_epochs: int) -> list[int]:
+    """The shorter training lengths λ* is also read at (a third and two thirds by default)."""
+    if transfer_checkpoints is None:
+        given = {transfer_epochs // 3, 2 * transfer_epochs // 3}
+    elif len(transfer_checkpoints):
+        given = set(check_int_list("transfer_checkpoints", transfer_checkpoints))
+    else:
+        given = set()
+    # A checkpoint needs average_epochs epochs before it and lies before the end.
+    return sorted(given & set(range(average_epochs, transfer_epochs)))
+
+
 def convention_transfer(
     data=None,
     *,
@@ -159,14 +184,7 @@ def convention_transfer(
         raise ValueError(f"widths={widths!r} has fewer than two distinct widths; expected >= 2")
     grids = check_grids(sum_lmbdas, mean_lmbdas)
     size_data = scan_data(transfer_data, data)
-    ns = tuple(sorted(check_int_list("ns", ns, minimum=batch_size))) if len(ns) else ()
-    if ns and len(set(ns)) < 2:
-        raise ValueError(f"ns={ns!r} has fewer than two distinct sizes; expected >= 2")
-    for i, n in enumerate(ns):
-        check_int(f"ns[{i}]", n, minimum=batch_size, maximum=size_data.train.n)
-    size_grid = np.array(sorted(check_positive_list("transfer_lmbdas", transfer_lmbdas)))
-    if size_grid.size < 3:
-        raise ValueError(f"transfer_lmbdas has {size_grid.size} values; expected at least 3")
+    ns, size_grid = _check_size_scan(ns, transfer_lmbdas, batch_size, size_data)
     if init not in ("large", "scaled"):
         raise ValueError(f"init={init!r} is not recognised; expected 'large' or 'scaled'")
     eta = check_real("eta", eta, positive=True)
@@ -176,16 +194,7 @@ def convention_transfer(
     average_epochs = check_int(
         "average_epochs", average_epochs, minimum=1, maximum=min(epochs, transfer_epochs)
     )
-    if transfer_checkpoints is None:
-        transfer_checkpoints = {transfer_epochs // 3, 2 * transfer_epochs // 3}
-    else:
-        transfer_checkpoints = (
-            set(check_int_list("transfer_checkpoints", transfer_checkpoints))
-            if len(transfer_checkpoints)
-            else set()
-        )
-    # A checkpoint needs average_epochs epochs before it and lies before the end.
-    checkpoints = sorted(transfer_checkpoints & set(range(average_epochs, transfer_epochs)))
+    checkpoints = _checkpoints(transfer_checkpoints, average_epochs, transfer_epochs)
     settings = {
         "data": data.name,
         "n": data.train.n,
