@@ -78,6 +78,43 @@ PREDICTION = (
 )
 
 
+def _factors_and_equilibria(c: dict, progress: bool):
+    """Parts 1 and 2 on the question's data: the first-epoch factors at the factor
+    timescale and the equilibria at each timescale, per rule; and the runs that diverged."""
+    rules, etas, seeds, sizes = c["rules"], c["eta"], c["seeds"], c["sizes"]
+    diverged: list[str] = []
+    bar = progress_bar(
+        total=len(rules) * len(seeds) * (1 + len(c["timescales"])),
+        desc="Q7 optimizers",
+        unit="run",
+        disable=not progress,
+        leave=False,
+    )
+
+    def run(*args, **options):
+        outcome = run_rule(*args, **options)
+        bar.update()
+        return outcome
+
+    def note(message, rule):
+        if message is not None:
+            diverged.append(f"{RULES[rule]}: {message.split(';')[0]}")
+
+    def lmbda_of(rule, tau):
+        return lmbda_for(rule, tau, eta=etas[rule], batch_size=c["batch_size"], beta=c["beta"])
+
+    common = {"etas": etas, "beta": c["beta"], "batch_size": c["batch_size"]}
+    factor_lmbda = {r: lmbda_of(r, c["factor_timescale"]) for r in rules}
+    factors = first_epoch_factors(run, note, sizes, seeds, c["data"].train, factor_lmbda, **common)
+    eq_lmbda = {r: np.array([lmbda_of(r, tau) for tau in c["timescales"]]) for r in rules}
+    eq_split = subset(c["data"].train, c["equilibrium_n"])
+    eq = equilibria(
+        run, note, sizes, seeds, eq_split, eq_lmbda, max_relaxations=c["max_relaxations"], **common
+    )
+    bar.close()
+    return factor_lmbda, factors, eq_lmbda, eq, diverged
+
+
 def optimizer_comparison(
     data=None,
     *,
@@ -176,37 +213,8 @@ def optimizer_comparison(
     inside the grid.
     """
     c = checked(dict(locals()))
-    rules, etas, seeds, sizes = c["rules"], c["eta"], c["seeds"], c["sizes"]
-    diverged: list[str] = []
-    bar = progress_bar(
-        total=len(rules) * len(seeds) * (1 + len(c["timescales"])),
-        desc="Q7 optimizers",
-        unit="run",
-        disable=not progress,
-        leave=False,
-    )
-
-    def run(*args, **options):
-        outcome = run_rule(*args, **options)
-        bar.update()
-        return outcome
-
-    def note(message, rule):
-        if message is not None:
-            diverged.append(f"{RULES[rule]}: {message.split(';')[0]}")
-
-    def lmbda_of(rule, tau):
-        return lmbda_for(rule, tau, eta=etas[rule], batch_size=c["batch_size"], beta=c["beta"])
-
-    common = {"etas": etas, "beta": c["beta"], "batch_size": c["batch_size"]}
-    factor_lmbda = {r: lmbda_of(r, c["factor_timescale"]) for r in rules}
-    factors = first_epoch_factors(run, note, sizes, seeds, c["data"].train, factor_lmbda, **common)
-    eq_lmbda = {r: np.array([lmbda_of(r, tau) for tau in c["timescales"]]) for r in rules}
-    eq_split = subset(c["data"].train, c["equilibrium_n"])
-    eq = equilibria(
-        run, note, sizes, seeds, eq_split, eq_lmbda, max_relaxations=c["max_relaxations"], **common
-    )
-    bar.close()
+    rules, etas = c["rules"], c["eta"]
+    factor_lmbda, factors, eq_lmbda, eq, diverged = _factors_and_equilibria(c, progress)
     transfer = transfer_scan(
         c["transfer_data"],
         **{k: c[k] for k in ("hidden", "ns", "average_epochs", "seeds", "confidence")},
