@@ -282,6 +282,13 @@ def test_seeds_option_applies_to_every_experiment(quick):
     assert all(kwargs["seeds"] == 4 for kwargs in settings.values())
 
 
+def test_seeds_option_replaces_the_seeds_of_secondary_scans():
+    # The full preset fixes Q6's scan across n at two seeds; --seeds K sets them all to K.
+    data = dl.load_digits()
+    assert experiment_settings(data)["q6_conventions"]["transfer_seeds"] == 2
+    assert "transfer_seeds" not in experiment_settings(data, seeds=4)["q6_conventions"]
+
+
 def test_quick_settings_are_smaller_than_full_ones():
     data = dl.load_digits()
     quick = experiment_settings(data, quick=True)

@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="K",
         default=None,
-        help="seeds per configuration for every experiment (default: each experiment's own)",
+        help="seeds per configuration for every experiment and every scan in it "
+        "(default: each experiment's own)",
     )
     report.add_argument(
         "--workers",

@@ -110,7 +110,10 @@ def experiment_settings(
         Smaller sweeps, fewer epochs and seeds: a check that runs in under a
         minute, with wide uncertainties.
     seeds : int, optional
-        Number of seeds for every experiment, instead of each one's default.
+        Number of seeds for every experiment, instead of each one's default;
+        it also replaces a preset's seeds of a secondary scan (a key ending in
+        ``_seeds``, such as question 6's ``transfer_seeds``), which then
+        follow ``seeds``.
     only : str or list, optional
         The experiments to include (see :meth:`Registry.select`); all by default.
 
@@ -123,6 +126,8 @@ def experiment_settings(
     if seeds is not None:
         seeds = check_int("seeds", seeds, minimum=1)
         for kwargs in settings.values():
+            for key in [k for k in kwargs if k.endswith("_seeds")]:
+                del kwargs[key]
             kwargs["seeds"] = seeds
     return settings
 
