@@ -54,6 +54,7 @@ class Stack:
         self._grads = [self._form(np.empty_like(w)) for w in self.weights]
         self.rest: np.ndarray | None = None  # R = d·w − w′ of every step, on demand
         self._plans: dict[tuple, tuple] = {}  # sgd_step's calls by batch length and layout
+        self.eq93 = False  # until set_hyperparameters
         # Every member's weights of a layer as one row, so that its decay multiplier
         # broadcasts along a contiguous row (about twice as fast as over a (K, o, i) block).
         self._rows = [w.reshape(K, -1) for w in self.weights]
@@ -103,6 +104,7 @@ class Stack:
         self._etas = np.array(etas, dtype=np.float64)
         self._scales: dict[int, np.ndarray] = {}
         self._plans.clear()
+        self.eq93 = True  # stepped by sgd_step, which can keep each step's rest (keep_rest)
         # One d for all members (a sweep over seeds or η) decays inside the first layer's
         # product, as a separate run does, instead of in a pass of its own.
         same = len(set(multipliers)) == 1
@@ -146,7 +148,11 @@ class Stack:
         """
         if self.rest is None:
             self.rest = np.empty(self.K * self.n_weights, dtype=self.params.dtype)
-            weights, _ = self._layers(self.rest, self._shapes)
+            # A buffer laid out like params whose weights are the rest: its layers' views.
+            flat = np.empty_like(self.params)
+            flat[: len(self.rest)] = 0.0
+            weights, _ = self._layers(flat, self._shapes)
+            self.rest = flat[: len(self.rest)]
             self._grads = [self._form(w) for w in weights]
             self._plans.clear()
         return self.rest
