@@ -51,7 +51,12 @@ class Stack:
         self.weights, self.biases = self._layers(self.params, shapes)
         # The member form of each layer: (K, o, i) blocks, or one member's plain matrices.
         self._form = (lambda a: a) if K > 1 else (lambda a: a[0])
-        self._grads = [self._form(np.empty_like(w)) for w in self.weights]
+        # The layers' gradient terms (η_k/m_B)·δᵀa, in one buffer laid out like the weights,
+        # so that the layers stepped through it are decayed and subtracted by one call each.
+        self._grad_flat = np.empty(K * first.n_weights, dtype=first.dtype)
+        self._grads = [
+            self._form(w) for w in self._layers(self._grad_flat, shapes, biases=False)[0]
+        ]
         self.rest: np.ndarray | None = None  # R = d·w − w′ of every step, on demand
         self._plans: dict[tuple, tuple] = {}  # sgd_step's calls by batch length and layout
         self.eq93 = False  # until set_hyperparameters
@@ -70,11 +75,14 @@ class Stack:
         self.grad: np.ndarray | None = None  # Σ_x ∂C_x/∂θ, laid out like params, on demand
         self.load(nets)
 
-    def _layers(self, flat, shapes):
-        weights, biases, start = [], [], 0
+    def _layers(self, flat, shapes, *, biases=True):
+        weights, start = [], 0
         for o, i in shapes:
             weights.append(flat[start : start + self.K * o * i].reshape(self.K, o, i))
             start += self.K * o * i
+        if not biases:
+            return weights, []
+        biases = []
         for o, _ in shapes:
             biases.append(flat[start : start + self.K * o].reshape(self.K, o))
             start += self.K * o
@@ -147,13 +155,7 @@ class Stack:
         it. The weights are stepped with the same operations as without it.
         """
         if self.rest is None:
-            self.rest = np.empty(self.K * self.n_weights, dtype=self.params.dtype)
-            # A buffer laid out like params whose weights are the rest: its layers' views.
-            flat = np.empty_like(self.params)
-            flat[: len(self.rest)] = 0.0
-            weights, _ = self._layers(flat, self._shapes)
-            self.rest = flat[: len(self.rest)]
-            self._grads = [self._form(w) for w in weights]
+            self.rest = self._grad_flat
             self._plans.clear()
         return self.rest
 
@@ -186,41 +188,69 @@ class Stack:
 
         Every operand but the batch's inputs is a view of the stack's or the
         pass's buffers, fixed for the layout, so this runs once per batch length.
+        The layers stepped through the gradient buffer, when they are the last
+        ones (as they are unless a deeper layer is fused), are decayed and
+        subtracted together: the same arithmetic, element by element, in two calls.
         """
         ones = self.backprop.ones[:batch_length]
         gemv = _GEMV[self.params.dtype]
         # b ← b − Σ_rows δ: gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)
         calls = [(gemv, (-1.0, d.T, ones, 1.0, b, 0, 1, 0, 1, 0, 1))
                  for b, d in zip(self.wide_biases, batch.delta)]  # fmt: skip
-        for l in range(1, len(self._shapes)):
-            calls += self._layer_calls(l, *batch.factors[l])
         delta, inputs = batch.factors[0]
+        fused = [self.K > 1 and rows.shape[1] >= _FUSED_SIZE for rows in self._rows]
+        fused[0] = fused[0] or inputs.ndim == 2  # a shared batch's wide product
+        through = [l for l, f in enumerate(fused) if not f]  # through the gradient buffer
+        merged = bool(through) and through == list(range(through[0], len(fused)))
+        for l in range(1, len(self._shapes)):
+            if fused[l]:
+                before, gemms, after = self._fused(l, *batch.factors[l])
+                calls += before + gemms + after
+            else:
+                calls += self._unfused(l, *batch.factors[l], merged)
+        if merged:
+            start = sum(self._rows[l].size for l in range(through[0]))
+            calls += self._decay_and_subtract(slice(start, None), self._decay_of(through))
         if inputs.ndim == 2:
             first = self._shared_first(batch.delta[0].T, inputs)
+        elif fused[0]:
+            first = self._own_fused_first(delta)
         else:
-            first = self._own_first(delta)
+            (product, (left, _, out)), *own = self._unfused(0, delta, None, merged)
+
+            def first(X):
+                product(left, X, out)
+                for call, arguments in own:
+                    call(*arguments)
+
         plan = self._plans[batch_length, inputs.ndim] = (first, calls)
         return plan
 
-    def _decay(self, l: int):
-        """Layer l's decay multiplier: a float when all members share it, else per element."""
-        return self._decay_rows[l] if self._common_multiplier is None else self._common_multiplier
+    def _decay_of(self, layers):
+        """The decay multiplier of ``layers``: a float when all members share it, else an
+        array with member k's d at each of its weights, laid out like those layers."""
+        if self._common_multiplier is not None:
+            return self._common_multiplier
+        return np.concatenate([self._decay_rows[l].reshape(-1) for l in layers])
 
-    def _layer_calls(self, l: int, delta_members, inputs) -> list[tuple]:
-        """The calls that step deeper layer l from its fixed factors (δ^l, a^{l−1})."""
-        if self.K > 1 and self._rows[l].shape[1] >= _FUSED_SIZE:
-            before, gemms, after = self._fused(l, delta_members, inputs)
-            return before + gemms + after
-        return self._unfused(l, delta_members, inputs)
+    def _decay_and_subtract(self, part, decay) -> list[tuple]:
+        """w ← d·w (unless d = 1), then w ← w − (η/m_B)·δᵀa, over ``part`` of the weights."""
+        weights, grad = self.params[: len(self._grad_flat)][part], self._grad_flat[part]
+        calls = (
+            []
+            if isinstance(decay, float) and decay == 1.0
+            else [(np.multiply, (weights, decay, weights))]
+        )
+        return calls + [(np.subtract, (weights, grad, weights))]
 
-    def _unfused(self, l: int, delta_members, inputs) -> list[tuple]:
-        """grad ← δᵀa (one batched product), w ← d·w (unless d = 1), w ← w − grad."""
-        rows, decay, grad = self._rows[l], self._decay(l), self._grads[l]
-        calls = [(np.matmul, (delta_members.swapaxes(-1, -2), inputs, grad))]
-        if not (isinstance(decay, float) and decay == 1.0):
-            calls.append((np.multiply, (rows, decay, rows)))
-        calls.append((np.subtract, (rows, grad.reshape(rows.shape), rows)))
-        return calls
+    def _unfused(self, l: int, delta_members, inputs, merged: bool) -> list[tuple]:
+        """grad ← δᵀa (one batched product), then, unless ``merged``, w ← d·w, w ← w − grad."""
+        product = (np.matmul, (delta_members.swapaxes(-1, -2), inputs, self._grads[l]))
+        if merged:
+            return [product]
+        start = sum(self._rows[j].size for j in range(l))
+        return [product, *self._decay_and_subtract(slice(start, start + self._rows[l].size),
+                                                   self._decay_of([l]))]  # fmt: skip
 
     def _fused(self, l: int, delta_members, inputs) -> tuple[list, list, list]:
         """w_k ← d_k·w_k − δ_kᵀa_k, one gemm per member: a large layer's update in one pass
@@ -241,7 +271,9 @@ class Stack:
             before.append((np.copyto, (right, inputs)))
         if self.rest is not None:
             rest = self._grads[l].reshape(rows.shape)
-            before.insert(0, (np.multiply, (rows, self._decay(l), rest)))  # x = d·w
+            decay = self._decay_of([l])
+            decay = decay if isinstance(decay, float) else decay.reshape(rows.shape)
+            before.insert(0, (np.multiply, (rows, decay, rest)))  # x = d·w
             after.append((np.subtract, (rest, rows, rest)))  # R = x − w′
         # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) in Fortran order:
         # w_kᵀ ← −a_kᵀ·δ_k + d_k·w_kᵀ, every operand a transposed C-contiguous array.
@@ -275,26 +307,17 @@ class Stack:
 
         return first
 
-    def _own_first(self, delta_members):
-        """``first(X)``: the first layer's update for each member's own batch X,
-        shape (K, k, sizes[0]) with C-contiguous rows: as a deeper layer, X given per step."""
-        if self.K > 1 and self._rows[0].shape[1] >= _FUSED_SIZE:
-            before, gemms, after = self._fused(0, delta_members, None)
-
-            def first(X):
-                for call, arguments in before:
-                    call(*arguments)
-                for (gemm, (alpha, _, *others)), inputs in zip(gemms, X):
-                    gemm(alpha, inputs.T, *others)
-                for call, arguments in after:
-                    call(*arguments)
-
-            return first
-        (product, (left, _, out)), *calls = self._unfused(0, delta_members, None)
+    def _own_fused_first(self, delta_members):
+        """``first(X)``: a large first layer's update for each member's own batch X,
+        shape (K, k, sizes[0]) with C-contiguous rows: one gemm per member."""
+        before, gemms, after = self._fused(0, delta_members, None)
 
         def first(X):
-            product(left, X, out)
-            for call, arguments in calls:
+            for call, arguments in before:
+                call(*arguments)
+            for (gemm, (alpha, _, *others)), inputs in zip(gemms, X):
+                gemm(alpha, inputs.T, *others)
+            for call, arguments in after:
                 call(*arguments)
 
         return first
