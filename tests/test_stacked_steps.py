@@ -68,6 +68,8 @@ CASES = {
     "fused first layer, own batches": ((300,), [2.0, 5.0], [4, 5], None, 0.3, "float64", 1e-10),
     "fused first layer, shared": ((300,), [3.0, 3.0], 0, None, 0.3, "float64", 1e-10),
     "two hidden layers": ((20, 15), [1.0, 3.0, 5.0], [1, 2, 3], None, 0.3, "float64", 1e-10),
+    # The second and third layers (17,000 weights each) fused, the first not.
+    "fused deeper layers": ((10, 1700), [1.0, 3.0], [1, 2], None, 0.3, "float64", 1e-10),
     "adamw": ((12,), [1.0, 3.0], [1, 2], "adamw", 0.01, "float64", 1e-10),
     "float32": ((12,), [1.0, 3.0], [1, 2], None, 0.3, "float32", 1e-4),
 }
