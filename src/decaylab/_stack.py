@@ -236,12 +236,10 @@ class Stack:
     def _decay_and_subtract(self, part, decay) -> list[tuple]:
         """w ← d·w (unless d = 1), then w ← w − (η/m_B)·δᵀa, over ``part`` of the weights."""
         weights, grad = self.params[: len(self._grad_flat)][part], self._grad_flat[part]
-        calls = (
-            []
-            if isinstance(decay, float) and decay == 1.0
-            else [(np.multiply, (weights, decay, weights))]
-        )
-        return calls + [(np.subtract, (weights, grad, weights))]
+        calls = [(np.subtract, (weights, grad, weights))]
+        if not (isinstance(decay, float) and decay == 1.0):
+            calls.insert(0, (np.multiply, (weights, decay, weights)))
+        return calls
 
     def _unfused(self, l: int, delta_members, inputs, merged: bool) -> list[tuple]:
         """grad ← δᵀa (one batched product), then, unless ``merged``, w ← d·w, w ← w − grad."""
@@ -277,8 +275,8 @@ class Stack:
             after.append((np.subtract, (rest, rows, rest)))  # R = x − w′
         # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) in Fortran order:
         # w_kᵀ ← −a_kᵀ·δ_k + d_k·w_kᵀ, every operand a transposed C-contiguous array.
-        gemms = [(gemm, (-1.0, None if a is None else a.T, deltas[k].T, d, weights[k].T, 0, 1, 1))
-                 for k, (a, d) in enumerate(zip(right, self._multipliers))]  # fmt: skip
+        gemms = [(gemm, (-1.0, None if a is None else a.T, deltas[k].T, d, _in_place(w.T), 0, 1, 1))
+                 for k, (a, d, w) in enumerate(zip(right, self._multipliers, weights))]  # fmt: skip
         return before, gemms, after
 
     def _shared_first(self, delta_transposed, inputs):
@@ -286,7 +284,7 @@ class Stack:
         C-contiguous, shared by all members: one wide gemm, W ← d·W − [δ_1 … δ_K]ᵀ X."""
         gemm = _GEMM[self.params.dtype]
         _, _, b, trans_b = _gemm_operands(delta_transposed, inputs)
-        out = self.wide_weights.T
+        out = _in_place(self.wide_weights.T)
         rows, common, before, after = self._rows[0], self._common_multiplier, [], []
         beta = 1.0 if common is None else common
         if common is None:  # decayed member by member, then the product added
@@ -369,6 +367,15 @@ class Stack:
         for block in self.weights + self.biases:
             finite &= np.isfinite(block.reshape(self.K, -1)).all(axis=1)
         return finite
+
+
+def _in_place(out: np.ndarray) -> np.ndarray:
+    """``out``, checked to be what SciPy's gemm writes into in place (Fortran-contiguous,
+    aligned, writeable): any other array it would copy, leaving ``out`` unchanged."""
+    flags = out.flags
+    if not (flags.f_contiguous and flags.aligned and flags.writeable):
+        raise RuntimeError(f"gemm would copy its output of shape {out.shape}; expected it in place")
+    return out
 
 
 def stackable(rules: Sequence) -> str | None:
