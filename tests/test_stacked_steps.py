@@ -65,6 +65,7 @@ CASES = {
     "shared batches, own d, d = 1": ((12,), [0.0, 2.0, 9.0], 0, None, 0.3, "float64", 1e-10),
     "own batches, own d": ((12,), [0.5, 2.0, 9.0], [1, 2, 3], None, 0.3, "float64", 1e-10),
     "one member": ((12,), [2.0], [1], None, 0.3, "float64", 1e-10),
+    "five members": ((12,), [0.5, 1, 2, 4, 8.0], [1, 2, 3, 4, 5], None, 0.3, "float64", 1e-10),
     "fused first layer, own batches": ((300,), [2.0, 5.0], [4, 5], None, 0.3, "float64", 1e-10),
     "fused first layer, shared": ((300,), [3.0, 3.0], 0, None, 0.3, "float64", 1e-10),
     "two hidden layers": ((20, 15), [1.0, 3.0, 5.0], [1, 2, 3], None, 0.3, "float64", 1e-10),

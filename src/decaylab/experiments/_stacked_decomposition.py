@@ -29,6 +29,7 @@ from functools import partial
 
 import numpy as np
 
+from decaylab._step_budget import dot_of
 from decaylab.dynamics.decomposition import RECORD_KEYS
 
 __all__ = ["StackedDecomposition"]
@@ -43,6 +44,9 @@ def _rowwise_dot(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 _vecdot = getattr(np, "vecdot", None)
+
+#: Up to this many members, the products of a step are one BLAS dot per member each.
+_FEW_MEMBERS = 4
 
 #: The record of the monitor without ``displacement``.
 KEYS = RECORD_KEYS[:6]
@@ -80,12 +84,18 @@ class StackedDecomposition:
                 and bool(np.all(self.d != 0.0)))  # fmt: skip
         self.fast = fast
         self.after_layers = self._layers(self.weights)
+        self._floats: list[float] | None = None
         if fast:
             self.rest_layers = self._layers(stack.keep_rest())
             self.before_step = _nothing
             self.after_step = self._after_stack_step
             for l, w in enumerate(self.after_layers):
                 _rowwise_dot(w, w, out=self.ww[0, l])
+            if K <= _FEW_MEMBERS:
+                self._floats, self._dot = [], dot_of(np.float64)
+                self._pairs = [(w[k], v[k]) for w, v in zip(self.after_layers, self.rest_layers)
+                               for k in range(K)]  # fmt: skip
+                self.after_step = self._after_stack_step_by_member
         else:
             self.parts = np.empty((2, len(self.weights)), dtype=stack.params.dtype)  # w, v
             self.multiplier = stack.expand(multipliers, weights_only=True)
@@ -120,6 +130,22 @@ class StackedDecomposition:
             _rowwise_dot(v, v, out=vv[l])
         self.steps = t + 1
 
+    def _after_stack_step_by_member(self) -> None:
+        """As :meth:`_after_stack_step`, one BLAS dot product per member and product, as
+        floats (for a few members the calls cost less than one row-wise product each)."""
+        dot = self._dot
+        self._floats += [x for w, v in self._pairs for x in (dot(w, w), dot(w, v), dot(v, v))]
+        self.steps += 1
+
+    def _gather_floats(self) -> None:
+        """Move the epoch's products kept as floats into the per-step arrays."""
+        steps = self.steps
+        while len(self.vv) < steps:
+            self._grow()
+        products = np.array(self._floats).reshape(steps, self.n_layers, len(self.members), 3)
+        self.ww[1 : steps + 1], self.wv[:steps], self.vv[:steps] = np.moveaxis(products, 3, 0)
+        self._floats.clear()
+
     def _after_any_step(self) -> None:
         """v = d·w_before − w_after, then w·w, w·v and v·v of the weights before the step."""
         before, rest = self.parts
@@ -137,6 +163,8 @@ class StackedDecomposition:
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
+        if self._floats is not None:
+            self._gather_floats()
         steps, rate = self.steps, self.rate
         ww, wv, vv = self.ww[:steps], self.wv[:steps], self.vv[:steps]  # each (steps, L, K)
         if self.fast:
