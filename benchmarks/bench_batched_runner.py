@@ -17,6 +17,24 @@ that changes in the machine's load hit both alike, keeping the best of each:
 
 The ratio alone / stacked > 1 means stacking saves CPU time. The table is
 printed and written to ``benchmarks/results/batched_runner.json``.
+
+``--only steps`` measures instead the stacked step itself on the report's
+small networks ([64, h, 10] on the 1,000 digits at batch 10, h = 30 and 200),
+CPU time per member and step, interleaved, best of the rounds, each as the
+difference of a few-epoch and a zero-epoch call (so that the fixed cost of a
+call is not counted):
+
+- **Q3's stacks**: two members with their own seeds, each with the
+  decomposition monitor (eq. 93, until equilibrium in the report; here a
+  fixed number of epochs), against one member trained alone by
+  :func:`decaylab.train` with :class:`decaylab.DecompositionMonitor`;
+- **a λ sweep**: 24 members sharing their batches, λ from 0.1 to 10, no
+  monitor, against one member alone and, if JAX is installed (it is never a
+  dependency), a JAX single run (jit + ``lax.scan`` over the epoch, float64;
+  ``bench_training.py``'s).
+
+A ratio alone / stacked per member > 1 means a member of the stack costs less
+than its run alone. Written to ``benchmarks/results/batched_steps.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +50,7 @@ import numpy as np
 
 import decaylab as dl
 from decaylab.experiments import q3_equilibrium, q7_optimizers
+from decaylab.experiments._stacked_decomposition import StackedDecomposition
 from decaylab.experiments.adaptive import (
     train_ensemble_until_equilibrium,
     train_until_equilibrium,
@@ -146,7 +165,92 @@ def measure(label: str, alone, stacked, repeats: int) -> dict:
     return row
 
 
-def run(quick: bool, repeats: int, only: str = "q3,q7") -> dict:
+STEP_SIZES = {"h = 30": [64, 30, 10], "h = 200": [64, 200, 10]}
+STEP_BATCH, STEP_EPOCHS, STEP_ETA, STEP_LMBDA = 10, 3, 0.5, 5.0
+
+
+def _step_pieces(sizes, X, y, use_jax: bool) -> dict:
+    """Zero- and STEP_EPOCHS-epoch calls of each way of training, by name, and members."""
+    common = dict(batch_size=STEP_BATCH, eta=STEP_ETA, training_metrics=False, progress=False)
+    sweep = list(np.geomspace(0.1, 10.0, 24))
+
+    def q3_stack(epochs):
+        nets = [dl.Network(sizes, seed=s) for s in (1, 2)]
+        observer = StackedDecomposition(2)
+        dl.train_ensemble(nets, (X, y), epochs=epochs, lmbda=STEP_LMBDA, seed=[1, 2],
+                          step_observer=observer, **common)  # fmt: skip
+
+    def q3_alone(epochs):
+        dl.train(dl.Network(sizes, seed=1), (X, y), epochs=epochs, lmbda=STEP_LMBDA, seed=1,
+                 monitors=[dl.DecompositionMonitor()], **common)  # fmt: skip
+
+    def sweep_stack(epochs):
+        nets = [dl.Network(sizes, seed=s) for s in range(len(sweep))]
+        dl.train_ensemble(nets, (X, y), epochs=epochs, lmbda=sweep, seed=1, **common)
+
+    def sweep_alone(epochs):
+        dl.train(dl.Network(sizes, seed=0), (X, y), epochs=epochs, lmbda=STEP_LMBDA, seed=1,
+                 **common)  # fmt: skip
+
+    pieces = {
+        "q3_stack": (q3_stack, 2),
+        "q3_alone": (q3_alone, 1),
+        "sweep_stack": (sweep_stack, len(sweep)),
+        "sweep_alone": (sweep_alone, 1),
+    }
+    jax_run = _jax_run(sizes, X, y) if use_jax else None
+    if jax_run is not None:
+        # One JAX epoch per call: the difference of STEP_EPOCHS calls and none.
+        pieces["jax"] = (lambda epochs: [jax_run() for _ in range(epochs)], 1)
+    return pieces
+
+
+def _jax_run(sizes, X, y):
+    """A JAX single run's epoch (bench_training.jax_epoch), or None without JAX."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+    try:
+        import jax
+    except ImportError:
+        return None
+    from bench_training import jax_epoch
+
+    targets = np.eye(sizes[-1])[y]
+    order = np.random.default_rng(1).permutation(len(X))
+    return jax_epoch(jax, dl.Network(sizes, seed=0), X, targets, order, STEP_BATCH,
+                     eta=STEP_ETA, multiplier=1.0 - STEP_ETA * STEP_LMBDA / len(X))  # fmt: skip
+
+
+def steps(repeats: int, use_jax: bool) -> dict:
+    """CPU µs per member and step of each way of training the report's small networks."""
+    X, y = dl.load_digits().train
+    results = {"batch_size": STEP_BATCH, "n": len(X), "epochs_timed": STEP_EPOCHS}
+    n_steps = -(-len(X) // STEP_BATCH) * STEP_EPOCHS
+    for label, sizes in STEP_SIZES.items():
+        pieces = _step_pieces(sizes, X, y, use_jax)
+        best = {(name, e): np.inf for name in pieces for e in (0, STEP_EPOCHS)}
+        with single_threaded_blas(), np.errstate(over="ignore"):
+            for _ in range(repeats):  # interleaved
+                for (name, epochs), seconds in best.items():
+                    fn = pieces[name][0]
+                    start = time.process_time()
+                    fn(epochs)
+                    best[name, epochs] = min(seconds, time.process_time() - start)
+        per = {name: 1e6 * (best[name, STEP_EPOCHS] - best[name, 0]) / (n_steps * members)
+               for name, (_, members) in pieces.items()}  # fmt: skip
+        row = {"us_per_member_step": per,
+               "q3_alone_over_stack_member": per["q3_alone"] / per["q3_stack"],
+               "alone_over_sweep_member": per["sweep_alone"] / per["sweep_stack"]}  # fmt: skip
+        if "jax" in per:
+            row["jax_over_sweep_member"] = per["jax"] / per["sweep_stack"]
+        results[label] = row
+        print(f"[64, {sizes[1]}, 10] batch {STEP_BATCH}, CPU µs per member and step: "
+              + "  ".join(f"{name} {v:.1f}" for name, v in per.items()))  # fmt: skip
+        print("    ratios: " + "  ".join(f"{k} {v:.2f}" for k, v in row.items()
+                                         if k != "us_per_member_step"))  # fmt: skip
+    return results
+
+
+def run(quick: bool, repeats: int, only: str = "q3,q7", use_jax: bool = True) -> dict:
     data = dl.load_digits()
     results: dict = {
         "preset": "quick" if quick else "full",
@@ -157,6 +261,8 @@ def run(quick: bool, repeats: int, only: str = "q3,q7") -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
+    if "steps" in only:
+        results["steps"] = steps(max(repeats, 3), use_jax)
     if "q3" in only:
         results.update(_q3(data, quick, repeats))
     if "q7" in only:
@@ -199,10 +305,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the report's quick presets")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds (best kept)")
-    parser.add_argument("--only", default="q3,q7", help="which questions' runs: q3, q7 or both")
+    parser.add_argument(
+        "--only",
+        default="q3,q7",
+        help="which questions' runs: q3, q7 or both; or steps (the stacked step)",
+    )
+    parser.add_argument("--no-jax", action="store_true", help="steps without JAX")
     args = parser.parse_args()
-    results = run(args.quick, args.repeats, args.only)
-    out = Path(__file__).parent / "results" / "batched_runner.json"
+    results = run(args.quick, args.repeats, args.only, use_jax=not args.no_jax)
+    name = "batched_steps.json" if args.only == "steps" else "batched_runner.json"
+    out = Path(__file__).parent / "results" / name
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out}")
 

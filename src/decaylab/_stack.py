@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import add_column_sums, matmul_into
+from decaylab._blas import _GEMM, _GEMV, _gemm_operands, matmul_into
 from decaylab.network import Backprop, Network
 from decaylab.rules import L2, AdamDirection, ChainedRule, Decoupled, HeavyBall, Plain
 
@@ -51,8 +51,15 @@ class Stack:
         self.weights, self.biases = self._layers(self.params, shapes)
         # The member form of each layer: (K, o, i) blocks, or one member's plain matrices.
         self._form = (lambda a: a) if K > 1 else (lambda a: a[0])
-        self._deep_weights = [self._form(w) for w in self.weights[1:]]
-        self._grads = [self._form(np.empty_like(w)) for w in self.weights]
+        # The layers' gradient terms (η_k/m_B)·δᵀa, in one buffer laid out like the weights,
+        # so that the layers stepped through it are decayed and subtracted by one call each.
+        self._grad_flat = np.empty(K * first.n_weights, dtype=first.dtype)
+        self._grads = [
+            self._form(w) for w in self._layers(self._grad_flat, shapes, biases=False)[0]
+        ]
+        self.rest: np.ndarray | None = None  # R = d·w − w′ of every step, on demand
+        self._plans: dict[tuple, tuple] = {}  # sgd_step's calls by batch length and layout
+        self.eq93 = False  # until set_hyperparameters
         # Every member's weights of a layer as one row, so that its decay multiplier
         # broadcasts along a contiguous row (about twice as fast as over a (K, o, i) block).
         self._rows = [w.reshape(K, -1) for w in self.weights]
@@ -68,11 +75,14 @@ class Stack:
         self.grad: np.ndarray | None = None  # Σ_x ∂C_x/∂θ, laid out like params, on demand
         self.load(nets)
 
-    def _layers(self, flat, shapes):
-        weights, biases, start = [], [], 0
+    def _layers(self, flat, shapes, *, biases=True):
+        weights, start = [], 0
         for o, i in shapes:
             weights.append(flat[start : start + self.K * o * i].reshape(self.K, o, i))
             start += self.K * o * i
+        if not biases:
+            return weights, []
+        biases = []
         for o, _ in shapes:
             biases.append(flat[start : start + self.K * o].reshape(self.K, o))
             start += self.K * o
@@ -101,6 +111,8 @@ class Stack:
         """Store each member's η and decay multiplier d, for :meth:`sgd_step`."""
         self._etas = np.array(etas, dtype=np.float64)
         self._scales: dict[int, np.ndarray] = {}
+        self._plans.clear()
+        self.eq93 = True  # stepped by sgd_step, which can keep each step's rest (keep_rest)
         # One d for all members (a sweep over seeds or η) decays inside the first layer's
         # product, as a separate run does, instead of in a pass of its own.
         same = len(set(multipliers)) == 1
@@ -132,6 +144,21 @@ class Stack:
         k = X.shape[-2]
         self.backprop.run(X, targets, self.scales(k) if scaled else None)
 
+    def keep_rest(self) -> np.ndarray:
+        """Have :meth:`sgd_step` leave the rest of each step, R = d·w − w′, in a buffer.
+
+        Returns the buffer, shape (K·n_weights,), laid out like the weights of
+        ``params`` and overwritten by every step. A layer whose step forms its
+        gradient term, (η_k/m_B)·δᵀa, forms it there (then R is that term); a
+        layer stepped by a fused product (a shared batch's first layer, a large
+        layer) keeps x = d·w there before the product and takes R = x − w′ after
+        it. The weights are stepped with the same operations as without it.
+        """
+        if self.rest is None:
+            self.rest = self._grad_flat
+            self._plans.clear()
+        return self.rest
+
     def sgd_step(self, batch_length: int) -> None:
         r"""Apply eq. 93 to every member, from the δ that :meth:`backward` left for this batch.
 
@@ -142,41 +169,156 @@ class Stack:
         = δ^l_kᵀ a^{l−1}_k. With shared batches the first layer, where nearly
         all the weights are, is updated by one wide gemm for all members,
         W ← d·W − [δ_1 … δ_K]ᵀ X, decayed inside it when all members share d,
-        else member by member first. Other layers go through their gradient buffer.
+        else member by member first; a large layer by one gemm per member,
+        w_k ← d_k·w_k − δ_kᵀa_k. Other layers go through their gradient buffer:
+        one batched product, the decay (none when d = 1) and a subtraction.
+        The calls of a batch layout are listed once (:meth:`_plan`), then replayed.
         """
         batch = self.backprop.batch
-        ones = self.backprop.ones[:batch_length]
-        for b, d in zip(self.wide_biases, batch.delta):
-            add_column_sums(b, d, ones, alpha=-1.0)
-        factors = batch.factors
-        deep = zip(self._deep_weights, self._rows[1:], self._decay_rows[1:], self._grads[1:])
-        layers = [(w, r, d, g, f) for (w, r, d, g), f in zip(deep, factors[1:])]
-        if factors[0][1].ndim == 2:
-            common = self._common_multiplier
-            if common is None:
-                common = 1.0
-                np.multiply(self._rows[0], self._decay_rows[0], out=self._rows[0])
-            matmul_into(self.wide_weights, batch.delta[0].T, factors[0][1], alpha=-1.0,
-                        beta=common)  # fmt: skip
-        else:  # each member's own inputs: the first layer as the deeper ones
-            first = (self._form(self.weights[0]), self._rows[0], self._decay_rows[0])
-            layers.insert(0, (*first, self._grads[0], factors[0]))
-        for weights, rows, decay, grad, (delta_members, inputs) in layers:
-            if self.K > 1 and rows.shape[1] >= _FUSED_SIZE:
-                self._fused_update(weights, delta_members, inputs)
-                continue
-            np.matmul(delta_members.swapaxes(-1, -2), inputs, out=grad)
-            rows *= decay
-            weights -= grad
+        inputs = batch.factors[0][1]
+        plan = self._plans.get((batch_length, inputs.ndim)) or self._plan(batch, batch_length)
+        first, calls = plan
+        first(inputs)
+        for call, arguments in calls:
+            call(*arguments)
 
-    def _fused_update(self, weights, delta_members, inputs) -> None:
+    def _plan(self, batch, batch_length: int) -> tuple:
+        """``(first, calls)`` of a batch layout: ``first(inputs)`` updates the first layer,
+        ``call(*arguments)`` for each of ``calls`` the biases and the deeper layers.
+
+        Every operand but the batch's inputs is a view of the stack's or the
+        pass's buffers, fixed for the layout, so this runs once per batch length.
+        The layers stepped through the gradient buffer, when they are the last
+        ones (as they are unless a deeper layer is fused), are decayed and
+        subtracted together: the same arithmetic, element by element, in two calls.
+        """
+        ones = self.backprop.ones[:batch_length]
+        gemv = _GEMV[self.params.dtype]
+        # b ← b − Σ_rows δ: gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)
+        calls = [(gemv, (-1.0, d.T, ones, 1.0, b, 0, 1, 0, 1, 0, 1))
+                 for b, d in zip(self.wide_biases, batch.delta)]  # fmt: skip
+        delta, inputs = batch.factors[0]
+        fused = [self.K > 1 and rows.shape[1] >= _FUSED_SIZE for rows in self._rows]
+        fused[0] = fused[0] or inputs.ndim == 2  # a shared batch's wide product
+        through = [l for l, f in enumerate(fused) if not f]  # through the gradient buffer
+        merged = bool(through) and through == list(range(through[0], len(fused)))
+        for l in range(1, len(self._shapes)):
+            if fused[l]:
+                before, gemms, after = self._fused(l, *batch.factors[l])
+                calls += before + gemms + after
+            else:
+                calls += self._unfused(l, *batch.factors[l], merged)
+        if merged:
+            start = sum(self._rows[l].size for l in range(through[0]))
+            calls += self._decay_and_subtract(slice(start, None), self._decay_of(through))
+        if inputs.ndim == 2:
+            first = self._shared_first(batch.delta[0].T, inputs)
+        elif fused[0]:
+            first = self._own_fused_first(delta)
+        else:
+            (product, (left, _, out)), *own = self._unfused(0, delta, None, merged)
+
+            def first(X):
+                product(left, X, out)
+                for call, arguments in own:
+                    call(*arguments)
+
+        plan = self._plans[batch_length, inputs.ndim] = (first, calls)
+        return plan
+
+    def _decay_of(self, layers):
+        """The decay multiplier of ``layers``: a float when all members share it, else an
+        array with member k's d at each of its weights, laid out like those layers."""
+        if self._common_multiplier is not None:
+            return self._common_multiplier
+        return np.concatenate([self._decay_rows[l].reshape(-1) for l in layers])
+
+    def _decay_and_subtract(self, part, decay) -> list[tuple]:
+        """w ← d·w (unless d = 1), then w ← w − (η/m_B)·δᵀa, over ``part`` of the weights."""
+        weights, grad = self.params[: len(self._grad_flat)][part], self._grad_flat[part]
+        calls = [(np.subtract, (weights, grad, weights))]
+        if not (isinstance(decay, float) and decay == 1.0):
+            calls.insert(0, (np.multiply, (weights, decay, weights)))
+        return calls
+
+    def _unfused(self, l: int, delta_members, inputs, merged: bool) -> list[tuple]:
+        """grad ← δᵀa (one batched product), then, unless ``merged``, w ← d·w, w ← w − grad."""
+        product = (np.matmul, (delta_members.swapaxes(-1, -2), inputs, self._grads[l]))
+        if merged:
+            return [product]
+        start = sum(self._rows[j].size for j in range(l))
+        return [product, *self._decay_and_subtract(slice(start, start + self._rows[l].size),
+                                                   self._decay_of([l]))]  # fmt: skip
+
+    def _fused(self, l: int, delta_members, inputs) -> tuple[list, list, list]:
         """w_k ← d_k·w_k − δ_kᵀa_k, one gemm per member: a large layer's update in one pass
-        over its weights (the batched product, decay and subtraction take three)."""
-        shared = inputs.ndim == 2
-        for k, d in enumerate(self._multipliers):
-            delta = np.ascontiguousarray(delta_members[k])
-            right = inputs if shared else np.ascontiguousarray(inputs[k])
-            matmul_into(weights[k], delta.T, right, alpha=-1.0, beta=d)
+        over its weights (the batched product, decay and subtraction take three).
+
+        Returns the calls (before, gemms, after). The members' δ_k and a_k, strided
+        views of the wide buffers, are copied into contiguous ones first (the gemm
+        wrapper takes only contiguous operands); with ``inputs`` None (a batch's own
+        inputs, given at each step) the gemms' second arguments are left None.
+        """
+        dtype, rows = self.params.dtype, self._rows[l]
+        gemm, weights = _GEMM[dtype], self.weights[l]
+        deltas = np.empty(delta_members.shape, dtype=dtype)
+        before, after = [(np.copyto, (deltas, delta_members))], []
+        right = [None] * self.K
+        if inputs is not None:
+            right = np.empty(inputs.shape, dtype=dtype)
+            before.append((np.copyto, (right, inputs)))
+        if self.rest is not None:
+            rest = self._grads[l].reshape(rows.shape)
+            decay = self._decay_of([l])
+            decay = decay if isinstance(decay, float) else decay.reshape(rows.shape)
+            before.insert(0, (np.multiply, (rows, decay, rest)))  # x = d·w
+            after.append((np.subtract, (rest, rows, rest)))  # R = x − w′
+        # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) in Fortran order:
+        # w_kᵀ ← −a_kᵀ·δ_k + d_k·w_kᵀ, every operand a transposed C-contiguous array.
+        gemms = [(gemm, (-1.0, None if a is None else a.T, deltas[k].T, d, _in_place(w.T), 0, 1, 1))
+                 for k, (a, d, w) in enumerate(zip(right, self._multipliers, weights))]  # fmt: skip
+        return before, gemms, after
+
+    def _shared_first(self, delta_transposed, inputs):
+        """``first(X)``: the first layer's update for a batch X, shape (k, sizes[0]),
+        C-contiguous, shared by all members: one wide gemm, W ← d·W − [δ_1 … δ_K]ᵀ X."""
+        gemm = _GEMM[self.params.dtype]
+        _, _, b, trans_b = _gemm_operands(delta_transposed, inputs)
+        out = _in_place(self.wide_weights.T)
+        rows, common, before, after = self._rows[0], self._common_multiplier, [], []
+        beta = 1.0 if common is None else common
+        if common is None:  # decayed member by member, then the product added
+            before.append((np.multiply, (rows, self._decay_rows[0], rows)))
+        if self.rest is not None:
+            rest = self._grads[0].reshape(rows.shape)
+            before.append((np.copyto, (rest, rows)) if common is None
+                          else (np.multiply, (rows, common, rest)))  # fmt: skip
+            after.append((np.subtract, (rest, rows, rest)))
+
+        def first(X):
+            for call, arguments in before:
+                call(*arguments)
+            # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c), Fortran order
+            gemm(-1.0, X.T, b, beta, out, 0, trans_b, 1)
+            for call, arguments in after:
+                call(*arguments)
+
+        return first
+
+    def _own_fused_first(self, delta_members):
+        """``first(X)``: a large first layer's update for each member's own batch X,
+        shape (K, k, sizes[0]) with C-contiguous rows: one gemm per member."""
+        before, gemms, after = self._fused(0, delta_members, None)
+
+        def first(X):
+            for call, arguments in before:
+                call(*arguments)
+            for (gemm, (alpha, _, *others)), inputs in zip(gemms, X):
+                gemm(alpha, inputs.T, *others)
+            for call, arguments in after:
+                call(*arguments)
+
+        return first
 
     def gradient(self) -> np.ndarray:
         """Σ_x ∂C_x/∂θ of every member for the batch :meth:`backward` ran (unscaled),
@@ -225,6 +367,15 @@ class Stack:
         for block in self.weights + self.biases:
             finite &= np.isfinite(block.reshape(self.K, -1)).all(axis=1)
         return finite
+
+
+def _in_place(out: np.ndarray) -> np.ndarray:
+    """``out``, checked to be what SciPy's gemm writes into in place (Fortran-contiguous,
+    aligned, writeable): any other array it would copy, leaving ``out`` unchanged."""
+    flags = out.flags
+    if not (flags.f_contiguous and flags.aligned and flags.writeable):
+        raise RuntimeError(f"gemm would copy its output of shape {out.shape}; expected it in place")
+    return out
 
 
 def stackable(rules: Sequence) -> str | None:

@@ -69,6 +69,9 @@ from decaylab.training import _recorded_rule, _Recorder
 
 __all__ = ["EnsembleRun", "train_ensemble"]
 
+#: Bytes of examples gathered at a time for an epoch's batches (all members' orders).
+_CHUNK_BYTES = 1 << 20
+
 #: Kept for code that reached into the module for the stacked buffer.
 _Stack = Stack
 
@@ -318,7 +321,6 @@ class EnsembleRun:
                 [self.nets[k] for k in active],
             )  # fmt: skip
         self.own_orders = c["rngs"] is not None and c["shuffle"] and len(active) > 1
-        self._buffers: dict[int, tuple] = {}
         if self.observer is not None:
             # Each member's d as its step forms it: the convention's for eq. 93, 1 − ηc else.
             multipliers = pick("multipliers") if self.sgd else [
@@ -336,39 +338,45 @@ class EnsembleRun:
         orders = np.stack([c["rngs"][k].permutation(n) for k in self.active])
         return orders if self.own_orders else orders[0]
 
-    def _batch(self, order, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """The inputs and targets of examples ``start:stop`` of the order, gathered."""
+    def _chunks(self, order):
+        """The epoch's examples in order, gathered a chunk of whole batches at a time:
+        (inputs, targets) of shape (rows, ·), or (K, rows, ·) with one order per member."""
         X, targets = self.X, self.targets
         if order is None:
-            return X[start:stop], targets[start:stop]
-        k = stop - start
-        if k not in self._buffers:
-            lead = order.shape[:-1] + (k,)
-            self._buffers[k] = tuple(
-                np.empty(lead + a.shape[1:], dtype=a.dtype) for a in (X, targets)
-            )
-        xbuf, ybuf = self._buffers[k]
-        # order is a permutation of range(n): no index is out of range, and
-        # mode="clip" gathers without an intermediate copy.
-        idx = order[..., start:stop]
-        return (np.take(X, idx, axis=0, out=xbuf, mode="clip"),
-                np.take(targets, idx, axis=0, out=ybuf, mode="clip"))  # fmt: skip
+            yield X, targets
+            return
+        m, members = self.c["batch_size"], order.shape[0] if order.ndim == 2 else 1
+        row_bytes = members * (X.shape[1] + targets.shape[1]) * X.itemsize
+        rows = max(1, _CHUNK_BYTES // (row_bytes * m)) * m
+        for start in range(0, order.shape[-1], rows):
+            index = order[..., start : start + rows]
+            yield X.take(index, axis=0), targets.take(index, axis=0)
 
     def _pass(self, order) -> None:
-        """One pass over the batches, stepping every active member by its rule."""
-        n, m, stack = len(self.X), self.c["batch_size"], self.stack
-        for start in range(0, n, m):
-            stop = min(start + m, n)
-            xb, yb = self._batch(order, start, stop)
-            stack.backward(xb, yb, scaled=self.sgd)
-            if self.observer is not None:
-                self.observer.before_step()
-            if self.sgd:
-                stack.sgd_step(stop - start)
-            else:
-                self.rule.step(stop - start)
-            if self.observer is not None:
-                self.observer.after_step()
+        """One pass over the batches, stepping every active member by its rule.
+
+        The examples are gathered a chunk of batches at a time, not batch by
+        batch: each batch is then a view (a member's rows stay C-contiguous).
+        """
+        m, backward, scaled = self.c["batch_size"], self.stack.backward, self.sgd
+        step = self.stack.sgd_step if scaled else self.rule.step
+        observer = self.observer
+        watched = observer is not None
+        before, after = (observer.before_step, observer.after_step) if watched else (None, None)
+        for X, targets in self._chunks(order):
+            rows, shared = X.shape[-2], X.ndim == 2
+            for start in range(0, rows, m):
+                stop = min(start + m, rows)
+                if shared:
+                    xb, yb = X[start:stop], targets[start:stop]
+                else:
+                    xb, yb = X[:, start:stop], targets[:, start:stop]
+                backward(xb, yb, scaled=scaled)
+                if watched:
+                    before()
+                step(stop - start)
+                if watched:
+                    after()
 
     def _snapshot(self) -> tuple:
         c = self.c

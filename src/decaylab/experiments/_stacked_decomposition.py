@@ -12,12 +12,24 @@ needs five dot products of each layer per step (u·u, w·u, w·v, u·v, v·v);
 with u a multiple of w three suffice — w·w, w·v and v·v, each one row-wise
 dot product for all members, kept for the epoch and summed over its steps
 when it ends — then u·u = (1 − d)²w·w, w·u = (1 − d)w·w, u·v = (1 − d)w·v.
+
+Under eq. 93 (float64, every d ≠ 0) neither w_before nor v is formed by
+the monitor: the stack's step leaves v in a buffer of its own
+(:meth:`decaylab._stack.Stack.keep_rest`: the step's gradient term, or
+x − w′ with x = d·w for a layer stepped by one fused product), and after
+the step the monitor takes w′·w′, w′·v and v·v. w′·w′ is the next step's
+w·w, and w·v = x·v/d = (w′·v + v·v)/d since x = w′ + v: three dot products
+per layer and no pass over the weights. Other rules (SGDW, AdamW) copy
+w_before and form v.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from decaylab._step_budget import dot_of
 from decaylab.dynamics.decomposition import RECORD_KEYS
 
 __all__ = ["StackedDecomposition"]
@@ -32,6 +44,9 @@ def _rowwise_dot(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 _vecdot = getattr(np, "vecdot", None)
+
+#: Up to this many members, the products of a step are one BLAS dot per member each.
+_FEW_MEMBERS = 4
 
 #: The record of the monitor without ``displacement``.
 KEYS = RECORD_KEYS[:6]
@@ -56,38 +71,107 @@ class StackedDecomposition:
         K, sizes = stack.K, [w[0].size for w in stack.weights]
         self.members, self.n_layers = members, len(sizes)
         self.weights = stack.params[: K * stack.n_weights]
-        self.parts = np.empty((2, len(self.weights)), dtype=stack.params.dtype)  # w, v
-        self.multiplier = stack.expand(multipliers, weights_only=True)
-        self.rate = 1.0 - np.asarray(multipliers, dtype=np.float64)  # 1 − d_k: u = (1 − d)·w
-        bounds = np.cumsum([0] + [K * s for s in sizes])
-        # Each layer's w and v of every member as (K, size) rows.
-        self.layers = [
-            [part[a:b].reshape(K, -1) for part in self.parts]
-            for a, b in zip(bounds[:-1], bounds[1:])
-        ]
-        self.dots = np.empty((16, 3, len(sizes), K))  # per step: w·w, w·v, v·v
+        self.d = np.asarray(multipliers, dtype=np.float64)
+        self.rate = 1.0 - self.d  # 1 − d_k: u = (1 − d)·w
         self.steps = 0
+        ends = np.cumsum(sizes) * K
+        self._bounds = list(zip([0, *ends[:-1]], ends))
+        # Per step: w·w of the weights before it (one row more: the next step's), w·v
+        # (or w′·v on the stack's path) and v·v, each (L, K).
+        self.ww = np.empty((17, len(sizes), K))
+        self.wv, self.vv = np.empty((2, 16, len(sizes), K))
+        fast = (getattr(stack, "eq93", False) and self.weights.dtype == np.float64
+                and bool(np.all(self.d != 0.0)))  # fmt: skip
+        self.fast = fast
+        self.after_layers = self._layers(self.weights)
+        self._floats: list[float] | None = None
+        if fast:
+            self.rest_layers = self._layers(stack.keep_rest())
+            self.before_step = _nothing
+            self.after_step = self._after_stack_step
+            for l, w in enumerate(self.after_layers):
+                _rowwise_dot(w, w, out=self.ww[0, l])
+            if K <= _FEW_MEMBERS:
+                self._floats, self._dot = [], dot_of(np.float64)
+                self._pairs = [(w[k], v[k]) for w, v in zip(self.after_layers, self.rest_layers)
+                               for k in range(K)]  # fmt: skip
+                self.after_step = self._after_stack_step_by_member
+        else:
+            self.parts = np.empty((2, len(self.weights)), dtype=stack.params.dtype)  # w, v
+            self.multiplier = stack.expand(multipliers, weights_only=True)
+            self.before_layers, self.rest_layers = (self._layers(p) for p in self.parts)
+            self.before_step = partial(np.copyto, self.parts[0], self.weights)
+            self.after_step = self._after_any_step
 
+    # Before and after every step: :meth:`bind` sets each to its path's own call.
     def before_step(self) -> None:
-        np.copyto(self.parts[0], self.weights)
+        raise RuntimeError("StackedDecomposition.bind must be called before the first step")
 
-    def after_step(self) -> None:
+    after_step = before_step
+
+    def _layers(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Each layer's part of a buffer laid out like the stack's weights, as (K, size) rows."""
+        return [flat[a:b].reshape(len(self.members), -1) for a, b in self._bounds]
+
+    def _grow(self) -> None:
+        """Room for twice as many steps of an epoch."""
+        self.ww = np.concatenate([self.ww, np.empty_like(self.ww[1:])])
+        self.wv, self.vv = (np.concatenate([a, np.empty_like(a)]) for a in (self.wv, self.vv))
+
+    def _after_stack_step(self) -> None:
+        """w′·w′ (the next step's w·w), w′·v and v·v from the stack's v, for every layer."""
+        t = self.steps
+        if t == len(self.vv):
+            self._grow()
+        ww, wv, vv = self.ww[t + 1], self.wv[t], self.vv[t]
+        for l, (w, v) in enumerate(zip(self.after_layers, self.rest_layers)):
+            _rowwise_dot(w, w, out=ww[l])
+            _rowwise_dot(w, v, out=wv[l])
+            _rowwise_dot(v, v, out=vv[l])
+        self.steps = t + 1
+
+    def _after_stack_step_by_member(self) -> None:
+        """As :meth:`_after_stack_step`, one BLAS dot product per member and product, as
+        floats (for a few members the calls cost less than one row-wise product each)."""
+        dot = self._dot
+        self._floats += [x for w, v in self._pairs for x in (dot(w, w), dot(w, v), dot(v, v))]
+        self.steps += 1
+
+    def _gather_floats(self) -> None:
+        """Move the epoch's products kept as floats into the per-step arrays."""
+        steps = self.steps
+        while len(self.vv) < steps:
+            self._grow()
+        products = np.array(self._floats).reshape(steps, self.n_layers, len(self.members), 3)
+        self.ww[1 : steps + 1], self.wv[:steps], self.vv[:steps] = np.moveaxis(products, 3, 0)
+        self._floats.clear()
+
+    def _after_any_step(self) -> None:
+        """v = d·w_before − w_after, then w·w, w·v and v·v of the weights before the step."""
         before, rest = self.parts
         np.multiply(before, self.multiplier, out=rest)
-        rest -= self.weights  # v = w_before − w_after − u = d·w_before − w_after
-        if self.steps == len(self.dots):
-            self.dots = np.concatenate([self.dots, np.empty_like(self.dots)])
-        dots = self.dots[self.steps]
-        for l, (w, v) in enumerate(self.layers):
-            for q, (a, b) in enumerate(((w, w), (w, v), (v, v))):
-                _rowwise_dot(a, b, out=dots[q, l])
-        self.steps += 1
+        rest -= self.weights
+        t = self.steps
+        if t == len(self.vv):
+            self._grow()
+        ww, wv, vv = self.ww[t], self.wv[t], self.vv[t]
+        for l, (w, v) in enumerate(zip(self.before_layers, self.rest_layers)):
+            _rowwise_dot(w, w, out=ww[l])
+            _rowwise_dot(w, v, out=wv[l])
+            _rowwise_dot(v, v, out=vv[l])
+        self.steps = t + 1
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
-        ww, wv, vv = np.moveaxis(self.dots[: self.steps], 1, 0)  # each (steps, L, K)
-        rate = self.rate
+        if self._floats is not None:
+            self._gather_floats()
+        steps, rate = self.steps, self.rate
+        ww, wv, vv = self.ww[:steps], self.wv[:steps], self.vv[:steps]  # each (steps, L, K)
+        if self.fast:
+            wv = (wv + vv) / self.d  # w·v = x·v/d, x = d·w = w′ + v
         uu, wu, uv = rate * rate * ww, rate * ww, rate * wv  # u = (1 − d)·w
+        if self.fast:
+            self.ww[0] = self.ww[steps]  # the next epoch's first w·w (ww is a view of it)
         decay_norm, gradient_norm = np.sqrt(uu).sum(axis=0), np.sqrt(vv).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = decay_norm / gradient_norm
@@ -102,6 +186,10 @@ class StackedDecomposition:
     def monitors(self, k: int) -> tuple:
         """Member k's record, as the History of its separate monitored run holds it."""
         return (_Record(self._rows[k], self.n_layers),)
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Record:
