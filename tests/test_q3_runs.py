@@ -66,16 +66,12 @@ def test_q3_trains_the_whole_training_set_of_the_n_sweep_once(counted):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_q3_whole_training_set_equals_its_separate_run_on_the_first_n_examples(
-    counted, data, seed
-):
+def test_q3_whole_training_set_equals_its_separate_run_on_the_first_n_examples(counted, data, seed):
     record, _ = counted
     spec = replace(_spec(_settings(data), (64, 8, 10), n_train=200), seed=seed)
     separate = run_values(runs.run_one(spec, data))
     assert record.n_reached[1, seed] and separate["reached"]
-    np.testing.assert_allclose(
-        record.n_norm_squared[1, seed], separate["norm_squared"], rtol=1e-10
-    )
+    np.testing.assert_allclose(record.n_norm_squared[1, seed], separate["norm_squared"], rtol=1e-10)
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,9 @@ class RunSpec:
         Train in chunks until the weights reach their equilibrium, up to
         ``epochs`` (:func:`decaylab.experiments.adaptive.train_until_equilibrium`);
         ``measurements["reached"]`` says whether they did.
+    max_relaxations : float or None
+        With ``until_equilibrium``, the cap in units of the run's own τ (as
+        its rule and detector answer it) instead of ``epochs``, which is then ignored.
     detection : tuple of (str, value) pairs
         Keyword arguments of :func:`decaylab.dynamics.equilibrium.find_equilibrium`
         for ``until_equilibrium``.
@@ -86,9 +89,13 @@ class RunSpec:
         Measure each layer's per-example gradient variance on the final network
         (:func:`decaylab.dynamics.noise.gradient_variance`) into
         ``measurements["gradient_variance_l"]``.
-    rule : str or None
-        The update rule ("momentum", "adam", "adamw"; None is eq. 93), as
-        ``optimizer=`` of :func:`decaylab.train`.
+    rule : str, Rule or None
+        The update rule ("momentum", "adam", "adamw", or a rule such as
+        ``Momentum(beta=0.8)``; None is eq. 93), as ``optimizer=`` of :func:`decaylab.train`.
+    adam_decay : bool
+        Measure Adam + L2's effective decay of each layer from the rule's final
+        state (:func:`decaylab.dynamics.optimizer_factors.adam_l2_decay`, over one
+        epoch of steps) into ``measurements["adam_ratio_l"]`` and ``["adam_gradient_rms_l"]``.
     """
 
     sizes: tuple[int, ...]
@@ -107,7 +114,9 @@ class RunSpec:
     until_equilibrium: bool = False
     detection: tuple = ()
     gradient_noise: bool = False
-    rule: str | None = None
+    rule: object = None
+    max_relaxations: float | None = None
+    adam_decay: bool = False
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""
@@ -131,6 +140,7 @@ class RunSpec:
             self.training_metrics,
             self.rule,
             self.until_equilibrium,
+            self.max_relaxations if self.until_equilibrium else None,
             self.monitors,
         )
 
@@ -192,7 +202,7 @@ def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(net_stream), np.random.default_rng(order_stream)
 
 
-def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
+def _measure(spec: RunSpec, net: Network, data: Dataset, state: dict | None = None) -> dict:
     out = {}
     if spec.stationarity and spec.lmbda > 0:
         from decaylab.dynamics.equilibrium import stationarity
@@ -208,7 +218,39 @@ def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
 
         for l, value in enumerate(gradient_variance(net, subset(data.train, spec.n_train))):
             out[f"gradient_variance_{l}"] = float(value)
+    if spec.adam_decay:
+        out.update(_adam_decay(spec, net, state, subset(data.train, spec.n_train).n))
     return out
+
+
+def _adam_decay(spec: RunSpec, net: Network, state: dict, n: int) -> dict:
+    """Adam + L2's effective decay rate of each layer over AdamW's, and its √v̂."""
+    from decaylab.conventions import steps_per_epoch
+    from decaylab.dynamics.optimizer_factors import adam_l2_decay
+    from decaylab.rules import get_rule
+
+    rule = get_rule(spec.rule)
+    decay = adam_l2_decay(
+        net, state, eta=spec.eta, coefficient=spec.lmbda / n, beta2=rule.beta2, eps=rule.eps,
+        steps=steps_per_epoch(n, spec.batch_size),
+    )  # fmt: skip
+    out = {f"adam_ratio_{l}": float(v) for l, v in enumerate(decay.ratio)}
+    return out | {f"adam_gradient_rms_{l}": float(v) for l, v in enumerate(decay.gradient_rms)}
+
+
+def _fresh_state(spec: RunSpec, net: Network) -> dict | None:
+    """The rule's fresh state for ``net`` (None for eq. 93), kept to be measured at the end."""
+    from decaylab.optimizers import get_optimizer
+
+    rule = get_optimizer(spec.rule)
+    return None if rule is None else rule.init(net)
+
+
+def _caps(spec: RunSpec) -> dict:
+    """The cap of a run until equilibrium, as train_until_equilibrium's keywords."""
+    if spec.max_relaxations is not None:
+        return {"max_epochs": None, "max_relaxations": spec.max_relaxations}
+    return {"max_epochs": spec.epochs}
 
 
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
@@ -219,6 +261,7 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """
     net_rng, order_rng = _streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
+    state = _fresh_state(spec, net)
     settings = dict(
         batch_size=spec.batch_size,
         eta=spec.eta,
@@ -229,24 +272,25 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
         training_metrics=spec.training_metrics,
         monitors=[_monitor(name) for name in spec.monitors],
         optimizer=spec.rule,
+        optimizer_state=state,
     )
     try:
         if spec.until_equilibrium:
             run = train_until_equilibrium(
                 net,
                 subset(data.train, spec.n_train),
-                max_epochs=spec.epochs,
                 detection=dict(spec.detection),
+                **_caps(spec),
                 **settings,
             )
-            measurements = {"reached": run.reached, **_measure(spec, net, data)}
+            measurements = {"reached": run.reached, **_measure(spec, net, data, state)}
             return RunOutcome(spec, run.history, False, None, measurements)
         history = train(
             net, subset(data.train, spec.n_train), epochs=spec.epochs, progress=False, **settings
         )
     except TrainingDiverged as exc:
         return RunOutcome(spec, exc.history, True, str(exc))
-    return RunOutcome(spec, history, False, None, _measure(spec, net, data))
+    return RunOutcome(spec, history, False, None, _measure(spec, net, data, state))
 
 
 def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
@@ -259,7 +303,7 @@ def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
     return nets, [order_rng for _, order_rng in streams]
 
 
-def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
+def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) -> list:
     """Each member's History, or its AdaptiveRun for runs until equilibrium."""
     from decaylab.ensemble import train_ensemble
     from decaylab.experiments._stacked_decomposition import StackedDecomposition
@@ -276,6 +320,7 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
         seed=seed,
         training_metrics=first.training_metrics,
         optimizer=first.rule,
+        optimizer_state=None if first.rule is None else states,
         step_observer=observer,
     )
     train_set = subset(data.train, first.n_train)
@@ -284,7 +329,8 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
         warnings.simplefilter("ignore", RuntimeWarning)
         if first.until_equilibrium:
             return train_ensemble_until_equilibrium(
-                nets, train_set, max_epochs=[s.epochs for s in specs],
+                nets, train_set, max_epochs=[_caps(s)["max_epochs"] for s in specs],
+                max_relaxations=_caps(first).get("max_relaxations", 60.0),
                 detection=[dict(s.detection) for s in specs], **settings,
             )  # fmt: skip
         return train_ensemble(nets, train_set, epochs=first.epochs, progress=False, **settings)
@@ -301,9 +347,10 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
     :func:`~decaylab.experiments.adaptive.train_ensemble_until_equilibrium`.
     """
     nets, seed = _group_nets(specs)
-    results = _train_group(specs, data, nets, seed)
+    states = [_fresh_state(spec, net) for spec, net in zip(specs, nets)]
+    results = _train_group(specs, data, nets, seed, states)
     outcomes = []
-    for spec, net, result in zip(specs, nets, results):
+    for spec, net, state, result in zip(specs, nets, states, results):
         adaptive = spec.until_equilibrium
         history = result.history if adaptive else result
         if (result.diverged is not None) if adaptive else history.n_epochs < spec.epochs:
@@ -314,7 +361,7 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
             outcomes.append(RunOutcome(spec, history, True, message))
             continue
         measurements = {"reached": result.reached} if adaptive else {}
-        measurements.update(_measure(spec, net, data))
+        measurements.update(_measure(spec, net, data, state))
         outcomes.append(RunOutcome(spec, history, False, None, measurements))
     return outcomes
 

@@ -1,0 +1,96 @@
+"""Question 7's equilibria come from the batched runner: the same as runs trained one at a time.
+
+The reference trains each rule at each λ and seed alone with
+:func:`train_until_equilibrium`, from the documented seed streams, and reads
+the detector's answer and Adam + L2's effective decay off that run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import decaylab as dl
+from decaylab.conventions import steps_per_epoch
+from decaylab.dynamics.optimizer_factors import adam_l2_decay
+from decaylab.experiments.adaptive import train_until_equilibrium
+from decaylab.experiments.q7_factors import optimizer_of
+from decaylab.experiments.q7_optimizers import optimizer_comparison
+
+SETTINGS = dict(
+    hidden=8, seeds=2, equilibrium_n=100, max_relaxations=12.0, average_epochs=1, ns=(100, 200),
+    transfer_timescales=(2.0, 8.0, 32.0), transfer_epochs=2,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def record():
+    return optimizer_comparison(**SETTINGS)
+
+
+def _alone(rule, lam, seed, eta):
+    """One equilibrium run trained by itself: (equilibrium, history, net, state)."""
+    net_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
+    net = dl.Network((64, 8, 10), init="scaled", seed=np.random.default_rng(net_stream))
+    optimizer = optimizer_of(rule, 0.9)
+    state = None if optimizer is None else optimizer.init(net)
+    data = dl.load_digits().train
+    run = train_until_equilibrium(
+        net, (data.X[:100], data.y[:100]), batch_size=10, eta=eta, lmbda=lam,
+        max_relaxations=12.0, seed=np.random.default_rng(order_stream), optimizer=optimizer,
+        optimizer_state=state,
+    )  # fmt: skip
+    return run.equilibrium, run.history, net, state
+
+
+@pytest.fixture(scope="module")
+def alone(record):
+    return {
+        (rule, g, s): _alone(rule, lam, s, record.eta[rule])
+        for rule in record.rules
+        for g, lam in enumerate(record.equilibrium_lmbda[rule])
+        for s in (0, 1)
+    }
+
+
+@pytest.mark.parametrize("rule", ["sgd", "momentum", "adam", "adamw"])
+def test_q7_equilibria_equal_the_runs_trained_one_at_a_time(record, alone, rule):
+    G = len(record.equilibrium_lmbda[rule])
+    found = [[alone[rule, g, s][0] for s in (0, 1)] for g in range(G)]
+    tau = np.array([[f.relaxation_epochs for f in row] for row in found])
+    norm2 = np.array([[f.total_norm_squared if f.reached else math.nan for f in row]
+                      for row in found])  # fmt: skip
+    epoch = np.array([[f.epoch if f.reached else math.nan for f in row] for row in found])
+    np.testing.assert_allclose(record.equilibrium_tau[rule], tau, rtol=1e-10)
+    np.testing.assert_allclose(record.equilibrium_norm2[rule], norm2, rtol=1e-10)
+    np.testing.assert_array_equal(record.equilibrium_epoch[rule], epoch)
+
+
+def test_q7_adam_l2_decay_equals_that_of_its_run_trained_alone(record, alone):
+    middle = len(record.equilibrium_lmbda["adam"]) // 2
+    lam, adam = record.equilibrium_lmbda["adam"][middle], optimizer_of("adam", 0.9)
+    decays = [
+        adam_l2_decay(
+            alone["adam", middle, s][2],
+            alone["adam", middle, s][3],
+            eta=record.eta["adam"],
+            coefficient=lam / 100,
+            beta2=adam.beta2,
+            eps=adam.eps,
+            steps=steps_per_epoch(100, 10),
+        )  # fmt: skip
+        for s in (0, 1)
+    ]
+    np.testing.assert_allclose(record.adam_ratio, [d.ratio for d in decays], rtol=1e-10)
+    np.testing.assert_allclose(
+        record.adam_gradient_rms, [d.gradient_rms for d in decays], rtol=1e-10
+    )
+
+
+def test_q7_final_norms_at_the_middle_lambda_equal_those_trained_alone(record, alone):
+    middle = len(record.equilibrium_lmbda["adam"]) // 2
+    final = {r: np.array([alone[r, middle, s][1].weights.norm[-1] for s in (0, 1)])
+             for r in ("adam", "adamw")}  # fmt: skip
+    np.testing.assert_allclose(record.adam_norm_ratio, final["adam"] / final["adamw"], rtol=1e-10)
