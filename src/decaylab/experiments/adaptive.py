@@ -20,6 +20,7 @@ import numpy as np
 
 from decaylab._validation import as_generator, check_int, check_real
 from decaylab.dynamics.equilibrium import Equilibrium, find_equilibrium
+from decaylab.errors import TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Network
 from decaylab.optimizers import get_optimizer
@@ -127,6 +128,8 @@ def train_until_equilibrium(
     ------
     TrainingDiverged
         As :func:`decaylab.train`; its History holds every finite epoch.
+    TrainingInterrupted
+        On Ctrl-C, as :func:`decaylab.train`; its History holds every completed epoch.
 
     Notes
     -----
@@ -260,6 +263,13 @@ def train_ensemble_until_equilibrium(
     -------
     list of K AdaptiveRun
         A member that diverged has ``diverged`` set and its finite epochs.
+
+    Raises
+    ------
+    TrainingInterrupted
+        On Ctrl-C, as :func:`train_until_equilibrium`: the unfinished epoch is
+        undone; ``.history`` is a list of every member's completed epochs, and
+        every network is at the end of its last completed epoch.
     """
     from decaylab.ensemble import EnsembleRun, _per_member, check_ensemble, check_observer
 
@@ -282,16 +292,37 @@ def train_ensemble_until_equilibrium(
         _check_practical(checked["nets"][plan.k], data, plan.cap, plan.equilibrium,
                          plan.min_epochs, explicit=plan.explicit)  # fmt: skip
     run.drop([p.k for p in plans if p.next is None])
-    with np.errstate(over="ignore", invalid="ignore"):
-        while run.active:
-            run.train(min(plans[k].next for k in run.active) - run.epoch)
-            for plan in plans:
-                if plan.next is not None and plan.k not in run.active:  # diverged
-                    plan.stop(run, diverged=True)
-                elif plan.next == run.epoch:
-                    plan.test(run)
-            run.drop([p.k for p in plans if p.next is None and p.k in run.active])
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            while run.active:
+                run.train(min(plans[k].next for k in run.active) - run.epoch)
+                for plan in plans:
+                    if plan.next is not None and plan.k not in run.active:  # diverged
+                        plan.stop(run, diverged=True)
+                    elif plan.next == run.epoch:
+                        plan.test(run)
+                run.drop([p.k for p in plans if p.next is None and p.k in run.active])
+    except KeyboardInterrupt:
+        raise _interrupted(run, plans) from None
     return [plan.result(run) for plan in plans]
+
+
+def _interrupted(run, plans) -> TrainingInterrupted:
+    """The error for Ctrl-C, as :func:`train_until_equilibrium` raises it: every member's
+    completed epochs (the unfinished one is undone), its generator(s) and rule states."""
+    done = run.epoch
+    history = [plan.history if plan.next is None else plan._history(run) for plan in plans]
+    kept = run.interrupted()
+    return TrainingInterrupted(
+        f"training of the ensemble until equilibrium interrupted after epoch {done}; each "
+        "member's completed epochs are kept in .history (a list, one History per member: "
+        f"up to epoch {done}, or to its stop for a member that had stopped) and every network "
+        "is at the end of its last completed epoch. .generator and .optimizer_state are the "
+        "shuffling generator(s) and rule states at that point.",
+        history=history,
+        generator=kept.generator,
+        optimizer_state=kept.optimizer_state,
+    )
 
 
 def _check_cap(name: str, value):
