@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from small_data import small_digits
 
 import decaylab as dl
 from decaylab.experiments import runs
 from decaylab.experiments.q3_analysis import run_values
 from decaylab.experiments.q3_equilibrium import _spec
+from small_data import small_digits
 
 # τ = m/(ηλ) = 1 epoch: every run settles within a few dozen epochs.
 FAST = {"eta": 1.0, "lmbda": 10.0, "epochs": 0, "seeds": 2, "sweep_hidden": 8}

@@ -68,6 +68,12 @@ class RunSpec:
         Step monitors to attach: "decomposition", "rotation".
     evaluate : bool
         Record validation cost and accuracy every epoch.
+    evaluate_epochs : tuple of int or None
+        With ``evaluate``, record them at these epochs only, for a run that reads
+        no others: the record ``history.monitors["evaluation"]`` (epoch, data
+        cost C₀ without the penalty, accuracy; see
+        :class:`~decaylab.experiments._epoch_evaluation.EpochEvaluation`) then
+        takes the place of the History's own evaluation.
     training_metrics : bool
         Record training cost and accuracy every epoch.
     stationarity : bool
@@ -117,6 +123,7 @@ class RunSpec:
     rule: object = None
     max_relaxations: float | None = None
     adam_decay: bool = False
+    evaluate_epochs: tuple[int, ...] | None = None
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""
@@ -142,6 +149,7 @@ class RunSpec:
             self.until_equilibrium,
             self.max_relaxations if self.until_equilibrium else None,
             self.monitors,
+            self.evaluate_epochs if self.evaluate else None,
         )
 
 
@@ -167,6 +175,18 @@ class RunOutcome:
     diverged: bool
     message: str | None
     measurements: dict = field(default_factory=dict)
+
+
+def _evaluation(spec: RunSpec, data: Dataset, nets: list):
+    """The validation data the training records every epoch (or None), and the
+    :class:`EpochEvaluation` of ``nets`` at the spec's ``evaluate_epochs`` (or None)."""
+    if not spec.evaluate:
+        return None, None
+    if spec.evaluate_epochs is None:
+        return data.validation, None
+    from decaylab.experiments._epoch_evaluation import EpochEvaluation
+
+    return None, EpochEvaluation(nets, data.validation, spec.evaluate_epochs)
 
 
 def _monitor(name: str):
@@ -262,15 +282,16 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     net_rng, order_rng = _streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
     state = _fresh_state(spec, net)
+    evaluation, at_epochs = _evaluation(spec, data, [net])
     settings = dict(
         batch_size=spec.batch_size,
         eta=spec.eta,
         lmbda=spec.lmbda,
         decay=spec.decay,
-        evaluation=data.validation if spec.evaluate else None,
+        evaluation=evaluation,
         seed=order_rng,
         training_metrics=spec.training_metrics,
-        monitors=[_monitor(name) for name in spec.monitors],
+        monitors=[_monitor(name) for name in spec.monitors] + ([at_epochs] if at_epochs else []),
         optimizer=spec.rule,
         optimizer_state=state,
     )
@@ -306,17 +327,21 @@ def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
 def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) -> list:
     """Each member's History, or its AdaptiveRun for runs until equilibrium."""
     from decaylab.ensemble import train_ensemble
+    from decaylab.experiments._epoch_evaluation import Observers
     from decaylab.experiments._stacked_decomposition import StackedDecomposition
     from decaylab.experiments.adaptive import train_ensemble_until_equilibrium
 
     first = specs[0]
-    observer = StackedDecomposition(len(specs)) if first.monitors else None
+    evaluation, at_epochs = _evaluation(first, data, nets)
+    observers = [StackedDecomposition(len(specs))] if first.monitors else []
+    observers += [at_epochs] if at_epochs is not None else []
+    observer = observers[0] if len(observers) == 1 else Observers(observers) if observers else None
     settings = dict(
         batch_size=first.batch_size,
         eta=[s.eta for s in specs],
         lmbda=[s.lmbda for s in specs],
         decay=[s.decay for s in specs],
-        evaluation=data.validation if first.evaluate else None,
+        evaluation=evaluation,
         seed=seed,
         training_metrics=first.training_metrics,
         optimizer=first.rule,
@@ -372,7 +397,7 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     alone = []
     for i, spec in enumerate(specs):
-        if spec.monitors and not _stacked_monitors(spec):
+        if not _stacked_monitors(spec):
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
@@ -390,12 +415,16 @@ def _by_seed(specs: Sequence[RunSpec], group: list[int]) -> list[list[int]]:
 
 
 def _stacked_monitors(spec: RunSpec) -> bool:
-    """Whether the run's monitors have a stacked form for its rule: the decomposition, under
-    a rule whose decay is the multiplication w → d·w
+    """Whether the run's monitors (and evaluation at chosen epochs) have a stacked form for
+    its rule: none, or the decomposition and the evaluation, under a rule whose decay is the
+    multiplication w → d·w, which alone lets an ensemble be observed
     (:class:`~decaylab.experiments._stacked_decomposition.StackedDecomposition`)."""
     from decaylab.rules import get_rule
 
-    return spec.monitors == ("decomposition",) and get_rule(spec.rule).multiplies_weights
+    sparse = spec.evaluate and spec.evaluate_epochs is not None
+    if not (spec.monitors or sparse):
+        return True
+    return spec.monitors in ((), ("decomposition",)) and get_rule(spec.rule).multiplies_weights
 
 
 def _run_indices(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
