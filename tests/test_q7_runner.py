@@ -1,4 +1,4 @@
-"""Question 7's equilibria come from the batched runner: the same as runs trained one at a time.
+"""Question 7 through the batched runner: its equilibria and transfer scores as runs trained alone.
 
 The reference trains each rule at each λ and seed alone with
 :func:`train_until_equilibrium`, from the documented seed streams, and reads
@@ -94,3 +94,20 @@ def test_q7_final_norms_at_the_middle_lambda_equal_those_trained_alone(record, a
     final = {r: np.array([alone[r, middle, s][1].weights.norm[-1] for s in (0, 1)])
              for r in ("adam", "adamw")}  # fmt: skip
     np.testing.assert_allclose(record.adam_norm_ratio, final["adam"] / final["adamw"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_index", [0, 1])
+def test_q7_transfer_scores_equal_the_last_epoch_of_runs_trained_alone(record, n_index):
+    # average_epochs = 1: a run's scores are C₀ and the accuracy at its last epoch.
+    mnist, n = dl.load_mnist(), SETTINGS["ns"][n_index]
+    expected = np.empty((1, len(record.transfer_lmbda), 2))
+    for g, lam in enumerate(record.transfer_lmbda):
+        net_stream, order_stream = np.random.SeedSequence(0).spawn(2)
+        net = dl.Network((784, 8, 10), init="scaled", seed=np.random.default_rng(net_stream))
+        dl.train(
+            net, (mnist.train.X[:n], mnist.train.y[:n]), epochs=2, batch_size=20, eta=0.02,
+            lmbda=lam, seed=np.random.default_rng(order_stream), optimizer="adamw",
+        )  # fmt: skip
+        expected[0, g] = net.evaluate(mnist.validation)
+    np.testing.assert_allclose(record.transfer_cost[n_index, :1], expected[..., 0], rtol=1e-10)
+    np.testing.assert_array_equal(record.transfer_accuracy[n_index, :1], expected[..., 1])
