@@ -76,3 +76,16 @@ def test_q6_width_scan_equals_its_runs_evaluated_every_epoch(data):
         for h in (4, 6)
     ])  # fmt: skip
     np.testing.assert_allclose(fields["cost"]["sum"], expected, rtol=1e-10)
+
+
+def test_q5_final_accuracy_equals_its_runs_evaluated_every_epoch(data):
+    record = dl.layer_movement(
+        [data], hidden=6, lmbdas=(0.5, 5.0), reference_n=data.train.n, epochs=3, seeds=2,
+        mnist=None,
+    )  # fmt: skip
+    expected = [
+        np.mean([_every_epoch(RunSpec((64, 6, 10), "large", s, 3, 10, 0.5, lam), data)[1][-1]
+                 for s in (0, 1)])
+        for lam in (0.5, 5.0)
+    ]  # fmt: skip
+    assert [e.mean for e in record.final_accuracy] == pytest.approx(expected, rel=1e-12)
