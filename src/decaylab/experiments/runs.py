@@ -17,16 +17,24 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from decaylab._progress import progress_bar
 from decaylab.data import Dataset
 from decaylab.errors import TrainingDiverged
+from decaylab.experiments._run_parts import (
+    cap_of,
+    final_measurements,
+    fresh_state,
+    make_monitor,
+    run_evaluation,
+    seed_streams,
+)
 from decaylab.experiments.adaptive import train_until_equilibrium
 from decaylab.experiments.inputs import subset
-from decaylab.history import History
+from decaylab.experiments.run_spec import RunOutcome, RunSpec
 from decaylab.network import Network
 from decaylab.training import train
 
@@ -40,166 +48,6 @@ __all__ = [
     "run_table",
     "single_threaded_blas",
 ]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run of an experiment: a network, its hyper-parameters and its seed.
-
-    Attributes
-    ----------
-    sizes : tuple of int
-        Layer sizes, input first.
-    init : {"large", "scaled"}
-        Initialisation (N(0, 1) or N(0, 1/n_in) weights).
-    seed : int
-        Seeds both the initial weights and the shuffling (through two
-        independent streams spawned from it).
-    epochs, batch_size : int
-        Number of epochs (with ``until_equilibrium``, the most epochs) and
-        mini-batch size m.
-    eta, lmbda : float
-        Learning rate η and regularisation strength λ.
-    decay : str
-        Decay convention ("sum" = Nielsen's eq. 93).
-    n_train : int or None
-        Train on the first ``n_train`` training examples only (all when None).
-    monitors : tuple of str
-        Step monitors to attach: "decomposition", "rotation".
-    evaluate : bool
-        Record validation cost and accuracy every epoch.
-    evaluate_epochs : tuple of int or None
-        With ``evaluate``, record them at these epochs only, for a run that reads
-        no others: the record ``history.monitors["evaluation"]`` (epoch, data
-        cost C₀ without the penalty, accuracy; see
-        :class:`~decaylab.experiments._epoch_evaluation.EpochEvaluation`) then
-        takes the place of the History's own evaluation.
-    training_metrics : bool
-        Record training cost and accuracy every epoch.
-    stationarity : bool
-        Measure the stationarity identity on the final network (see
-        :func:`decaylab.dynamics.equilibrium.stationarity`); its ``total_ratio`` goes
-        into ``RunOutcome.measurements["stationarity_ratio"]``, and each
-        layer's prediction (n/λ)(−w_l·∇C₀) into ``"stationarity_predicted_l"``.
-    until_equilibrium : bool
-        Train in chunks until the weights reach their equilibrium, up to
-        ``epochs`` (:func:`decaylab.experiments.adaptive.train_until_equilibrium`);
-        ``measurements["reached"]`` says whether they did.
-    max_relaxations : float or None
-        With ``until_equilibrium``, the cap in units of the run's own τ (as
-        its rule and detector answer it) instead of ``epochs``, which is then ignored.
-    detection : tuple of (str, value) pairs
-        Keyword arguments of :func:`decaylab.dynamics.equilibrium.find_equilibrium`
-        for ``until_equilibrium``.
-    gradient_noise : bool
-        Measure each layer's per-example gradient variance on the final network
-        (:func:`decaylab.dynamics.noise.gradient_variance`) into
-        ``measurements["gradient_variance_l"]``.
-    rule : str, Rule or None
-        The update rule ("momentum", "adam", "adamw", or a rule such as
-        ``Momentum(beta=0.8)``; None is eq. 93), as ``optimizer=`` of :func:`decaylab.train`.
-    adam_decay : bool
-        Measure Adam + L2's effective decay of each layer from the rule's final
-        state (:func:`decaylab.dynamics.optimizer_factors.adam_l2_decay`, over one
-        epoch of steps) into ``measurements["adam_ratio_l"]`` and ``["adam_gradient_rms_l"]``.
-    """
-
-    sizes: tuple[int, ...]
-    init: str
-    seed: int
-    epochs: int
-    batch_size: int
-    eta: float
-    lmbda: float
-    decay: str = "sum"
-    n_train: int | None = None
-    monitors: tuple[str, ...] = ()
-    evaluate: bool = True
-    training_metrics: bool = False
-    stationarity: bool = False
-    until_equilibrium: bool = False
-    detection: tuple = ()
-    gradient_noise: bool = False
-    rule: object = None
-    max_relaxations: float | None = None
-    adam_decay: bool = False
-    evaluate_epochs: tuple[int, ...] | None = None
-
-    def describe(self) -> str:
-        """A one-line description, used when a run diverges."""
-        n = "" if self.n_train is None else f", n={self.n_train}"
-        return (
-            f"sizes={list(self.sizes)}, init={self.init}, eta={self.eta:g}, "
-            f"lmbda={self.lmbda:g} ({self.decay}), batch_size={self.batch_size}{n}, "
-            f"seed={self.seed}" + ("" if self.rule is None else f", rule={self.rule}")
-        )
-
-    def _group_key(self) -> tuple:
-        # Runs of one shape, data, batch size, rule and stopping rule can be trained
-        # together as one ensemble, whatever their seeds, η, λ and conventions;
-        # runs until equilibrium, each with its own cap, stop each on its own.
-        return (
-            self.sizes,
-            None if self.until_equilibrium else self.epochs,
-            self.batch_size,
-            self.n_train,
-            self.evaluate,
-            self.training_metrics,
-            self.rule,
-            self.until_equilibrium,
-            self.max_relaxations if self.until_equilibrium else None,
-            self.monitors,
-            self.evaluate_epochs if self.evaluate else None,
-        )
-
-
-@dataclass
-class RunOutcome:
-    """What one run produced.
-
-    Attributes
-    ----------
-    spec : RunSpec
-    history : History
-        All finite epochs (up to the last finite one when the run diverged).
-    diverged : bool
-        True when training produced a non-finite weight or cost.
-    message : str or None
-        The divergence message.
-    measurements : dict of str to float
-        Numbers measured on the final network (e.g. "stationarity_ratio").
-    """
-
-    spec: RunSpec
-    history: History
-    diverged: bool
-    message: str | None
-    measurements: dict = field(default_factory=dict)
-
-
-def _evaluation(spec: RunSpec, data: Dataset, nets: list):
-    """The validation data the training records every epoch (or None), and the
-    :class:`EpochEvaluation` of ``nets`` at the spec's ``evaluate_epochs`` (or None)."""
-    if not spec.evaluate:
-        return None, None
-    if spec.evaluate_epochs is None:
-        return data.validation, None
-    from decaylab.experiments._epoch_evaluation import EpochEvaluation
-
-    return None, EpochEvaluation(nets, data.validation, spec.evaluate_epochs)
-
-
-def _monitor(name: str):
-    # Imported here: the dynamics monitors are only needed by the runs that ask for them.
-    if name == "decomposition":
-        from decaylab.dynamics.decomposition import DecompositionMonitor
-
-        return DecompositionMonitor()
-    if name == "rotation":
-        from decaylab.dynamics.rotation import RotationMonitor
-
-        return RotationMonitor()
-    raise ValueError(f"monitor {name!r} is not recognised; expected 'decomposition' or 'rotation'")
 
 
 def single_threaded_blas():
@@ -216,73 +64,17 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """Independent generators for the initial weights and the batch order of one seed."""
-    net_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(net_stream), np.random.default_rng(order_stream)
-
-
-def _measure(spec: RunSpec, net: Network, data: Dataset, state: dict | None = None) -> dict:
-    out = {}
-    if spec.stationarity and spec.lmbda > 0:
-        from decaylab.dynamics.equilibrium import stationarity
-
-        result = stationarity(
-            net, subset(data.train, spec.n_train), spec.lmbda, decay=spec.decay, eta=spec.eta
-        )
-        out["stationarity_ratio"] = float(result.total_ratio)
-        for l, value in enumerate(result.predicted):
-            out[f"stationarity_predicted_{l}"] = float(value)
-    if spec.gradient_noise:
-        from decaylab.dynamics.noise import gradient_variance
-
-        for l, value in enumerate(gradient_variance(net, subset(data.train, spec.n_train))):
-            out[f"gradient_variance_{l}"] = float(value)
-    if spec.adam_decay:
-        out.update(_adam_decay(spec, net, state, subset(data.train, spec.n_train).n))
-    return out
-
-
-def _adam_decay(spec: RunSpec, net: Network, state: dict, n: int) -> dict:
-    """Adam + L2's effective decay rate of each layer over AdamW's, and its √v̂."""
-    from decaylab.conventions import steps_per_epoch
-    from decaylab.dynamics.optimizer_factors import adam_l2_decay
-    from decaylab.rules import get_rule
-
-    rule = get_rule(spec.rule)
-    decay = adam_l2_decay(
-        net, state, eta=spec.eta, coefficient=spec.lmbda / n, beta2=rule.beta2, eps=rule.eps,
-        steps=steps_per_epoch(n, spec.batch_size),
-    )  # fmt: skip
-    out = {f"adam_ratio_{l}": float(v) for l, v in enumerate(decay.ratio)}
-    return out | {f"adam_gradient_rms_{l}": float(v) for l, v in enumerate(decay.gradient_rms)}
-
-
-def _fresh_state(spec: RunSpec, net: Network) -> dict | None:
-    """The rule's fresh state for ``net`` (None for eq. 93), kept to be measured at the end."""
-    from decaylab.optimizers import get_optimizer
-
-    rule = get_optimizer(spec.rule)
-    return None if rule is None else rule.init(net)
-
-
-def _caps(spec: RunSpec) -> dict:
-    """The cap of a run until equilibrium, as train_until_equilibrium's keywords."""
-    if spec.max_relaxations is not None:
-        return {"max_epochs": None, "max_relaxations": spec.max_relaxations}
-    return {"max_epochs": spec.epochs}
-
-
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """Train one network as ``spec`` says, on ``data.train``, evaluating on ``data.validation``.
 
     A run that diverges is returned with ``diverged=True`` and the history of
     its finite epochs, never as NaN values.
     """
-    net_rng, order_rng = _streams(spec.seed)
+    net_rng, order_rng = seed_streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
-    state = _fresh_state(spec, net)
-    evaluation, at_epochs = _evaluation(spec, data, [net])
+    state = fresh_state(spec, net)
+    evaluation, at_epochs = run_evaluation(spec, data, [net])
+    monitors = [make_monitor(name) for name in spec.monitors]
     settings = dict(
         batch_size=spec.batch_size,
         eta=spec.eta,
@@ -291,7 +83,7 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
         evaluation=evaluation,
         seed=order_rng,
         training_metrics=spec.training_metrics,
-        monitors=[_monitor(name) for name in spec.monitors] + ([at_epochs] if at_epochs else []),
+        monitors=monitors if at_epochs is None else [*monitors, at_epochs],
         optimizer=spec.rule,
         optimizer_state=state,
     )
@@ -301,23 +93,23 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
                 net,
                 subset(data.train, spec.n_train),
                 detection=dict(spec.detection),
-                **_caps(spec),
+                **cap_of(spec),
                 **settings,
             )
-            measurements = {"reached": run.reached, **_measure(spec, net, data, state)}
+            measurements = {"reached": run.reached, **final_measurements(spec, net, data, state)}
             return RunOutcome(spec, run.history, False, None, measurements)
         history = train(
             net, subset(data.train, spec.n_train), epochs=spec.epochs, progress=False, **settings
         )
     except TrainingDiverged as exc:
         return RunOutcome(spec, exc.history, True, str(exc))
-    return RunOutcome(spec, history, False, None, _measure(spec, net, data, state))
+    return RunOutcome(spec, history, False, None, final_measurements(spec, net, data, state))
 
 
 def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
     """Each spec's initial network, and the batch order: one Generator shared by members
     of one seed (the same batches, as their separate runs see), else one per member."""
-    streams = [_streams(spec.seed) for spec in specs]
+    streams = [seed_streams(spec.seed) for spec in specs]
     nets = [Network(s.sizes, init=s.init, seed=net_rng) for s, (net_rng, _) in zip(specs, streams)]
     if len({spec.seed for spec in specs}) == 1:
         return nets, streams[0][1]
@@ -332,7 +124,7 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) ->
     from decaylab.experiments.adaptive import train_ensemble_until_equilibrium
 
     first = specs[0]
-    evaluation, at_epochs = _evaluation(first, data, nets)
+    evaluation, at_epochs = run_evaluation(first, data, nets)
     observers = [StackedDecomposition(len(specs))] if first.monitors else []
     observers += [at_epochs] if at_epochs is not None else []
     observer = observers[0] if len(observers) == 1 else Observers(observers) if observers else None
@@ -354,8 +146,8 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) ->
         warnings.simplefilter("ignore", RuntimeWarning)
         if first.until_equilibrium:
             return train_ensemble_until_equilibrium(
-                nets, train_set, max_epochs=[_caps(s)["max_epochs"] for s in specs],
-                max_relaxations=_caps(first).get("max_relaxations", 60.0),
+                nets, train_set, max_epochs=[cap_of(s)["max_epochs"] for s in specs],
+                max_relaxations=cap_of(first).get("max_relaxations", 60.0),
                 detection=[dict(s.detection) for s in specs], **settings,
             )  # fmt: skip
         return train_ensemble(nets, train_set, epochs=first.epochs, progress=False, **settings)
@@ -372,7 +164,7 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
     :func:`~decaylab.experiments.adaptive.train_ensemble_until_equilibrium`.
     """
     nets, seed = _group_nets(specs)
-    states = [_fresh_state(spec, net) for spec, net in zip(specs, nets)]
+    states = [fresh_state(spec, net) for spec, net in zip(specs, nets)]
     results = _train_group(specs, data, nets, seed, states)
     outcomes = []
     for spec, net, state, result in zip(specs, nets, states, results):
@@ -386,7 +178,7 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
             outcomes.append(RunOutcome(spec, history, True, message))
             continue
         measurements = {"reached": result.reached} if adaptive else {}
-        measurements.update(_measure(spec, net, data, state))
+        measurements.update(final_measurements(spec, net, data, state))
         outcomes.append(RunOutcome(spec, history, False, None, measurements))
     return outcomes
 
