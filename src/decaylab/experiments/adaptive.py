@@ -11,6 +11,7 @@ run of that many epochs trained in one call.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -169,8 +170,24 @@ def train_until_equilibrium(
     chunk = max(1, math.ceil(equilibrium.window / 3))
     while (more := _more_epochs(history.n_epochs, equilibrium, cap, min_epochs, chunk)) is not None:
         history = train(net, data, epochs=more, history=history, **settings)
-        equilibrium = find_equilibrium(history, **detection)
+        equilibrium = detect(history, detection, equilibrium)
     return AdaptiveRun(history, equilibrium, cap)
+
+
+def detect(history: History, detection: dict, earlier: Equilibrium) -> Equilibrium:
+    """``find_equilibrium(history, **detection)``, given its answer on an earlier part of the run.
+
+    The detector answers with the first window boundary that passes its drift
+    test, and a boundary's test reads only the epochs around it, which training
+    on does not change. When ``earlier`` (on the first epochs of ``history``)
+    found none, the boundaries it tested fail again; only the later ones are
+    tested, and the answer is the whole detector's, with its own ``start``.
+    """
+    if earlier.reached or earlier.drift_epoch is None:
+        return find_equilibrium(history, **detection)
+    first = int(np.searchsorted(np.asarray(history.epoch), earlier.drift_epoch)) + 1
+    later = find_equilibrium(history, **{**detection, "start": first})
+    return dataclasses.replace(later, start=earlier.start)
 
 
 def _more_epochs(trained: int, equilibrium, cap: int, min_epochs: int, chunk: int) -> int | None:
@@ -370,7 +387,7 @@ class _Plan:
     def test(self, run) -> None:
         """The test at the end of a chunk: the detector on the whole history, then the next."""
         self.history = self._history(run)
-        self.equilibrium = find_equilibrium(self.history, **self.detection)
+        self.equilibrium = detect(self.history, self.detection, self.equilibrium)
         self._schedule()
 
     def stop(self, run, *, diverged: bool) -> None:
