@@ -111,3 +111,30 @@ def test_q7_transfer_scores_equal_the_last_epoch_of_runs_trained_alone(record, n
         expected[0, g] = net.evaluate(mnist.validation)
     np.testing.assert_allclose(record.transfer_cost[n_index, :1], expected[..., 0], rtol=1e-10)
     np.testing.assert_array_equal(record.transfer_accuracy[n_index, :1], expected[..., 1])
+
+
+LAM = 10 / (0.003 * 2.0)  # τ = m/(ηλ) = 2 epochs
+
+
+@pytest.mark.parametrize("together", [1, 2])
+def test_a_run_capped_in_tau_with_adam_decay_equals_its_run_trained_alone(together):
+    # One spec goes through run_one, two through one stack (run_group).
+    from dataclasses import replace
+
+    from decaylab.experiments.runs import RunSpec, run_many
+
+    data = dl.load_digits()
+    adam = optimizer_of("adam", 0.9)
+    spec = RunSpec(
+        (64, 8, 10), "scaled", 0, 0, 10, 0.003, LAM, n_train=100, evaluate=False,
+        until_equilibrium=True, rule=adam, max_relaxations=12.0, adam_decay=True,
+    )  # fmt: skip
+    specs = [spec, replace(spec, lmbda=2 * LAM)][:together]
+    outcome = run_many(specs, data)[0]
+    found, history, net, state = _alone("adam", LAM, 0, 0.003)
+    decay = adam_l2_decay(net, state, eta=0.003, coefficient=LAM / 100, beta2=adam.beta2,
+                          eps=adam.eps, steps=steps_per_epoch(100, 10))  # fmt: skip
+    assert outcome.history.n_epochs == history.n_epochs
+    assert outcome.measurements["reached"] == found.reached
+    got = [outcome.measurements[f"adam_ratio_{l}"] for l in (0, 1)]
+    np.testing.assert_allclose(got, decay.ratio, rtol=1e-10)
