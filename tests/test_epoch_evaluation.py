@@ -89,3 +89,17 @@ def test_q5_final_accuracy_equals_its_runs_evaluated_every_epoch(data):
         for lam in (0.5, 5.0)
     ]  # fmt: skip
     assert [e.mean for e in record.final_accuracy] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("together", [1, 2])
+def test_a_run_until_equilibrium_in_chunks_is_evaluated_once_at_each_chosen_epoch(together, data):
+    # τ = m/(ηλ) = 1 epoch: the run is tested (and continued) in chunks of an epoch or two.
+    spec = RunSpec((64, 6, 10), "large", 0, 12, 10, 1.0, 10.0, until_equilibrium=True,
+                   evaluate_epochs=(0, 4, 7, 12))  # fmt: skip
+    outcome = run_many([spec, replace(spec, seed=1)][:together], data)[0]
+    trained = outcome.history.n_epochs
+    chosen = [e for e in (0, 4, 7, 12) if e <= trained]
+    record = outcome.history.monitors["evaluation"]
+    cost, accuracy = _every_epoch(replace(spec, epochs=trained), data)
+    assert trained > 7 and record["epoch"].tolist() == chosen
+    np.testing.assert_allclose(record["cost"], cost[chosen], rtol=1e-10)

@@ -47,6 +47,7 @@ class EpochEvaluation:
             data, n_inputs=first.sizes[0], n_outputs=first.sizes[-1], dtype=first.dtype
         )
         self.rows: list[list[tuple]] = [[] for _ in self.nets]
+        self.started = False
         if 0 in self.epochs:
             for k in range(len(self.nets)):
                 self._row(k, 0)
@@ -56,7 +57,11 @@ class EpochEvaluation:
 
     # A monitor of decaylab.train, for one network.
     def start(self, net, *, eta: float, multiplier: float) -> None:
-        self.nets[0] = net
+        """Start a call of :func:`decaylab.train`; one that continues a run (``history=``)
+        records only its own epochs, which the History appends to the earlier ones."""
+        if self.started:
+            self.rows[0] = []
+        self.nets[0], self.started = net, True
 
     def step_parts(self, weights_before, decay, rest) -> None:  # never shown: sees_steps
         pass
