@@ -12,8 +12,9 @@ that changes in the machine's load hit both alike, keeping the best of each:
   stacks the runs of one shape, batch size and data;
 - **Q7**: the equilibrium runs of :func:`decaylab.optimizer_comparison` (each
   rule at each of its λ and seeds, from the scaled initialisation, until
-  equilibrium), each alone (:func:`train_until_equilibrium`) against one stack
-  per rule (:func:`train_ensemble_until_equilibrium`).
+  equilibrium), each alone (:func:`run_one`, :func:`train_until_equilibrium`)
+  against :func:`run_many`, which stacks them per rule (and seed)
+  (:func:`train_ensemble_until_equilibrium`), as the report does.
 
 The ratio alone / stacked > 1 means stacking saves CPU time. The table is
 printed and written to ``benchmarks/results/batched_runner.json``.
@@ -49,12 +50,10 @@ from pathlib import Path
 import numpy as np
 
 import decaylab as dl
-from decaylab.experiments import q3_equilibrium, q7_optimizers
+from decaylab.experiments import q3_equilibrium
 from decaylab.experiments._stacked_decomposition import StackedDecomposition
-from decaylab.experiments.adaptive import (
-    train_ensemble_until_equilibrium,
-    train_until_equilibrium,
-)
+from decaylab.experiments.q7_equilibria import equilibrium_specs
+from decaylab.experiments.q7_factors import lmbda_for, optimizer_of
 from decaylab.experiments.registry import EXPERIMENTS
 from decaylab.experiments.runs import _groups, run_many, run_one, single_threaded_blas
 
@@ -64,79 +63,46 @@ class _Captured(Exception):
 
 
 def q3_specs(data, quick: bool) -> list:
-    """The distinct runs Q3 trains under the report's preset, captured before training."""
+    """The distinct runs Q3 trains under the report's preset (each condition at each
+    seed, once), captured before training."""
+    from dataclasses import replace
+
     captured = []
 
-    def capture(specs, data, **kwargs):
-        captured.append(list(specs))
+    def capture(conditions, seeds, data, measure, **kwargs):
+        distinct = dict.fromkeys(conditions.values())
+        captured.extend(replace(spec, seed=seed) for spec in distinct for seed in seeds)
         raise _Captured
 
     preset = dict(EXPERIMENTS["q3"].quick if quick else {})
     preset.pop("ns", None)  # the report's n scan needs its data; Q3's default is taken
-    original = q3_equilibrium.run_many
-    q3_equilibrium.run_many = capture
+    original = q3_equilibrium.tabulate
+    q3_equilibrium.tabulate = capture
     try:
         q3_equilibrium.equilibrium_size(data, **preset)
     except _Captured:
         pass
     finally:
-        q3_equilibrium.run_many = original
-    return captured[0]
+        q3_equilibrium.tabulate = original
+    return captured
 
 
 def q7_runs(data, quick: bool) -> dict:
-    """Q7's equilibrium runs by rule: (λ, seed) pairs and the shared settings."""
+    """Q7's equilibrium runs by rule, as :func:`decaylab.optimizer_comparison` builds them."""
     preset = EXPERIMENTS["q7"].quick if quick else {}
-    hidden, seeds = preset.get("hidden", 30), range(preset.get("seeds", 2))
+    hidden, seeds = preset.get("hidden", 30), tuple(range(preset.get("seeds", 2)))
     etas = {"sgd": 0.5, "momentum": 0.05, "adam": 0.003, "adamw": 0.003}
-    runs = {}
-    for rule in etas:
-        lmbdas = [
-            q7_optimizers._lmbda_for(rule, tau, eta=etas[rule], batch_size=10, beta=0.9)
-            for tau in (1.0, 2.0, 4.0)
-        ]
-        runs[rule] = {
-            "members": [(lam, seed) for lam in lmbdas for seed in seeds],
-            "eta": etas[rule],
-            "optimizer": q7_optimizers._optimizer(rule, 0.9),
-            "max_relaxations": preset.get("max_relaxations", 60.0),
-        }
-    split = dl.Split(data.train.X[: data.train.n // 2], data.train.y[: data.train.n // 2])
-    return {"sizes": (data.n_inputs, hidden, data.n_classes), "split": split, "rules": runs}
-
-
-def _q7_nets(sizes, members):
-    nets, orders = [], []
-    for _, seed in members:
-        net_rng, order_rng = q7_optimizers._streams(seed)
-        nets.append(dl.Network(sizes, init="scaled", seed=net_rng))
-        orders.append(order_rng)
-    return nets, orders
-
-
-def q7_alone(q7, rule) -> list[int]:
-    run = q7["rules"][rule]
-    nets, orders = _q7_nets(q7["sizes"], run["members"])
-    epochs = []
-    for net, order, (lam, _) in zip(nets, orders, run["members"]):
-        optimizer = run["optimizer"]
-        state = None if optimizer is None else optimizer.init(net)
-        adaptive = train_until_equilibrium(
-            net, q7["split"], batch_size=10, eta=run["eta"], lmbda=lam, seed=order,
-            optimizer=optimizer, optimizer_state=state, max_relaxations=run["max_relaxations"],
-        )  # fmt: skip
-        epochs.append(adaptive.epochs)
-    return epochs
-
-
-def q7_stacked(q7, rule) -> list[int]:
-    run = q7["rules"][rule]
-    nets, orders = _q7_nets(q7["sizes"], run["members"])
-    runs = train_ensemble_until_equilibrium(
-        nets, q7["split"], batch_size=10, eta=run["eta"], lmbda=[m[0] for m in run["members"]],
-        seed=orders, optimizer=run["optimizer"], max_relaxations=run["max_relaxations"],
+    lmbdas = {
+        rule: np.array([lmbda_for(rule, tau, eta=eta, batch_size=10, beta=0.9)
+                        for tau in (1.0, 2.0, 4.0)])
+        for rule, eta in etas.items()
+    }  # fmt: skip
+    specs = equilibrium_specs(
+        (data.n_inputs, hidden, data.n_classes), seeds, lmbdas, etas=etas, beta=0.9,
+        batch_size=10, n_train=data.train.n // 2,
+        max_relaxations=preset.get("max_relaxations", 60.0),
     )  # fmt: skip
-    return [r.epochs for r in runs]
+    return {rule: [s for s in specs if s.rule == optimizer_of(rule, 0.9)] for rule in etas}
 
 
 def _cpu(fn) -> tuple[float, object]:
@@ -289,13 +255,12 @@ def _q3(data, quick: bool, repeats: int) -> dict:
 
 
 def _q7(data, quick: bool, repeats: int) -> dict:
-    q7, results = q7_runs(data, quick), {}
-    for rule in q7["rules"]:
-        size = len(q7["rules"][rule]["members"])
+    results = {}
+    for rule, specs in q7_runs(data, quick).items():
         results[rule] = measure(
-            f"Q7 {rule} ({size} runs)",
-            lambda rule=rule: q7_alone(q7, rule),
-            lambda rule=rule: q7_stacked(q7, rule),
+            f"Q7 {rule} ({len(specs)} runs)",
+            lambda specs=specs: [run_one(spec, data).history.n_epochs for spec in specs],
+            lambda specs=specs: [o.history.n_epochs for o in run_many(specs, data)],
             repeats,
         )
     return results

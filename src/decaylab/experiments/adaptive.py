@@ -11,6 +11,7 @@ run of that many epochs trained in one call.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 
 from decaylab._validation import as_generator, check_int, check_real
 from decaylab.dynamics.equilibrium import Equilibrium, find_equilibrium
+from decaylab.errors import TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Network
 from decaylab.optimizers import get_optimizer
@@ -127,6 +129,8 @@ def train_until_equilibrium(
     ------
     TrainingDiverged
         As :func:`decaylab.train`; its History holds every finite epoch.
+    TrainingInterrupted
+        On Ctrl-C, as :func:`decaylab.train`; its History holds every completed epoch.
 
     Notes
     -----
@@ -166,8 +170,24 @@ def train_until_equilibrium(
     chunk = max(1, math.ceil(equilibrium.window / 3))
     while (more := _more_epochs(history.n_epochs, equilibrium, cap, min_epochs, chunk)) is not None:
         history = train(net, data, epochs=more, history=history, **settings)
-        equilibrium = find_equilibrium(history, **detection)
+        equilibrium = detect(history, detection, equilibrium)
     return AdaptiveRun(history, equilibrium, cap)
+
+
+def detect(history: History, detection: dict, earlier: Equilibrium) -> Equilibrium:
+    """``find_equilibrium(history, **detection)``, given its answer on an earlier part of the run.
+
+    The detector answers with the first window boundary that passes its drift
+    test, and a boundary's test reads only the epochs around it, which training
+    on does not change. When ``earlier`` (on the first epochs of ``history``)
+    found none, the boundaries it tested fail again; only the later ones are
+    tested, and the answer is the whole detector's, with its own ``start``.
+    """
+    if earlier.reached or earlier.drift_epoch is None:
+        return find_equilibrium(history, **detection)
+    first = int(np.searchsorted(np.asarray(history.epoch), earlier.drift_epoch)) + 1
+    later = find_equilibrium(history, **{**detection, "start": first})
+    return dataclasses.replace(later, start=earlier.start)
 
 
 def _more_epochs(trained: int, equilibrium, cap: int, min_epochs: int, chunk: int) -> int | None:
@@ -260,6 +280,13 @@ def train_ensemble_until_equilibrium(
     -------
     list of K AdaptiveRun
         A member that diverged has ``diverged`` set and its finite epochs.
+
+    Raises
+    ------
+    TrainingInterrupted
+        On Ctrl-C, as :func:`train_until_equilibrium`: the unfinished epoch is
+        undone; ``.history`` is a list of every member's completed epochs, and
+        every network is at the end of its last completed epoch.
     """
     from decaylab.ensemble import EnsembleRun, _per_member, check_ensemble, check_observer
 
@@ -282,16 +309,37 @@ def train_ensemble_until_equilibrium(
         _check_practical(checked["nets"][plan.k], data, plan.cap, plan.equilibrium,
                          plan.min_epochs, explicit=plan.explicit)  # fmt: skip
     run.drop([p.k for p in plans if p.next is None])
-    with np.errstate(over="ignore", invalid="ignore"):
-        while run.active:
-            run.train(min(plans[k].next for k in run.active) - run.epoch)
-            for plan in plans:
-                if plan.next is not None and plan.k not in run.active:  # diverged
-                    plan.stop(run, diverged=True)
-                elif plan.next == run.epoch:
-                    plan.test(run)
-            run.drop([p.k for p in plans if p.next is None and p.k in run.active])
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            while run.active:
+                run.train(min(plans[k].next for k in run.active) - run.epoch)
+                for plan in plans:
+                    if plan.next is not None and plan.k not in run.active:  # diverged
+                        plan.stop(run, diverged=True)
+                    elif plan.next == run.epoch:
+                        plan.test(run)
+                run.drop([p.k for p in plans if p.next is None and p.k in run.active])
+    except KeyboardInterrupt:
+        raise _interrupted(run, plans) from None
     return [plan.result(run) for plan in plans]
+
+
+def _interrupted(run, plans) -> TrainingInterrupted:
+    """The error for Ctrl-C, as :func:`train_until_equilibrium` raises it: every member's
+    completed epochs (the unfinished one is undone), its generator(s) and rule states."""
+    done = run.epoch
+    history = [plan.history if plan.next is None else plan._history(run) for plan in plans]
+    kept = run.interrupted()
+    return TrainingInterrupted(
+        f"training of the ensemble until equilibrium interrupted after epoch {done}; each "
+        "member's completed epochs are kept in .history (a list, one History per member: "
+        f"up to epoch {done}, or to its stop for a member that had stopped) and every network "
+        "is at the end of its last completed epoch. .generator and .optimizer_state are the "
+        "shuffling generator(s) and rule states at that point.",
+        history=history,
+        generator=kept.generator,
+        optimizer_state=kept.optimizer_state,
+    )
 
 
 def _check_cap(name: str, value):
@@ -339,7 +387,7 @@ class _Plan:
     def test(self, run) -> None:
         """The test at the end of a chunk: the detector on the whole history, then the next."""
         self.history = self._history(run)
-        self.equilibrium = find_equilibrium(self.history, **self.detection)
+        self.equilibrium = detect(self.history, self.detection, self.equilibrium)
         self._schedule()
 
     def stop(self, run, *, diverged: bool) -> None:

@@ -18,7 +18,15 @@ from decaylab.data import Dataset
 from decaylab.experiments.estimates import estimate
 from decaylab.experiments.pipeline import fit_reached, subtable
 
-__all__ = ["SWEEPS", "measure", "mnist_fields", "not_reached", "sweep_fields", "width_fields"]
+__all__ = [
+    "SWEEPS",
+    "equilibrium_values",
+    "measure",
+    "mnist_fields",
+    "not_reached",
+    "sweep_fields",
+    "width_fields",
+]
 
 #: Per-run numbers taken from each run's equilibrium and budget (pooled over layers).
 RUN_VALUES = (
@@ -66,6 +74,18 @@ def run_values(outcome) -> dict:
         contraction_ratio=budget.contraction[-1] / first_contraction,
     )
     return {**values, "reached": True, "layer_rms": equilibrium.rms}
+
+
+def equilibrium_values(outcome) -> dict:
+    """A run's ``rms`` at its equilibrium (NaN where not reached) and ``reached``: what
+    :func:`run_values` gives of them, from the history alone (no budget)."""
+    from decaylab.dynamics.equilibrium import find_equilibrium
+
+    reached = not outcome.diverged and outcome.measurements.get("reached", False)
+    if not reached:
+        return {"rms": math.nan, "reached": False}
+    equilibrium = find_equilibrium(outcome.history, **dict(outcome.spec.detection))
+    return {"rms": equilibrium.total_rms, "reached": True}
 
 
 def measure(outcome) -> dict:

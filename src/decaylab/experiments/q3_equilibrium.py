@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,10 +33,10 @@ from decaylab.experiments.inputs import check_int_list, resolve_data
 from decaylab.experiments.pipeline import checked, counts, echo, mnist_data, tabulate
 from decaylab.experiments.q3_analysis import (
     SWEEPS,
+    equilibrium_values,
     measure,
     mnist_fields,
     not_reached,
-    run_values,
     sweep_fields,
     width_fields,
 )
@@ -105,20 +106,31 @@ def _spec(s: dict, sizes, *, lmbda=None, batch_size=None, n_train=None) -> RunSp
     )  # fmt: skip
 
 
-def _conditions(s: dict, n_in: int, n_out: int) -> dict:
-    """The width sweep, then λ, n and m at ``sweep_hidden``, labelled (sweep, value)."""
+def _conditions(s: dict, data: Dataset) -> dict:
+    """The width sweep, then λ, n and m at ``sweep_hidden``, labelled (sweep, value).
+
+    The n sweep's whole training set is the run without ``n_train``, so that the
+    runs the sweeps share (λ, n = all, m of the width sweep) are one spec, trained once.
+    """
+    n_in, n_out = data.n_inputs, data.n_classes
     hidden = (n_in, s["sweep_hidden"], n_out)
     runs = {("width", h): _spec(s, (n_in, h, n_out)) for h in s["widths"]}
     runs |= {("lambda", lam): _spec(s, hidden, lmbda=lam) for lam in s["lmbdas"]}
-    runs |= {("n", n): _spec(s, hidden, n_train=n) for n in s["ns"]}
+    runs |= {("n", n): _spec(s, hidden, n_train=None if n == data.train.n else n)
+             for n in s["ns"]}  # fmt: skip
     runs |= {("batch", m): _spec(s, hidden, batch_size=m) for m in s["batch_sizes"]}
     return runs
 
 
 def _on_mnist(mnist: Dataset, s: dict, n_out: int, executor, progress):
     """The mnist_* fields of the width sweep on MNIST, and its diverged runs."""
-    runs = {h: _spec(s, (784, h, n_out), n_train=s["mnist_n"]) for h in s["mnist_widths"]}
-    table = tabulate(runs, s["seeds"], mnist, run_values, executor=executor,
+    # Only each run's equilibrium RMS is reported: no budget, so no monitor or final measurements.
+    lean = {"monitors": (), "stationarity": False, "gradient_noise": False}
+    runs = {
+        h: replace(_spec(s, (784, h, n_out), n_train=s["mnist_n"]), **lean)
+        for h in s["mnist_widths"]
+    }
+    table = tabulate(runs, s["seeds"], mnist, equilibrium_values, executor=executor,
                      progress=progress, desc="Q3 MNIST")  # fmt: skip
     return mnist_fields(table, s, n_out), table.diverged
 
@@ -233,7 +245,7 @@ def equilibrium_size(
         vanished_share=vanished_share, balancing_share=balancing_share, confidence=confidence,
         mnist_widths=mnist_widths, mnist_n=mnist_n,
     )  # fmt: skip
-    table = tabulate(_conditions(s, data.n_inputs, data.n_classes), s["seeds"], data, measure,
+    table = tabulate(_conditions(s, data), s["seeds"], data, measure,
                      executor=executor, progress=progress, desc="Q3 equilibrium")  # fmt: skip
     cap = _spec(s, (data.n_inputs, 1, data.n_classes)).epochs
     fields = width_fields(table, data, s, cap)

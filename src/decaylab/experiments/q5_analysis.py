@@ -30,7 +30,7 @@ def measure(outcome) -> dict:
     record = h.monitors["decomposition"]
     return {
         **{s: h.weights[s] for s in STATISTICS},
-        "accuracy": h.evaluation_accuracy[-1],
+        "accuracy": h.monitors["evaluation"]["accuracy"][-1],
         **{key: record[key].sum(axis=0) for key in BUDGET},
     }
 

@@ -114,9 +114,11 @@ def _run_group(g: dict, hidden, seeds, epochs, executor, progress) -> tuple[dict
     The arrays have one row per λ (the baseline's final norm repeated for each).
     """
     sizes = (g["data"].n_inputs, hidden, g["data"].n_classes)
+    # Only the final accuracy is read: the validation data is evaluated at the last epoch only.
     runs = [
         (lam, RunSpec(sizes, "large", 0, epochs, g["batch_size"], g["eta"], lam,
-                      n_train=g["n_train"], monitors=("decomposition",)))
+                      n_train=g["n_train"], monitors=("decomposition",),
+                      evaluate_epochs=(epochs,)))
         for lam in (0.0, *g["lmbdas"])
     ]  # fmt: skip
     table = tabulate(runs, seeds, g["data"], measure, executor=executor, progress=progress,

@@ -195,8 +195,13 @@ def scan_data_size(
     """
     grid, S = np.asarray(lmbdas, dtype=float), len(seeds)
     sizes = (data.n_inputs, hidden, data.n_classes)
+    # Only the windows of average_epochs ending at each checkpoint and at the end are read.
+    ends = (*checkpoints, epochs)
+    read = sorted({e for end in ends for e in range(end - average_epochs + 1, end + 1)})
     conditions = {
-        (n, lam): RunSpec(sizes, init, 0, epochs, batch_size, eta, lam, n_train=n)
+        (n, lam): RunSpec(
+            sizes, init, 0, epochs, batch_size, eta, lam, n_train=n, evaluate_epochs=tuple(read)
+        )
         for n in ns
         for lam in grid
     }

@@ -55,6 +55,10 @@ def validation_curves(outcome, n_all: int) -> np.ndarray:
     if outcome.diverged:
         return np.full((2, 1), np.nan)
     spec, h = outcome.spec, outcome.history
+    if "evaluation" in h.monitors:  # evaluated at chosen epochs only (C₀ itself); NaN elsewhere
+        record, curves = h.monitors["evaluation"], np.full((2, h.n_epochs + 1), np.nan)
+        curves[:, record["epoch"]] = record["accuracy"], record["cost"]
+        return curves
     squares = (np.asarray(h.weights["norm"]) ** 2).sum(axis=1)
     n_w = sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
     n = n_all if spec.n_train is None else spec.n_train
@@ -179,8 +183,12 @@ def scan_widths(data, *, widths, grids, seeds, settings: dict, executor=None, pr
     tolerance, rise = settings["tolerance"], settings["rise"]
 
     n_in, n_out, S, W = data.n_inputs, data.n_classes, len(seeds), len(widths)
+    # Only the last average_epochs epochs are read: the others are not evaluated.
+    last = tuple(range(epochs - average_epochs + 1, epochs + 1))
     conditions = {
-        (h, conv, lam): RunSpec((n_in, h, n_out), init, 0, epochs, m, eta, lam, conv)
+        (h, conv, lam): RunSpec(
+            (n_in, h, n_out), init, 0, epochs, m, eta, lam, conv, evaluate_epochs=last
+        )
         for h in widths
         for conv in CONVENTIONS
         for lam in grids[conv]

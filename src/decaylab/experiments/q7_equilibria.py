@@ -13,12 +13,17 @@ import math
 
 import numpy as np
 
-from decaylab.conventions import steps_per_epoch
-from decaylab.dynamics.optimizer_factors import adam_l2_decay
 from decaylab.experiments.q7_factors import optimizer_of
+from decaylab.experiments.runs import RunSpec
 from decaylab.rules import get_rule
 
-__all__ = ["adam_layers_claim", "equilibria", "equilibrium_claim", "equilibrium_fits"]
+__all__ = [
+    "adam_layers_claim",
+    "equilibria",
+    "equilibrium_claim",
+    "equilibrium_fits",
+    "equilibrium_specs",
+]
 
 
 def adam_layers_claim(
@@ -85,47 +90,64 @@ def equilibrium_claim(fits: dict) -> str:
     return "holds with a qualification"
 
 
-def equilibria(run, note, sizes, seeds, split, lmbdas, *, etas, beta, batch_size, max_relaxations):
-    """Each rule at each λ from the scaled initialisation, trained until its equilibrium.
+def equilibrium_specs(sizes, seeds, lmbdas, *, etas, beta, batch_size, n_train, max_relaxations):
+    """The runs of :func:`equilibria`, rule-major, then λ, then seed: each from the scaled
+    initialisation until its detector says settled, capped at ``max_relaxations`` of its τ;
+    Adam + L2's at the middle λ also measure its effective decay."""
+    middle = len(next(iter(lmbdas.values()))) // 2
+    common = {"sizes": tuple(sizes), "init": "scaled", "epochs": 0, "batch_size": batch_size,
+              "n_train": n_train, "evaluate": False, "until_equilibrium": True,
+              "max_relaxations": max_relaxations}  # fmt: skip
+    specs = []
+    for rule, grid in lmbdas.items():
+        optimizer = optimizer_of(rule, beta)
+        fixed = not math.isnan(get_rule(optimizer).epoch_factor(1, 1, 1.0, 0.0))
+        for g, lam in enumerate(grid):
+            given = {"eta": etas[rule], "lmbda": float(lam), "rule": optimizer,
+                     "adam_decay": g == middle and not fixed}  # fmt: skip
+            specs += [RunSpec(seed=seed, **common, **given) for seed in seeds]
+    return specs
+
+
+def equilibria(specs, outcomes, rules, seeds) -> dict:
+    """Each rule at each λ (:func:`equilibrium_specs`), as its runs' detectors found it.
+
+    Parameters
+    ----------
+    specs, outcomes : lists
+        The runs of :func:`equilibrium_specs` and their outcomes
+        (:func:`~decaylab.experiments.runs.run_many`).
+    rules, seeds : sequences
+        The rules (in the order of the specs) and the seeds.
 
     Returns a dict: "norm2", "epoch" (detected equilibrium epoch) and "tau"
     (the detector's τ in epochs), each a dict of rule to an array of shape
-    (G, S), NaN where a run diverged or did not settle within
-    ``max_relaxations`` τ; "final_norms" (‖w_l‖ of Adam + L2 and AdamW at the
-    middle λ, shape (S, L)); "adam_ratio" and "adam_rms", shape (S, L).
+    (G, S), NaN where a run diverged or did not settle within its cap (τ is
+    kept for a run that did not settle); "final_norms" (‖w_l‖ of Adam + L2 and
+    AdamW at the middle λ, shape (S, L)); "adam_ratio" and "adam_rms", shape (S, L).
     """
-    S, L, G = len(seeds), len(sizes) - 1, len(next(iter(lmbdas.values())))
-    middle = G // 2
-    out = {key: {r: np.full((G, S), np.nan) for r in lmbdas} for key in ("norm2", "epoch", "tau")}
+    from decaylab.dynamics.equilibrium import find_equilibrium
+
+    S, L = len(seeds), len(specs[0].sizes) - 1
+    G = len(specs) // (len(rules) * S)
+    out = {key: {r: np.full((G, S), np.nan) for r in rules} for key in ("norm2", "epoch", "tau")}
     out["final_norms"] = {r: np.full((S, L), np.nan) for r in ("adam", "adamw")}
     out["adam_ratio"], out["adam_rms"] = np.full((S, L), np.nan), np.full((S, L), np.nan)
-    n = split.n
-    for rule, grid in lmbdas.items():
-        fixed = not math.isnan(get_rule(optimizer_of(rule, beta)).epoch_factor(1, 1, 1.0, 0.0))
-        for g, lam in enumerate(grid):
-            for s, seed in enumerate(seeds):
-                adaptive, net, state, message = run(
-                    sizes, "scaled", seed, split, rule=rule, beta=beta, eta=etas[rule],
-                    lmbda=lam, epochs=0, batch_size=batch_size, evaluation=None,
-                    until=max_relaxations,
-                )  # fmt: skip
-                note(message, rule)
-                if message is not None:
-                    continue
-                found = adaptive.equilibrium
-                out["tau"][rule][g, s] = found.relaxation_epochs
-                if found.reached:
-                    out["norm2"][rule][g, s] = found.total_norm_squared
-                    out["epoch"][rule][g, s] = found.epoch
-                if g == middle and rule in out["final_norms"]:
-                    out["final_norms"][rule][s] = adaptive.history.weights.norm[-1]
-                if g == middle and not fixed:  # Adam + L2: no fixed pure-decay factor
-                    adam = get_rule(optimizer_of(rule, beta))
-                    decay = adam_l2_decay(
-                        net, state, eta=etas[rule], coefficient=lam / n, beta2=adam.beta2,
-                        eps=adam.eps, steps=steps_per_epoch(n, batch_size),
-                    )  # fmt: skip
-                    out["adam_ratio"][s], out["adam_rms"][s] = decay.ratio, decay.gradient_rms
+    for i, outcome in enumerate(outcomes):
+        if outcome.diverged:
+            continue
+        rule, g, s = rules[i // (G * S)], (i // S) % G, i % S
+        found = find_equilibrium(outcome.history, **dict(outcome.spec.detection))
+        out["tau"][rule][g, s] = found.relaxation_epochs
+        if found.reached:
+            out["norm2"][rule][g, s] = found.total_norm_squared
+            out["epoch"][rule][g, s] = found.epoch
+        if g == G // 2 and rule in out["final_norms"]:
+            out["final_norms"][rule][s] = outcome.history.weights.norm[-1]
+        if outcome.spec.adam_decay:  # Adam + L2: no fixed pure-decay factor
+            m = outcome.measurements
+            out["adam_ratio"][s] = [m[f"adam_ratio_{l}"] for l in range(L)]
+            out["adam_rms"][s] = [m[f"adam_gradient_rms_{l}"] for l in range(L)]
     return out
 
 

@@ -35,13 +35,13 @@ import numpy as np
 
 from decaylab._progress import progress_bar
 from decaylab.data import Dataset
-from decaylab.experiments.inputs import subset
 from decaylab.experiments.q7_claims import STATEMENTS, headline
 from decaylab.experiments.q7_equilibria import (
     adam_layers_claim,
     equilibria,
     equilibrium_claim,
     equilibrium_fits,
+    equilibrium_specs,
 )
 from decaylab.experiments.q7_factors import (
     RULES,
@@ -57,6 +57,7 @@ from decaylab.experiments.q7_transfer import (
     transfer_claim,
     transfer_scan,
 )
+from decaylab.experiments.runs import run_many
 
 __all__ = [
     "RULES",
@@ -80,16 +81,16 @@ PREDICTION = (
 
 def _factors_and_equilibria(c: dict, progress: bool):
     """Parts 1 and 2 on the question's data: the first-epoch factors at the factor
-    timescale and the equilibria at each timescale, per rule; and the runs that diverged."""
+    timescale and the equilibria at each timescale, per rule; and the runs that diverged.
+
+    The equilibrium runs go through the batched runner (:func:`run_many`): the runs of one
+    rule are trained together, each until its own detector says settled."""
     rules, etas, seeds, sizes = c["rules"], c["eta"], c["seeds"], c["sizes"]
     diverged: list[str] = []
     bar = progress_bar(
-        total=len(rules) * len(seeds) * (1 + len(c["timescales"])),
-        desc="Q7 optimizers",
-        unit="run",
-        disable=not progress,
+        total=len(rules) * len(seeds), desc="Q7 factors", unit="run", disable=not progress,
         leave=False,
-    )
+    )  # fmt: skip
 
     def run(*args, **options):
         outcome = run_rule(*args, **options)
@@ -106,13 +107,16 @@ def _factors_and_equilibria(c: dict, progress: bool):
     common = {"etas": etas, "beta": c["beta"], "batch_size": c["batch_size"]}
     factor_lmbda = {r: lmbda_of(r, c["factor_timescale"]) for r in rules}
     factors = first_epoch_factors(run, note, sizes, seeds, c["data"].train, factor_lmbda, **common)
-    eq_lmbda = {r: np.array([lmbda_of(r, tau) for tau in c["timescales"]]) for r in rules}
-    eq_split = subset(c["data"].train, c["equilibrium_n"])
-    eq = equilibria(
-        run, note, sizes, seeds, eq_split, eq_lmbda, max_relaxations=c["max_relaxations"], **common
-    )
     bar.close()
-    return factor_lmbda, factors, eq_lmbda, eq, diverged
+    eq_lmbda = {r: np.array([lmbda_of(r, tau) for tau in c["timescales"]]) for r in rules}
+    specs = equilibrium_specs(
+        sizes, seeds, eq_lmbda, n_train=c["equilibrium_n"],
+        max_relaxations=c["max_relaxations"], **common,
+    )  # fmt: skip
+    outcomes = run_many(specs, c["data"], progress=progress, desc="Q7 equilibria")
+    for i, outcome in enumerate(outcomes):
+        note(outcome.message, rules[i * len(rules) // len(specs)])
+    return factor_lmbda, factors, eq_lmbda, equilibria(specs, outcomes, rules, seeds), diverged
 
 
 def optimizer_comparison(

@@ -111,6 +111,9 @@ def _scores(outcome, average_epochs: int) -> tuple[float, float]:
     if outcome.diverged:
         return np.nan, np.nan
     h, spec = outcome.history, outcome.spec
+    if "evaluation" in h.monitors:  # evaluated at the last epochs only, C₀ itself
+        record = h.monitors["evaluation"]
+        return float(np.mean(record["cost"])), float(np.mean(record["accuracy"]))
     last = slice(-average_epochs, None)
     # The recorded evaluation cost carries the penalty (λ/2n)·Σw²; λ is chosen on C₀ alone.
     squares = (np.asarray(h.weights["norm"])[last] ** 2).sum(axis=1)
@@ -175,7 +178,16 @@ def transfer_scan(
     sizes = (data.n_inputs, hidden, data.n_classes)
     conditions = {
         f"n = {n}, λ = {lam:.6g}": RunSpec(
-            sizes, "scaled", 0, epochs, batch_size, eta, float(lam), n_train=n, rule="adamw"
+            sizes,
+            "scaled",
+            0,
+            epochs,
+            batch_size,
+            eta,
+            float(lam),
+            n_train=n,
+            rule="adamw",
+            evaluate_epochs=tuple(range(epochs - average_epochs + 1, epochs + 1)),
         )
         for n in ns
         for lam in grid

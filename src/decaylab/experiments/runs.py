@@ -17,16 +17,24 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from decaylab._progress import progress_bar
 from decaylab.data import Dataset
 from decaylab.errors import TrainingDiverged
+from decaylab.experiments._run_parts import (
+    cap_of,
+    final_measurements,
+    fresh_state,
+    make_monitor,
+    run_evaluation,
+    seed_streams,
+)
 from decaylab.experiments.adaptive import train_until_equilibrium
 from decaylab.experiments.inputs import subset
-from decaylab.history import History
+from decaylab.experiments.run_spec import RunOutcome, RunSpec
 from decaylab.network import Network
 from decaylab.training import train
 
@@ -40,136 +48,6 @@ __all__ = [
     "run_table",
     "single_threaded_blas",
 ]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run of an experiment: a network, its hyper-parameters and its seed.
-
-    Attributes
-    ----------
-    sizes : tuple of int
-        Layer sizes, input first.
-    init : {"large", "scaled"}
-        Initialisation (N(0, 1) or N(0, 1/n_in) weights).
-    seed : int
-        Seeds both the initial weights and the shuffling (through two
-        independent streams spawned from it).
-    epochs, batch_size : int
-        Number of epochs (with ``until_equilibrium``, the most epochs) and
-        mini-batch size m.
-    eta, lmbda : float
-        Learning rate η and regularisation strength λ.
-    decay : str
-        Decay convention ("sum" = Nielsen's eq. 93).
-    n_train : int or None
-        Train on the first ``n_train`` training examples only (all when None).
-    monitors : tuple of str
-        Step monitors to attach: "decomposition", "rotation".
-    evaluate : bool
-        Record validation cost and accuracy every epoch.
-    training_metrics : bool
-        Record training cost and accuracy every epoch.
-    stationarity : bool
-        Measure the stationarity identity on the final network (see
-        :func:`decaylab.dynamics.equilibrium.stationarity`); its ``total_ratio`` goes
-        into ``RunOutcome.measurements["stationarity_ratio"]``, and each
-        layer's prediction (n/λ)(−w_l·∇C₀) into ``"stationarity_predicted_l"``.
-    until_equilibrium : bool
-        Train in chunks until the weights reach their equilibrium, up to
-        ``epochs`` (:func:`decaylab.experiments.adaptive.train_until_equilibrium`);
-        ``measurements["reached"]`` says whether they did.
-    detection : tuple of (str, value) pairs
-        Keyword arguments of :func:`decaylab.dynamics.equilibrium.find_equilibrium`
-        for ``until_equilibrium``.
-    gradient_noise : bool
-        Measure each layer's per-example gradient variance on the final network
-        (:func:`decaylab.dynamics.noise.gradient_variance`) into
-        ``measurements["gradient_variance_l"]``.
-    rule : str or None
-        The update rule ("momentum", "adam", "adamw"; None is eq. 93), as
-        ``optimizer=`` of :func:`decaylab.train`.
-    """
-
-    sizes: tuple[int, ...]
-    init: str
-    seed: int
-    epochs: int
-    batch_size: int
-    eta: float
-    lmbda: float
-    decay: str = "sum"
-    n_train: int | None = None
-    monitors: tuple[str, ...] = ()
-    evaluate: bool = True
-    training_metrics: bool = False
-    stationarity: bool = False
-    until_equilibrium: bool = False
-    detection: tuple = ()
-    gradient_noise: bool = False
-    rule: str | None = None
-
-    def describe(self) -> str:
-        """A one-line description, used when a run diverges."""
-        n = "" if self.n_train is None else f", n={self.n_train}"
-        return (
-            f"sizes={list(self.sizes)}, init={self.init}, eta={self.eta:g}, "
-            f"lmbda={self.lmbda:g} ({self.decay}), batch_size={self.batch_size}{n}, "
-            f"seed={self.seed}" + ("" if self.rule is None else f", rule={self.rule}")
-        )
-
-    def _group_key(self) -> tuple:
-        # Runs of one shape, data, batch size, rule and stopping rule can be trained
-        # together as one ensemble, whatever their seeds, η, λ and conventions;
-        # runs until equilibrium, each with its own cap, stop each on its own.
-        return (
-            self.sizes,
-            None if self.until_equilibrium else self.epochs,
-            self.batch_size,
-            self.n_train,
-            self.evaluate,
-            self.training_metrics,
-            self.rule,
-            self.until_equilibrium,
-            self.monitors,
-        )
-
-
-@dataclass
-class RunOutcome:
-    """What one run produced.
-
-    Attributes
-    ----------
-    spec : RunSpec
-    history : History
-        All finite epochs (up to the last finite one when the run diverged).
-    diverged : bool
-        True when training produced a non-finite weight or cost.
-    message : str or None
-        The divergence message.
-    measurements : dict of str to float
-        Numbers measured on the final network (e.g. "stationarity_ratio").
-    """
-
-    spec: RunSpec
-    history: History
-    diverged: bool
-    message: str | None
-    measurements: dict = field(default_factory=dict)
-
-
-def _monitor(name: str):
-    # Imported here: the dynamics monitors are only needed by the runs that ask for them.
-    if name == "decomposition":
-        from decaylab.dynamics.decomposition import DecompositionMonitor
-
-        return DecompositionMonitor()
-    if name == "rotation":
-        from decaylab.dynamics.rotation import RotationMonitor
-
-        return RotationMonitor()
-    raise ValueError(f"monitor {name!r} is not recognised; expected 'decomposition' or 'rotation'")
 
 
 def single_threaded_blas():
@@ -186,96 +64,80 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """Independent generators for the initial weights and the batch order of one seed."""
-    net_stream, order_stream = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(net_stream), np.random.default_rng(order_stream)
-
-
-def _measure(spec: RunSpec, net: Network, data: Dataset) -> dict:
-    out = {}
-    if spec.stationarity and spec.lmbda > 0:
-        from decaylab.dynamics.equilibrium import stationarity
-
-        result = stationarity(
-            net, subset(data.train, spec.n_train), spec.lmbda, decay=spec.decay, eta=spec.eta
-        )
-        out["stationarity_ratio"] = float(result.total_ratio)
-        for l, value in enumerate(result.predicted):
-            out[f"stationarity_predicted_{l}"] = float(value)
-    if spec.gradient_noise:
-        from decaylab.dynamics.noise import gradient_variance
-
-        for l, value in enumerate(gradient_variance(net, subset(data.train, spec.n_train))):
-            out[f"gradient_variance_{l}"] = float(value)
-    return out
-
-
 def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     """Train one network as ``spec`` says, on ``data.train``, evaluating on ``data.validation``.
 
     A run that diverges is returned with ``diverged=True`` and the history of
     its finite epochs, never as NaN values.
     """
-    net_rng, order_rng = _streams(spec.seed)
+    net_rng, order_rng = seed_streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
+    state = fresh_state(spec, net)
+    evaluation, at_epochs = run_evaluation(spec, data, [net])
+    monitors = [make_monitor(name) for name in spec.monitors]
     settings = dict(
         batch_size=spec.batch_size,
         eta=spec.eta,
         lmbda=spec.lmbda,
         decay=spec.decay,
-        evaluation=data.validation if spec.evaluate else None,
+        evaluation=evaluation,
         seed=order_rng,
         training_metrics=spec.training_metrics,
-        monitors=[_monitor(name) for name in spec.monitors],
+        monitors=monitors if at_epochs is None else [*monitors, at_epochs],
         optimizer=spec.rule,
+        optimizer_state=state,
     )
     try:
         if spec.until_equilibrium:
             run = train_until_equilibrium(
                 net,
                 subset(data.train, spec.n_train),
-                max_epochs=spec.epochs,
                 detection=dict(spec.detection),
+                **cap_of(spec),
                 **settings,
             )
-            measurements = {"reached": run.reached, **_measure(spec, net, data)}
+            measurements = {"reached": run.reached, **final_measurements(spec, net, data, state)}
             return RunOutcome(spec, run.history, False, None, measurements)
         history = train(
             net, subset(data.train, spec.n_train), epochs=spec.epochs, progress=False, **settings
         )
     except TrainingDiverged as exc:
         return RunOutcome(spec, exc.history, True, str(exc))
-    return RunOutcome(spec, history, False, None, _measure(spec, net, data))
+    return RunOutcome(spec, history, False, None, final_measurements(spec, net, data, state))
 
 
 def _group_nets(specs: Sequence[RunSpec]) -> tuple[list[Network], object]:
     """Each spec's initial network, and the batch order: one Generator shared by members
     of one seed (the same batches, as their separate runs see), else one per member."""
-    streams = [_streams(spec.seed) for spec in specs]
+    streams = [seed_streams(spec.seed) for spec in specs]
     nets = [Network(s.sizes, init=s.init, seed=net_rng) for s, (net_rng, _) in zip(specs, streams)]
     if len({spec.seed for spec in specs}) == 1:
         return nets, streams[0][1]
     return nets, [order_rng for _, order_rng in streams]
 
 
-def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
+def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) -> list:
     """Each member's History, or its AdaptiveRun for runs until equilibrium."""
     from decaylab.ensemble import train_ensemble
+    from decaylab.experiments._epoch_evaluation import Observers
     from decaylab.experiments._stacked_decomposition import StackedDecomposition
     from decaylab.experiments.adaptive import train_ensemble_until_equilibrium
 
     first = specs[0]
-    observer = StackedDecomposition(len(specs)) if first.monitors else None
+    evaluation, at_epochs = run_evaluation(first, data, nets)
+    observers = [StackedDecomposition(len(specs))] if first.monitors else []
+    observers += [at_epochs] if at_epochs is not None else []
+    observer = observers[0] if len(observers) == 1 else Observers(observers) if observers else None
     settings = dict(
         batch_size=first.batch_size,
         eta=[s.eta for s in specs],
         lmbda=[s.lmbda for s in specs],
         decay=[s.decay for s in specs],
-        evaluation=data.validation if first.evaluate else None,
+        evaluation=evaluation,
         seed=seed,
         training_metrics=first.training_metrics,
         optimizer=first.rule,
+        optimizer_state=None if first.rule is None else states,
         step_observer=observer,
     )
     train_set = subset(data.train, first.n_train)
@@ -284,7 +146,8 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed) -> list:
         warnings.simplefilter("ignore", RuntimeWarning)
         if first.until_equilibrium:
             return train_ensemble_until_equilibrium(
-                nets, train_set, max_epochs=[s.epochs for s in specs],
+                nets, train_set, max_epochs=[cap_of(s)["max_epochs"] for s in specs],
+                max_relaxations=cap_of(first).get("max_relaxations", 60.0),
                 detection=[dict(s.detection) for s in specs], **settings,
             )  # fmt: skip
         return train_ensemble(nets, train_set, epochs=first.epochs, progress=False, **settings)
@@ -301,9 +164,10 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
     :func:`~decaylab.experiments.adaptive.train_ensemble_until_equilibrium`.
     """
     nets, seed = _group_nets(specs)
-    results = _train_group(specs, data, nets, seed)
+    states = [fresh_state(spec, net) for spec, net in zip(specs, nets)]
+    results = _train_group(specs, data, nets, seed, states)
     outcomes = []
-    for spec, net, result in zip(specs, nets, results):
+    for spec, net, state, result in zip(specs, nets, states, results):
         adaptive = spec.until_equilibrium
         history = result.history if adaptive else result
         if (result.diverged is not None) if adaptive else history.n_epochs < spec.epochs:
@@ -314,7 +178,7 @@ def run_group(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
             outcomes.append(RunOutcome(spec, history, True, message))
             continue
         measurements = {"reached": result.reached} if adaptive else {}
-        measurements.update(_measure(spec, net, data))
+        measurements.update(final_measurements(spec, net, data, state))
         outcomes.append(RunOutcome(spec, history, False, None, measurements))
     return outcomes
 
@@ -325,7 +189,7 @@ def _groups(specs: Sequence[RunSpec]) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     alone = []
     for i, spec in enumerate(specs):
-        if spec.monitors and not _stacked_monitors(spec):
+        if not _stacked_monitors(spec):
             alone.append([i])
         else:
             groups.setdefault(spec._group_key(), []).append(i)
@@ -343,12 +207,16 @@ def _by_seed(specs: Sequence[RunSpec], group: list[int]) -> list[list[int]]:
 
 
 def _stacked_monitors(spec: RunSpec) -> bool:
-    """Whether the run's monitors have a stacked form for its rule: the decomposition, under
-    a rule whose decay is the multiplication w → d·w
+    """Whether the run's monitors (and evaluation at chosen epochs) have a stacked form for
+    its rule: none, or the decomposition and the evaluation, under a rule whose decay is the
+    multiplication w → d·w, which alone lets an ensemble be observed
     (:class:`~decaylab.experiments._stacked_decomposition.StackedDecomposition`)."""
     from decaylab.rules import get_rule
 
-    return spec.monitors == ("decomposition",) and get_rule(spec.rule).multiplies_weights
+    sparse = spec.evaluate and spec.evaluate_epochs is not None
+    if not (spec.monitors or sparse):
+        return True
+    return spec.monitors in ((), ("decomposition",)) and get_rule(spec.rule).multiplies_weights
 
 
 def _run_indices(specs: Sequence[RunSpec], data: Dataset) -> list[RunOutcome]:
