@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import Locator
 
@@ -65,8 +66,12 @@ def save_figure(fig: Figure, path, *, dpi: float = 120) -> None:
     dpi : float, default 120
         Resolution of the saved image.
     """
-    engine, original_dpi = fig.get_layout_engine(), fig.dpi
+    engine, original_dpi, canvas = fig.get_layout_engine(), fig.dpi, fig.canvas
     with contextlib.ExitStack() as undo:
+        # One Agg canvas, so that the layout and the saving share one renderer, and with it
+        # matplotlib's cache of text sizes (kept per renderer).
+        FigureCanvasAgg(fig)
+        undo.callback(fig.set_canvas, canvas)
         titles_stay = _nothing_above(fig)
         for ax in fig.axes:
             _measure_less(ax, undo, titles_stay=titles_stay)
