@@ -18,7 +18,9 @@ the report's 120 dpi, two ways, side by side in one process:
 Both include drawing the figure from its record (``Experiment.draw``). Times
 are CPU seconds (``time.process_time``) of each figure, the best of
 ``--rounds`` interleaved rounds so that changes in the machine's load hit
-both alike; the ratio new / old < 1 means the new way is cheaper. The first
+both alike; the ratio new / old < 1 means the new way is cheaper. Each
+figure is written to a PNG file (in a temporary directory), as the report
+writes it. The first
 figure drawn in a process also pays matplotlib's one-off costs (fonts, the
 math-text parser): one figure is drawn and saved before timing so that
 neither way is charged for them. The table is printed and written to
@@ -28,9 +30,9 @@ neither way is charged for them. The table is printed and written to
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,14 +71,15 @@ def records(quick: bool, only) -> list:
     return [(e, e.run(**settings[e.slug], progress=False)) for e in EXPERIMENTS.select(only)]
 
 
-def measure(runs: list, rounds: int) -> list[dict]:
+def measure(runs: list, rounds: int, directory: Path) -> list[dict]:
     # Fonts, the math-text parser and matplotlib's caches are loaded by a first figure.
-    new_way(*runs[0], io.BytesIO())
+    new_way(*runs[0], directory / "warm-up.png")
     best = {(e.slug, way): float("inf") for e, _ in runs for way in ("old", "new")}
     for _ in range(rounds):
         for experiment, record in runs:
             for way, function in (("old", old_way), ("new", new_way)):
-                seconds = cpu_seconds(function, experiment, record, io.BytesIO())
+                path = directory / f"{experiment.slug}-{way}.png"
+                seconds = cpu_seconds(function, experiment, record, path)
                 key = (experiment.slug, way)
                 best[key] = min(best[key], seconds)
     return [
@@ -102,7 +105,8 @@ def main(argv=None) -> dict:
     began = time.process_time()
     runs = records(not args.full, args.only)
     print(f"experiments run in {time.process_time() - began:.1f} s CPU")
-    rows = measure(runs, args.rounds)
+    with tempfile.TemporaryDirectory() as directory:
+        rows = measure(runs, args.rounds, Path(directory))
     old, new = sum(r["old_s"] for r in rows), sum(r["new_s"] for r in rows)
     print(f"{'figure':20s} {'old s':>7s} {'new s':>7s} {'new/old':>8s}")
     for r in rows:
