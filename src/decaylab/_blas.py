@@ -14,8 +14,10 @@ small per-member products of its deeper layers aside, too small for BLAS to
 split between threads), so that a step uses one pool: with the default two
 threads in each, alternating between the two pools let their idle threads
 compete for the cores, which made steps much slower on a busy machine.
-``threadpoolctl.threadpool_limits(user_api="blas")`` limits both pools,
-because both are loaded when decaylab is imported.
+``threadpoolctl.threadpool_limits(user_api="blas")`` limits both pools once
+both are loaded: SciPy's BLAS is imported at the first product (or by
+:func:`limit_threads`, before it looks for the pools), not by ``import
+decaylab``, of whose time it was a third.
 """
 
 from __future__ import annotations
@@ -23,10 +25,45 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from scipy.linalg import blas
 
-_GEMM = {np.dtype(np.float64): blas.dgemm, np.dtype(np.float32): blas.sgemm}
-_GEMV = {np.dtype(np.float64): blas.dgemv, np.dtype(np.float32): blas.sgemv}
+
+def scipy_blas():
+    """:mod:`scipy.linalg.blas`, imported the first time it is needed."""
+    from scipy.linalg import blas
+
+    return blas
+
+
+class BlasRoutines(dict):
+    """One BLAS routine (``"gemm"``, ``"dot"``, …) by dtype: ``d…`` for float64, ``s…`` for float32.
+
+    Each is taken from SciPy the first time its dtype is looked up; after that
+    a lookup is a plain dict lookup, as cheap in a step as a dict filled at
+    import. Another dtype raises KeyError (``get`` returns its default).
+    """
+
+    _PREFIX = {np.dtype(np.float64): "d", np.dtype(np.float32): "s"}
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, dtype):
+        prefix = self._PREFIX.get(dtype)
+        if prefix is None:
+            raise KeyError(dtype)
+        routine = self[dtype] = getattr(scipy_blas(), prefix + self.name)
+        return routine
+
+    def get(self, dtype, default=None):
+        try:
+            return self[dtype]
+        except KeyError:
+            return default
+
+
+_GEMM = BlasRoutines("gemm")
+_GEMV = BlasRoutines("gemv")
 
 
 def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float = 1.0,
@@ -124,7 +161,9 @@ def limit_threads(threads: int | None):
         except ImportError:
             return contextlib.nullcontext()
         # Finding the loaded libraries takes milliseconds (longer than an epoch of a
-        # small network): done once, for NumPy's and SciPy's BLAS, loaded by now.
+        # small network): done once, for NumPy's and SciPy's BLAS, SciPy's loaded here
+        # so that the controller sees it.
+        scipy_blas()
         _controller = ThreadpoolController()
     return _controller.limit(limits=threads, user_api="blas")
 
@@ -163,6 +202,7 @@ def environment() -> dict:
 
     from decaylab._version import __version__
 
+    scipy_blas()  # so that SciPy's BLAS is listed even before the first product
     try:
         from threadpoolctl import threadpool_info
 

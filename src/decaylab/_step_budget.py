@@ -34,10 +34,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.linalg import blas
+
+from decaylab._blas import BlasRoutines
 
 # SciPy's dot returns a Python float and costs a quarter of np.dot's call on small layers.
-_DOT = {np.dtype(np.float64): blas.ddot, np.dtype(np.float32): blas.sdot}
+_DOT = BlasRoutines("dot")
 
 
 #: How often fill_multiplied takes x·x afresh rather than carried from the step before.

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from decaylab._validation import check_choice
 
@@ -20,9 +19,24 @@ from decaylab._validation import check_choice
 _EXPIT_MAX_SIZE = 4096
 
 
+def _first_expit(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """scipy's expit, imported at the first small sigmoid, which it then serves from on.
+
+    ``import decaylab`` does not import scipy.special; replacing this function
+    by expit itself keeps later calls free of any check.
+    """
+    global _expit
+    from scipy.special import expit as _expit
+
+    return _expit(z, out=out)
+
+
+_expit = _first_expit
+
+
 def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     if z.size <= _EXPIT_MAX_SIZE:
-        return expit(z, out=out)
+        return _expit(z, out=out)
     # 1/(1 + e^{-z}) overflows harmlessly to 0 for z ≪ 0; silence that one warning.
     with np.errstate(over="ignore"):
         np.negative(z, out=out)

@@ -288,8 +288,9 @@ def _run_experiment(run, kwargs: dict, progress: bool) -> tuple[ExperimentResult
 def _save_figure(experiment: Experiment, result: ExperimentResult, path: Path) -> Path | None:
     """Draw and save the result's figure; None when there was nothing finite to draw."""
     try:
-        fig = experiment.draw(result)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        from decaylab.plots.figures import save_figure
+
+        save_figure(experiment.draw(result), path, dpi=120)
     except ValueError:
         # Only when every run diverged: log axes with no finite value to show.
         if not result.diverged:

@@ -39,8 +39,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from decaylab._blas import scipy_blas
 from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab.errors import _KeepsData
@@ -168,11 +168,12 @@ def _call(
     Runs in the worker, so that any exception, including one about what ``fn``
     returned, comes back as data instead of being lost with the worker.
     """
-    limit = (
-        contextlib.nullcontext()
-        if blas_threads is None
-        else threadpool_limits(limits=blas_threads, user_api="blas")
-    )
+    limit = contextlib.nullcontext()
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        scipy_blas()  # loaded first, so that its pool is limited too
+        limit = threadpool_limits(limits=blas_threads, user_api="blas")
     try:
         with limit:
             scalars, history = _split(fn(**config), config)

@@ -111,53 +111,19 @@ def plot_budget(
     if layer is not None:
         layer = check_int("layer", layer, minimum=0, maximum=n_layers - 1)
     ax = axes(ax)
-    record = history.monitors["decomposition"]
-    # A diverged run's monitor may hold one epoch more than the History kept.
-    epochs = history.n_epochs
-
-    def pick(values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, dtype=float)[:epochs]
-        return values.sum(axis=1) if layer is None else values[:, layer]
-
-    terms = {key: pick(record[key]) for key, _, _ in BUDGET_TERMS}
-    if relative:
-        start = history.weights.norm[:epochs] ** 2
-        start = start.sum(axis=1) if layer is None else start[:, layer]
-        terms = {key: values / start for key, values in terms.items()}
-    x = history.epoch[1 : epochs + 1]
+    x, terms = _budget_terms(history, layer, relative)
     for key, colour, label in BUDGET_TERMS:
         ax.plot(x, terms[key], color=colour, marker="o", ms=3, lw=1.2, label=label)
     change = terms["contraction"] + terms["radial"] + terms["noise"]
     ax.plot(x, change, color="black", lw=1.6, label="Δ‖w‖² (their sum)")
     hline(ax, 0.0, None, color="grey", ls="-", lw=0.6)
     if yscale == "symlog":
-        # Linear within a decade below the smallest term's typical size, log beyond.
-        typical = [
-            np.median(np.abs(v[nonzero]))
-            for v in terms.values()
-            if (nonzero := np.isfinite(v) & (v != 0)).any()
-        ]
-        if typical:
-            ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(min(typical))))
+        _symlog(ax, terms)
     ax.set_xlabel("epoch")
     integer_epochs(ax)
     where = "all weights" if layer is None else f"layer {layer}"
     ax.set_ylabel(f"per-epoch terms of Δ‖w‖²{' / ‖w‖²' if relative else ''} ({where})")
-    if share:
-        twin = ax.twinx()
-        # The terms' axes above the share's, so that the legend drawn on them is not hidden.
-        ax.set_zorder(twin.get_zorder() + 1)
-        ax.patch.set_visible(False)
-        ax.right_ax = twin
-        contraction = np.abs(terms["contraction"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fraction = contraction / (contraction + np.abs(terms["radial"]) + terms["noise"])
-        twin.plot(
-            x, fraction, color="dimgrey", ls=":", marker="s", ms=3, label="decay share (right)"
-        )
-        hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
-        twin.set_ylim(0, 1)
-        twin.set_ylabel("decay share of the change of ‖w‖²")
+    twin = _draw_share(ax, x, terms) if share else None
     if legend:
         # Inside the axes, so that a plain savefig keeps it: one legend for both y axes.
         handles, labels = ax.get_legend_handles_labels()
@@ -172,3 +138,54 @@ def plot_budget(
             twin.set_yticks(np.linspace(0, 1, 6))
         ax.legend(handles, labels, fontsize="x-small", ncol=2, loc="upper center")
     return ax
+
+
+def _budget_terms(history: History, layer: int | None, relative: bool) -> tuple:
+    """(epochs (E,), {term: values (E,)}): each epoch's terms, of ``layer`` or pooled.
+
+    ``relative`` divides them by ‖w‖² at the start of the epoch.
+    """
+    record = history.monitors["decomposition"]
+    # A diverged run's monitor may hold one epoch more than the History kept.
+    epochs = history.n_epochs
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=float)[:epochs]
+        return values.sum(axis=1) if layer is None else values[:, layer]
+
+    terms = {key: pick(record[key]) for key, _, _ in BUDGET_TERMS}
+    if relative:
+        start = pick(history.weights.norm**2)
+        terms = {key: values / start for key, values in terms.items()}
+    return history.epoch[1 : epochs + 1], terms
+
+
+def _symlog(ax: Axes, terms: dict) -> None:
+    """Linear within a decade below the smallest term's typical size, log beyond."""
+    typical = [
+        np.median(np.abs(v[nonzero]))
+        for v in terms.values()
+        if (nonzero := np.isfinite(v) & (v != 0)).any()
+    ]
+    if typical:
+        ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(min(typical))))
+
+
+def _draw_share(ax: Axes, x: np.ndarray, terms: dict) -> Axes:
+    """Decay's share of the change of ‖w‖² on a second y axis (0 to 1), returned.
+
+    It is also kept as ``ax.right_ax``, as pandas names it.
+    """
+    twin = ax.twinx()
+    # The terms' axes above the share's, so that the legend drawn on them is not hidden.
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.right_ax = twin
+    contraction = np.abs(terms["contraction"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = contraction / (contraction + np.abs(terms["radial"]) + terms["noise"])
+    twin.plot(x, fraction, color="dimgrey", ls=":", marker="s", ms=3, label="decay share (right)")
+    hline(twin, 0.5, "share ½: decay balances the gradient", color="dimgrey", lw=0.8)
+    twin.set_ylim(0, 1)
+    twin.set_ylabel("decay share of the change of ‖w‖²")
+    return twin

@@ -7,7 +7,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from decaylab.experiments.q2_factor import FactorResult
-from decaylab.plots._helpers import add_legend, axes, hline
+from decaylab.plots._helpers import add_legend, axes, hline, plain_log
 
 __all__ = ["plot_factors", "plot_factor_error", "figure_factor"]
 
@@ -84,6 +84,9 @@ def plot_factor_error(result: FactorResult, ax: Axes | None = None) -> Axes:
     hline(ax, result.settings["tolerance"], "tolerance", ls="--", color="black")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # ηλ/n often spans a decade or two, where matplotlib labels minor ticks as
+    # 2×10⁻³, 3×10⁻³, … and they run into each other: plain numbers, as many as fit.
+    plain_log(ax, "x")
     ax.set_xlabel("per-step decay ηλ/n")
     ax.set_ylabel("|factor / exact factor − 1|")
     add_legend(ax, fontsize="x-small", ncol=2, loc="upper left")

@@ -276,20 +276,8 @@ def plot_history(
         check_bool(name, flag)
     check_bool("legend", legend)
     log = (statistic != "sum" or squared) if log is None else check_bool("log", log)
-    if references is None:
-        references = "within" if statistic in ("rms", "norm") else False
-    elif check_bool("references", references) and statistic not in ("rms", "norm"):
-        raise ValueError(
-            f"references=True with statistic={statistic!r}; the reference sizes are defined "
-            "for 'rms' and 'norm', expected one of those or references=False"
-        )
-    if not (
-        any(equilibrium is flag for flag in (None, True, False)) or hasattr(equilibrium, "reached")
-    ):
-        raise TypeError(
-            f"equilibrium={equilibrium!r} has type {type(equilibrium).__name__}; expected None, "
-            "a bool or the result of decaylab.find_equilibrium"
-        )
+    references = _check_references(references, statistic)
+    _check_equilibrium(equilibrium)
     ax = axes(ax)
     weights = history.weights
     layers = _check_layers(layers, weights.norm.shape[1])
@@ -311,11 +299,7 @@ def plot_history(
     if factor is not None:
         # Pure decay scales every layer by the same factor: one line, on the pooled
         # weights when they are drawn, else on each layer.
-        for k, (values, colour, _) in enumerate(series[-1:] if pooled else series):
-            y0 = values[0] ** 2 if squared else values[0]
-            label = f"pure decay: ×{factor**power:.4g} per epoch" if k == 0 else None
-            predicted = y0 * factor ** (power * (x - x[0]))
-            ax.plot(x, predicted, color=colour, alpha=0.6, lw=1.2, ls="--", label=label)
+        _draw_pure_decay(ax, x, series[-1:] if pooled else series, (factor, power), squared)
     if references:
         shown += _draw_references(
             ax,
@@ -327,6 +311,48 @@ def plot_history(
     if equilibrium is not False:
         _mark_equilibrium(ax, history, equilibrium)
 
+    _finish_axes(ax, x, shown, log, statistic_label(statistic, squared))
+    if legend:
+        add_legend(ax, fontsize="x-small", ncol=2)
+    return ax
+
+
+def _check_references(references, statistic: str):
+    """``references`` as drawn: "within" (the default for rms and norm), True or False."""
+    if references is None:
+        return "within" if statistic in ("rms", "norm") else False
+    if check_bool("references", references) and statistic not in ("rms", "norm"):
+        raise ValueError(
+            f"references=True with statistic={statistic!r}; the reference sizes are defined "
+            "for 'rms' and 'norm', expected one of those or references=False"
+        )
+    return references
+
+
+def _check_equilibrium(equilibrium) -> None:
+    if any(equilibrium is flag for flag in (None, True, False)) or hasattr(equilibrium, "reached"):
+        return
+    raise TypeError(
+        f"equilibrium={equilibrium!r} has type {type(equilibrium).__name__}; expected None, "
+        "a bool or the result of decaylab.find_equilibrium"
+    )
+
+
+def _draw_pure_decay(ax: Axes, x: np.ndarray, series: list, decay: tuple, squared: bool) -> None:
+    """From each series' first value on, what pure decay alone would give (dashed).
+
+    ``decay`` is (F, p): the statistic scales by F^p per epoch.
+    """
+    factor, power = decay
+    for k, (values, colour, _) in enumerate(series):
+        y0 = values[0] ** 2 if squared else values[0]
+        label = f"pure decay: ×{factor**power:.4g} per epoch" if k == 0 else None
+        predicted = y0 * factor ** (power * (x - x[0]))
+        ax.plot(x, predicted, color=colour, alpha=0.6, lw=1.2, ls="--", label=label)
+
+
+def _finish_axes(ax: Axes, x: np.ndarray, shown: list, log: bool, ylabel: str) -> None:
+    """Scale, limits (fitted to the ``shown`` values) and labels of the axes."""
     if log:
         ax.set_yscale("log")
     _set_limits(ax, np.concatenate([np.ravel(v) for v in shown]) if shown else np.empty(0), log)
@@ -334,11 +360,8 @@ def plot_history(
         ax.set_xlim(x[0], x[-1])
     ax.set_xlabel("epoch")
     integer_epochs(ax)
-    ax.set_ylabel(statistic_label(statistic, squared))
+    ax.set_ylabel(ylabel)
     plain_log(ax, "y")
-    if legend:
-        add_legend(ax, fontsize="x-small", ncol=2)
-    return ax
 
 
 def _layer_label(history: History, layer: int) -> str:
