@@ -88,6 +88,21 @@ def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tup
     return gemm, arguments
 
 
+def prepared_gram(out: np.ndarray, a: np.ndarray) -> tuple:
+    """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← a·aᵀ`` in place.
+
+    ``a``, shape (k, i), C-contiguous; ``out``, shape (k, k), C-contiguous. As
+    Fortran arrays aᵀ is (i, k) and the call is ``outᵀ ← (aᵀ)ᵀ·aᵀ``; a later call
+    may pass another (k, i) array's transpose in place of both operands
+    (``gemm(1.0, b.T, b.T, 0.0, arguments[4], 1, 0, 1)``). ``out`` is overwritten.
+    """
+    gemm, out_fortran = _GEMM[out.dtype], out.T
+    arguments = (1.0, a.T, a.T, 0.0, out_fortran, 1, 0, 1)
+    if gemm(*arguments) is not out_fortran:
+        raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
+    return gemm, arguments
+
+
 def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
                     alpha: float) -> None:  # fmt: skip
     r"""``y ← y + α·Σ_rows matrix`` in place, one BLAS gemv against a vector of ones.

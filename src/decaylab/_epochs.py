@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
+from decaylab._blas import prepared_gram, prepared_matmul
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
 from decaylab._step_budget import StepBudget, dot_of
@@ -34,8 +34,8 @@ class StepSplit:
 
     Built once per run, from the rule's ``decay_part`` at the run's first
     step; its buffers and their per-layer views are made once. With
-    w_before − w_after = D + R. :meth:`prepare` runs before each step and
-    :meth:`show` after it.
+    w_before − w_after = D + R. ``prepare`` runs before each step and
+    ``show`` after it, both given the step's gradient (the Backprop).
 
     Monitors with a ``step_budget`` method share one
     :class:`~decaylab._step_budget.StepBudget` a step; the others get
@@ -43,15 +43,20 @@ class StepSplit:
     the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
     AdamW) in float64, neither w before nor D is formed: x = d·w before the
     step, R = x − w_after after it, two dot products per layer (x·x is carried).
+    Under eq. 93 (a part with ``factored_eta``) with batches small enough
+    that the batch's k × k Gram matrices cost less than those passes over
+    the weights (:func:`gram_is_cheaper`), and no monitor reading the budget's
+    arrays, not even x or R is formed (:meth:`StepBudget.fill_factored`).
     """
 
-    def __init__(self, net: Network, decay_part: Callable, monitors: tuple):
+    def __init__(self, net: Network, decay_part: Callable, monitors: tuple, *, state: dict,
+                 batch_size: int):  # fmt: skip
         watching = [m for m in monitors if getattr(m, "sees_steps", True)]
         self.readers = [m.step_budget for m in watching if hasattr(m, "step_budget")]
         # A monitor may say it needs no steps (RotationMonitor without per_step).
         self.observers = [m.step_parts for m in watching if not hasattr(m, "step_budget")]
         self.weights = net.weights_flat
-        self.decay_part = decay_part
+        self.decay_part, self.state = decay_part, state
         self.dot = dot_of(net.dtype)
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
@@ -62,23 +67,51 @@ class StepSplit:
                   and net.dtype == np.float64)  # fmt: skip
         self.budget = StepBudget(net.n_layers, multiplier if closed else None)
         self.budget.after = self._views(self.weights)
-        self.rest = np.empty_like(self.weights)
-        self.budget.rest = self.rest_views = self._views(self.rest)
-        if closed:
-            self.scaled = np.empty_like(self.weights)  # x = d·w before the step
-            self.budget.scaled = self.scaled_views = self._views(self.scaled)
-            self.prepare = partial(np.multiply, self.weights, multiplier, self.scaled)
-            self.show = self._show_multiplied
+        # A monitor that reads the budget's arrays (x = d·w) needs them formed.
+        arrays = any(getattr(m, "reads_step_arrays", True) for m in watching)
+        eta = getattr(decay_part, "factored_eta", None)  # eq. 93's step is one gemm
+        if closed and eta is not None and not arrays and gram_is_cheaper(net.sizes, batch_size):
+            self._start_factored(net, eta)
+        elif closed:
+            self._start_multiplied(multiplier)
         else:
-            self.before = np.empty_like(self.weights)
-            self.budget.before = self.before_views = self._views(self.before)
-            self.prepare = partial(np.copyto, self.before, self.weights)
-            self.show = self._show_parts
+            self._start_parts()
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[a:b] for a, b in self.layers]
 
-    def _show_multiplied(self, state) -> None:
+    def _start_parts(self) -> None:
+        self.rest = np.empty_like(self.weights)
+        self.budget.rest = self.rest_views = self._views(self.rest)
+        self.before = np.empty_like(self.weights)
+        self.budget.before = self.before_views = self._views(self.before)
+        self.prepare = self._copy_before
+        self.show = self._show_parts
+
+    def _start_multiplied(self, multiplier: float) -> None:
+        self.rest = np.empty_like(self.weights)
+        self.budget.rest = self.rest_views = self._views(self.rest)
+        self.scaled = np.empty_like(self.weights)  # x = d·w before the step
+        self.budget.scaled = self.scaled_views = self._views(self.scaled)
+        self.multiplier = multiplier
+        self.prepare = self._scale_before
+        self.show = self._show_multiplied
+
+    def _start_factored(self, net: Network, eta: float) -> None:
+        self.eta, self.biases = eta, list(net.biases)
+        self.weight_views = self._views(self.weights)
+        self.prepare = self._budget_of_batch
+        self.show = self._show_budget
+        self.products = ([0.0] * net.n_layers, [0.0] * net.n_layers)  # w·G, G·G per layer
+        self.plans: dict = {}  # per batch of the Backprop (one per batch length)
+
+    def _copy_before(self, backprop) -> None:
+        np.copyto(self.before, self.weights)
+
+    def _scale_before(self, backprop) -> None:
+        np.multiply(self.weights, self.multiplier, out=self.scaled)
+
+    def _show_multiplied(self, backprop) -> None:
         """R = d·w − w_after; the budget from x·x, x·R and R·R; shown to its readers."""
         np.subtract(self.scaled, self.weights, out=self.rest)
         budget = self.budget
@@ -86,9 +119,58 @@ class StepSplit:
         for read in self.readers:
             read(budget)
 
-    def _show_parts(self, state) -> None:
+    def _budget_of_batch(self, backprop) -> None:
+        """Before the step w′ = d·w − (η/k)·δᵀa, its budget from the batch's factors (and
+        the biases it was computed with)."""
+        self.budget.refresh(self.weight_views, self.dot)
+        batch = backprop.batch
+        gemm, first_gram, layers = self.plans.get(batch) or self._plan(batch)
+        inputs = batch.factors[0][1].T  # the batch X, as the Fortran (i, k) array
+        gemm(1.0, inputs, inputs, 0.0, first_gram, 1, 0, 1)  # X·Xᵀ
+        dot, subtract = self.dot, np.subtract
+        w_g, g_g = self.products
+        for l, (z, b, shifted, flats, calls, pair) in enumerate(layers):
+            subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
+            w_g[l] = dot(*flats)
+            for call in calls:
+                gemm(*call)
+            g_g[l] = dot(*pair)
+        self.budget.fill_factored(w_g, g_g, self.eta / len(batch.z[0]))
+
+    def _show_budget(self, backprop) -> None:
+        budget = self.budget
+        for read in self.readers:
+            read(budget)
+
+    def _plan(self, batch) -> tuple:
+        """The buffers and prepared products of :meth:`_show_factored` for ``batch``:
+        per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where it
+        takes fewer operations, from G = δᵀa itself (sizes[l+1] × sizes[l]), formed."""
+        k, dtype = len(batch.z[0]), self.weights.dtype
+        layers, first_gram = [], None
+        for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
+            shifted = np.empty_like(z)
+            o, i = delta.shape[1], inputs.shape[1]
+            if l > 0 and k * i * o <= k * k * (i + o):
+                gradient = np.empty((o, i), dtype=dtype)
+                gemm, call = prepared_matmul(gradient, delta.T, inputs)
+                calls, pair = (call,), (gradient.reshape(-1),) * 2
+            else:
+                delta_gram, input_gram = np.empty((2, k, k), dtype=dtype)
+                gemm, call = prepared_gram(delta_gram, delta)
+                if l == 0:  # the batch X: a new array at every step, its Gram taken there
+                    first_gram, calls = input_gram.T, (call,)
+                else:
+                    calls = (call, prepared_gram(input_gram, inputs)[1])
+                pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
+            flats = (delta.reshape(-1), shifted.reshape(-1))
+            layers.append((z, b, shifted, flats, calls, pair))
+        self.plans[batch] = plan = (gemm, first_gram, layers)
+        return plan
+
+    def _show_parts(self, backprop) -> None:
         """Split the step just made (``self.before`` holds w before it) and show it."""
-        decay = self.decay_part(self.before, state)
+        decay = self.decay_part(self.before, self.state)
         np.subtract(self.before, self.weights, out=self.rest)
         self.rest -= decay
         decay_views = self._views(decay)
@@ -100,6 +182,19 @@ class StepSplit:
                 read(budget)
         for observe in self.observers:
             observe(self.before_views, decay_views, self.rest_views)
+
+
+#: Measured on [784, 30, 10] and [64, 30, 10]: a k × k Gram matrix of products of
+#: length i costs about as much as 1/GRAM_RATIO of a pass over... (see gram_is_cheaper).
+GRAM_RATIO = 6.0
+
+
+def gram_is_cheaper(sizes, batch_size: int) -> bool:
+    """Whether the batch's Gram matrices (m²·(i + o) multiply-adds a layer) cost less than
+    the passes over the weights that form x = d·w and R (about ``GRAM_RATIO``·i·o)."""
+    m = batch_size
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    return m * m * sum(i + o for i, o in layers) <= GRAM_RATIO * sum(i * o for i, o in layers)
 
 
 def stepper(rule, net: Network, state: dict, *, coefficient: float, eta: float) -> Callable:
@@ -127,7 +222,7 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
     params = net.params
     prepare, show = (split.prepare, split.show) if split is not None else (None, None)
-    state, take = run.state, np.take
+    take = np.take
     for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
@@ -139,10 +234,10 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
             yb = take(targets, idx, axis=0, out=ybuf, mode="clip")
         grad = backprop.run(xb, yb)
         if show is not None:
-            prepare()
+            prepare(grad)
         step(grad, stop - start)
         if show is not None:
-            show(state)
+            show(grad)
         if locate_divergence and not np.isfinite(params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):

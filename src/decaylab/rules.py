@@ -554,6 +554,15 @@ class SGD(ChainedRule):
 
         return step
 
+    def decay_part(self, net, state, *, coefficient, eta) -> Callable:
+        """D = (1 − d)·w, as every rule whose decay multiplies the weights; the part also
+        carries η as ``factored_eta``: each step is one gemm, w′ = d·w − (η/m_B)·δᵀa of
+        the Backprop it is given, so the step monitors may take the products of
+        R = (η/m_B)·δᵀa from the batch without forming it (:mod:`decaylab._step_budget`)."""
+        part = super().decay_part(net, state, coefficient=coefficient, eta=eta)
+        part.factored_eta = eta
+        return part
+
     def settings(self) -> dict:
         return {"name": self.name}
 

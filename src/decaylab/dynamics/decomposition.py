@@ -118,6 +118,13 @@ class DecompositionMonitor:
         self._rows: list[np.ndarray] = []
 
     @property
+    def reads_step_arrays(self) -> bool:
+        """Whether :meth:`step_budget` reads the budget's arrays (with ``displacement``,
+        to sum the decay part), not only its products: without it the training loop may
+        leave them unformed."""
+        return self.displacement
+
+    @property
     def keys(self) -> tuple[str, ...]:
         """The names of the record's arrays."""
         return RECORD_KEYS if self.displacement else RECORD_KEYS[:6]

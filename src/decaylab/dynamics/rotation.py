@@ -235,6 +235,10 @@ class RotationMonitor:
         """Whether the training loop shows this monitor each step (only with ``per_step``)."""
         return self.per_step
 
+    #: The training loop may leave the budget's arrays unformed: under a decay that
+    #: multiplies the weights :meth:`step_budget` reads only its products.
+    reads_step_arrays = False
+
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
         row = np.empty((3 if self.per_step else 2, self.n_layers))
