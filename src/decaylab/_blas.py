@@ -88,6 +88,25 @@ def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tup
     return gemm, arguments
 
 
+def update_call(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float,
+                beta: float) -> tuple:  # fmt: skip
+    """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← α·left·right + β·out``.
+
+    Not called here (it would update ``out``): the caller checks that each call
+    returns ``arguments[4]``, ``out`` itself, which SciPy returns when it wrote
+    in place. Operands as for :func:`matmul_into`.
+    """
+    a, trans_a, b, trans_b = _gemm_operands(left, right)
+    return _GEMM[out.dtype], (alpha, a, b, beta, out.T, trans_a, trans_b, 1)
+
+
+def column_sums_call(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
+                     alpha: float) -> tuple:  # fmt: skip
+    """``(gemv, arguments)`` such that ``gemv(*arguments)`` does :func:`add_column_sums`'s
+    ``y ← y + α·Σ_rows matrix``; not called here, ``arguments[4]`` is ``y``."""
+    return _GEMV[y.dtype], (alpha, matrix.T, ones, 1.0, y, 0, 1, 0, 1, 0, 1)
+
+
 def prepared_gram(out: np.ndarray, a: np.ndarray) -> tuple:
     """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← a·aᵀ`` in place.
 
