@@ -159,9 +159,10 @@ def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
 
 
 # Eq. 93 with batches small beside the layers, and no monitor reading the budget's arrays:
-# the budget is taken from the batch (k × k Gram matrices of δ and of the inputs, and
-# the output layer's gradient δᵀa itself), neither x = d·w nor R formed.
-BATCH_SIZES = [40, 12, 5]
+# the budget is taken from the batch, neither x = d·w nor R formed: k × k Gram matrices
+# of δ and of the inputs (the batch X in the first layer, a¹ in the second) and the
+# output layer's gradient δᵀa itself.
+BATCH_SIZES = [40, 30, 20, 5]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from scipy.linalg import blas
 
 _GEMM = {np.dtype(np.float64): blas.dgemm, np.dtype(np.float32): blas.sgemm}
 _GEMV = {np.dtype(np.float64): blas.dgemv, np.dtype(np.float32): blas.sgemv}
+_SYRK = {np.dtype(np.float64): blas.dsyrk, np.dtype(np.float32): blas.ssyrk}
 
 
 def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float = 1.0,
@@ -108,18 +109,21 @@ def column_sums_call(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
 
 
 def prepared_gram(out: np.ndarray, a: np.ndarray) -> tuple:
-    """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← a·aᵀ`` in place.
+    """``(syrk, arguments)`` such that ``syrk(*arguments)`` writes ``a·aᵀ`` into the upper
+    triangle of ``out`` (diagonal included), in place; the rest of ``out`` is never written.
 
-    ``a``, shape (k, i), C-contiguous; ``out``, shape (k, k), C-contiguous. As
-    Fortran arrays aᵀ is (i, k) and the call is ``outᵀ ← (aᵀ)ᵀ·aᵀ``; a later call
-    may pass another (k, i) array's transpose in place of both operands
-    (``gemm(1.0, b.T, b.T, 0.0, arguments[4], 1, 0, 1)``). ``out`` is overwritten.
+    ``a``, shape (k, i), C-contiguous; ``out``, shape (k, k), C-contiguous. A
+    symmetric product takes half a general one's operations. As Fortran arrays
+    aᵀ is (i, k) and the call is ``outᵀ ← (aᵀ)ᵀ·aᵀ`` into ``outᵀ``'s lower
+    triangle; a later call may pass another (k, i) array's transpose in place of
+    ``arguments[1]``. ``out``'s upper triangle is overwritten.
     """
-    gemm, out_fortran = _GEMM[out.dtype], out.T
-    arguments = (1.0, a.T, a.T, 0.0, out_fortran, 1, 0, 1)
-    if gemm(*arguments) is not out_fortran:
-        raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
-    return gemm, arguments
+    syrk, out_fortran = _SYRK[out.dtype], out.T
+    # syrk(alpha, a, beta, c, trans, lower, overwrite_c)
+    arguments = (1.0, a.T, 0.0, out_fortran, 1, 1, 1)
+    if syrk(*arguments) is not out_fortran:
+        raise RuntimeError(f"syrk copied its output of shape {out.shape}; expected it in place")
+    return syrk, arguments
 
 
 def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,

@@ -124,18 +124,19 @@ class StepSplit:
         the biases it was computed with)."""
         self.budget.refresh(self.weight_views, self.dot)
         batch = backprop.batch
-        gemm, first_gram, layers = self.plans.get(batch) or self._plan(batch)
-        inputs = batch.factors[0][1].T  # the batch X, as the Fortran (i, k) array
-        gemm(1.0, inputs, inputs, 0.0, first_gram, 1, 0, 1)  # X·Xᵀ
+        syrk, first_gram, layers, k = self.plans.get(batch) or self._plan(batch)
+        syrk(1.0, batch.factors[0][1].T, 0.0, first_gram, 1, 1, 1)  # X·Xᵀ, upper triangle
         dot, subtract = self.dot, np.subtract
         w_g, g_g = self.products
-        for l, (z, b, shifted, flats, calls, pair) in enumerate(layers):
+        for l, (z, b, shifted, flats, call, pair) in enumerate(layers):
             subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
             w_g[l] = dot(*flats)
-            for call in calls:
-                gemm(*call)
-            g_g[l] = dot(*pair)
-        self.budget.fill_factored(w_g, g_g, self.eta / len(batch.z[0]))
+            call[0](*call[1])
+            if len(pair) == 1:  # G itself
+                g_g[l] = dot(pair[0], pair[0])
+            else:  # Σ (δδᵀ)∘(aaᵀ) from their upper triangles: twice those less the diagonal
+                g_g[l] = 2.0 * dot(*pair) - dot(*pair, k, 0, k + 1, 0, k + 1)
+        self.budget.fill_factored(w_g, g_g, self.eta / k)
 
     def _show_budget(self, backprop) -> None:
         budget = self.budget
@@ -143,29 +144,30 @@ class StepSplit:
             read(budget)
 
     def _plan(self, batch) -> tuple:
-        """The buffers and prepared products of :meth:`_show_factored` for ``batch``:
+        """The buffers and prepared products of :meth:`_budget_of_batch` for ``batch``:
         per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where it
         takes fewer operations, from G = δᵀa itself (sizes[l+1] × sizes[l]), formed."""
         k, dtype = len(batch.z[0]), self.weights.dtype
-        layers, first_gram = [], None
+        layers, first_gram, syrk = [], None, None
         for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
             shifted = np.empty_like(z)
             o, i = delta.shape[1], inputs.shape[1]
             if l > 0 and k * i * o <= k * k * (i + o):
                 gradient = np.empty((o, i), dtype=dtype)
-                gemm, call = prepared_matmul(gradient, delta.T, inputs)
-                calls, pair = (call,), (gradient.reshape(-1),) * 2
+                call, pair = prepared_matmul(gradient, delta.T, inputs), (gradient.reshape(-1),)
             else:
-                delta_gram, input_gram = np.empty((2, k, k), dtype=dtype)
-                gemm, call = prepared_gram(delta_gram, delta)
+                # Upper triangles only: the lower ones stay zero.
+                delta_gram, input_gram = np.zeros((2, k, k), dtype=dtype)
+                syrk, arguments = call = prepared_gram(delta_gram, delta)
                 if l == 0:  # the batch X: a new array at every step, its Gram taken there
-                    first_gram, calls = input_gram.T, (call,)
+                    first_gram = input_gram.T
                 else:
-                    calls = (call, prepared_gram(input_gram, inputs)[1])
+                    _, input_arguments = prepared_gram(input_gram, inputs)
+                    call = (_two_calls, (syrk, arguments, input_arguments))
                 pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
             flats = (delta.reshape(-1), shifted.reshape(-1))
-            layers.append((z, b, shifted, flats, calls, pair))
-        self.plans[batch] = plan = (gemm, first_gram, layers)
+            layers.append((z, b, shifted, flats, call, pair))
+        self.plans[batch] = plan = (syrk, first_gram, layers, k)
         return plan
 
     def _show_parts(self, backprop) -> None:
@@ -182,6 +184,11 @@ class StepSplit:
                 read(budget)
         for observe in self.observers:
             observe(self.before_views, decay_views, self.rest_views)
+
+
+def _two_calls(function, first: tuple, second: tuple) -> None:
+    function(*first)
+    function(*second)
 
 
 #: Measured on [784, 30, 10] and [64, 30, 10]: a k × k Gram matrix of products of
