@@ -137,8 +137,10 @@ class RotationMonitor:
     Parameters
     ----------
     per_step : bool
-        Also record the mean angle turned by a single step (two dot products
-        per step and layer; off by default).
+        Also record the mean angle turned by a single step (from the step's
+        ‖w‖² budget, shared with :class:`DecompositionMonitor`: two dot
+        products per step and layer, none under eq. 93 with small batches;
+        off by default).
 
     Record (arrays of shape (epochs, n_layers))
     -------------------------------------------
