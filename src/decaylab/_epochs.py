@@ -152,7 +152,7 @@ class StepSplit:
         for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
             shifted = np.empty_like(z)
             o, i = delta.shape[1], inputs.shape[1]
-            if l > 0 and k * i * o <= k * k * (i + o):
+            if _layer_products(k, i, o, first=l == 0)[0]:
                 gradient = np.empty((o, i), dtype=dtype)
                 call, pair = prepared_matmul(gradient, delta.T, inputs), (gradient.reshape(-1),)
             else:
@@ -191,17 +191,37 @@ def _two_calls(function, first: tuple, second: tuple) -> None:
     function(*second)
 
 
-#: Measured on [784, 30, 10] and [64, 30, 10]: a k × k Gram matrix of products of
-#: length i costs about as much as 1/GRAM_RATIO of a pass over... (see gram_is_cheaper).
-GRAM_RATIO = 6.0
+#: Rough costs in nanoseconds of the two ways of taking the budget under eq. 93, measured
+#: with one BLAS thread on the machine of benchmarks/bench_monitoring.py: a NumPy or BLAS
+#: call on small arrays, a weight's share of the passes of the d·w form (x = d·w,
+#: R = x − w′, x·R and R·R), and a multiply-add of a small Gram matrix or of G = δᵀa.
+CALL_NS, PASSES_NS_PER_WEIGHT, PRODUCT_NS_PER_MULTIPLY_ADD = 900.0, 1.2, 0.23
 
 
 def gram_is_cheaper(sizes, batch_size: int) -> bool:
-    """Whether the batch's Gram matrices (m²·(i + o) multiply-adds a layer) cost less than
-    the passes over the weights that form x = d·w and R (about ``GRAM_RATIO``·i·o)."""
-    m = batch_size
+    """Whether the batch form of the budget (:meth:`StepSplit._budget_of_batch`) is
+    expected to cost less than the d·w form, for batches of ``batch_size`` examples.
+
+    The batch form takes per layer, with a call each, two m × m Gram matrices
+    (their upper triangles) or G itself (:func:`_layer_products`), and three
+    calls more; the d·w form passes over the weights and makes two calls, and
+    two per layer. By these costs the batch form is the cheaper one on
+    [784, 30, 10] up to m = 15, on [64, 30, 10] never (the calls outweigh the
+    passes over its 2,220 weights), as measured."""
     layers = list(zip(sizes[:-1], sizes[1:]))
-    return m * m * sum(i + o for i, o in layers) <= GRAM_RATIO * sum(i * o for i, o in layers)
+    batch = sum(_layer_products(batch_size, i, o, first=l == 0)[1] for l, (i, o) in
+                enumerate(layers)) + CALL_NS * (1 + 3 * len(layers))  # fmt: skip
+    passes = PASSES_NS_PER_WEIGHT * sum(i * o for i, o in layers) + CALL_NS * (2 + 2 * len(layers))
+    return batch < passes
+
+
+def _layer_products(k: int, i: int, o: int, *, first: bool) -> tuple[bool, float]:
+    """(whether G = δᵀa is formed rather than the Gram matrices, the cost in ns) of G·G
+    for a layer of i inputs and o outputs at batch length k; in the first layer
+    the inputs are the batch and their Gram matrix is always taken."""
+    gram = PRODUCT_NS_PER_MULTIPLY_ADD * k * k * (i + o) / 2 + 2 * CALL_NS
+    gradient = PRODUCT_NS_PER_MULTIPLY_ADD * k * i * o + CALL_NS
+    return (not first and gradient < gram), (gram if first else min(gram, gradient))
 
 
 def stepper(rule, net: Network, state: dict, *, coefficient: float, eta: float) -> Callable:
