@@ -145,8 +145,8 @@ class StepSplit:
 
     def _plan(self, batch) -> tuple:
         """The buffers and prepared products of :meth:`_budget_of_batch` for ``batch``:
-        per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where it
-        takes fewer operations, from G = δᵀa itself (sizes[l+1] × sizes[l]), formed."""
+        per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where that
+        costs less (:func:`_layer_products`), from G = δᵀa itself, formed."""
         k, dtype = len(batch.z[0]), self.weights.dtype
         layers, first_gram, syrk = [], None, None
         for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):

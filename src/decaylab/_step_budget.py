@@ -78,9 +78,11 @@ class StepBudget:
         to w, and ``decay`` and ``before`` are None), else None.
     before, decay, rest, after : list of ndarray or None
         Per layer, flat views of w, D, R and w′ = w − D − R (the network's
-        weights after the step), in buffers reused by the next step.
+        weights after the step), in buffers reused by the next step. In the
+        batch form (:meth:`fill_factored`) only ``after`` is given.
     scaled : list of ndarray or None
-        With ``multiplier``: per layer, x = d·w, the weights after the decay alone.
+        With ``multiplier``: per layer, x = d·w, the weights after the decay
+        alone (None in the batch form).
     """
 
     def __init__(self, n_layers: int, multiplier: float | None = None) -> None:
