@@ -129,9 +129,10 @@ class StepSplit:
         dot, subtract = self.dot, np.subtract
         w_g, g_g = self.products
         for l, (z, b, shifted, flats, call, pair) in enumerate(layers):
-            subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
+            call[0](*call[1])  # the Gram matrices, or G
+            if shifted is not None:
+                subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
             w_g[l] = dot(*flats)
-            call[0](*call[1])
             if len(pair) == 1:  # G itself
                 g_g[l] = dot(pair[0], pair[0])
             else:  # Σ (δδᵀ)∘(aaᵀ) from their upper triangles: twice those less the diagonal
@@ -150,21 +151,23 @@ class StepSplit:
         k, dtype = len(batch.z[0]), self.weights.dtype
         layers, first_gram, syrk = [], None, None
         for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
-            shifted = np.empty_like(z)
             o, i = delta.shape[1], inputs.shape[1]
-            if _layer_products(k, i, o, first=l == 0)[0]:
+            if _layer_products(k, i, o, first=l == 0)[0]:  # w·G and G·G from G itself
                 gradient = np.empty((o, i), dtype=dtype)
                 call, pair = prepared_matmul(gradient, delta.T, inputs), (gradient.reshape(-1),)
+                shifted, flats = None, (self.weight_views[l], pair[0])
+                layers.append((z, b, shifted, flats, call, pair))
+                continue
+            # w·G from z − b; G·G from the Gram matrices' upper triangles (the lower stay 0).
+            shifted = np.empty_like(z)
+            delta_gram, input_gram = np.zeros((2, k, k), dtype=dtype)
+            syrk, arguments = call = prepared_gram(delta_gram, delta)
+            if l == 0:  # the batch X: a new array at every step, its Gram taken there
+                first_gram = input_gram.T
             else:
-                # Upper triangles only: the lower ones stay zero.
-                delta_gram, input_gram = np.zeros((2, k, k), dtype=dtype)
-                syrk, arguments = call = prepared_gram(delta_gram, delta)
-                if l == 0:  # the batch X: a new array at every step, its Gram taken there
-                    first_gram = input_gram.T
-                else:
-                    _, input_arguments = prepared_gram(input_gram, inputs)
-                    call = (_two_calls, (syrk, arguments, input_arguments))
-                pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
+                _, input_arguments = prepared_gram(input_gram, inputs)
+                call = (_two_calls, (syrk, arguments, input_arguments))
+            pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
             flats = (delta.reshape(-1), shifted.reshape(-1))
             layers.append((z, b, shifted, flats, call, pair))
         self.plans[batch] = plan = (syrk, first_gram, layers, k)
