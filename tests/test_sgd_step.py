@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import decaylab as dl
-from decaylab._blas import add_column_sums, matmul_into
+from decaylab._blas import add_column_sums, matmul_into, prepared_gram, update_call
 from decaylab.network import Backprop
 from reference import one_hot
 
@@ -182,3 +182,48 @@ def test_add_column_sums_adds_the_scaled_sum_of_the_rows():
     expected = y - 0.3 * matrix.sum(axis=0)
     add_column_sums(y, matrix, np.ones(7), alpha=-0.3)
     np.testing.assert_allclose(y, expected, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_trained_steps_are_bit_for_bit_sgd_step_on_the_factored_gradient(shuffle, make_problem):
+    # train's stepper prepares its BLAS calls once per batch length; sgd_step works them
+    # out at every call. 23 examples in batches of 5: a short last batch of 3.
+    X, y = make_problem(SIZES[0], SIZES[-1], 23, seed=11)
+    net, reference = dl.Network(SIZES, seed=9), dl.Network(SIZES, seed=9)
+    eta, lmbda, epochs = 0.5, 2.0, 3
+    dl.train(net, (X, y), epochs=epochs, batch_size=5, eta=eta, lmbda=lmbda, shuffle=shuffle,
+             seed=4, training_metrics=False)  # fmt: skip
+    targets, backprop = one_hot(y, SIZES[-1]), Backprop(reference, 5)
+    rng = np.random.default_rng(4)  # train's shuffling generator for seed 4
+    for _ in range(epochs):
+        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        for start in range(0, len(X), 5):
+            idx = order[start : start + 5]
+            backprop.run(np.ascontiguousarray(X[idx]), targets[idx])
+            dl.sgd_step(reference, backprop, multiplier=1.0 - eta * lmbda / len(X), eta=eta,
+                        batch_length=len(idx))  # fmt: skip
+    np.testing.assert_array_equal(net.params, reference.params)
+
+
+@pytest.mark.parametrize("rows", [1, 4])
+def test_prepared_gram_writes_the_upper_triangle_of_a_times_a_transposed(rows):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((rows, 9))
+    out = np.full((rows, rows), 7.0)
+    syrk, arguments = prepared_gram(out, a)
+    b = rng.standard_normal((rows, 9))
+    syrk(1.0, b.T, *arguments[2:])  # another array of the shape, as the loop passes the batch
+    upper = np.triu_indices(rows)
+    np.testing.assert_allclose(out[upper], (b @ b.T)[upper], rtol=1e-14)
+    assert np.all(out[np.tril_indices(rows, -1)] == 7.0)
+
+
+def test_update_call_adds_the_scaled_product_into_the_weights_in_place():
+    rng = np.random.default_rng(3)
+    flat = rng.standard_normal(5 * 4 + 2)
+    out = flat[:20].reshape(5, 4)
+    left, right = rng.standard_normal((5, 6)), rng.standard_normal((6, 4))
+    expected = 0.9 * out - 0.1 * left @ right
+    gemm, arguments = update_call(out, left, right, alpha=-0.1, beta=0.9)
+    assert gemm(*arguments) is arguments[4]
+    np.testing.assert_allclose(flat[:20].reshape(5, 4), expected, rtol=1e-14, atol=1e-15)

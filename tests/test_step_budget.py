@@ -51,10 +51,10 @@ class _Trajectory:
         return {}
 
 
-def _train(optimizer, eta, decay, monitors):
+def _train(optimizer, eta, decay, monitors, sizes=SIZES):
     rng = np.random.default_rng(5)
-    X, y = rng.uniform(-1, 1, (N, SIZES[0])), rng.integers(0, SIZES[-1], N)
-    net = dl.Network(SIZES, init="large", seed=2)
+    X, y = rng.uniform(-1, 1, (N, sizes[0])), rng.integers(0, sizes[-1], N)
+    net = dl.Network(sizes, init="large", seed=2)
     lmbda = LMBDA if decay == "sum" else 0.02
     history = dl.train(net, (X, y), epochs=EPOCHS, batch_size=BATCH, eta=eta, lmbda=lmbda,
                        decay=decay, seed=3, training_metrics=False, optimizer=optimizer,
@@ -71,7 +71,7 @@ def _angle(a, b):
 def _per_epoch(trajectory, term):
     """[epoch][layer] → the list of ``term(w, w′)`` over that epoch's steps."""
     return [
-        [[term(*step[l]) for step in steps] for l in range(len(SIZES) - 1)]
+        [[term(*step[l]) for step in steps] for l in range(len(steps[0]))]
         for steps in trajectory.epochs[:EPOCHS]
     ]
 
@@ -156,3 +156,52 @@ def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
     budget = record["contraction"] + record["radial"] + record["noise"]
     error = np.abs(budget - np.diff(history.weights.norm**2, axis=0))
     assert np.all(error <= 3 * np.finfo(np.float32).eps * np.abs(record["contraction"]))
+
+
+# Eq. 93 with batches small beside the layers, and no monitor reading the budget's arrays:
+# the budget is taken from the batch, neither x = d·w nor R formed: k × k Gram matrices
+# of δ and of the inputs (the batch X in the first layer, a¹ in the second) and the
+# output layer's gradient δᵀa itself.
+BATCH_SIZES = [400, 60, 40, 5]
+
+
+@pytest.fixture(scope="module")
+def batch_runs():
+    trajectory = _Trajectory()
+    plain, _ = _train(None, 0.6, "sum", [], BATCH_SIZES)
+    _train(None, 0.6, "sum", [trajectory], BATCH_SIZES)
+    monitors = [dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True)]
+    watched, history = _train(None, 0.6, "sum", monitors, BATCH_SIZES)
+    return plain, watched, history, _expected(trajectory)
+
+
+def test_the_budget_of_these_runs_is_taken_from_the_batch():
+    from decaylab._epochs import StepSplit
+
+    net = dl.Network(BATCH_SIZES, seed=0)
+    part = dl.SGD().decay_part(net, {}, coefficient=LMBDA / N, eta=0.6)
+    monitors = (dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True))
+    split = StepSplit(net, part, monitors, state={}, batch_size=BATCH)
+    assert split.prepare == split._budget_of_batch
+
+
+@pytest.mark.parametrize(
+    "key", ["decay_norm", "gradient_norm", "contraction", "radial", "noise", "mean_step_angle"]
+)
+def test_record_from_the_batch_matches_the_steps_written_out(batch_runs, key):
+    _, _, history, (expected, scale) = batch_runs
+    record = {**history.monitors["decomposition"], **history.monitors["rotation"]}
+    error = np.abs(record[key] - expected[key])
+    assert np.all(error <= 1e-12 * scale[key]), (error / scale[key]).max()
+
+
+def test_run_with_the_budget_from_the_batch_is_bit_identical_to_the_unmonitored_one(batch_runs):
+    plain, watched, _, _ = batch_runs
+    np.testing.assert_array_equal(watched.params, plain.params)
+
+
+def test_budget_from_the_batch_closes_on_the_change_of_the_squared_norm(batch_runs):
+    _, _, history, _ = batch_runs
+    record = history.monitors["decomposition"]
+    budget = record["contraction"] + record["radial"] + record["noise"]
+    np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)

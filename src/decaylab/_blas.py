@@ -64,6 +64,7 @@ class BlasRoutines(dict):
 
 _GEMM = BlasRoutines("gemm")
 _GEMV = BlasRoutines("gemv")
+_SYRK = BlasRoutines("syrk")
 
 
 def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float = 1.0,
@@ -123,6 +124,43 @@ def prepared_matmul(out: np.ndarray, left: np.ndarray, right: np.ndarray) -> tup
     if gemm(*arguments) is not out_fortran:
         raise RuntimeError(f"gemm copied its output of shape {out.shape}; expected it in place")
     return gemm, arguments
+
+
+def update_call(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float,
+                beta: float) -> tuple:  # fmt: skip
+    """``(gemm, arguments)`` such that ``gemm(*arguments)`` does ``out ← α·left·right + β·out``.
+
+    Not called here (it would update ``out``): the caller checks that each call
+    returns ``arguments[4]``, ``out`` itself, which SciPy returns when it wrote
+    in place. Operands as for :func:`matmul_into`.
+    """
+    a, trans_a, b, trans_b = _gemm_operands(left, right)
+    return _GEMM[out.dtype], (alpha, a, b, beta, out.T, trans_a, trans_b, 1)
+
+
+def column_sums_call(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,
+                     alpha: float) -> tuple:  # fmt: skip
+    """``(gemv, arguments)`` such that ``gemv(*arguments)`` does :func:`add_column_sums`'s
+    ``y ← y + α·Σ_rows matrix``; not called here, ``arguments[4]`` is ``y``."""
+    return _GEMV[y.dtype], (alpha, matrix.T, ones, 1.0, y, 0, 1, 0, 1, 0, 1)
+
+
+def prepared_gram(out: np.ndarray, a: np.ndarray) -> tuple:
+    """``(syrk, arguments)`` such that ``syrk(*arguments)`` writes ``a·aᵀ`` into the upper
+    triangle of ``out`` (diagonal included), in place; the rest of ``out`` is never written.
+
+    ``a``, shape (k, i), C-contiguous; ``out``, shape (k, k), C-contiguous. A
+    symmetric product takes half a general one's operations. As Fortran arrays
+    aᵀ is (i, k) and the call is ``outᵀ ← (aᵀ)ᵀ·aᵀ`` into ``outᵀ``'s lower
+    triangle; a later call may pass another (k, i) array's transpose in place of
+    ``arguments[1]``. ``out``'s upper triangle is overwritten.
+    """
+    syrk, out_fortran = _SYRK[out.dtype], out.T
+    # syrk(alpha, a, beta, c, trans, lower, overwrite_c)
+    arguments = (1.0, a.T, 0.0, out_fortran, 1, 1, 1)
+    if syrk(*arguments) is not out_fortran:
+        raise RuntimeError(f"syrk copied its output of shape {out.shape}; expected it in place")
+    return syrk, arguments
 
 
 def add_column_sums(y: np.ndarray, matrix: np.ndarray, ones: np.ndarray, *,

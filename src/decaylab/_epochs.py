@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
+from decaylab._blas import prepared_gram, prepared_matmul
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
 from decaylab._step_budget import StepBudget, dot_of
@@ -34,8 +34,8 @@ class StepSplit:
 
     Built once per run, from the rule's ``decay_part`` at the run's first
     step; its buffers and their per-layer views are made once. With
-    w_before − w_after = D + R. :meth:`prepare` runs before each step and
-    :meth:`show` after it.
+    w_before − w_after = D + R. ``prepare`` runs before each step and
+    ``show`` after it, both given the step's gradient (the Backprop).
 
     Monitors with a ``step_budget`` method share one
     :class:`~decaylab._step_budget.StepBudget` a step; the others get
@@ -43,15 +43,20 @@ class StepSplit:
     the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
     AdamW) in float64, neither w before nor D is formed: x = d·w before the
     step, R = x − w_after after it, two dot products per layer (x·x is carried).
+    Under eq. 93 (a part with ``factored_eta``) with batches small enough
+    that the batch's k × k Gram matrices cost less than those passes over
+    the weights (:func:`gram_is_cheaper`), and no monitor reading the budget's
+    arrays, not even x or R is formed (:meth:`StepBudget.fill_factored`).
     """
 
-    def __init__(self, net: Network, decay_part: Callable, monitors: tuple):
+    def __init__(self, net: Network, decay_part: Callable, monitors: tuple, *, state: dict,
+                 batch_size: int):  # fmt: skip
         watching = [m for m in monitors if getattr(m, "sees_steps", True)]
         self.readers = [m.step_budget for m in watching if hasattr(m, "step_budget")]
         # A monitor may say it needs no steps (RotationMonitor without per_step).
         self.observers = [m.step_parts for m in watching if not hasattr(m, "step_budget")]
         self.weights = net.weights_flat
-        self.decay_part = decay_part
+        self.decay_part, self.state = decay_part, state
         self.dot = dot_of(net.dtype)
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
@@ -62,23 +67,51 @@ class StepSplit:
                   and net.dtype == np.float64)  # fmt: skip
         self.budget = StepBudget(net.n_layers, multiplier if closed else None)
         self.budget.after = self._views(self.weights)
-        self.rest = np.empty_like(self.weights)
-        self.budget.rest = self.rest_views = self._views(self.rest)
-        if closed:
-            self.scaled = np.empty_like(self.weights)  # x = d·w before the step
-            self.budget.scaled = self.scaled_views = self._views(self.scaled)
-            self.prepare = partial(np.multiply, self.weights, multiplier, self.scaled)
-            self.show = self._show_multiplied
+        # A monitor that reads the budget's arrays (x = d·w) needs them formed.
+        arrays = any(getattr(m, "reads_step_arrays", True) for m in watching)
+        eta = getattr(decay_part, "factored_eta", None)  # eq. 93's step is one gemm
+        if closed and eta is not None and not arrays and gram_is_cheaper(net.sizes, batch_size):
+            self._start_factored(net, eta)
+        elif closed:
+            self._start_multiplied(multiplier)
         else:
-            self.before = np.empty_like(self.weights)
-            self.budget.before = self.before_views = self._views(self.before)
-            self.prepare = partial(np.copyto, self.before, self.weights)
-            self.show = self._show_parts
+            self._start_parts()
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[a:b] for a, b in self.layers]
 
-    def _show_multiplied(self, state) -> None:
+    def _start_parts(self) -> None:
+        self.rest = np.empty_like(self.weights)
+        self.budget.rest = self.rest_views = self._views(self.rest)
+        self.before = np.empty_like(self.weights)
+        self.budget.before = self.before_views = self._views(self.before)
+        self.prepare = self._copy_before
+        self.show = self._show_parts
+
+    def _start_multiplied(self, multiplier: float) -> None:
+        self.rest = np.empty_like(self.weights)
+        self.budget.rest = self.rest_views = self._views(self.rest)
+        self.scaled = np.empty_like(self.weights)  # x = d·w before the step
+        self.budget.scaled = self.scaled_views = self._views(self.scaled)
+        self.multiplier = multiplier
+        self.prepare = self._scale_before
+        self.show = self._show_multiplied
+
+    def _start_factored(self, net: Network, eta: float) -> None:
+        self.eta, self.biases = eta, list(net.biases)
+        self.weight_views = self._views(self.weights)
+        self.prepare = self._budget_of_batch
+        self.show = self._show_budget
+        self.products = ([0.0] * net.n_layers, [0.0] * net.n_layers)  # w·G, G·G per layer
+        self.plans: dict = {}  # per batch of the Backprop (one per batch length)
+
+    def _copy_before(self, backprop) -> None:
+        np.copyto(self.before, self.weights)
+
+    def _scale_before(self, backprop) -> None:
+        np.multiply(self.weights, self.multiplier, out=self.scaled)
+
+    def _show_multiplied(self, backprop) -> None:
         """R = d·w − w_after; the budget from x·x, x·R and R·R; shown to its readers."""
         np.subtract(self.scaled, self.weights, out=self.rest)
         budget = self.budget
@@ -86,9 +119,63 @@ class StepSplit:
         for read in self.readers:
             read(budget)
 
-    def _show_parts(self, state) -> None:
+    def _budget_of_batch(self, backprop) -> None:
+        """Before the step w′ = d·w − (η/k)·δᵀa, its budget from the batch's factors (and
+        the biases it was computed with)."""
+        self.budget.refresh(self.weight_views, self.dot)
+        batch = backprop.batch
+        syrk, first_gram, layers, k = self.plans.get(batch) or self._plan(batch)
+        syrk(1.0, batch.factors[0][1].T, 0.0, first_gram, 1, 1, 1)  # X·Xᵀ, upper triangle
+        dot, subtract = self.dot, np.subtract
+        w_g, g_g = self.products
+        for l, (z, b, shifted, flats, call, pair) in enumerate(layers):
+            call[0](*call[1])  # the Gram matrices, or G
+            if shifted is not None:
+                subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
+            w_g[l] = dot(*flats)
+            if len(pair) == 1:  # G itself
+                g_g[l] = dot(pair[0], pair[0])
+            else:  # Σ (δδᵀ)∘(aaᵀ) from their upper triangles: twice those less the diagonal
+                g_g[l] = 2.0 * dot(*pair) - dot(*pair, k, 0, k + 1, 0, k + 1)
+        self.budget.fill_factored(w_g, g_g, self.eta / k)
+
+    def _show_budget(self, backprop) -> None:
+        budget = self.budget
+        for read in self.readers:
+            read(budget)
+
+    def _plan(self, batch) -> tuple:
+        """The buffers and prepared products of :meth:`_budget_of_batch` for ``batch``:
+        per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where that
+        costs less (:func:`_layer_products`), from G = δᵀa itself, formed."""
+        k, dtype = len(batch.z[0]), self.weights.dtype
+        layers, first_gram, syrk = [], None, None
+        for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
+            o, i = delta.shape[1], inputs.shape[1]
+            if _layer_products(k, i, o, first=l == 0)[0]:  # w·G and G·G from G itself
+                gradient = np.empty((o, i), dtype=dtype)
+                call, pair = prepared_matmul(gradient, delta.T, inputs), (gradient.reshape(-1),)
+                shifted, flats = None, (self.weight_views[l], pair[0])
+                layers.append((z, b, shifted, flats, call, pair))
+                continue
+            # w·G from z − b; G·G from the Gram matrices' upper triangles (the lower stay 0).
+            shifted = np.empty_like(z)
+            delta_gram, input_gram = np.zeros((2, k, k), dtype=dtype)
+            syrk, arguments = call = prepared_gram(delta_gram, delta)
+            if l == 0:  # the batch X: a new array at every step, its Gram taken there
+                first_gram = input_gram.T
+            else:
+                _, input_arguments = prepared_gram(input_gram, inputs)
+                call = (_two_calls, (syrk, arguments, input_arguments))
+            pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
+            flats = (delta.reshape(-1), shifted.reshape(-1))
+            layers.append((z, b, shifted, flats, call, pair))
+        self.plans[batch] = plan = (syrk, first_gram, layers, k)
+        return plan
+
+    def _show_parts(self, backprop) -> None:
         """Split the step just made (``self.before`` holds w before it) and show it."""
-        decay = self.decay_part(self.before, state)
+        decay = self.decay_part(self.before, self.state)
         np.subtract(self.before, self.weights, out=self.rest)
         self.rest -= decay
         decay_views = self._views(decay)
@@ -100,6 +187,44 @@ class StepSplit:
                 read(budget)
         for observe in self.observers:
             observe(self.before_views, decay_views, self.rest_views)
+
+
+def _two_calls(function, first: tuple, second: tuple) -> None:
+    function(*first)
+    function(*second)
+
+
+#: Rough costs in nanoseconds of the two ways of taking the budget under eq. 93, measured
+#: with one BLAS thread on the machine of benchmarks/bench_monitoring.py: a NumPy or BLAS
+#: call on small arrays, a weight's share of the passes of the d·w form (x = d·w,
+#: R = x − w′, x·R and R·R), and a multiply-add of a small Gram matrix or of G = δᵀa.
+CALL_NS, PASSES_NS_PER_WEIGHT, PRODUCT_NS_PER_MULTIPLY_ADD = 900.0, 1.2, 0.23
+
+
+def gram_is_cheaper(sizes, batch_size: int) -> bool:
+    """Whether the batch form of the budget (:meth:`StepSplit._budget_of_batch`) is
+    expected to cost less than the d·w form, for batches of ``batch_size`` examples.
+
+    The batch form takes per layer, with a call each, two m × m Gram matrices
+    (their upper triangles) or G itself (:func:`_layer_products`), and three
+    calls more; the d·w form passes over the weights and makes two calls, and
+    two per layer. By these costs the batch form is the cheaper one on
+    [784, 30, 10] up to m = 15, on [64, 30, 10] never (the calls outweigh the
+    passes over its 2,220 weights), as measured."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    batch = sum(_layer_products(batch_size, i, o, first=l == 0)[1] for l, (i, o) in
+                enumerate(layers)) + CALL_NS * (1 + 3 * len(layers))  # fmt: skip
+    passes = PASSES_NS_PER_WEIGHT * sum(i * o for i, o in layers) + CALL_NS * (2 + 2 * len(layers))
+    return batch < passes
+
+
+def _layer_products(k: int, i: int, o: int, *, first: bool) -> tuple[bool, float]:
+    """(whether G = δᵀa is formed rather than the Gram matrices, the cost in ns) of G·G
+    for a layer of i inputs and o outputs at batch length k; in the first layer
+    the inputs are the batch and their Gram matrix is always taken."""
+    gram = PRODUCT_NS_PER_MULTIPLY_ADD * k * k * (i + o) / 2 + 2 * CALL_NS
+    gradient = PRODUCT_NS_PER_MULTIPLY_ADD * k * i * o + CALL_NS
+    return (not first and gradient < gram), (gram if first else min(gram, gradient))
 
 
 def stepper(rule, net: Network, state: dict, *, coefficient: float, eta: float) -> Callable:
@@ -127,7 +252,9 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
     params = net.params
     prepare, show = (split.prepare, split.show) if split is not None else (None, None)
-    state, take = run.state, np.take
+    # The arrays' own take, positional: np.take's wrapper and keywords cost as much as
+    # the gather of a small batch.
+    take_x, take_targets = X.take, targets.take
     for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
@@ -135,14 +262,14 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
             # order is a permutation of range(n), so no index is out of range;
             # mode="raise" would gather through a temporary and take twice as long.
             idx = order[start:stop]
-            xb = take(X, idx, axis=0, out=xbuf, mode="clip")
-            yb = take(targets, idx, axis=0, out=ybuf, mode="clip")
+            xb = take_x(idx, 0, xbuf, "clip")
+            yb = take_targets(idx, 0, ybuf, "clip")
         grad = backprop.run(xb, yb)
         if show is not None:
-            prepare()
+            prepare(grad)
         step(grad, stop - start)
         if show is not None:
-            show(state)
+            show(grad)
         if locate_divergence and not np.isfinite(params).all():
             for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
                 if not (np.isfinite(w).all() and np.isfinite(b).all()):

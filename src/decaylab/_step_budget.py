@@ -24,6 +24,19 @@ taken afresh every ``EXACT_EVERY`` steps: two dot products per layer and step):
 .. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
            w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R.
 
+**Eq. 93 with small batches** (float64): the step is one gemm,
+w′ = d·w − s·G with s = η/m_B and G = δᵀa the batch's summed gradient in
+the factored form backpropagation leaves it (:func:`decaylab.sgd_step`), so
+R = s·G is never formed either: its products come from the batch
+(k examples, k × k Gram matrices instead of passes over the weights),
+
+.. math::  w\cdot G = \sum_{x,j} \delta_{xj}\,(z_{xj} - b_j),\qquad
+           G\cdot G = \sum_{x,x'} (\delta\delta^\top)_{xx'}\,(a a^\top)_{xx'},
+
+(z = a·wᵀ + b the layer's weighted input of the forward pass), and w·w is
+carried as d²w·w − 2d·w·R + R·R, taken afresh every ``EXACT_EVERY`` steps:
+no pass over the weights at all on the other steps (:meth:`StepBudget.fill_factored`).
+
 Any other rule's D, and every D in float32 (where the rounding of d·w is of
 the order of the decay itself), is formed as the step forms it and the six
 products are taken directly.
@@ -66,9 +79,11 @@ class StepBudget:
         to w, and ``decay`` and ``before`` are None), else None.
     before, decay, rest, after : list of ndarray or None
         Per layer, flat views of w, D, R and w′ = w − D − R (the network's
-        weights after the step), in buffers reused by the next step.
+        weights after the step), in buffers reused by the next step. In the
+        batch form (:meth:`fill_factored`) only ``after`` is given.
     scaled : list of ndarray or None
-        With ``multiplier``: per layer, x = d·w, the weights after the decay alone.
+        With ``multiplier``: per layer, x = d·w, the weights after the decay
+        alone (None in the batch form).
     """
 
     def __init__(self, n_layers: int, multiplier: float | None = None) -> None:
@@ -115,6 +130,37 @@ class StepBudget:
         for l, (w, u, v) in enumerate(zip(before, decay, rest)):
             self.ww[l], self.wd[l], self.wr[l] = dot(w, w), dot(w, u), dot(w, v)
             self.dd[l], self.dr[l], self.rr[l] = dot(u, u), dot(u, v), dot(v, v)
+
+    def refresh(self, weights, dot) -> None:
+        """Before a step of :meth:`fill_factored`: every ``EXACT_EVERY`` steps (the first
+        included), take w·w afresh from ``weights`` (flat per layer) instead of carried."""
+        if self._steps % EXACT_EVERY == 0:
+            self._carried = [dot(w, w) for w in weights]
+        self._steps += 1
+
+    def fill_factored(self, weights_gradient, gradient_gradient, scale: float) -> None:
+        """The products of each layer of a step w′ = d·w − s·G from w·G and G·G alone.
+
+        Parameters
+        ----------
+        weights_gradient, gradient_gradient : sequence of float, length L
+            w·G and G·G of each layer, G = Σ_x ∂C_x/∂w the batch's summed
+            gradient, w the weights before the step.
+        scale : float
+            s = η/m_B, so that R = s·G.
+
+        Notes
+        -----
+        w·w is carried (:meth:`refresh` takes it afresh before every
+        ``EXACT_EVERY``-th step): w′·w′ = d²w·w − 2d·w·R + R·R.
+        """
+        d, carried = self.multiplier, self._carried
+        a = 1.0 - d
+        for l, (w_g, g_g) in enumerate(zip(weights_gradient, gradient_gradient)):
+            w_w, w_r, r_r = carried[l], scale * w_g, scale * scale * g_g
+            self.ww[l], self.wd[l], self.dd[l] = w_w, a * w_w, a * a * w_w
+            self.wr[l], self.dr[l], self.rr[l] = w_r, a * w_r, r_r
+            carried[l] = d * d * w_w - 2.0 * d * w_r + r_r
 
     def fill_multiplied(self, scaled, rest, dot) -> None:
         """The products of each layer from x = d·w (``scaled``) and R, D = (1 − d)·w unformed.

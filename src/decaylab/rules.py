@@ -70,7 +70,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from decaylab._blas import add_column_sums, matmul_into
+from decaylab._blas import add_column_sums, column_sums_call, matmul_into, update_call
 from decaylab._validation import check_real
 from decaylab.network import Backprop, Network
 
@@ -540,19 +540,47 @@ class SGD(ChainedRule):
         """``step(backprop, batch_length)``: :func:`sgd_step` with its look-ups made once.
 
         Bit for bit :func:`sgd_step` on the factored gradient, for the loop of
-        :func:`decaylab.train`, whose network keeps its parameter buffer.
+        :func:`decaylab.train`, whose network keeps its parameter buffer. The
+        BLAS calls of a batch length (their operands are the Backprop's buffers
+        for it, views made once) are prepared at its first step; only the
+        first layer's inputs, the batch itself, are passed at every step.
         """
         multiplier = 1.0 - eta * coefficient
         layers = list(zip(net.weights, net.biases))
+        plans: dict = {}
+
+        def plan(backprop, batch_length: int) -> tuple:
+            alpha, ones = -eta / batch_length, backprop.ones[:batch_length]
+            calls = []
+            for (w, b), (delta, inputs) in zip(layers, backprop.factors()):
+                calls.append(update_call(w, delta.T, inputs, alpha=alpha, beta=multiplier))
+                calls.append(column_sums_call(b, delta, ones, alpha=alpha))
+            # w ← d·w − (η/m_B)·δᵀX: the batch X, passed as the Fortran (i, k) array.
+            gemm, (_, _, delta_t, _, out, _, trans, _) = calls[0]
+            first = (gemm, alpha, delta_t, multiplier, out, trans)
+            plans[backprop.batch] = p = (first, calls[1:])
+            return p
 
         def step(backprop, batch_length):
-            scale = eta / batch_length
-            ones = backprop.ones[:batch_length]
-            for (w, b), (delta, inputs) in zip(layers, backprop.factors()):
-                matmul_into(w, delta.T, inputs, alpha=-scale, beta=multiplier)
-                add_column_sums(b, delta, ones, alpha=-scale)
+            first, calls = plans.get(backprop.batch) or plan(backprop, batch_length)
+            gemm, alpha, delta_t, beta, out, trans = first
+            inputs = backprop.batch.factors[0][1].T
+            written = gemm(alpha, inputs, delta_t, beta, out, 0, trans, 1) is out
+            for call, arguments in calls:
+                written &= call(*arguments) is arguments[4]
+            if not written:  # SciPy copied an operand it was to write (never for these views)
+                raise RuntimeError("a BLAS call of the step wrote into a copy of the parameters")
 
         return step
+
+    def decay_part(self, net, state, *, coefficient, eta) -> Callable:
+        """D = (1 − d)·w, as every rule whose decay multiplies the weights; the part also
+        carries η as ``factored_eta``: each step is one gemm, w′ = d·w − (η/m_B)·δᵀa of
+        the Backprop it is given, so the step monitors may take the products of
+        R = (η/m_B)·δᵀa from the batch without forming it (:mod:`decaylab._step_budget`)."""
+        part = super().decay_part(net, state, coefficient=coefficient, eta=eta)
+        part.factored_eta = eta
+        return part
 
     def settings(self) -> dict:
         return {"name": self.name}

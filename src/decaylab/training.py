@@ -415,7 +415,7 @@ def _start_run(c: dict, history: History | None) -> tuple[Run, CheckpointSchedul
     split = None
     if any(getattr(m, "sees_steps", True) for m in c["monitors"]):
         part = c["rule"].decay_part(net, c["state"], coefficient=c["coefficient"], eta=eta)
-        split = StepSplit(net, part, c["monitors"])
+        split = StepSplit(net, part, c["monitors"], state=c["state"], batch_size=c["batch_size"])
     run = Run(
         net=net, X=c["X"], targets=c["targets"], rule=c["rule"], state=c["state"],
         coefficient=c["coefficient"], batch_size=c["batch_size"], eta=eta, lmbda=lmbda,

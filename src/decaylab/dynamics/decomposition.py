@@ -104,7 +104,10 @@ class DecompositionMonitor:
     ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the rule's
     decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64) that costs
     two dot products per layer and step (x·v and v·v, with x = d·w; w·w is
-    carried from step to step), and u is never formed; under other rules
+    carried from step to step), and u is never formed; under eq. 93 with
+    batches small beside the layers not even v is: its products come from
+    the batch's backpropagation (k × k Gram matrices, no pass over the
+    weights; :mod:`decaylab._step_budget`). Under other rules
     the rule forms u and six dot products are taken. With
     ``displacement`` one addition more (Σu, or Σ d·w when u is not formed;
     Σv follows from the epoch's start and end weights).
@@ -116,6 +119,13 @@ class DecompositionMonitor:
         check_bool("displacement", displacement)
         self.displacement = displacement
         self._rows: list[np.ndarray] = []
+
+    @property
+    def reads_step_arrays(self) -> bool:
+        """Whether :meth:`step_budget` reads the budget's arrays (with ``displacement``,
+        to sum the decay part), not only its products: without it the training loop may
+        leave them unformed."""
+        return self.displacement
 
     @property
     def keys(self) -> tuple[str, ...]:

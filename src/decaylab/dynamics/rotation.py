@@ -137,8 +137,10 @@ class RotationMonitor:
     Parameters
     ----------
     per_step : bool
-        Also record the mean angle turned by a single step (two dot products
-        per step and layer; off by default).
+        Also record the mean angle turned by a single step (from the step's
+        ‖w‖² budget, shared with :class:`DecompositionMonitor`: two dot
+        products per step and layer, none under eq. 93 with small batches;
+        off by default).
 
     Record (arrays of shape (epochs, n_layers))
     -------------------------------------------
@@ -234,6 +236,10 @@ class RotationMonitor:
     def sees_steps(self) -> bool:
         """Whether the training loop shows this monitor each step (only with ``per_step``)."""
         return self.per_step
+
+    #: The training loop may leave the budget's arrays unformed: under a decay that
+    #: multiplies the weights :meth:`step_budget` reads only its products.
+    reads_step_arrays = False
 
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
