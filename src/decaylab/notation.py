@@ -47,6 +47,7 @@ NOTATION: tuple[Term, ...] = (
     Term("⌈n/m⌉", "steps per epoch: n/m rounded up (a last, shorter batch counts as a step)", _FACTOR),
     Term("ηλ/n", "per-step decay: each step multiplies w by d = 1 − ηλ/n (also written a)", _FACTOR),
     Term("e^(−ηλ/m)", "Nielsen's per-epoch decay factor; the exact one is (1 − ηλ/n)^⌈n/m⌉", _FACTOR),
+    Term("E", "the number of epochs every run of a scan trains, whatever its n", _RULE),
     Term("τ", "relaxation time of pure decay, m/(ηλ) epochs: w shrinks by e in τ epochs", _EQUILIBRIUM),
     Term("‖w‖", "L2 norm, √(Σw²): the size of the weights the penalty acts on; ‖w‖² its square", _BUDGET),
     Term("n_w", "number of weights of the network (all layers, biases excluded)", _FITS),
