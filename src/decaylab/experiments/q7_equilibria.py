@@ -120,11 +120,15 @@ def equilibria(specs, outcomes, rules, seeds) -> dict:
     rules, seeds : sequences
         The rules (in the order of the specs) and the seeds.
 
-    Returns a dict: "norm2", "epoch" (detected equilibrium epoch) and "tau"
-    (the detector's τ in epochs), each a dict of rule to an array of shape
-    (G, S), NaN where a run diverged or did not settle within its cap (τ is
-    kept for a run that did not settle); "final_norms" (‖w_l‖ of Adam + L2 and
-    AdamW at the middle λ, shape (S, L)); "adam_ratio" and "adam_rms", shape (S, L).
+    Returns
+    -------
+    dict
+        "norm2", "epoch" (the detected equilibrium epoch) and "tau" (the
+        detector's τ in epochs): each a dict of rule to an array of shape
+        (G, S), NaN where a run diverged or did not settle within its cap;
+        τ is kept for a run that did not settle. "final_norms": ‖w_l‖ of
+        Adam + L2 and of AdamW at the middle λ, shape (S, L). "adam_ratio"
+        and "adam_rms": shape (S, L).
     """
     from decaylab.dynamics.equilibrium import find_equilibrium
 
