@@ -14,20 +14,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import decaylab as dl  # noqa: E402
+from small_data import small_digits  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "learning_rate_equilibrium.py"
 SETTINGS = {"etas": (0.5, 2.0), "seeds": 2, "hidden": 8, "relaxations": 12.0}
 
 
 @pytest.fixture(scope="module")
-def small(digits):
-    return dl.Dataset(
-        dl.Split(digits.train.X[:200], digits.train.y[:200]),
-        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
-        digits.test,
-        10,
-        "small digits",
-    )
+def small():
+    return small_digits(200, 100)
 
 
 @pytest.fixture(scope="module")

@@ -38,18 +38,13 @@ from decaylab.experiments.q4_initialisation import emulation_claim
 from decaylab.experiments.q5_layers import reduction_claim, statistic_agreement, sum_claim
 from decaylab.experiments.q6_conventions import best_lambda_by_cost, stability_claim
 from decaylab.experiments.runs import RunSpec, run_group, run_many, run_one
+from small_data import small_digits
 
 
 @pytest.fixture(scope="module")
-def small(digits):
+def small():
     """The first 200 training and 100 validation digits."""
-    return dl.Dataset(
-        dl.Split(digits.train.X[:200], digits.train.y[:200]),
-        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
-        digits.test,
-        10,
-        "small digits",
-    )
+    return small_digits(200, 100)
 
 
 @pytest.fixture(scope="module")

@@ -20,17 +20,12 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import decaylab as dl  # noqa: E402
 import decaylab.plots as dp  # noqa: E402
+from small_data import small_digits  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def records(digits):
-    small = dl.Dataset(
-        dl.Split(digits.train.X[:200], digits.train.y[:200]),
-        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
-        digits.test,
-        10,
-        "small digits",
-    )
+def records():
+    small = small_digits(200, 100)
     return {
         "q1": dl.early_decay_dominance(small, lmbdas=(0.1, 5.0), epochs=3, seeds=2, hidden=8),
         "q2": dl.per_epoch_factor(

@@ -23,19 +23,14 @@ from PIL import Image  # noqa: E402
 import decaylab as dl  # noqa: E402
 import decaylab.plots as dp  # noqa: E402
 from decaylab.plots.figures import save_figure  # noqa: E402
+from small_data import small_digits  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def factor(digits):
+def factor():
     # ηλ/n from 0.0025 to 0.05 (n = 200), as in the walkthrough: the span at which
     # matplotlib's own log labels (2×10⁻³, 3×10⁻³, …) ran into each other.
-    small = dl.Dataset(
-        dl.Split(digits.train.X[:200], digits.train.y[:200]),
-        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
-        digits.test,
-        10,
-        "small digits",
-    )
+    small = small_digits(200, 100)
     return dl.per_epoch_factor(
         small, etas=(0.5,), lmbdas=(1.0, 20.0), batch_sizes=(10, 30), seeds=1, hidden=8
     )

@@ -8,20 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import decaylab as dl
 from decaylab.experiments.runs import RunSpec, _groups, run_many, run_one
+from small_data import small_digits
 
 
 @pytest.fixture(scope="module")
-def small(digits):
+def small():
     """The first 200 training and 100 validation digits."""
-    return dl.Dataset(
-        dl.Split(digits.train.X[:200], digits.train.y[:200]),
-        dl.Split(digits.validation.X[:100], digits.validation.y[:100]),
-        digits.test,
-        10,
-        "small",
-    )
+    return small_digits(200, 100)
 
 
 def _specs(rule, eta, **extra):

@@ -107,6 +107,22 @@ def _expected(trajectory):
     return record, scale
 
 
+def _assert_record_matches(runs, key):
+    """The monitors' record of ``key`` equals the steps written out, to 1e-12 of its scale."""
+    _, _, history, (expected, scale) = runs
+    record = {**history.monitors["decomposition"], **history.monitors["rotation"]}
+    error = np.abs(record[key] - expected[key])
+    assert np.all(error <= 1e-12 * scale[key]), (error / scale[key]).max()
+
+
+def _assert_budget_closes(runs):
+    """Contraction + radial + noise equals each epoch's change of ‖w‖², to 1e-10."""
+    _, _, history, _ = runs
+    record = history.monitors["decomposition"]
+    budget = record["contraction"] + record["radial"] + record["noise"]
+    np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
+
+
 @pytest.fixture(scope="module", params=RULES, ids=IDS)
 def runs(request):
     optimizer, eta, decay, parts_formed = request.param
@@ -126,10 +142,7 @@ def runs(request):
      "net_gradient_norm", "mean_step_angle"],
 )  # fmt: skip
 def test_record_matches_the_steps_written_out(runs, key):
-    _, _, history, (expected, scale) = runs
-    record = {**history.monitors["decomposition"], **history.monitors["rotation"]}
-    error = np.abs(record[key] - expected[key])
-    assert np.all(error <= 1e-12 * scale[key]), (error / scale[key]).max()
+    _assert_record_matches(runs, key)
 
 
 def test_monitored_run_is_bit_identical_to_the_unmonitored_one(runs):
@@ -138,10 +151,7 @@ def test_monitored_run_is_bit_identical_to_the_unmonitored_one(runs):
 
 
 def test_budget_closes_on_the_change_of_the_squared_norm(runs):
-    _, _, history, _ = runs
-    record = history.monitors["decomposition"]
-    budget = record["contraction"] + record["radial"] + record["noise"]
-    np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
+    _assert_budget_closes(runs)
 
 
 def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
@@ -189,10 +199,7 @@ def test_the_budget_of_these_runs_is_taken_from_the_batch():
     "key", ["decay_norm", "gradient_norm", "contraction", "radial", "noise", "mean_step_angle"]
 )
 def test_record_from_the_batch_matches_the_steps_written_out(batch_runs, key):
-    _, _, history, (expected, scale) = batch_runs
-    record = {**history.monitors["decomposition"], **history.monitors["rotation"]}
-    error = np.abs(record[key] - expected[key])
-    assert np.all(error <= 1e-12 * scale[key]), (error / scale[key]).max()
+    _assert_record_matches(batch_runs, key)
 
 
 def test_run_with_the_budget_from_the_batch_is_bit_identical_to_the_unmonitored_one(batch_runs):
@@ -201,7 +208,4 @@ def test_run_with_the_budget_from_the_batch_is_bit_identical_to_the_unmonitored_
 
 
 def test_budget_from_the_batch_closes_on_the_change_of_the_squared_norm(batch_runs):
-    _, _, history, _ = batch_runs
-    record = history.monitors["decomposition"]
-    budget = record["contraction"] + record["radial"] + record["noise"]
-    np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
+    _assert_budget_closes(batch_runs)
