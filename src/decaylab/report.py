@@ -31,6 +31,7 @@ from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
 from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
+from decaylab.experiments.cross_notes import cross_notes
 from decaylab.experiments.records import (
     ExperimentResult,
     _pipe_table,
@@ -39,7 +40,7 @@ from decaylab.experiments.records import (
     settings_line,
     to_plain,
 )
-from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
+from decaylab.experiments.registry import EXPERIMENTS, Experiment
 from decaylab.experiments.runs import single_threaded_blas
 from decaylab.notation import notation_markdown
 
@@ -187,7 +188,7 @@ def markdown_section(
         Path of the figure relative to the Markdown file.
     notes : list of str
         Computed sentences shown after the tables (e.g. another section's
-        measurement of the same quantity, :func:`~decaylab.experiments.registry.cross_notes`).
+        measurement of the same quantity, :func:`~decaylab.experiments.cross_notes.cross_notes`).
 
     Returns
     -------
