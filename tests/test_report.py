@@ -141,14 +141,16 @@ def _claim(number, verdict="holds"):
 
 def test_a_claim_no_experiment_returns_is_undecided_not_measured():
     claims = answered_claims([_record(1, [_claim(1), _claim(2)])])
-    assert [c.number for c in claims] == list(range(1, 13))
-    assert (claims[4].verdict, claims[4].evidence) == ("undecided", "not measured")
+    assert [c.number for c in claims] == list(range(1, 17))  # every claim of the registry
+    assert (claims[4].verdict, claims[4].evidence, claims[4].question) == (
+        "undecided", "not measured", 3
+    )
     assert claims[0] == _claim(1)
 
 
-def test_claims_beyond_twelve_are_added():
-    claims = answered_claims([_record(7, [_claim(13, "does not hold")])])
-    assert [c.number for c in claims] == list(range(1, 14))
+def test_claims_beyond_the_registry_are_added():
+    claims = answered_claims([_record(7, [_claim(17, "does not hold")])])
+    assert [c.number for c in claims] == list(range(1, 18))
     assert claims[-1].verdict == "does not hold"
 
 

@@ -30,7 +30,7 @@ from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
-from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
+from decaylab.experiments.claims import Claim, not_measured
 from decaylab.experiments.cross_notes import cross_notes
 from decaylab.experiments.records import (
     ExperimentResult,
@@ -213,8 +213,8 @@ def answered_claims(
     experiments : list of Experiment, optional
         The experiments of the run: each of their claims that no record
         returns shows as "undecided" with the evidence "not measured". By
-        default the claims 1–12 of the design notes
-        (:data:`~decaylab.experiments.claims.STATEMENTS`).
+        default every experiment of the registry
+        (:data:`~decaylab.experiments.registry.EXPERIMENTS`).
 
     Returns
     -------
@@ -230,10 +230,8 @@ def answered_claims(
                     f"and {claim.question}; expected one experiment per claim"
                 )
             found[claim.number] = claim
-    if experiments is None:
-        statements = {k: (text, EXPERIMENTS.question_of(k)) for k, text in STATEMENTS.items()}
-    else:
-        statements = {k: (text, e.number) for e in experiments for k, text in e.claims.items()}
+    experiments = EXPERIMENTS if experiments is None else experiments
+    statements = {k: (text, e.number) for e in experiments for k, text in e.claims.items()}
     numbers = sorted(set(statements) | set(found))
     return [found.get(k) or not_measured(k, *statements[k]) for k in numbers]
 
