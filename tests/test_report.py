@@ -141,14 +141,16 @@ def _claim(number, verdict="holds"):
 
 def test_a_claim_no_experiment_returns_is_undecided_not_measured():
     claims = answered_claims([_record(1, [_claim(1), _claim(2)])])
-    assert [c.number for c in claims] == list(range(1, 13))
-    assert (claims[4].verdict, claims[4].evidence) == ("undecided", "not measured")
+    assert [c.number for c in claims] == list(range(1, 17))  # every claim of the registry
+    assert (claims[4].verdict, claims[4].evidence, claims[4].question) == (
+        "undecided", "not measured", 3
+    )
     assert claims[0] == _claim(1)
 
 
-def test_claims_beyond_twelve_are_added():
-    claims = answered_claims([_record(7, [_claim(13, "does not hold")])])
-    assert [c.number for c in claims] == list(range(1, 14))
+def test_claims_beyond_the_registry_are_added():
+    claims = answered_claims([_record(7, [_claim(17, "does not hold")])])
+    assert [c.number for c in claims] == list(range(1, 18))
     assert claims[-1].verdict == "does not hold"
 
 
@@ -454,54 +456,3 @@ def test_a_misspelt_override_is_refused_before_any_experiment_runs(tmp_path, fak
     ):
         write_report(tmp_path / "r", data=small_digits(200, 100), overrides=overrides, workers=1)
     assert fake_runs["runs"] == 0
-
-
-def _slope_records(b3, b7):
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from decaylab.dynamics.scaling import fit_power_law
-
-    lam = np.array([5.0, 10.0, 20.0, 5.0, 10.0, 20.0])
-    wobble = np.array([1.0, 1.01, 0.99, 1.01, 0.99, 1.0])
-    q3 = SimpleNamespace(
-        number=3,
-        lambda_fit=fit_power_law(lam, lam**b3 * wobble, hypotheses=(0.0, -1.0)),
-        lmbdas=np.array([5.0, 10.0, 20.0]),
-        settings={"sweep_hidden": 30, "n": 1000, "batch_size": 10, "eta": 0.5},
-    )
-    q7 = SimpleNamespace(
-        number=7,
-        equilibrium_fit={"sgd": fit_power_law(lam, lam**b7 * wobble, hypotheses=(0.0, -1.0))},
-        equilibrium_lmbda={"sgd": np.array([5.0, 10.0, 20.0])},
-        settings={
-            "sizes": [64, 30, 10],
-            "equilibrium_n": 500,
-            "batch_size": 10,
-            "eta": {"sgd": 0.5},
-        },
-    )
-    return q3, q7
-
-
-@pytest.mark.parametrize(
-    "b3, b7, verdict", [(-1.0, -0.99, "overlap"), (-1.0, -2.0, "do not overlap")]
-)
-def test_q3_and_q7_each_get_one_sentence_with_both_lambda_slopes(b3, b7, verdict):
-    from decaylab.experiments.registry import cross_notes
-
-    q3, q7 = _slope_records(b3, b7)
-    notes = cross_notes([q3, q7])
-    own3, own7 = f"{q3.lambda_fit}", f"{q7.equilibrium_fit['sgd']}"
-    assert len(notes[3]) == len(notes[7]) == 1
-    assert notes[3][0].index(own3) < notes[3][0].index(own7)
-    assert notes[7][0].index(own7) < notes[7][0].index(own3)
-    assert f"their intervals {verdict}" in notes[3][0]
-
-
-def test_no_slope_sentence_without_both_sections():
-    from decaylab.experiments.registry import cross_notes
-
-    q3, _ = _slope_records(-1.0, -1.0)
-    assert cross_notes([q3]) == {}

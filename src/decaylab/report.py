@@ -30,7 +30,8 @@ from decaylab._progress import progress_bar
 from decaylab._validation import check_int
 from decaylab._version import __version__
 from decaylab.data import Dataset, Split, load_digits
-from decaylab.experiments.claims import STATEMENTS, Claim, not_measured
+from decaylab.experiments.claims import Claim, not_measured
+from decaylab.experiments.cross_notes import cross_notes
 from decaylab.experiments.records import (
     ExperimentResult,
     _pipe_table,
@@ -39,7 +40,7 @@ from decaylab.experiments.records import (
     settings_line,
     to_plain,
 )
-from decaylab.experiments.registry import EXPERIMENTS, Experiment, cross_notes
+from decaylab.experiments.registry import EXPERIMENTS, Experiment
 from decaylab.experiments.runs import single_threaded_blas
 from decaylab.notation import notation_markdown
 
@@ -187,7 +188,7 @@ def markdown_section(
         Path of the figure relative to the Markdown file.
     notes : list of str
         Computed sentences shown after the tables (e.g. another section's
-        measurement of the same quantity, :func:`~decaylab.experiments.registry.cross_notes`).
+        measurement of the same quantity, :func:`~decaylab.experiments.cross_notes.cross_notes`).
 
     Returns
     -------
@@ -212,8 +213,8 @@ def answered_claims(
     experiments : list of Experiment, optional
         The experiments of the run: each of their claims that no record
         returns shows as "undecided" with the evidence "not measured". By
-        default the claims 1–12 of the design notes
-        (:data:`~decaylab.experiments.claims.STATEMENTS`).
+        default every experiment of the registry
+        (:data:`~decaylab.experiments.registry.EXPERIMENTS`).
 
     Returns
     -------
@@ -229,10 +230,8 @@ def answered_claims(
                     f"and {claim.question}; expected one experiment per claim"
                 )
             found[claim.number] = claim
-    if experiments is None:
-        statements = {k: (text, EXPERIMENTS.question_of(k)) for k, text in STATEMENTS.items()}
-    else:
-        statements = {k: (text, e.number) for e in experiments for k, text in e.claims.items()}
+    experiments = EXPERIMENTS if experiments is None else experiments
+    statements = {k: (text, e.number) for e in experiments for k, text in e.claims.items()}
     numbers = sorted(set(statements) | set(found))
     return [found.get(k) or not_measured(k, *statements[k]) for k in numbers]
 

@@ -26,7 +26,6 @@ __all__ = [
     "MAX_CELL",
     "MAX_HEADLINE",
     "MAX_REASON_WORDS",
-    "QUESTION_OF",
     "STATEMENTS",
     "VERDICTS",
     "format_column",
@@ -63,10 +62,6 @@ STATEMENTS = {
     "mean).",
     12: "As the data set grows, λ should grow in proportion to n, rather than stay fixed.",
 }
-
-#: The experiment (report section) that measures each claim of :data:`STATEMENTS`.
-QUESTION_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 3, 8: 4, 9: 5, 10: 5, 11: 6, 12: 6}
-
 
 def _check_line(name: str, text: str, limit: int) -> None:
     if not isinstance(text, str):
@@ -122,8 +117,8 @@ class Claim:
 def not_measured(number: int, statement: str | None = None, question: int | None = None) -> Claim:
     """The claims-table row of a claim that no experiment of this run decided.
 
-    ``statement`` and ``question`` default to the design notes'
-    (:data:`STATEMENTS`, :data:`QUESTION_OF`).
+    ``statement`` defaults to the design notes' (:data:`STATEMENTS`);
+    ``question`` is the number of the experiment that decides the claim (0: none).
     """
     return Claim(
         number,
@@ -131,7 +126,7 @@ def not_measured(number: int, statement: str | None = None, question: int | None
         "undecided",
         "not measured",
         "No experiment in this run returned this claim.",
-        QUESTION_OF.get(number, 0) if question is None else question,
+        0 if question is None else question,
     )
 
 

@@ -106,7 +106,7 @@ class DominanceResult(ExperimentResult):
     def claims(self) -> list[Claim]:
         c = self._deciding()
         if c is None:
-            return [not_measured(1), not_measured(2)]
+            return [not_measured(1, question=self.number), not_measured(2, question=self.number)]
         s = self.settings
         where = f"large init, λ = {self.lmbdas[c]:g}, epochs 1–{s['first_epochs']}"
         share = self.early_share[c]

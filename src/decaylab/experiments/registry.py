@@ -35,7 +35,7 @@ from decaylab.experiments.q7_optimizers import STATEMENTS as Q7_STATEMENTS
 from decaylab.experiments.q7_optimizers import OptimizerResult, optimizer_comparison
 from decaylab.experiments.records import ExperimentResult
 
-__all__ = ["EXPERIMENTS", "Experiment", "Registry", "TrainingSizes", "cross_notes"]
+__all__ = ["EXPERIMENTS", "Experiment", "Registry", "TrainingSizes"]
 
 
 @dataclass(frozen=True)
@@ -369,63 +369,3 @@ EXPERIMENTS = Registry(
         ),
     ]
 )
-
-
-def _fit_text(fit) -> str:
-    return "not fitted" if fit is None else f"{fit}"
-
-
-def cross_notes(results: Iterable[ExperimentResult]) -> dict[int, list[str]]:
-    """Sentences that set one section's measurement beside another's, by question number.
-
-    Q3 and Q7 both fit eq. 93's equilibrium ‖w‖² against λ, on different
-    networks and λ ranges; each section gets one computed sentence giving
-    both slopes, their settings and whether their intervals overlap.
-    """
-    by_number = {r.number: r for r in results}
-    q3, q7 = by_number.get(3), by_number.get(7)
-    if q3 is None or q7 is None or getattr(q3, "lambda_fit", None) is None:
-        return {}
-    fit3, fit7 = q3.lambda_fit, q7.equilibrium_fit.get("sgd")
-    if fit7 is None:
-        return {}
-    overlap = fit3.interval[0] <= fit7.interval[1] and fit7.interval[0] <= fit3.interval[1]
-    s3, s7 = q3.settings, q7.settings
-    lam3, lam7 = np.asarray(q3.lmbdas, dtype=float), q7.equilibrium_lmbda["sgd"]
-    settings3 = {
-        "hidden": s3["sweep_hidden"],
-        "n": s3["n"],
-        "m": s3["batch_size"],
-        "η": f"{s3['eta']:g}",
-        "λ": f"{lam3.min():.3g}–{lam3.max():.3g}",
-    }
-    settings7 = {
-        "hidden": s7["sizes"][1],
-        "n": s7["equilibrium_n"],
-        "m": s7["batch_size"],
-        "η": f"{s7['eta']['sgd']:g}",
-        "λ": f"{lam7.min():.3g}–{lam7.max():.3g}",
-    }
-    where3 = ", ".join(
-        f"{k} = {v}" if k != "hidden" else f"hidden {v}" for k, v in settings3.items()
-    )
-    where7 = ", ".join(
-        f"{k} = {v}" if k != "hidden" else f"hidden {v}" for k, v in settings7.items()
-    )
-    differ = [k if k != "λ" else "the λ range" for k in settings3 if settings3[k] != settings7[k]]
-    agree = (
-        "their intervals overlap"
-        if overlap
-        else "their intervals do not overlap; the two runs differ in "
-        + (" and ".join(differ) or "their seeds only")
-        + ", which this report does not separate"
-    )
-    q3_note = (
-        f"Eq. 93's λ-slope of the equilibrium ‖w‖² here is {_fit_text(fit3)} ({where3}); "
-        f"Q7's detected equilibria give {_fit_text(fit7)} ({where7}); {agree}."
-    )
-    q7_note = (
-        f"Eq. 93's λ-slope of the equilibrium ‖w‖² here is {_fit_text(fit7)} ({where7}); "
-        f"Q3's λ sweep gives {_fit_text(fit3)} ({where3}); {agree}."
-    )
-    return {3: [q3_note], 7: [q7_note]}
