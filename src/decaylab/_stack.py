@@ -511,8 +511,8 @@ class StackedRule:
         step += 1
         t = step.astype(np.float64)
         # The bias corrections of each member's own step count, as its separate run forms them.
-        corrected = self.stack.expand(np.sqrt(1.0 - self.b2**t))
-        rate = self.stack.expand(self.etas / (1.0 - self.b1**t))
+        corrected = _per_member(np.sqrt(1.0 - self.b2**t), self.stack)
+        rate = _per_member(self.etas / (1.0 - self.b1**t), self.stack)
         first *= self.beta1
         first += np.multiply(self.one_minus_b1, u, out=work)
         second *= self.beta2
@@ -525,3 +525,11 @@ class StackedRule:
         np.multiply(rate, first, out=work)
         work /= denominator
         self.stack.params -= work
+
+
+def _per_member(values: np.ndarray, stack: Stack):
+    """Per-member values, shape (K,), as :meth:`Stack.expand` gives them (a float when all
+    agree), with the common case, checked at every Adam step, settled without its conversions."""
+    if values[0] == values[-1] and (values == values[0]).all():
+        return float(values[0])
+    return stack.expand(values)
