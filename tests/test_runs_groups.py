@@ -96,13 +96,20 @@ def test_monitored_runs_train_alone_and_others_by_shape_rule_and_stopping():
     assert sorted(_groups(specs)) == [[0, 1], [2], [3], [4], [5], [6, 7], [8, 9], [10], [11]]
 
 
+@pytest.mark.parametrize("monitor_from", [0, 5], ids=["every epoch", "from epoch 5"])
 @pytest.mark.parametrize(("rule", "eta"), [(None, 1.0), ("adamw", 0.05)], ids=["sgd", "adamw"])
-def test_stacked_decomposition_records_equal_those_of_the_runs_alone(rule, eta, small):
-    # Q3's runs: until equilibrium, each with the decomposition monitor and its measurements.
+def test_stacked_decomposition_records_equal_those_of_the_runs_alone(rule, eta, monitor_from,
+                                                                     small):  # fmt: skip
+    # Q3's runs: until equilibrium, each with the decomposition monitor and its measurements;
+    # with monitor_from, the first run's rows of epochs 2-5 are NaN both ways.
     base = RunSpec((64, 6, 10), "scaled", 0, 80, 10, eta, 10.0, rule=rule, evaluate=False,
                    until_equilibrium=True, monitors=("decomposition",),
                    gradient_noise=True)  # fmt: skip
-    specs = [replace(base, seed=1), replace(base, seed=2, lmbda=30.0, init="large")]
+    specs = [replace(base, seed=1, monitor_from=monitor_from),
+             replace(base, seed=2, lmbda=30.0, init="large")]  # fmt: skip
+    noise = run_many(specs, small)[0].history.monitors["decomposition"]["noise"]
+    assert np.isnan(noise[1:monitor_from]).all() and np.isfinite(noise[monitor_from:]).all()
+    assert np.isfinite(noise[0]).all()
     assert _groups(specs) == [[0, 1]]
     for outcome, spec in zip(run_many(specs, small), specs):
         alone = run_one(spec, small)

@@ -76,12 +76,12 @@ CASES = {
 }
 
 
-def _train(digits, case, observer):
+def _train(digits, case, observer, epochs=2):
     hidden, lmbdas, seed, optimizer, eta, dtype, _ = case
     nets = [dl.Network([64, *hidden, 10], seed=10 + k, dtype=dtype) for k in range(len(lmbdas))]
     # 230 examples at m = 20: a last batch of 10.
     data = (digits.train.X[:230], digits.train.y[:230])
-    histories = dl.train_ensemble(nets, data, epochs=2, batch_size=20, eta=eta, lmbda=lmbdas,
+    histories = dl.train_ensemble(nets, data, epochs=epochs, batch_size=20, eta=eta, lmbda=lmbdas,
                                   seed=seed, optimizer=optimizer, step_observer=observer,
                                   training_metrics=False, progress=False)  # fmt: skip
     return nets, histories
@@ -106,6 +106,25 @@ def test_observed_members_train_bit_for_bit_as_unobserved(case, digits):
     alone, _ = _train(digits, case, None)
     for a, b in zip(observed, alone):
         np.testing.assert_array_equal(a.params, b.params)
+
+
+WATCHED = ["shared batches, one d", "five members", "fused first layer, own batches", "adamw"]
+
+
+@pytest.mark.parametrize("pattern", ["mixed", "none in epochs 2-3"])
+@pytest.mark.parametrize("name", WATCHED)
+def test_members_watched_from_an_epoch_record_its_other_rows_bit_for_bit(name, pattern, digits):
+    case = CASES[name]
+    K = len(case[1])
+    watched_from = [(0, 2, 3, 4, 1)[k % 5] for k in range(K)] if pattern == "mixed" else [3] * K
+    _, every = _train(digits, case, StackedDecomposition(K), epochs=4)
+    _, some = _train(digits, case, StackedDecomposition(K, watched_from), epochs=4)
+    for k in range(K):
+        epoch = np.arange(1, 5)
+        unread = ((epoch >= 2) & (epoch <= watched_from[k]))[:, None]
+        for key in KEYS:
+            expected = np.where(unread, np.nan, every[k].monitors["decomposition"][key])
+            np.testing.assert_array_equal(some[k].monitors["decomposition"][key], expected)
 
 
 @pytest.mark.parametrize(("seed", "shuffle"), [(0, True), ([1, 2, 3], True), (0, False)],

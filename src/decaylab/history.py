@@ -46,19 +46,25 @@ def layer_statistics(arrays) -> dict[str, np.ndarray]:
         can stay near zero while the weights grow), ``variance`` = population
         variance, ``max_abs`` = max |w|.
     """
-    stats = {name: np.empty(len(arrays)) for name in STATISTICS}
+    table = np.empty((len(STATISTICS), len(arrays)))
+    norm, rms, mean_abs, l1, total, variance, max_abs = table  # the rows, in STATISTICS order
     for i, w in enumerate(arrays):
         flat = w.reshape(-1)
+        size = flat.size
         sq = float(np.dot(flat, flat))
         absolute = np.abs(flat)
-        stats["norm"][i] = np.sqrt(sq)
-        stats["rms"][i] = np.sqrt(sq / flat.size)
-        stats["l1"][i] = absolute.sum()
-        stats["mean_abs"][i] = stats["l1"][i] / flat.size
-        stats["sum"][i] = flat.sum()
-        stats["variance"][i] = flat.var()
-        stats["max_abs"][i] = absolute.max()
-    return stats
+        norm[i] = np.sqrt(sq)
+        rms[i] = np.sqrt(sq / size)
+        l1[i] = absolute.sum()
+        mean_abs[i] = l1[i] / size
+        total[i] = summed = flat.sum()
+        # flat.var() as NumPy computes it (the same sums in the array's dtype, so the same
+        # bits), without its Python-level overhead, which dominates for small layers.
+        centred = flat - summed / size
+        np.multiply(centred, centred, out=centred)
+        variance[i] = centred.sum() / size
+        max_abs[i] = absolute.max()
+    return dict(zip(STATISTICS, table))
 
 
 @dataclass

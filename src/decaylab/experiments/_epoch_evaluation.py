@@ -107,21 +107,40 @@ class _Record:
 
 
 class Observers:
-    """Several step observers of one ensemble, seen as one (each sees every call)."""
+    """Several step observers of one ensemble, seen as one (each sees every call).
+
+    An observer with ``sees_steps = False`` (:class:`EpochEvaluation`) is not
+    called at the steps; when one observer is left, its own ``before_step`` and
+    ``after_step`` are handed out (the ensemble reads them at each epoch's
+    start), which saves two calls a step.
+    """
 
     def __init__(self, observers: Sequence):
         self.observers = list(observers)
+        self.stepping = [o for o in self.observers if getattr(o, "sees_steps", True)]
 
     def bind(self, stack, members, multipliers) -> None:
         for observer in self.observers:
             observer.bind(stack, members, multipliers)
 
-    def before_step(self) -> None:
-        for observer in self.observers:
+    @property
+    def before_step(self):
+        if len(self.stepping) == 1:
+            return self.stepping[0].before_step
+        return self._before_each_step
+
+    @property
+    def after_step(self):
+        if len(self.stepping) == 1:
+            return self.stepping[0].after_step
+        return self._after_each_step
+
+    def _before_each_step(self) -> None:
+        for observer in self.stepping:
             observer.before_step()
 
-    def after_step(self) -> None:
-        for observer in self.observers:
+    def _after_each_step(self) -> None:
+        for observer in self.stepping:
             observer.after_step()
 
     def end_epoch(self, members) -> None:

@@ -21,6 +21,12 @@ the step the monitor takes w′·w′, w′·v and v·v. w′·w′ is the next 
 w·w, and w·v = x·v/d = (w′·v + v·v)/d since x = w′ + v: three dot products
 per layer and no pass over the weights. Other rules (SGDW, AdamW) copy
 w_before and form v.
+
+A member may be watched from a given epoch only (``watched_from``): its
+record then has rows of NaN for epochs 2 … ``watched_from``, which its
+analysis does not read, and the steps of an epoch that no member watches
+form no product at all. The rows it does record are those of a member
+watched throughout, bit for bit.
 """
 
 from __future__ import annotations
@@ -59,12 +65,18 @@ class StackedDecomposition:
     ----------
     members : int
         Number of networks of the ensemble.
+    watched_from : sequence of int, optional
+        Per network, the epoch after which its steps are recorded (0, the
+        default, for all); epoch 1 always is. The rows of epochs 2 … that
+        epoch are NaN.
     """
 
     name = "decomposition"
 
-    def __init__(self, members: int):
+    def __init__(self, members: int, watched_from=None):
         self._rows: list[list[np.ndarray]] = [[] for _ in range(members)]
+        self._from = [0] * members if watched_from is None else [int(e) for e in watched_from]
+        self.epoch = 0  # epochs ended, over every stack bound
 
     def bind(self, stack, members: list[int], multipliers: list[float]) -> None:
         """Take the stack of the networks ``members`` and each one's decay multiplier d."""
@@ -87,21 +99,42 @@ class StackedDecomposition:
         self._floats: list[float] | None = None
         if fast:
             self.rest_layers = self._layers(stack.keep_rest())
-            self.before_step = _nothing
-            self.after_step = self._after_stack_step
-            for l, w in enumerate(self.after_layers):
-                _rowwise_dot(w, w, out=self.ww[0, l])
+            self._steps = (_nothing, self._after_stack_step)
             if K <= _FEW_MEMBERS:
                 self._floats, self._dot = [], dot_of(np.float64)
-                self._pairs = [(w[k], v[k]) for w, v in zip(self.after_layers, self.rest_layers)
-                               for k in range(K)]  # fmt: skip
-                self.after_step = self._after_stack_step_by_member
+                self._steps = (_nothing, self._after_stack_step_by_member)
         else:
             self.parts = np.empty((2, len(self.weights)), dtype=stack.params.dtype)  # w, v
             self.multiplier = stack.expand(multipliers, weights_only=True)
             self.before_layers, self.rest_layers = (self._layers(p) for p in self.parts)
-            self.before_step = partial(np.copyto, self.parts[0], self.weights)
-            self.after_step = self._after_any_step
+            self._steps = (partial(np.copyto, self.parts[0], self.weights), self._after_any_step)
+        self.watched: list[int] | None = None  # positions watched in the epoch before
+        self._plan()
+
+    def _plan(self) -> None:
+        """Choose the members the next epoch records, and its step calls: none when no one
+        is watched. On the stack's path w·w of the weights the epoch starts from is
+        carried from the epoch before; for a member that was not watched then it is
+        taken afresh, by the product the steps use, so that the bits are the same."""
+        epoch, earlier = self.epoch + 1, self.watched
+        self.watched = [j for j, k in enumerate(self.members)
+                        if epoch == 1 or epoch > self._from[k]]  # fmt: skip
+        self.before_step, self.after_step = self._steps if self.watched else (_nothing, _nothing)
+        if not (self.fast and self.watched):
+            return
+        if self._floats is not None:
+            self._pairs = [(w[j], v[j]) for w, v in zip(self.after_layers, self.rest_layers)
+                           for j in self.watched]  # fmt: skip
+        by_member = self._floats is not None
+        if earlier is None:  # a new stack
+            for l, w in enumerate(self.after_layers):
+                _rowwise_dot(w, w, out=self.ww[0, l])
+        elif not earlier or (by_member and not set(self.watched) <= set(earlier)):
+            for l, w in enumerate(self.after_layers):
+                if by_member:
+                    self.ww[0, l] = [self._dot(row, row) for row in w]
+                else:
+                    _rowwise_dot(w, w, out=self.ww[0, l])
 
     # Before and after every step: :meth:`bind` sets each to its path's own call.
     def before_step(self) -> None:
@@ -138,12 +171,19 @@ class StackedDecomposition:
         self.steps += 1
 
     def _gather_floats(self) -> None:
-        """Move the epoch's products kept as floats into the per-step arrays."""
-        steps = self.steps
+        """Move the epoch's products kept as floats into the per-step arrays (NaN for the
+        members not watched)."""
+        steps, watched = self.steps, self.watched
         while len(self.vv) < steps:
             self._grow()
-        products = np.array(self._floats).reshape(steps, self.n_layers, len(self.members), 3)
-        self.ww[1 : steps + 1], self.wv[:steps], self.vv[:steps] = np.moveaxis(products, 3, 0)
+        products = np.array(self._floats).reshape(steps, self.n_layers, len(watched), 3)
+        ww, wv, vv = self.ww[1 : steps + 1], self.wv[:steps], self.vv[:steps]
+        if len(watched) == len(self.members):
+            ww[...], wv[...], vv[...] = np.moveaxis(products, 3, 0)
+        else:
+            for target in (ww, wv, vv):
+                target.fill(np.nan)
+            ww[:, :, watched], wv[:, :, watched], vv[:, :, watched] = np.moveaxis(products, 3, 0)
         self._floats.clear()
 
     def _after_any_step(self) -> None:
@@ -163,6 +203,13 @@ class StackedDecomposition:
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
+        self.epoch += 1
+        if not self.watched:
+            blank = np.full((len(KEYS), self.n_layers), np.nan)
+            for k in members:
+                self._rows[k].append(blank.copy())
+            self._plan()
+            return
         if self._floats is not None:
             self._gather_floats()
         steps, rate = self.steps, self.rate
@@ -178,10 +225,12 @@ class StackedDecomposition:
         sums = [decay_norm, gradient_norm, ratio, (uu - 2.0 * wu).sum(axis=0),
                 (2.0 * (uv - wv)).sum(axis=0), vv.sum(axis=0)]  # fmt: skip
         table = np.stack(sums)  # (keys, layers, K)
+        table[:, :, [j for j in range(len(self.members)) if j not in self.watched]] = np.nan
         for j, k in enumerate(self.members):
             if k in members:
                 self._rows[k].append(table[:, :, j].copy())
         self.steps = 0
+        self._plan()
 
     def monitors(self, k: int) -> tuple:
         """Member k's record, as the History of its separate monitored run holds it."""

@@ -103,6 +103,7 @@ def _spec(s: dict, sizes, *, lmbda=None, batch_size=None, n_train=None) -> RunSp
         tuple(sizes), s["init"], 0, max(math.ceil(s["max_relaxations"] * tau), 1), m, s["eta"],
         lam, n_train=n_train, monitors=("decomposition",), evaluate=False, stationarity=True,
         until_equilibrium=True, detection=detection + (("start", start),), gradient_noise=True,
+        monitor_from=start,  # the budget reads the window after the equilibrium, never before
     )  # fmt: skip
 
 

@@ -115,10 +115,11 @@ def _run_group(g: dict, hidden, seeds, epochs, executor, progress) -> tuple[dict
     """
     sizes = (g["data"].n_inputs, hidden, g["data"].n_classes)
     # Only the final accuracy is read: the validation data is evaluated at the last epoch only.
+    # The baseline's budget is not read: its steps are not decomposed after the first epoch.
     runs = [
         (lam, RunSpec(sizes, "large", 0, epochs, g["batch_size"], g["eta"], lam,
                       n_train=g["n_train"], monitors=("decomposition",),
-                      evaluate_epochs=(epochs,)))
+                      evaluate_epochs=(epochs,), monitor_from=epochs if lam == 0.0 else 0))
         for lam in (0.0, *g["lmbdas"])
     ]  # fmt: skip
     table = tabulate(runs, seeds, g["data"], measure, executor=executor, progress=progress,

@@ -36,6 +36,12 @@ class RunSpec:
         Train on the first ``n_train`` training examples only (all when None).
     monitors : tuple of str
         Step monitors to attach: "decomposition", "rotation".
+    monitor_from : int
+        For a run whose analysis reads only the first epoch of its
+        decomposition record and those after this one: the rows of epochs
+        2 … ``monitor_from`` are NaN, and a stacked run (see
+        :mod:`decaylab.experiments._stacked_decomposition`) forms no products
+        for them. 0 (the default) records every epoch.
     evaluate : bool
         Record validation cost and accuracy every epoch.
     evaluate_epochs : tuple of int or None
@@ -94,6 +100,7 @@ class RunSpec:
     max_relaxations: float | None = None
     adam_decay: bool = False
     evaluate_epochs: tuple[int, ...] | None = None
+    monitor_from: int = 0
 
     def describe(self) -> str:
         """A one-line description, used when a run diverges."""

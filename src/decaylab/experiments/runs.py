@@ -70,6 +70,17 @@ def run_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     A run that diverges is returned with ``diverged=True`` and the history of
     its finite epochs, never as NaN values.
     """
+    outcome = _train_one(spec, data)
+    if spec.monitor_from > 1 and "decomposition" in outcome.history.monitors:
+        # As a stacked run records it: NaN for the epochs its analysis does not read.
+        first = outcome.history.epoch[0] + 1  # the epoch of the record's row 0
+        for values in outcome.history.monitors["decomposition"].values():
+            epochs = first + np.arange(len(values))
+            values[(epochs >= 2) & (epochs <= spec.monitor_from)] = np.nan
+    return outcome
+
+
+def _train_one(spec: RunSpec, data: Dataset) -> RunOutcome:
     net_rng, order_rng = seed_streams(spec.seed)
     net = Network(spec.sizes, init=spec.init, seed=net_rng)
     state = fresh_state(spec, net)
@@ -125,7 +136,8 @@ def _train_group(specs: Sequence[RunSpec], data: Dataset, nets, seed, states) ->
 
     first = specs[0]
     evaluation, at_epochs = run_evaluation(first, data, nets)
-    observers = [StackedDecomposition(len(specs))] if first.monitors else []
+    watched_from = [s.monitor_from for s in specs]
+    observers = [StackedDecomposition(len(specs), watched_from)] if first.monitors else []
     observers += [at_epochs] if at_epochs is not None else []
     observer = observers[0] if len(observers) == 1 else Observers(observers) if observers else None
     settings = dict(
