@@ -26,7 +26,6 @@ from decaylab._safeguards import checkpoint_write_failed, continuation_call
 from decaylab._step_budget import (
     EXACT_EVERY,
     StepBudget,
-    block_products,
     carried_squares,
     carry_matrix,
     dot_of,
@@ -35,11 +34,8 @@ from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInte
 from decaylab.history import History
 from decaylab.network import Backprop, Network
 
-#: The most bytes a block buffer of the d·w form holds (the weights before each of its
-#: steps, and R): a block of a small network holds many steps, of a large one few.
-BLOCK_BYTES = 1 << 19
-
-#: The most steps a block of the batch form holds (a multiple of EXACT_EVERY).
+#: The most steps a block holds (a multiple of EXACT_EVERY): their products are kept as
+#: Python floats and shown to the monitors as arrays once a block (or epoch).
 BLOCK_STEPS = 8 * EXACT_EVERY
 
 
@@ -54,17 +50,18 @@ class StepSplit:
 
     Monitors with a ``step_budgets`` method share one
     :class:`~decaylab._step_budget.StepBudget` per block of steps; the others get
-    ``step_parts(w_before, D, R)`` at each step. When every monitor reads the
-    budget and the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93
-    and AdamW) in float64, neither D nor R is formed at a step: the weights
-    before it are copied into a row of a block buffer, and R and the products
-    are taken once a block (:func:`~decaylab._step_budget.block_products`).
-    Under eq. 93 (a part with ``factored_eta``) with batches small enough
-    that the batch's k × k Gram matrices cost less than that
-    (:func:`gram_is_cheaper`), and no monitor reading the budget's
-    arrays, the products come from the batch, nothing the size of the weights
-    formed (:meth:`_budget_of_batch`). Other rules, and float32, form the
-    parts at each step and show one step at a time.
+    ``step_parts(w_before, D, R)`` at each step. A step does only what needs its
+    arrays: the products of each layer, kept as floats; the budget's arrays
+    and the monitors' bookkeeping are made once a block. When every monitor
+    reads the budget and the rule's decay part is D = (1 − d)·w (its
+    ``multiplier``, eq. 93 and AdamW) in float64, D is never formed: x = d·w
+    before the step, R = x − w_after after it, two dot products per layer
+    (x·x is carried). Under eq. 93 (a part with ``factored_eta``) with
+    batches small enough that the batch's k × k Gram matrices cost less than
+    those passes over the weights (:func:`gram_is_cheaper`), and no monitor
+    reading the budget's arrays, not even x or R is formed
+    (:meth:`_budget_of_batch`). Other rules, and float32, form the parts at
+    each step and show one step at a time.
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple, *, state: dict,
@@ -136,31 +133,51 @@ class StepSplit:
             observe(self.before_views, decay_views, self.rest_views)
 
     def _start_multiplied(self, multiplier: float) -> None:
-        n = self.weights.size
-        self.multiplier, self.capacity = multiplier, max(1, BLOCK_BYTES // (8 * n))
+        self.multiplier, self.capacity = multiplier, BLOCK_STEPS
         self.carry = carry_matrix(multiplier)
-        self.before_rows = np.empty((self.capacity, n))  # w before each step of the block
-        self.rows = list(self.before_rows)  # their views, made once
-        self.rest_rows = np.empty_like(self.before_rows)
-        self.products = np.empty((3, len(self.layers), self.capacity))
-        self.prepare, self.show, self._flush = self._keep_before, self._end_of_step, self._block
-        self._copy = np.copyto
+        self.scaled, self.rest = np.empty_like(self.weights), np.empty_like(self.weights)
+        self.pairs = list(zip(self._views(self.scaled), self._views(self.rest)))
+        # Per step of the block (and layer): x·x before every EXACT_EVERY-th, x·R, R·R.
+        self.kept = ([], [], [])
+        self.append = tuple(kept.append for kept in self.kept)
+        if self.arrays:
+            self.scaled_sum = np.zeros_like(self.weights)  # Σ x over the block
+        self.prepare, self.show = self._scale_before, self._products_of_step
+        self._flush = self._scaled_block
 
-    def _keep_before(self, backprop) -> None:
-        self._copy(self.rows[self.steps], self.weights)
+    def _scale_before(self, backprop) -> None:
+        np.multiply(self.weights, self.multiplier, out=self.scaled)
 
-    def _block(self) -> None:
-        """R = d·w − w′ and the products of the block's steps; shown to the readers."""
-        steps, d = self.steps, self.multiplier
+    def _products_of_step(self, backprop) -> None:
+        """R = x − w′ and x·R, R·R of each layer (x·x every EXACT_EVERY steps), kept."""
+        np.subtract(self.scaled, self.weights, out=self.rest)
+        dot = self.dot
+        keep_fresh, keep_xr, keep_rr = self.append
+        if self.steps % EXACT_EVERY == 0:
+            for x, _ in self.pairs:
+                keep_fresh(dot(x, x))
+        for x, v in self.pairs:
+            keep_xr(dot(x, v))
+            keep_rr(dot(v, v))
+        if self.arrays:
+            self.scaled_sum += self.scaled
+        self.steps += 1
+        if self.steps == self.capacity:
+            self._flush()
+
+    def _scaled_block(self) -> None:
+        """The budget of the block's steps from the products kept; shown to the readers."""
+        steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
         self.steps = 0
-        before, products = self.before_rows[:steps], self.products[:, :, :steps]
-        block_products(before, self.weights, self.rest_rows[:steps], d, self.layers, products)
-        fresh, wr, rr = products.transpose(0, 2, 1)
-        ww = carried_squares(fresh[::EXACT_EVERY], wr, rr, d, self.carry)
-        budget = StepBudget.of_multiplied(d, ww, wr, rr)
-        if self.arrays:  # Σ D = (1 − d)·Σ w
-            total = before.sum(axis=0)
-            total *= 1.0 - d
+        fresh, x_r, r_r = (np.array(kept) for kept in self.kept)
+        for kept in self.kept:
+            kept.clear()
+        wr, rr = x_r.reshape(steps, n_layers) / d, r_r.reshape(steps, n_layers)
+        fresh = fresh.reshape(-1, n_layers) / (d * d)  # w·w = x·x / d²
+        budget = StepBudget.of_multiplied(d, carried_squares(fresh, wr, rr, d, self.carry), wr, rr)
+        if self.arrays:  # Σ D = (1 − d)/d · Σ x
+            total = self.scaled_sum * ((1.0 - d) / d)
+            self.scaled_sum[...] = 0.0
             budget.decay_sum = self._views(total)
         self._show(budget)
 

@@ -18,18 +18,16 @@ operations a block rather than Python work at every step. What must happen
 at a step happens there; everything else is done once a block.
 
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
-``multiplier``), in float64. D is then never formed, and only three products
-per layer are taken, w·w, w·R and R·R (:meth:`StepBudget.of_multiplied`):
+``multiplier``), in float64. D is then never formed: before the step the loop keeps
+x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
+the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
+form, with a = 1 − d (x·x is taken every ``EXACT_EVERY`` steps and carried
+between, :func:`carried_squares`: two dot products per layer and step):
 
-.. math::  w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R,
-           \qquad a = 1 - d.
+.. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
+           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R
 
-At each step the loop only copies the weights before it into the row of a
-block buffer; once a block, R = d·w − w′ is formed for all its steps at once
-(exactly 0 where a step was pure decay, as the step itself forms d·w), and
-the products of each layer are taken row by row (:func:`block_products`),
-w·w only every ``EXACT_EVERY`` steps and carried between
-(:func:`carried_squares`).
+(:meth:`StepBudget.of_multiplied`).
 
 **Eq. 93 with small batches** (float64): the step is one gemm,
 w′ = d·w − s·G with s = η/m_B and G = δᵀa the batch's summed gradient in
@@ -151,41 +149,6 @@ class StepBudget:
             after = [w - u - v for w, u, v in zip(before, decay, rest)]
         budget.after = [np.asarray(w).reshape(-1) for w in after]
         return budget
-
-
-def block_products(before: np.ndarray, after: np.ndarray, rest: np.ndarray, multiplier: float,
-                   layers, out: np.ndarray) -> None:  # fmt: skip
-    """w·w, w·R and R·R of the steps of a block under D = (1 − d)·w, into ``out``.
-
-    Parameters
-    ----------
-    before : ndarray, shape (steps, N)
-        The flat weights before each step.
-    after : ndarray, shape (N,)
-        The weights after the block's last step (those after the others are
-        the next rows of ``before``).
-    rest : ndarray, shape (steps, N)
-        Overwritten with R = d·w − w′ of each step, formed as the step forms d·w.
-    multiplier : float
-        d.
-    layers : sequence of (start, stop)
-        Each layer's slice of the flat weights.
-    out : ndarray, shape (3, L, steps)
-        Overwritten with w·R and R·R of each layer and step (``out[1]``,
-        ``out[2]``) and with w·w before every ``EXACT_EVERY``-th step, the
-        first included (``out[0, :, ::EXACT_EVERY]``; the rest of ``out[0]``
-        is left as it was, for :func:`carried_squares`).
-    """
-    np.multiply(before, multiplier, out=rest)
-    np.subtract(rest[:-1], before[1:], out=rest[:-1])
-    np.subtract(rest[-1], after, out=rest[-1])
-    fresh = before[::EXACT_EVERY]
-    matmul = np.matmul  # a stack of dot products, one a step, in one call
-    for l, (start, stop) in enumerate(layers):
-        w, r, w_fresh = before[:, start:stop], rest[:, start:stop], fresh[:, start:stop]
-        matmul(w_fresh[:, None, :], w_fresh[:, :, None], out=out[0, l, ::EXACT_EVERY, None, None])
-        matmul(w[:, None, :], r[:, :, None], out=out[1, l, :, None, None])
-        matmul(r[:, None, :], r[:, :, None], out=out[2, l, :, None, None])
 
 
 def carry_matrix(multiplier: float) -> np.ndarray:
