@@ -29,6 +29,7 @@ from decaylab._step_budget import (
     carried_squares,
     carry_matrix,
     dot_of,
+    six_products,
 )
 from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
 from decaylab.history import History
@@ -115,7 +116,15 @@ class StepSplit:
         self.before = np.empty_like(self.weights)
         self.before_views = self._views(self.before)
         self.after_views = self._views(self.weights)
-        self.prepare, self.show = self._copy_before, self._show_parts
+        # A reader that reads each step's formed parts (RotationMonitor's unit vectors) is
+        # shown one step at a time; the others a block of steps.
+        each = [getattr(read.__self__, "reads_formed_parts", True) for read in self.readers]
+        self.each_step = [read for read, one in zip(self.readers, each) if one]
+        self.readers = [read for read, one in zip(self.readers, each) if not one]
+        self.capacity, self.kept = BLOCK_STEPS, []  # the six products of each step and layer
+        if self.arrays:
+            self.decay_sum = np.zeros_like(self.weights)  # Σ D over the block
+        self.prepare, self.show, self._flush = self._copy_before, self._show_parts, self._parts
 
     def _copy_before(self, backprop) -> None:
         np.copyto(self.before, self.weights)
@@ -126,43 +135,63 @@ class StepSplit:
         np.subtract(self.before, self.weights, out=self.rest)
         self.rest -= decay
         decay_views = self._views(decay)
-        if self.readers:
-            self._show(StepBudget.of_parts(self.before_views, decay_views, self.rest_views,
-                                           self.after_views, self.dot))  # fmt: skip
+        if self.readers or self.each_step:
+            products = six_products(self.before_views, decay_views, self.rest_views, self.dot)
+            if self.each_step:
+                budget = StepBudget.of_step(products, self.before_views, decay_views,
+                                            self.rest_views, self.after_views)  # fmt: skip
+                for read in self.each_step:
+                    read(budget)
+            if self.readers:
+                self.kept.extend(products)
+                if self.arrays:
+                    self.decay_sum += decay
+                self._end_of_step(backprop)
         for observe in self.observers:
             observe(self.before_views, decay_views, self.rest_views)
+
+    def _parts(self) -> None:
+        """The budget of the block's steps from the products kept; shown to the readers."""
+        steps = self.steps
+        self.steps = 0
+        products = np.array(self.kept).reshape(steps, -1, 6).transpose(2, 0, 1)
+        self.kept.clear()
+        budget = StepBudget(np.ascontiguousarray(products))
+        if self.arrays:
+            budget.decay_sum = self._views(self.decay_sum.copy())
+            self.decay_sum[...] = 0.0
+        self._show(budget)
 
     def _start_multiplied(self, multiplier: float) -> None:
         self.multiplier, self.capacity = multiplier, BLOCK_STEPS
         self.carry = carry_matrix(multiplier)
         self.scaled, self.rest = np.empty_like(self.weights), np.empty_like(self.weights)
-        self.pairs = list(zip(self._views(self.scaled), self._views(self.rest)))
+        self.scaled_views, self.rest_views = self._views(self.scaled), self._views(self.rest)
         # Per step of the block (and layer): x·x before every EXACT_EVERY-th, x·R, R·R.
         self.kept = ([], [], [])
-        self.append = tuple(kept.append for kept in self.kept)
+        self.extend = tuple(kept.extend for kept in self.kept)
         if self.arrays:
             self.scaled_sum = np.zeros_like(self.weights)  # Σ x over the block
         self.prepare, self.show = self._scale_before, self._products_of_step
         self._flush = self._scaled_block
 
     def _scale_before(self, backprop) -> None:
-        np.multiply(self.weights, self.multiplier, out=self.scaled)
+        np.multiply(self.weights, self.multiplier, self.scaled)  # out positional: cheaper
 
     def _products_of_step(self, backprop) -> None:
         """R = x − w′ and x·R, R·R of each layer (x·x every EXACT_EVERY steps), kept."""
-        np.subtract(self.scaled, self.weights, out=self.rest)
-        dot = self.dot
-        keep_fresh, keep_xr, keep_rr = self.append
-        if self.steps % EXACT_EVERY == 0:
-            for x, _ in self.pairs:
-                keep_fresh(dot(x, x))
-        for x, v in self.pairs:
-            keep_xr(dot(x, v))
-            keep_rr(dot(v, v))
+        np.subtract(self.scaled, self.weights, self.rest)
+        keep_fresh, keep_xr, keep_rr = self.extend
+        dot, scaled, rest, steps = self.dot, self.scaled_views, self.rest_views, self.steps
+        # map: the loop over the layers runs in C
+        if not steps % EXACT_EVERY:
+            keep_fresh(map(dot, scaled, scaled))
+        keep_xr(map(dot, scaled, rest))
+        keep_rr(map(dot, rest, rest))
         if self.arrays:
             self.scaled_sum += self.scaled
-        self.steps += 1
-        if self.steps == self.capacity:
+        self.steps = steps = steps + 1
+        if steps == self.capacity:
             self._flush()
 
     def _scaled_block(self) -> None:

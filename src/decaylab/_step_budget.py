@@ -99,7 +99,6 @@ class StepBudget:
 
     def __init__(self, products: np.ndarray, multiplier: float | None = None) -> None:
         self.products = products
-        self.ww, self.wd, self.wr, self.dd, self.dr, self.rr = products
         self.steps = products.shape[1]
         self.multiplier = multiplier
         self.before: list[np.ndarray] | None = None
@@ -107,6 +106,13 @@ class StepBudget:
         self.rest: list[np.ndarray] | None = None
         self.after: list[np.ndarray] | None = None
         self.decay_sum: list[np.ndarray] | None = None
+
+    ww = property(lambda self: self.products[0])
+    wd = property(lambda self: self.products[1])
+    wr = property(lambda self: self.products[2])
+    dd = property(lambda self: self.products[3])
+    dr = property(lambda self: self.products[4])
+    rr = property(lambda self: self.products[5])
 
     @classmethod
     def of_multiplied(cls, multiplier: float, ww, wr, rr) -> StepBudget:
@@ -138,17 +144,27 @@ class StepBudget:
         rest = [np.ascontiguousarray(v).reshape(-1) for v in rest]
         if dot is None:
             dot = dot_of(before[0].dtype) if before else _numpy_dot
-        rows = [
-            (dot(w, w), dot(w, u), dot(w, v), dot(u, u), dot(u, v), dot(v, v))
-            for w, u, v in zip(before, decay, rest)
-        ]
-        budget = cls(np.array(rows, dtype=float).T.reshape(6, 1, len(rows)))
-        budget.before, budget.decay, budget.rest = before, decay, rest
-        budget.decay_sum = decay
         if after is None:
             after = [w - u - v for w, u, v in zip(before, decay, rest)]
-        budget.after = [np.asarray(w).reshape(-1) for w in after]
+        after = [np.asarray(w).reshape(-1) for w in after]
+        return cls.of_step(six_products(before, decay, rest, dot), before, decay, rest, after)
+
+    @classmethod
+    def of_step(cls, products: list[float], before, decay, rest, after) -> StepBudget:
+        """The budget of one step from its :func:`six_products` and its parts, flat per layer."""
+        budget = cls(np.array(products, dtype=float).reshape(-1, 6).T[:, None, :])
+        budget.before, budget.decay, budget.rest, budget.after = before, decay, rest, after
+        budget.decay_sum = decay
         return budget
+
+
+def six_products(before, decay, rest, dot) -> list[float]:
+    """w·w, w·D, w·R, D·D, D·R and R·R of each layer, layer after layer (6·L floats)."""
+    return [
+        product
+        for w, u, v in zip(before, decay, rest)
+        for product in (dot(w, w), dot(w, u), dot(w, v), dot(u, u), dot(u, v), dot(v, v))
+    ]
 
 
 def carry_matrix(multiplier: float) -> np.ndarray:

@@ -125,6 +125,10 @@ class DecompositionMonitor:
         Σu), not only its products: without it the training loop may leave them unformed."""
         return self.displacement
 
+    #: Reads the products of the steps (and Σu), never a step's arrays: the loop may show
+    #: it blocks of steps whatever the rule.
+    reads_formed_parts = False
+
     @property
     def keys(self) -> tuple[str, ...]:
         """The names of the record's arrays."""

@@ -218,12 +218,13 @@ class RotationMonitor:
         self._steps += budget.steps
 
     def _add_unit_vector_angles(self, budget: StepBudget) -> None:
-        """:func:`angular_update` of each layer's w and w′, into buffers made once."""
+        """:func:`angular_update` of each layer's w and w′ (one step), into buffers made once."""
         if self._units is None:
             self._units = [(np.empty_like(w), np.empty_like(w)) for w in self._weights]
-        dot = dot_of(self._weights[0].dtype)
+        dot, sqrt, atan2 = dot_of(self._weights[0].dtype), math.sqrt, math.atan2
+        squares, angles = budget.ww[0].tolist(), self._angle_sum
         for l, (before, after, (a, b)) in enumerate(zip(budget.before, budget.after, self._units)):
-            norm_a, norm_b = math.sqrt(budget.ww[0, l]), math.sqrt(dot(after, after))
+            norm_a, norm_b = sqrt(squares[l]), sqrt(dot(after, after))
             if norm_a == 0.0 or norm_b == 0.0:
                 continue
             np.divide(before, norm_a, out=a)
@@ -231,7 +232,7 @@ class RotationMonitor:
             np.subtract(a, b, out=b)
             np.multiply(a, 2.0, out=a)
             np.subtract(a, b, out=a)  # â + b̂ = 2â − (â − b̂)
-            self._angle_sum[l] += 2.0 * math.atan2(math.sqrt(dot(b, b)), math.sqrt(dot(a, a)))
+            angles[l] += 2.0 * atan2(sqrt(dot(b, b)), sqrt(dot(a, a)))
 
     @property
     def sees_steps(self) -> bool:
@@ -241,6 +242,10 @@ class RotationMonitor:
     #: The training loop may leave the budget's arrays unformed: under a decay that
     #: multiplies the weights :meth:`step_budgets` reads only its products.
     reads_step_arrays = False
+
+    #: Under a decay part that is formed (not a multiplication of the weights), the angle
+    #: is taken from each step's unit vectors: the loop shows such steps one at a time.
+    reads_formed_parts = True
 
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
