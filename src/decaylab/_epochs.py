@@ -62,7 +62,9 @@ class StepSplit:
     those passes over the weights (:func:`gram_is_cheaper`), and no monitor
     reading the budget's arrays, not even x or R is formed
     (:meth:`_budget_of_batch`). Other rules, and float32, form the parts at
-    each step and show one step at a time.
+    each step and take their six products per layer there; a reader that
+    reads each step's formed parts (``reads_formed_parts``, RotationMonitor's
+    unit vectors) is then shown one step at a time.
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple, *, state: dict,
