@@ -209,3 +209,52 @@ def test_run_with_the_budget_from_the_batch_is_bit_identical_to_the_unmonitored_
 
 def test_budget_from_the_batch_closes_on_the_change_of_the_squared_norm(batch_runs):
     _assert_budget_closes(batch_runs)
+
+
+# The loop shows the monitors the steps by blocks (at most BLOCK_STEPS, and the rest of
+# an epoch at its end); with blocks of EXACT_EVERY steps an epoch of 26 steps is shown
+# as 16 + 10, in each of the three ways the budget is taken.
+BLOCK_CASES = [
+    (None, 0.6, False, SIZES),  # d·w form
+    ("adamw", 0.01, False, SIZES),  # d·w form
+    (None, 0.6, True, SIZES),  # parts formed
+    (None, 0.6, False, BATCH_SIZES),  # from the batch
+]
+
+
+@pytest.mark.parametrize("optimizer, eta, parts_formed, sizes", BLOCK_CASES,
+                         ids=["eq93", "adamw", "eq93-parts-formed", "eq93-batch"])  # fmt: skip
+@pytest.mark.parametrize("key", ["decay_norm", "contraction", "radial", "noise", "mean_step_angle"])
+def test_record_shown_in_short_blocks_matches_the_steps_written_out(
+    monkeypatch, optimizer, eta, parts_formed, sizes, key
+):
+    from decaylab import _epochs
+    from decaylab._step_budget import EXACT_EVERY
+
+    monkeypatch.setattr(_epochs, "BLOCK_STEPS", EXACT_EVERY)
+    trajectory = _Trajectory()
+    _train(optimizer, eta, "sum", [trajectory], sizes)
+    monitors = [dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True)]
+    if parts_formed:
+        monitors.append(_Trajectory())
+    _, history = _train(optimizer, eta, "sum", monitors, sizes)
+    _assert_record_matches((None, None, history, _expected(trajectory)), key)
+
+
+@pytest.mark.parametrize("steps", [1, 15, 16, 17, 40])
+@pytest.mark.parametrize("multiplier", [0.999, 0.9, -0.5])
+def test_carried_squares_follow_the_step_by_step_recurrence(steps, multiplier):
+    from decaylab._step_budget import EXACT_EVERY, carried_squares, carry_matrix
+
+    rng = np.random.default_rng(steps)
+    fresh = rng.uniform(1.0, 2.0, (-(-steps // EXACT_EVERY), 2))
+    wr, rr = rng.normal(size=(steps, 2)), rng.uniform(0.0, 0.1, (steps, 2))
+    expected = np.empty((steps, 2))
+    for t in range(steps):  # w′·w′ = d²w·w − 2d·w·R + R·R, restarted every EXACT_EVERY steps
+        if t % EXACT_EVERY == 0:
+            expected[t] = fresh[t // EXACT_EVERY]
+        else:
+            previous = expected[t - 1]
+            expected[t] = multiplier**2 * previous - 2 * multiplier * wr[t - 1] + rr[t - 1]
+    result = carried_squares(fresh, wr, rr, multiplier, carry_matrix(multiplier))
+    np.testing.assert_allclose(result, expected, rtol=1e-13)

@@ -23,55 +23,73 @@ import numpy as np
 from decaylab._blas import prepared_gram, prepared_matmul
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
-from decaylab._step_budget import StepBudget, dot_of
+from decaylab._step_budget import (
+    EXACT_EVERY,
+    StepBudget,
+    carried_squares,
+    carry_matrix,
+    dot_of,
+    six_products,
+)
 from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
 from decaylab.history import History
 from decaylab.network import Backprop, Network
 
+#: The most steps a block holds (a multiple of EXACT_EVERY): their products are kept as
+#: Python floats and shown to the monitors as arrays once a block (or epoch).
+BLOCK_STEPS = 8 * EXACT_EVERY
+
 
 class StepSplit:
-    """Shows each step to the monitors: its ‖w‖² budget, or per-layer (w before, D, R).
+    """Shows the steps to the monitors: their ‖w‖² budget by blocks, or per-layer (w before, D, R).
 
     Built once per run, from the rule's ``decay_part`` at the run's first
-    step; its buffers and their per-layer views are made once. With
+    step; its buffers and their views are made once. With
     w_before − w_after = D + R. ``prepare`` runs before each step and
-    ``show`` after it, both given the step's gradient (the Backprop).
+    ``show`` after it, both given the step's gradient (the Backprop);
+    :meth:`flush` at the end of each epoch shows the steps not yet shown.
 
-    Monitors with a ``step_budget`` method share one
-    :class:`~decaylab._step_budget.StepBudget` a step; the others get
-    ``step_parts(w_before, D, R)``. When every monitor reads the budget and
-    the rule's decay part is D = (1 − d)·w (its ``multiplier``, eq. 93 and
-    AdamW) in float64, neither w before nor D is formed: x = d·w before the
-    step, R = x − w_after after it, two dot products per layer (x·x is carried).
-    Under eq. 93 (a part with ``factored_eta``) with batches small enough
-    that the batch's k × k Gram matrices cost less than those passes over
-    the weights (:func:`gram_is_cheaper`), and no monitor reading the budget's
-    arrays, not even x or R is formed (:meth:`StepBudget.fill_factored`).
+    Monitors with a ``step_budgets`` method share one
+    :class:`~decaylab._step_budget.StepBudget` per block of steps; the others get
+    ``step_parts(w_before, D, R)`` at each step. A step does only what needs its
+    arrays: the products of each layer, kept as floats; the budget's arrays
+    and the monitors' bookkeeping are made once a block. When every monitor
+    reads the budget and the rule's decay part is D = (1 − d)·w (its
+    ``multiplier``, eq. 93 and AdamW) in float64, D is never formed: x = d·w
+    before the step, R = x − w_after after it, two dot products per layer
+    (x·x is carried). Under eq. 93 (a part with ``factored_eta``) with
+    batches small enough that the batch's k × k Gram matrices cost less than
+    those passes over the weights (:func:`gram_is_cheaper`), and no monitor
+    reading the budget's arrays, not even x or R is formed
+    (:meth:`_budget_of_batch`). Other rules, and float32, form the parts at
+    each step and take their six products per layer there; a reader that
+    reads each step's formed parts (``reads_formed_parts``, RotationMonitor's
+    unit vectors) is then shown one step at a time.
     """
 
     def __init__(self, net: Network, decay_part: Callable, monitors: tuple, *, state: dict,
                  batch_size: int):  # fmt: skip
         watching = [m for m in monitors if getattr(m, "sees_steps", True)]
-        self.readers = [m.step_budget for m in watching if hasattr(m, "step_budget")]
+        self.readers = [m.step_budgets for m in watching if hasattr(m, "step_budgets")]
         # A monitor may say it needs no steps (RotationMonitor without per_step).
-        self.observers = [m.step_parts for m in watching if not hasattr(m, "step_budget")]
+        self.observers = [m.step_parts for m in watching if not hasattr(m, "step_budgets")]
         self.weights = net.weights_flat
         self.decay_part, self.state = decay_part, state
         self.dot = dot_of(net.dtype)
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
+        self.steps = 0  # made and not yet shown
         multiplier = getattr(decay_part, "multiplier", None)
         # In float32 the rounding of d·w is of the order of the decay itself (and d is
         # applied rounded): there D is formed as the step forms it.
         closed = (multiplier is not None and multiplier != 0.0 and not self.observers
                   and net.dtype == np.float64)  # fmt: skip
-        self.budget = StepBudget(net.n_layers, multiplier if closed else None)
-        self.budget.after = self._views(self.weights)
-        # A monitor that reads the budget's arrays (x = d·w) needs them formed.
-        arrays = any(getattr(m, "reads_step_arrays", True) for m in watching)
+        # A monitor that reads the budget's arrays (Σ D) needs them formed.
+        self.arrays = any(getattr(m, "reads_step_arrays", True) for m in watching)
         eta = getattr(decay_part, "factored_eta", None)  # eq. 93's step is one gemm
-        if closed and eta is not None and not arrays and gram_is_cheaper(net.sizes, batch_size):
-            self._start_factored(net, eta)
+        factored = eta is not None and not self.arrays
+        if closed and factored and gram_is_cheaper(net.sizes, batch_size):
+            self._start_factored(net, eta, multiplier)
         elif closed:
             self._start_multiplied(multiplier)
         else:
@@ -80,69 +98,166 @@ class StepSplit:
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[a:b] for a, b in self.layers]
 
+    def flush(self) -> None:
+        """Show the monitors the steps made and not yet shown (at the end of an epoch)."""
+        if self.steps:
+            self._flush()
+
+    def _show(self, budget: StepBudget) -> None:
+        for read in self.readers:
+            read(budget)
+
+    def _end_of_step(self, backprop) -> None:
+        self.steps += 1
+        if self.steps == self.capacity:
+            self._flush()
+
     def _start_parts(self) -> None:
         self.rest = np.empty_like(self.weights)
-        self.budget.rest = self.rest_views = self._views(self.rest)
+        self.rest_views = self._views(self.rest)
         self.before = np.empty_like(self.weights)
-        self.budget.before = self.before_views = self._views(self.before)
-        self.prepare = self._copy_before
-        self.show = self._show_parts
-
-    def _start_multiplied(self, multiplier: float) -> None:
-        self.rest = np.empty_like(self.weights)
-        self.budget.rest = self.rest_views = self._views(self.rest)
-        self.scaled = np.empty_like(self.weights)  # x = d·w before the step
-        self.budget.scaled = self.scaled_views = self._views(self.scaled)
-        self.multiplier = multiplier
-        self.prepare = self._scale_before
-        self.show = self._show_multiplied
-
-    def _start_factored(self, net: Network, eta: float) -> None:
-        self.eta, self.biases = eta, list(net.biases)
-        self.weight_views = self._views(self.weights)
-        self.prepare = self._budget_of_batch
-        self.show = self._show_budget
-        self.products = ([0.0] * net.n_layers, [0.0] * net.n_layers)  # w·G, G·G per layer
-        self.plans: dict = {}  # per batch of the Backprop (one per batch length)
+        self.before_views = self._views(self.before)
+        self.after_views = self._views(self.weights)
+        # A reader that reads each step's formed parts (RotationMonitor's unit vectors) is
+        # shown one step at a time; the others a block of steps.
+        each = [getattr(read.__self__, "reads_formed_parts", True) for read in self.readers]
+        self.each_step = [read for read, one in zip(self.readers, each) if one]
+        self.readers = [read for read, one in zip(self.readers, each) if not one]
+        self.capacity, self.kept = BLOCK_STEPS, []  # the six products of each step and layer
+        if self.arrays:
+            self.decay_sum = np.zeros_like(self.weights)  # Σ D over the block
+        self.prepare, self.show, self._flush = self._copy_before, self._show_parts, self._parts
 
     def _copy_before(self, backprop) -> None:
         np.copyto(self.before, self.weights)
 
-    def _scale_before(self, backprop) -> None:
-        np.multiply(self.weights, self.multiplier, out=self.scaled)
+    def _show_parts(self, backprop) -> None:
+        """Split the step just made (``self.before`` holds w before it) and show it."""
+        decay = self.decay_part(self.before, self.state)
+        np.subtract(self.before, self.weights, out=self.rest)
+        self.rest -= decay
+        decay_views = self._views(decay)
+        if self.readers or self.each_step:
+            products = six_products(self.before_views, decay_views, self.rest_views, self.dot)
+            if self.each_step:
+                budget = StepBudget.of_step(products, self.before_views, decay_views,
+                                            self.rest_views, self.after_views)  # fmt: skip
+                for read in self.each_step:
+                    read(budget)
+            if self.readers:
+                self.kept.extend(products)
+                if self.arrays:
+                    self.decay_sum += decay
+                self._end_of_step(backprop)
+        for observe in self.observers:
+            observe(self.before_views, decay_views, self.rest_views)
 
-    def _show_multiplied(self, backprop) -> None:
-        """R = d·w − w_after; the budget from x·x, x·R and R·R; shown to its readers."""
-        np.subtract(self.scaled, self.weights, out=self.rest)
-        budget = self.budget
-        budget.fill_multiplied(self.scaled_views, self.rest_views, self.dot)
-        for read in self.readers:
-            read(budget)
+    def _parts(self) -> None:
+        """The budget of the block's steps from the products kept; shown to the readers."""
+        steps = self.steps
+        self.steps = 0
+        products = np.array(self.kept).reshape(steps, -1, 6).transpose(2, 0, 1)
+        self.kept.clear()
+        budget = StepBudget(np.ascontiguousarray(products))
+        if self.arrays:
+            budget.decay_sum = self._views(self.decay_sum.copy())
+            self.decay_sum[...] = 0.0
+        self._show(budget)
+
+    def _start_multiplied(self, multiplier: float) -> None:
+        self.multiplier, self.capacity = multiplier, BLOCK_STEPS
+        self.carry = carry_matrix(multiplier)
+        self.scaled, self.rest = np.empty_like(self.weights), np.empty_like(self.weights)
+        self.scaled_views, self.rest_views = self._views(self.scaled), self._views(self.rest)
+        # Per step of the block (and layer): x·x before every EXACT_EVERY-th, x·R, R·R.
+        self.kept = ([], [], [])
+        self.extend = tuple(kept.extend for kept in self.kept)
+        if self.arrays:
+            self.scaled_sum = np.zeros_like(self.weights)  # Σ x over the block
+        self.prepare, self.show = self._scale_before, self._products_of_step
+        self._flush = self._scaled_block
+
+    def _scale_before(self, backprop) -> None:
+        np.multiply(self.weights, self.multiplier, self.scaled)  # out positional: cheaper
+
+    def _products_of_step(self, backprop) -> None:
+        """R = x − w′ and x·R, R·R of each layer (x·x every EXACT_EVERY steps), kept."""
+        np.subtract(self.scaled, self.weights, self.rest)
+        keep_fresh, keep_xr, keep_rr = self.extend
+        dot, scaled, rest, steps = self.dot, self.scaled_views, self.rest_views, self.steps
+        # map: the loop over the layers runs in C
+        if not steps % EXACT_EVERY:
+            keep_fresh(map(dot, scaled, scaled))
+        keep_xr(map(dot, scaled, rest))
+        keep_rr(map(dot, rest, rest))
+        if self.arrays:
+            self.scaled_sum += self.scaled
+        self.steps = steps = steps + 1
+        if steps == self.capacity:
+            self._flush()
+
+    def _scaled_block(self) -> None:
+        """The budget of the block's steps from the products kept; shown to the readers."""
+        steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
+        self.steps = 0
+        fresh, x_r, r_r = (np.array(kept) for kept in self.kept)
+        for kept in self.kept:
+            kept.clear()
+        wr, rr = x_r.reshape(steps, n_layers) / d, r_r.reshape(steps, n_layers)
+        fresh = fresh.reshape(-1, n_layers) / (d * d)  # w·w = x·x / d²
+        budget = StepBudget.of_multiplied(d, carried_squares(fresh, wr, rr, d, self.carry), wr, rr)
+        if self.arrays:  # Σ D = (1 − d)/d · Σ x
+            total = self.scaled_sum * ((1.0 - d) / d)
+            self.scaled_sum[...] = 0.0
+            budget.decay_sum = self._views(total)
+        self._show(budget)
+
+    def _start_factored(self, net: Network, eta: float, multiplier: float) -> None:
+        self.eta, self.biases, self.multiplier = eta, list(net.biases), multiplier
+        self.weight_views = self._views(self.weights)
+        self.carry, self.capacity = carry_matrix(multiplier), BLOCK_STEPS
+        # Per step of the block (and layer): w·w before every EXACT_EVERY-th, w·G, G·G, η/k.
+        self.kept = ([], [], [], [])
+        self.append = tuple(kept.append for kept in self.kept)
+        self.prepare, self.show = self._budget_of_batch, self._end_of_step
+        self._flush = self._batches
+        self.plans: dict = {}  # per batch of the Backprop (one per batch length)
 
     def _budget_of_batch(self, backprop) -> None:
-        """Before the step w′ = d·w − (η/k)·δᵀa, its budget from the batch's factors (and
-        the biases it was computed with)."""
-        self.budget.refresh(self.weight_views, self.dot)
+        """Before the step w′ = d·w − (η/k)·δᵀa, w·G and G·G of each layer from the
+        batch's factors (and the biases it was computed with), kept for the block."""
+        dot = self.dot
+        keep_fresh, keep_w_g, keep_g_g, keep_scale = self.append
+        if self.steps % EXACT_EVERY == 0:
+            for w in self.weight_views:
+                keep_fresh(dot(w, w))
         batch = backprop.batch
         syrk, first_gram, layers, k = self.plans.get(batch) or self._plan(batch)
         syrk(1.0, batch.factors[0][1].T, 0.0, first_gram, 1, 1, 1)  # X·Xᵀ, upper triangle
-        dot, subtract = self.dot, np.subtract
-        w_g, g_g = self.products
-        for l, (z, b, shifted, flats, call, pair) in enumerate(layers):
+        subtract = np.subtract
+        for z, b, shifted, flats, call, pair in layers:
             call[0](*call[1])  # the Gram matrices, or G
             if shifted is not None:
                 subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
-            w_g[l] = dot(*flats)
+            keep_w_g(dot(*flats))
             if len(pair) == 1:  # G itself
-                g_g[l] = dot(pair[0], pair[0])
+                keep_g_g(dot(pair[0], pair[0]))
             else:  # Σ (δδᵀ)∘(aaᵀ) from their upper triangles: twice those less the diagonal
-                g_g[l] = 2.0 * dot(*pair) - dot(*pair, k, 0, k + 1, 0, k + 1)
-        self.budget.fill_factored(w_g, g_g, self.eta / k)
+                keep_g_g(2.0 * dot(*pair) - dot(*pair, k, 0, k + 1, 0, k + 1))
+        keep_scale(self.eta / k)
 
-    def _show_budget(self, backprop) -> None:
-        budget = self.budget
-        for read in self.readers:
-            read(budget)
+    def _batches(self) -> None:
+        """The budget of the block's steps from the products kept; shown to the readers."""
+        steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
+        self.steps = 0
+        fresh, w_g, g_g, scale = (np.array(kept) for kept in self.kept)
+        for kept in self.kept:
+            kept.clear()
+        scale = scale[:, None]  # R = s·G
+        wr = scale * w_g.reshape(steps, n_layers)
+        rr = scale * scale * g_g.reshape(steps, n_layers)
+        ww = carried_squares(fresh.reshape(-1, n_layers), wr, rr, d, self.carry)
+        self._show(StepBudget.of_multiplied(d, ww, wr, rr))
 
     def _plan(self, batch) -> tuple:
         """The buffers and prepared products of :meth:`_budget_of_batch` for ``batch``:
@@ -172,21 +287,6 @@ class StepSplit:
             layers.append((z, b, shifted, flats, call, pair))
         self.plans[batch] = plan = (syrk, first_gram, layers, k)
         return plan
-
-    def _show_parts(self, backprop) -> None:
-        """Split the step just made (``self.before`` holds w before it) and show it."""
-        decay = self.decay_part(self.before, self.state)
-        np.subtract(self.before, self.weights, out=self.rest)
-        self.rest -= decay
-        decay_views = self._views(decay)
-        if self.readers:
-            budget = self.budget
-            budget.decay = decay_views
-            budget.fill_parts(self.before_views, decay_views, self.rest_views, self.dot)
-            for read in self.readers:
-                read(budget)
-        for observe in self.observers:
-            observe(self.before_views, decay_views, self.rest_views)
 
 
 def _two_calls(function, first: tuple, second: tuple) -> None:
@@ -408,6 +508,8 @@ def close_epoch(run: Run, epoch: int, order, snapshot: Snapshot) -> None:
         located = run_epoch(run, order, split=None, locate_divergence=True)
         snapshot.restore()
         raise run.diverged(epoch, located)
+    if run.split is not None:
+        run.split.flush()  # the steps of the epoch's last block
     for monitor in run.monitors:  # only a finite epoch reaches the monitors' records
         monitor.end_epoch(run.net)
 

@@ -1,4 +1,4 @@
-r"""The ‖w‖² budget of one step, per layer: what the step monitors of the package read.
+r"""The ‖w‖² budget of a block of steps, per layer: what the step monitors of the package read.
 
 A step of a layer's weights w → w′ is split by the update rule as
 w − w′ = D + R, D the part the decay made and R the rest
@@ -10,19 +10,24 @@ Gram matrix of (w, D, R), six numbers per layer:
            + \underbrace{2\,(D\cdot R - w\cdot R)}_{\text{radial}}
            + \underbrace{R\cdot R}_{\text{noise}}.
 
-:class:`StepBudget` holds them. The training loop fills one per step and
-shows it to every monitor that reads it (``step_budget(budget)``), so that
-monitors watching the same run share its dot products.
+:class:`StepBudget` holds them for a block of consecutive steps, as arrays of
+shape (steps, L). The training loop shows each block to every monitor that
+reads it (``step_budgets(budget)``), so that monitors watching the same run
+share its dot products, and a monitor's bookkeeping is a few array
+operations a block rather than Python work at every step. What must happen
+at a step happens there; everything else is done once a block.
 
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
 ``multiplier``), in float64. D is then never formed: before the step the loop keeps
 x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
 the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
-form, with a = 1 − d (x·x is carried from the step before, d²‖x − R‖², and
-taken afresh every ``EXACT_EVERY`` steps: two dot products per layer and step):
+form, with a = 1 − d (x·x is taken every ``EXACT_EVERY`` steps and carried
+between, :func:`carried_squares`: two dot products per layer and step):
 
 .. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
-           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R.
+           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R
+
+(:meth:`StepBudget.of_multiplied`).
 
 **Eq. 93 with small batches** (float64): the step is one gemm,
 w′ = d·w − s·G with s = η/m_B and G = δᵀa the batch's summed gradient in
@@ -34,12 +39,13 @@ R = s·G is never formed either: its products come from the batch
            G\cdot G = \sum_{x,x'} (\delta\delta^\top)_{xx'}\,(a a^\top)_{xx'},
 
 (z = a·wᵀ + b the layer's weighted input of the forward pass), and w·w is
-carried as d²w·w − 2d·w·R + R·R, taken afresh every ``EXACT_EVERY`` steps:
-no pass over the weights at all on the other steps (:meth:`StepBudget.fill_factored`).
+carried as d²w·w − 2d·w·R + R·R from a value taken afresh every
+``EXACT_EVERY`` steps (:func:`carried_squares`): no pass over the weights at
+all on the other steps.
 
 Any other rule's D, and every D in float32 (where the rounding of d·w is of
 the order of the decay itself), is formed as the step forms it and the six
-products are taken directly.
+products are taken directly, a step at a time (:meth:`StepBudget.of_parts`).
 """
 
 from __future__ import annotations
@@ -54,8 +60,11 @@ from decaylab._blas import BlasRoutines
 _DOT = BlasRoutines("dot")
 
 
-#: How often fill_multiplied takes x·x afresh rather than carried from the step before.
+#: How often the batch form takes w·w afresh rather than carried from the step before.
 EXACT_EVERY = 16
+
+#: The six products of a step, in the order of :attr:`StepBudget.products`.
+PRODUCTS = ("ww", "wd", "wr", "dd", "dr", "rr")
 
 
 def _numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -68,39 +77,56 @@ def dot_of(dtype) -> Callable[[np.ndarray, np.ndarray], float]:
 
 
 class StepBudget:
-    """The Gram matrix of (w, D, R) of one step, per weight layer.
+    """The Gram matrices of (w, D, R) of a block of consecutive steps, per weight layer.
 
     Attributes
     ----------
-    ww, wd, wr, dd, dr, rr : list of float, length L
-        w·w, w·D, w·R, D·D, D·R and R·R of each layer, w the weights before the step.
+    products : ndarray, shape (6, steps, L)
+        w·w, w·D, w·R, D·D, D·R and R·R (:data:`PRODUCTS`) of each step and
+        layer, w the weights before the step; ``ww`` … ``rr`` are its rows.
+    steps : int
+        The number of steps of the block.
     multiplier : float or None
-        d when the decay part is D = (1 − d)·w exactly (D is then parallel
-        to w, and ``decay`` and ``before`` are None), else None.
+        d when the decay part is D = (1 − d)·w exactly (D parallel to w), else None.
     before, decay, rest, after : list of ndarray or None
-        Per layer, flat views of w, D, R and w′ = w − D − R (the network's
-        weights after the step), in buffers reused by the next step. In the
-        batch form (:meth:`fill_factored`) only ``after`` is given.
-    scaled : list of ndarray or None
-        With ``multiplier``: per layer, x = d·w, the weights after the decay
-        alone (None in the batch form).
+        For a block of one step whose parts were formed (:meth:`of_parts`):
+        per layer, flat views of w, D, R and w′ = w − D − R, in buffers
+        reused by the next step. None otherwise.
+    decay_sum : list of ndarray or None
+        Per layer, Σ D over the block's steps (flat), when the loop was asked
+        for it (a monitor that ``reads_step_arrays``) or the parts were formed.
     """
 
-    def __init__(self, n_layers: int, multiplier: float | None = None) -> None:
+    def __init__(self, products: np.ndarray, multiplier: float | None = None) -> None:
+        self.products = products
+        self.steps = products.shape[1]
         self.multiplier = multiplier
-        self.ww = [0.0] * n_layers
-        self.wd = [0.0] * n_layers
-        self.wr = [0.0] * n_layers
-        self.dd = [0.0] * n_layers
-        self.dr = [0.0] * n_layers
-        self.rr = [0.0] * n_layers
         self.before: list[np.ndarray] | None = None
         self.decay: list[np.ndarray] | None = None
         self.rest: list[np.ndarray] | None = None
         self.after: list[np.ndarray] | None = None
-        self.scaled: list[np.ndarray] | None = None
-        self._carried = [0.0] * n_layers  # x·x of the next step (fill_multiplied)
-        self._steps = 0
+        self.decay_sum: list[np.ndarray] | None = None
+
+    ww = property(lambda self: self.products[0])
+    wd = property(lambda self: self.products[1])
+    wr = property(lambda self: self.products[2])
+    dd = property(lambda self: self.products[3])
+    dr = property(lambda self: self.products[4])
+    rr = property(lambda self: self.products[5])
+
+    @classmethod
+    def of_multiplied(cls, multiplier: float, ww, wr, rr) -> StepBudget:
+        """The budget of steps whose decay part is D = (1 − d)·w, from w·w, w·R and R·R.
+
+        ``ww``, ``wr``, ``rr``: arrays of shape (steps, L); d = ``multiplier``.
+        """
+        a = 1.0 - multiplier
+        products = np.empty((6,) + np.shape(ww))
+        products[0], products[2], products[5] = ww, wr, rr
+        np.multiply(products[0], a, out=products[1])
+        np.multiply(products[1], a, out=products[3])
+        np.multiply(products[2], a, out=products[4])
+        return cls(products, multiplier)
 
     @classmethod
     def of_parts(
@@ -109,75 +135,74 @@ class StepBudget:
         decay: Sequence[np.ndarray],
         rest: Sequence[np.ndarray],
         after: Sequence[np.ndarray] | None = None,
+        dot: Callable | None = None,
     ) -> StepBudget:
-        """The budget of a step given as per-layer (w before, D, R), as ``step_parts`` sees it.
-
-        ``after`` (the weights after the step) defaults to w − D − R.
-        """
+        """The budget of one step given as per-layer (w before, D, R), as ``step_parts``
+        sees it; ``after`` (the weights after the step) defaults to w − D − R."""
         before = [np.ascontiguousarray(w).reshape(-1) for w in before]
         decay = [np.ascontiguousarray(u).reshape(-1) for u in decay]
         rest = [np.ascontiguousarray(v).reshape(-1) for v in rest]
-        budget = cls(len(before))
-        budget.fill_parts(before, decay, rest, dot_of(before[0].dtype) if before else _numpy_dot)
-        budget.before, budget.decay, budget.rest = before, decay, rest
+        if dot is None:
+            dot = dot_of(before[0].dtype) if before else _numpy_dot
         if after is None:
             after = [w - u - v for w, u, v in zip(before, decay, rest)]
-        budget.after = [np.asarray(w).reshape(-1) for w in after]
+        after = [np.asarray(w).reshape(-1) for w in after]
+        return cls.of_step(six_products(before, decay, rest, dot), before, decay, rest, after)
+
+    @classmethod
+    def of_step(cls, products: list[float], before, decay, rest, after) -> StepBudget:
+        """The budget of one step from its :func:`six_products` and its parts, flat per layer."""
+        budget = cls(np.array(products, dtype=float).reshape(-1, 6).T[:, None, :])
+        budget.before, budget.decay, budget.rest, budget.after = before, decay, rest, after
+        budget.decay_sum = decay
         return budget
 
-    def fill_parts(self, before, decay, rest, dot) -> None:
-        """Take the six products of each layer directly from w, D and R."""
-        for l, (w, u, v) in enumerate(zip(before, decay, rest)):
-            self.ww[l], self.wd[l], self.wr[l] = dot(w, w), dot(w, u), dot(w, v)
-            self.dd[l], self.dr[l], self.rr[l] = dot(u, u), dot(u, v), dot(v, v)
 
-    def refresh(self, weights, dot) -> None:
-        """Before a step of :meth:`fill_factored`: every ``EXACT_EVERY`` steps (the first
-        included), take w·w afresh from ``weights`` (flat per layer) instead of carried."""
-        if self._steps % EXACT_EVERY == 0:
-            self._carried = [dot(w, w) for w in weights]
-        self._steps += 1
+def six_products(before, decay, rest, dot) -> list[float]:
+    """w·w, w·D, w·R, D·D, D·R and R·R of each layer, layer after layer (6·L floats)."""
+    return [
+        product
+        for w, u, v in zip(before, decay, rest)
+        for product in (dot(w, w), dot(w, u), dot(w, v), dot(u, u), dot(u, v), dot(v, v))
+    ]
 
-    def fill_factored(self, weights_gradient, gradient_gradient, scale: float) -> None:
-        """The products of each layer of a step w′ = d·w − s·G from w·G and G·G alone.
 
-        Parameters
-        ----------
-        weights_gradient, gradient_gradient : sequence of float, length L
-            w·G and G·G of each layer, G = Σ_x ∂C_x/∂w the batch's summed
-            gradient, w the weights before the step.
-        scale : float
-            s = η/m_B, so that R = s·G.
+def carry_matrix(multiplier: float) -> np.ndarray:
+    """P, shape (E, E + 1), E = ``EXACT_EVERY``: w·w before each of E steps is
+    P·(w·w before the first, x₀, …, x_{E−1}), with x = R·R − 2d·w·R (:func:`carried_squares`)."""
+    steps = np.arange(EXACT_EVERY)
+    square = multiplier * multiplier
+    lag = steps[:, None] - 1 - steps[None, :]  # i − 1 − s: the steps from x_s to step i
+    carry = np.where(lag >= 0, square ** np.maximum(lag, 0), 0.0)
+    return np.hstack([(square**steps)[:, None], carry])
 
-        Notes
-        -----
-        w·w is carried (:meth:`refresh` takes it afresh before every
-        ``EXACT_EVERY``-th step): w′·w′ = d²w·w − 2d·w·R + R·R.
-        """
-        d, carried = self.multiplier, self._carried
-        a = 1.0 - d
-        for l, (w_g, g_g) in enumerate(zip(weights_gradient, gradient_gradient)):
-            w_w, w_r, r_r = carried[l], scale * w_g, scale * scale * g_g
-            self.ww[l], self.wd[l], self.dd[l] = w_w, a * w_w, a * a * w_w
-            self.wr[l], self.dr[l], self.rr[l] = w_r, a * w_r, r_r
-            carried[l] = d * d * w_w - 2.0 * d * w_r + r_r
 
-    def fill_multiplied(self, scaled, rest, dot) -> None:
-        """The products of each layer from x = d·w (``scaled``) and R, D = (1 − d)·w unformed.
+def carried_squares(fresh: np.ndarray, wr: np.ndarray, rr: np.ndarray, multiplier: float,
+                    carry: np.ndarray) -> np.ndarray:  # fmt: skip
+    """w·w before each step of a block, from the values taken afresh every ``EXACT_EVERY``
+    steps and carried between them: w′·w′ = d²·w·w − 2d·w·R + R·R.
 
-        x·x is carried from the step before (x·x of the next step is
-        d²‖x − R‖² = d²(x·x − 2x·R + R·R), exact up to rounding) and taken
-        afresh every ``EXACT_EVERY`` steps, so that its rounding cannot build up.
-        """
-        d, carried = self.multiplier, self._carried
-        a, inverse_square, d_square = 1.0 - d, 1.0 / (d * d), d * d
-        ww, wd, wr, dd, dr, rr = self.ww, self.wd, self.wr, self.dd, self.dr, self.rr
-        fresh = self._steps % EXACT_EVERY == 0
-        self._steps += 1
-        for l, (x, v) in enumerate(zip(scaled, rest)):
-            x_x = dot(x, x) if fresh else carried[l]
-            x_r, r_r = dot(x, v), dot(v, v)
-            carried[l] = d_square * (x_x - 2.0 * x_r + r_r)
-            w_w, w_r = x_x * inverse_square, x_r / d
-            ww[l], wd[l], dd[l] = w_w, a * w_w, a * a * w_w
-            wr[l], dr[l], rr[l] = w_r, a * w_r, r_r
+    Parameters
+    ----------
+    fresh : ndarray, shape (⌈steps/E⌉, L)
+        w·w taken before steps 0, E, 2E, … of the block.
+    wr, rr : ndarray, shape (steps, L)
+        w·R and R·R of each step.
+    multiplier : float
+        d.
+    carry : ndarray, shape (E, E + 1)
+        :func:`carry_matrix` of d.
+
+    Returns
+    -------
+    ndarray, shape (steps, L)
+    """
+    steps, n_layers = wr.shape
+    chunks = len(fresh)
+    increments = np.zeros((chunks * EXACT_EVERY, n_layers))  # 0 past the block's last step
+    np.multiply(wr, -2.0 * multiplier, out=increments[:steps])
+    increments[:steps] += rr
+    terms = np.empty((chunks, EXACT_EVERY + 1, n_layers))
+    terms[:, 0] = fresh
+    terms[:, 1:] = increments.reshape(chunks, EXACT_EVERY, n_layers)
+    return np.matmul(carry, terms).reshape(chunks * EXACT_EVERY, n_layers)[:steps]

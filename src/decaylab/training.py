@@ -54,11 +54,12 @@ class StepMonitor(Protocol):
     the steps, and spares the run the work of splitting them.
 
     The package's own monitors have an optional method more,
-    ``step_budget(budget)``, called instead of ``step_parts``: the step's
-    ‖w‖² budget (the Gram matrix of w, decay and rest per layer), computed
-    once a step for every monitor that reads it. When all the monitors of a
-    run read it and the rule's decay multiplies the weights (eq. 93, AdamW),
-    the decay part is never formed (:mod:`decaylab._step_budget`).
+    ``step_budgets(budget)``, called instead of ``step_parts``: the ‖w‖²
+    budget (the Gram matrix of w, decay and rest per step and layer) of a
+    block of steps, computed once for every monitor that reads it, and shown
+    by blocks (the last of an epoch before ``end_epoch``). When all the
+    monitors of a run read it and the rule's decay multiplies the weights
+    (eq. 93, AdamW), the decay part is never formed (:mod:`decaylab._step_budget`).
     """
 
     name: str

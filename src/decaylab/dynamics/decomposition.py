@@ -39,7 +39,6 @@ squared length of that update; for AdamW v is Adam's whole step.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -98,19 +97,19 @@ class DecompositionMonitor:
 
     Notes
     -----
-    The monitor reads each step's ‖w‖² budget (:meth:`step_budget`), the
-    Gram matrix of (w, u, v) per layer that the training loop computes once
-    a step for all the monitors that read it: contraction
-    ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the rule's
-    decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64) that costs
-    two dot products per layer and step (x·v and v·v, with x = d·w; w·w is
-    carried from step to step), and u is never formed; under eq. 93 with
-    batches small beside the layers not even v is: its products come from
-    the batch's backpropagation (k × k Gram matrices, no pass over the
-    weights; :mod:`decaylab._step_budget`). Under other rules
-    the rule forms u and six dot products are taken. With
-    ``displacement`` one addition more (Σu, or Σ d·w when u is not formed;
-    Σv follows from the epoch's start and end weights).
+    The monitor reads the steps' ‖w‖² budget by blocks of steps
+    (:meth:`step_budgets`), the Gram matrix of (w, u, v) per step and layer
+    that the training loop computes for all the monitors that read it:
+    contraction ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the
+    rule's decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64)
+    neither u nor v is formed at a step: the loop keeps the weights before each
+    step and takes v and three products per layer (w·w, w·v, v·v) once a
+    block; under eq. 93 with batches small beside the layers not even that: the
+    products come from the batch's backpropagation (k × k Gram matrices, no
+    pass over the weights; :mod:`decaylab._step_budget`). Under other rules
+    the rule forms u and six dot products are taken at each step. With
+    ``displacement`` the loop also sums u over each block (Σv follows from the
+    epoch's start and end weights).
     """
 
     name = "decomposition"
@@ -122,10 +121,13 @@ class DecompositionMonitor:
 
     @property
     def reads_step_arrays(self) -> bool:
-        """Whether :meth:`step_budget` reads the budget's arrays (with ``displacement``,
-        to sum the decay part), not only its products: without it the training loop may
-        leave them unformed."""
+        """Whether :meth:`step_budgets` reads the budget's arrays (with ``displacement``,
+        Σu), not only its products: without it the training loop may leave them unformed."""
         return self.displacement
+
+    #: Reads the products of the steps (and Σu), never a step's arrays: the loop may show
+    #: it blocks of steps whatever the rule.
+    reads_formed_parts = False
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -138,14 +140,13 @@ class DecompositionMonitor:
         self.multiplier = float(multiplier)
         self.n_layers = net.n_layers
         self._rows = []
-        # Running sums of the epoch, as Python floats: per-step bookkeeping on
-        # floats costs far less than indexing into NumPy arrays.
-        self._sums = [[0.0] * self.n_layers for _ in range(5)]
+        # Sums over the epoch's steps, per layer: each of the six products, and ‖u‖, ‖v‖.
+        self._totals = np.zeros((6, self.n_layers))
+        self._lengths = np.zeros((2, self.n_layers))
         self._weights = [w.reshape(-1) for w in net.weights]
         if self.displacement:
             self._decay_sum = [np.zeros_like(w) for w in self._weights]
             self._epoch_start = [w.copy() for w in self._weights]
-            self._decay_scale = 1.0  # Σu = scale · what is summed (see step_budget)
 
     def step_parts(
         self,
@@ -154,54 +155,41 @@ class DecompositionMonitor:
         rest: Sequence[np.ndarray],
     ) -> None:
         """Account for one step, called after it with w before and its parts u and v."""
-        self.step_budget(StepBudget.of_parts(weights_before, decay, rest))
+        self.step_budgets(StepBudget.of_parts(weights_before, decay, rest))
 
-    def step_budget(self, budget: StepBudget) -> None:
-        """Account for one step from its ‖w‖² budget (the Gram matrix of w, u, v per layer)."""
-        decay_norm, gradient_norm, contraction, radial, noise = self._sums
-        sqrt = math.sqrt
-        rows = zip(budget.wd, budget.wr, budget.dd, budget.dr, budget.rr)
-        for l, (wu, wv, uu, uv, vv) in enumerate(rows):
-            decay_norm[l] += sqrt(uu)
-            gradient_norm[l] += sqrt(vv)
-            contraction[l] += uu - 2.0 * wu  # ‖w − u‖² − ‖w‖²
-            radial[l] += 2.0 * (uv - wv)  # −2(w − u)·v
-            noise[l] += vv
+    def step_budgets(self, budget: StepBudget) -> None:
+        """Account for a block of steps from their ‖w‖² budget (the Gram matrix of w, u, v
+        per step and layer)."""
+        products = budget.products
+        self._totals += products.sum(axis=1)
+        self._lengths += np.sqrt(products[3::2]).sum(axis=1)  # ‖u‖ and ‖v‖ from u·u and v·v
         if self.displacement:
-            self._add_decay(budget)
-
-    def _add_decay(self, budget: StepBudget) -> None:
-        """Σu += u, or Σx += x = d·w when u = (1 − d)·w is not formed (Σu = (1 − d)/d · Σx)."""
-        if budget.decay is None:
-            d = budget.multiplier
-            self._decay_scale = (1.0 - d) / d
-            parts = budget.scaled
-        else:
-            parts = budget.decay
-        add = np.add
-        for u, total in zip(parts, self._decay_sum):
-            add(total, u, out=total)
+            for total, u in zip(self._decay_sum, budget.decay_sum):
+                total += u
 
     def end_epoch(self, net: Network) -> None:
         """Close the epoch's row and start a new one."""
         row = np.empty((len(self.keys), self.n_layers))
-        row[[0, 1, 3, 4, 5]] = self._sums
+        _, wu, wv, uu, uv, vv = self._totals
+        row[0], row[1] = self._lengths
+        row[3] = uu - 2.0 * wu  # Σ ‖w − u‖² − ‖w‖²
+        row[4] = 2.0 * (uv - wv)  # Σ −2(w − u)·v
+        row[5] = vv
         with np.errstate(divide="ignore", invalid="ignore"):
             row[2] = row[0] / row[1]
         if self.displacement:
             for l, (w, total, start) in enumerate(
                 zip(self._weights, self._decay_sum, self._epoch_start)
             ):
-                total *= self._decay_scale  # Σu
-                row[6, l] = np.sqrt(np.dot(total, total))
+                row[6, l] = np.sqrt(np.dot(total, total))  # ‖Σu‖
                 start -= w  # w_start − w_end = Σu + Σv
                 start -= total  # Σv
                 row[7, l] = np.sqrt(np.dot(start, start))
                 start[...] = w
                 total[...] = 0.0
         self._rows.append(row)
-        for sums in self._sums:
-            sums[:] = [0.0] * self.n_layers
+        self._totals[...] = 0.0
+        self._lengths[...] = 0.0
 
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""

@@ -156,8 +156,8 @@ class RotationMonitor:
     -----
     The angle of one step is that between the weights before it and the
     weights after it, for every update rule alike. It is read from the
-    step's ‖w‖² budget (:meth:`step_budget`), which the training loop
-    computes once a step for all the monitors that read it. When the rule's
+    step's ‖w‖² budget (:meth:`step_budgets`), which the training loop
+    computes for all the monitors that read it and shows them by blocks of steps. When the rule's
     decay multiplies the weights (eq. 93, AdamW: w′ = d·w − R; float64), only R turns
     w, and the angle follows from w·w, w·R and R·R without forming w:
 
@@ -185,7 +185,7 @@ class RotationMonitor:
         self._weights = [w.reshape(-1) for w in net.weights]
         self._epoch_start = [w.copy() for w in self._weights]
         self._squared = [float(np.dot(w, w)) for w in self._weights]
-        self._angle_sum = [0.0] * self.n_layers
+        self._angle_sum = np.zeros(self.n_layers)
         self._steps = 0
         self._units = None  # buffers of the unit vectors, made at the first step that needs them
 
@@ -200,29 +200,31 @@ class RotationMonitor:
         Called after the step: the network holds w_after, ``weights_before`` w.
         """
         if self.per_step:
-            self.step_budget(StepBudget.of_parts(weights_before, decay, rest, self._weights))
+            self.step_budgets(StepBudget.of_parts(weights_before, decay, rest, self._weights))
 
-    def step_budget(self, budget: StepBudget) -> None:
-        """With ``per_step``, add the angles of the step from its ‖w‖² budget."""
+    def step_budgets(self, budget: StepBudget) -> None:
+        """With ``per_step``, add the angles of a block of steps from their ‖w‖² budget."""
         if not self.per_step:
             return
-        d, angles = budget.multiplier, self._angle_sum
-        if d is None:
+        d = budget.multiplier
+        if d is None:  # one step, its parts formed
             self._add_unit_vector_angles(budget)
         else:
-            atan2, sqrt = math.atan2, math.sqrt
-            for l, (ww, wr, rr) in enumerate(zip(budget.ww, budget.wr, budget.rr)):
-                if ww > 0.0:  # a zero layer has no direction (as angular_update refuses it)
-                    angles[l] += atan2(sqrt(max(ww * rr - wr * wr, 0.0)), d * ww - wr)
-        self._steps += 1
+            ww, wr, rr = budget.ww, budget.wr, budget.rr
+            sine = np.sqrt(np.maximum(ww * rr - wr * wr, 0.0))
+            angles = np.arctan2(sine, d * ww - wr)
+            # A zero layer has no direction (as angular_update refuses it).
+            self._angle_sum += np.where(ww > 0.0, angles, 0.0).sum(axis=0)
+        self._steps += budget.steps
 
     def _add_unit_vector_angles(self, budget: StepBudget) -> None:
-        """:func:`angular_update` of each layer's w and w′, into buffers made once."""
+        """:func:`angular_update` of each layer's w and w′ (one step), into buffers made once."""
         if self._units is None:
             self._units = [(np.empty_like(w), np.empty_like(w)) for w in self._weights]
-        dot = dot_of(self._weights[0].dtype)
+        dot, sqrt, atan2 = dot_of(self._weights[0].dtype), math.sqrt, math.atan2
+        squares, angles = budget.ww[0].tolist(), self._angle_sum
         for l, (before, after, (a, b)) in enumerate(zip(budget.before, budget.after, self._units)):
-            norm_a, norm_b = math.sqrt(budget.ww[l]), math.sqrt(dot(after, after))
+            norm_a, norm_b = sqrt(squares[l]), sqrt(dot(after, after))
             if norm_a == 0.0 or norm_b == 0.0:
                 continue
             np.divide(before, norm_a, out=a)
@@ -230,7 +232,7 @@ class RotationMonitor:
             np.subtract(a, b, out=b)
             np.multiply(a, 2.0, out=a)
             np.subtract(a, b, out=a)  # â + b̂ = 2â − (â − b̂)
-            self._angle_sum[l] += 2.0 * math.atan2(math.sqrt(dot(b, b)), math.sqrt(dot(a, a)))
+            angles[l] += 2.0 * atan2(sqrt(dot(b, b)), sqrt(dot(a, a)))
 
     @property
     def sees_steps(self) -> bool:
@@ -238,8 +240,12 @@ class RotationMonitor:
         return self.per_step
 
     #: The training loop may leave the budget's arrays unformed: under a decay that
-    #: multiplies the weights :meth:`step_budget` reads only its products.
+    #: multiplies the weights :meth:`step_budgets` reads only its products.
     reads_step_arrays = False
+
+    #: Under a decay part that is formed (not a multiplication of the weights), the angle
+    #: is taken from each step's unit vectors: the loop shows such steps one at a time.
+    reads_formed_parts = True
 
     def end_epoch(self, net: Network) -> None:
         """Record the epoch's angle and effective learning rate."""
@@ -250,8 +256,8 @@ class RotationMonitor:
             row[1, l] = effective_learning_rate(self.eta, math.sqrt(self._squared[l]))
             start[...] = w
         if self.per_step:
-            row[2] = np.array(self._angle_sum) / max(self._steps, 1)
-            self._angle_sum = [0.0] * self.n_layers
+            row[2] = self._angle_sum / max(self._steps, 1)
+            self._angle_sum = np.zeros(self.n_layers)
             self._steps = 0
         self._rows.append(row)
 
