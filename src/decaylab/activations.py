@@ -46,8 +46,22 @@ def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+# 1 as a 0-d array of each float type: a Python 1.0 would be converted at every call.
+_ONE = {np.dtype(t): np.ones((), dtype=t) for t in (np.float64, np.float32)}
+
+
+def _sigmoid_for(size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """:func:`_sigmoid` for arrays of ``size`` elements, its choice made once: expit
+    itself (a ufunc, called ``expit(z, out)``) for small arrays, else NumPy's four calls."""
+    if size <= _EXPIT_MAX_SIZE:
+        from scipy.special import expit
+
+        return expit
+    return _sigmoid
+
+
 def _sigmoid_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    np.subtract(1.0, a, out=out)
+    np.subtract(_ONE.get(a.dtype, 1.0), a, out=out)
     out *= a
     return out
 
@@ -58,7 +72,7 @@ def _tanh(z: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _tanh_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.multiply(a, a, out=out)
-    np.subtract(1.0, out, out=out)
+    np.subtract(_ONE.get(a.dtype, 1.0), out, out=out)
     return out
 
 
@@ -72,11 +86,22 @@ def _relu_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarra
 
 @dataclass(frozen=True)
 class Activation:
-    """An elementwise activation f with its derivative f'."""
+    """An elementwise activation f with its derivative f'.
+
+    ``sized(size)``, if given, returns the ``forward`` of arrays of ``size``
+    elements with its choices made once (a training step calls it on arrays of
+    one size thousands of times); it must compute what ``forward`` computes, bit
+    for bit.
+    """
 
     name: str
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    sized: Callable[[int], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
+
+    def forward_for(self, size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``forward(z, out)`` for arrays z of ``size`` elements."""
+        return self.forward if self.sized is None else self.sized(size)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Return f(z) as a new array."""
@@ -84,8 +109,8 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative),
-    "tanh": Activation("tanh", _tanh, _tanh_derivative),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative, _sigmoid_for),
+    "tanh": Activation("tanh", _tanh, _tanh_derivative, lambda size: np.tanh),
     "relu": Activation("relu", _relu, _relu_derivative),
 }
 

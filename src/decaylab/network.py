@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import matmul_into, prepared_matmul
+from decaylab._blas import matmul_into, prepared_add_rows, prepared_matmul
 from decaylab._files import write_text_atomically
 from decaylab._validation import (
     as_generator,
@@ -424,7 +424,7 @@ class _Batch:
     """
 
     __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
-                 "first", "forward", "backward", "factors")  # fmt: skip
+                 "first", "activate", "forward", "backward", "factors")  # fmt: skip
 
 
 class Backprop:
@@ -501,7 +501,7 @@ class Backprop:
         self._cost_delta = cost_function.delta
         self._derivative = activation.derivative
         # The output layer is always a sigmoid.
-        self._activations = [activation.forward] * (len(widths) - 1) + [_SIGMOID.forward]
+        self._layer_activations = [activation] * (len(widths) - 1) + [_SIGMOID]
         self._grad = None
         self._formed = True  # nothing to form before the first run
         self.batch: _Batch | None = None
@@ -551,11 +551,17 @@ class Backprop:
             batch.first = gemm, right, out, trans
         else:  # each member's own batch: one product per member, batched
             batch.first = None
-        batch.forward = [
-            (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
-             self._activations[l], a[l])
-            for l in range(1, last + 1)
+        # Each layer's z += b (one BLAS call, bit for bit NumPy's) and a = f(z).
+        ones = self.ones[:k]
+        batch.activate = [
+            (*prepared_add_rows(z[l], self._wide_biases[l], ones), f.forward_for(z[l].size), z[l],
+             a[l])
+            for l, f in enumerate(self._layer_activations)
         ]  # fmt: skip
+        batch.forward = [
+            (*_product(zm[l], am[l - 1], self._forward_right[l], K), *batch.activate[l])
+            for l in range(1, last + 1)
+        ]
         batch.backward = [
             (*_product(dm[l - 1], dm[l], self._backward_right[l], K), delta[l - 1], z[l - 1],
              a[l - 1], batch.deriv[l - 1])
@@ -582,12 +588,12 @@ class Backprop:
         else:
             gemm, right, out, trans = batch.first
             gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
-        z = batch.z[0]
-        z += self._wide_biases[0]
-        self._activations[0](z, batch.a[0])
-        for product, arguments, z, b, forward, a in batch.forward:
-            product(*arguments)
-            z += b
+        add_bias, arguments, forward, z, a = batch.activate[0]
+        add_bias(*arguments)  # z^1 += b^1
+        forward(z, a)
+        for product, product_arguments, add_bias, arguments, forward, z, a in batch.forward:
+            product(*product_arguments)
+            add_bias(*arguments)
             forward(z, a)
         return batch
 
