@@ -424,7 +424,7 @@ class _Batch:
     """
 
     __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
-                 "first", "activate", "forward", "backward", "factors")  # fmt: skip
+                 "first", "activate", "forward", "output", "backward", "factors")  # fmt: skip
 
 
 class Backprop:
@@ -567,9 +567,10 @@ class Backprop:
              a[l - 1], batch.deriv[l - 1])
             for l in range(last, 0, -1)
         ]  # fmt: skip
+        batch.output = zm[-1], am[-1], dm[-1]  # z^L, a^L and δ^L
         # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
         batch.factors = [(dm[0], None)] + [(dm[l], am[l - 1]) for l in range(1, last + 1)]
-        self._batches[k, X.ndim] = batch
+        self._batches[X.shape] = batch  # by shape: (k, sizes[0]), or (K, k, sizes[0])
         return batch
 
     def feedforward(self, X: np.ndarray) -> _Batch:
@@ -582,7 +583,7 @@ class Backprop:
         """
         if self.net is not None and self.net.params is not self._params:
             self._bind()
-        batch = self._batches.get((X.shape[-2], X.ndim)) or self._batch(X)
+        batch = self._batches.get(X.shape) or self._batch(X)
         if batch.first is None:  # z^1_k = X_k·w_kᵀ of each member's own batch
             np.matmul(X, self._first_right, out=batch.z_members[0])
         else:
@@ -617,8 +618,8 @@ class Backprop:
         weights in between.
         """
         batch = self.feedforward(X)
-        output = batch.delta_members[-1]
-        self._cost_delta(batch.z_members[-1], batch.a_members[-1], targets, output)
+        z, a, output = batch.output
+        self._cost_delta(z, a, targets, output)
         if output_scale is not None:
             output *= output_scale
         derivative = self._derivative

@@ -562,9 +562,10 @@ class SGD(ChainedRule):
             return p
 
         def step(backprop, batch_length):
-            first, calls = plans.get(backprop.batch) or plan(backprop, batch_length)
+            batch = backprop.batch
+            first, calls = plans.get(batch) or plan(backprop, batch_length)
             gemm, alpha, delta_t, beta, out, trans = first
-            inputs = backprop.batch.factors[0][1].T
+            inputs = batch.factors[0][1].T
             written = gemm(alpha, inputs, delta_t, beta, out, 0, trans, 1) is out
             for call, arguments in calls:
                 written &= call(*arguments) is arguments[4]
