@@ -66,6 +66,11 @@ def _sigmoid_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.nda
     return out
 
 
+def _sigmoid_derivative_calls(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+    """:func:`_sigmoid_derivative` on these arrays as ``(ufunc, arguments)`` calls."""
+    return [(np.subtract, (_ONE.get(a.dtype, 1.0), a, out)), (np.multiply, (out, a, out))]
+
+
 def _tanh(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.tanh(z, out=out)
 
@@ -74,6 +79,11 @@ def _tanh_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarra
     np.multiply(a, a, out=out)
     np.subtract(_ONE.get(a.dtype, 1.0), out, out=out)
     return out
+
+
+def _tanh_derivative_calls(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+    """:func:`_tanh_derivative` on these arrays as ``(ufunc, arguments)`` calls."""
+    return [(np.multiply, (a, a, out)), (np.subtract, (_ONE.get(a.dtype, 1.0), out, out))]
 
 
 def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -88,20 +98,29 @@ def _relu_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarra
 class Activation:
     """An elementwise activation f with its derivative f'.
 
-    ``sized(size)``, if given, returns the ``forward`` of arrays of ``size``
-    elements with its choices made once (a training step calls it on arrays of
-    one size thousands of times); it must compute what ``forward`` computes, bit
-    for bit.
+    A training step calls both on arrays of one size thousands of times, so
+    either may come prepared: ``sized(size)``, if given, returns the ``forward``
+    of arrays of ``size`` elements with its choices made once, and
+    ``derivative_parts(z, a, out)`` the ``derivative`` on these arrays as a list
+    of ``(function, arguments)`` calls. Both must compute what ``forward`` and
+    ``derivative`` compute, bit for bit.
     """
 
     name: str
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     sized: Callable[[int], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
+    derivative_parts: Callable[[np.ndarray, np.ndarray, np.ndarray], list] | None = None
 
     def forward_for(self, size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """``forward(z, out)`` for arrays z of ``size`` elements."""
         return self.forward if self.sized is None else self.sized(size)
+
+    def derivative_calls(self, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+        """``derivative(z, a, out)`` on these arrays, as ``(function, arguments)`` calls."""
+        if self.derivative_parts is None:
+            return [(self.derivative, (z, a, out))]
+        return self.derivative_parts(z, a, out)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Return f(z) as a new array."""
@@ -109,8 +128,12 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative, _sigmoid_for),
-    "tanh": Activation("tanh", _tanh, _tanh_derivative, lambda size: np.tanh),
+    "sigmoid": Activation(
+        "sigmoid", _sigmoid, _sigmoid_derivative, _sigmoid_for, _sigmoid_derivative_calls
+    ),
+    "tanh": Activation(
+        "tanh", _tanh, _tanh_derivative, lambda size: np.tanh, _tanh_derivative_calls
+    ),
     "relu": Activation("relu", _relu, _relu_derivative),
 }
 
