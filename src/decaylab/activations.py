@@ -2,7 +2,10 @@
 
 Each activation is a pair of functions: ``forward(z, out)`` writes a = f(z)
 into ``out``, and ``derivative(z, a, out)`` writes f'(z) into ``out``, using
-whichever of z or a is cheaper (σ' = a(1 − a), tanh' = 1 − a²).
+whichever of z or a is cheaper (σ' = a(1 − a), tanh' = 1 − a²). The
+training pass takes them prepared for its buffers, once per batch length
+(:meth:`Activation.forward_for`, :meth:`Activation.derivative_calls`): the
+same operations, without a Python call around them at every step.
 """
 
 from __future__ import annotations
