@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 import decaylab as dl
-from decaylab._blas import add_column_sums, matmul_into, prepared_gram, update_call
+from decaylab._blas import (
+    add_column_sums,
+    matmul_into,
+    prepared_add_rows,
+    prepared_gram,
+    update_call,
+)
 from decaylab.network import Backprop
 from reference import one_hot
 
@@ -227,3 +233,27 @@ def test_update_call_adds_the_scaled_product_into_the_weights_in_place():
     gemm, arguments = update_call(out, left, right, alpha=-0.1, beta=0.9)
     assert gemm(*arguments) is arguments[4]
     np.testing.assert_allclose(flat[:20].reshape(5, 4), expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 7, 300])
+def test_prepared_add_rows_is_bit_for_bit_numpys_broadcast_sum(dtype, rows):
+    # The forward pass adds the biases by BLAS ger; NumPy's z + b is the reference. Values
+    # of every scale, signed zeros, infinities and NaN, so that any second rounding shows.
+    rng = np.random.default_rng(4)
+    info = np.finfo(dtype)  # a subnormal and the largest finite value of the type among them
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, info.tiny / 4, -info.max, 3.0],
+                       dtype=dtype)  # fmt: skip
+    out = (rng.standard_normal((rows, 8)) * 10.0 ** rng.integers(-20, 20, (rows, 8))).astype(dtype)
+    out[0] = special
+    row = (rng.standard_normal(8) * 10.0 ** rng.integers(-20, 20, 8)).astype(dtype)
+    ger, arguments = prepared_add_rows(out, row, np.ones(rows, dtype=dtype))
+    out[...] = 0.0  # the preparing call added row once
+    z = (rng.standard_normal((rows, 8)) * 10.0 ** rng.integers(-20, 20, (rows, 8))).astype(dtype)
+    z[-1] = special[::-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = z + row
+        out[...] = z
+        assert ger(*arguments) is arguments[5]
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))

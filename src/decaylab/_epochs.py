@@ -352,18 +352,18 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
     params = net.params
     prepare, show = (split.prepare, split.show) if split is not None else (None, None)
-    # The arrays' own take, positional: np.take's wrapper and keywords cost as much as
-    # the gather of a small batch.
-    take_x, take_targets = X.take, targets.take
-    for i, (start, stop, xbuf, ybuf) in enumerate(run.batches):
+    # order is a permutation of range(n), so no index is out of range; mode="raise"
+    # would gather through a temporary and take twice as long. The arrays' own take,
+    # positional: np.take's wrapper and keywords cost as much as the gather of a small
+    # batch. The epoch's targets are gathered at once, each batch's a view of them.
+    take_x = X.take
+    if order is not None:
+        targets.take(order, 0, run.shuffled_targets, "clip")
+    for i, (start, stop, xbuf, shuffled_yb) in enumerate(run.batches):
         if order is None:
             xb, yb = X[start:stop], targets[start:stop]
         else:
-            # order is a permutation of range(n), so no index is out of range;
-            # mode="raise" would gather through a temporary and take twice as long.
-            idx = order[start:stop]
-            xb = take_x(idx, 0, xbuf, "clip")
-            yb = take_targets(idx, 0, ybuf, "clip")
+            xb, yb = take_x(order[start:stop], 0, xbuf, "clip"), shuffled_yb
         grad = backprop.run(xb, yb)
         if show is not None:
             prepare(grad)
@@ -422,20 +422,22 @@ class Run:
     orders: list | None = None  # train's order=: the permutation of each epoch of this call
     backprop: Backprop = field(init=False)
     step: Callable = field(init=False)  # step(grad, batch_length) of the rule
-    batches: list = field(init=False)  # (start, stop, x buffer, y buffer) of each batch
+    batches: list = field(init=False)  # (start, stop, x buffer, shuffled targets) of each batch
+    shuffled_targets: np.ndarray = field(init=False)  # (n, n_outputs): the epoch's, in order
 
     def __post_init__(self):
         self.backprop = Backprop(self.net, self.batch_size)
         self.step = stepper(self.rule, self.net, self.state, coefficient=self.coefficient,
                             eta=self.eta)  # fmt: skip
         # The gather buffers and their views, made once: the last batch may be shorter.
-        X, targets, m, n = self.X, self.targets, self.batch_size, len(self.X)
+        X, m, n = self.X, self.batch_size, len(self.X)
         xbuf = np.empty((m, X.shape[1]), dtype=X.dtype)
-        ybuf = np.empty((m, targets.shape[1]), dtype=targets.dtype)
+        self.shuffled_targets = np.empty_like(self.targets)
         self.batches = [
-            (start, min(start + m, n), xbuf[: min(m, n - start)], ybuf[: min(m, n - start)])
+            (start, min(start + m, n), xbuf[: min(m, n - start)],
+             self.shuffled_targets[start : start + m])
             for start in range(0, n, m)
-        ]
+        ]  # fmt: skip
 
     @property
     def optimizer_state(self) -> dict | None:

@@ -2,7 +2,10 @@
 
 Each activation is a pair of functions: ``forward(z, out)`` writes a = f(z)
 into ``out``, and ``derivative(z, a, out)`` writes f'(z) into ``out``, using
-whichever of z or a is cheaper (σ' = a(1 − a), tanh' = 1 − a²).
+whichever of z or a is cheaper (σ' = a(1 − a), tanh' = 1 − a²). The
+training pass takes them prepared for its buffers, once per batch length
+(:meth:`Activation.forward_for`, :meth:`Activation.derivative_calls`): the
+same operations, without a Python call around them at every step.
 """
 
 from __future__ import annotations
@@ -46,10 +49,29 @@ def _sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+# 1 as a 0-d array of each float type: a Python 1.0 would be converted at every call.
+_ONE = {np.dtype(t): np.ones((), dtype=t) for t in (np.float64, np.float32)}
+
+
+def _sigmoid_for(size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """:func:`_sigmoid` for arrays of ``size`` elements, its choice made once: expit
+    itself (a ufunc, called ``expit(z, out)``) for small arrays, else NumPy's four calls."""
+    if size <= _EXPIT_MAX_SIZE:
+        from scipy.special import expit
+
+        return expit
+    return _sigmoid
+
+
 def _sigmoid_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    np.subtract(1.0, a, out=out)
+    np.subtract(_ONE.get(a.dtype, 1.0), a, out=out)
     out *= a
     return out
+
+
+def _sigmoid_derivative_calls(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+    """:func:`_sigmoid_derivative` on these arrays as ``(ufunc, arguments)`` calls."""
+    return [(np.subtract, (_ONE.get(a.dtype, 1.0), a, out)), (np.multiply, (out, a, out))]
 
 
 def _tanh(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -58,8 +80,13 @@ def _tanh(z: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _tanh_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.multiply(a, a, out=out)
-    np.subtract(1.0, out, out=out)
+    np.subtract(_ONE.get(a.dtype, 1.0), out, out=out)
     return out
+
+
+def _tanh_derivative_calls(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+    """:func:`_tanh_derivative` on these arrays as ``(ufunc, arguments)`` calls."""
+    return [(np.multiply, (a, a, out)), (np.subtract, (_ONE.get(a.dtype, 1.0), out, out))]
 
 
 def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -72,11 +99,31 @@ def _relu_derivative(z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarra
 
 @dataclass(frozen=True)
 class Activation:
-    """An elementwise activation f with its derivative f'."""
+    """An elementwise activation f with its derivative f'.
+
+    A training step calls both on arrays of one size thousands of times, so
+    either may come prepared: ``sized(size)``, if given, returns the ``forward``
+    of arrays of ``size`` elements with its choices made once, and
+    ``derivative_parts(z, a, out)`` the ``derivative`` on these arrays as a list
+    of ``(function, arguments)`` calls. Both must compute what ``forward`` and
+    ``derivative`` compute, bit for bit.
+    """
 
     name: str
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    sized: Callable[[int], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
+    derivative_parts: Callable[[np.ndarray, np.ndarray, np.ndarray], list] | None = None
+
+    def forward_for(self, size: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``forward(z, out)`` for arrays z of ``size`` elements."""
+        return self.forward if self.sized is None else self.sized(size)
+
+    def derivative_calls(self, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> list:
+        """``derivative(z, a, out)`` on these arrays, as ``(function, arguments)`` calls."""
+        if self.derivative_parts is None:
+            return [(self.derivative, (z, a, out))]
+        return self.derivative_parts(z, a, out)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Return f(z) as a new array."""
@@ -84,8 +131,12 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_derivative),
-    "tanh": Activation("tanh", _tanh, _tanh_derivative),
+    "sigmoid": Activation(
+        "sigmoid", _sigmoid, _sigmoid_derivative, _sigmoid_for, _sigmoid_derivative_calls
+    ),
+    "tanh": Activation(
+        "tanh", _tanh, _tanh_derivative, lambda size: np.tanh, _tanh_derivative_calls
+    ),
     "relu": Activation("relu", _relu, _relu_derivative),
 }
 

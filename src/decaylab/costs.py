@@ -24,7 +24,7 @@ def _cross_entropy_value(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndar
 
 
 def _cross_entropy_delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    np.subtract(a, y, out=out)
+    np.subtract(a, y, out)
 
 
 def _quadratic_value(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:

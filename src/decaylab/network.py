@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from decaylab._blas import matmul_into, prepared_matmul
+from decaylab._blas import matmul_into, prepared_add_rows, prepared_matmul
 from decaylab._files import write_text_atomically
 from decaylab._validation import (
     as_generator,
@@ -424,7 +424,7 @@ class _Batch:
     """
 
     __slots__ = ("z", "a", "delta", "deriv", "z_members", "a_members", "delta_members",
-                 "first", "forward", "backward", "factors")  # fmt: skip
+                 "first", "forward", "output", "backward", "factors")  # fmt: skip
 
 
 class Backprop:
@@ -499,9 +499,8 @@ class Backprop:
                                          for _ in range(3))  # fmt: skip
         self._deriv = [np.empty((m, w), dtype=dt) for w in widths[:-1]]
         self._cost_delta = cost_function.delta
-        self._derivative = activation.derivative
         # The output layer is always a sigmoid.
-        self._activations = [activation.forward] * (len(widths) - 1) + [_SIGMOID.forward]
+        self._layer_activations = [activation] * (len(widths) - 1) + [_SIGMOID]
         self._grad = None
         self._formed = True  # nothing to form before the first run
         self.batch: _Batch | None = None
@@ -551,19 +550,26 @@ class Backprop:
             batch.first = gemm, right, out, trans
         else:  # each member's own batch: one product per member, batched
             batch.first = None
-        batch.forward = [
-            (*_product(zm[l], am[l - 1], self._forward_right[l], K), z[l], self._wide_biases[l],
-             self._activations[l], a[l])
-            for l in range(1, last + 1)
-        ]  # fmt: skip
-        batch.backward = [
-            (*_product(dm[l - 1], dm[l], self._backward_right[l], K), delta[l - 1], z[l - 1],
-             a[l - 1], batch.deriv[l - 1])
-            for l in range(last, 0, -1)
-        ]  # fmt: skip
+        # After the first product, the pass is a fixed list of in-place calls on these
+        # buffers: per layer the product, z += b (one BLAS call, bit for bit NumPy's) and
+        # a = f(z); back, the product δ^l w^l, f'(z^{l−1}) and δ^{l−1} = (δ^l w^l) ⊙ f'.
+        ones = self.ones[:k]
+        batch.forward = []
+        for l, f in enumerate(self._layer_activations):
+            if l > 0:
+                batch.forward.append(_product(zm[l], am[l - 1], self._forward_right[l], K))
+            batch.forward += [prepared_add_rows(z[l], self._wide_biases[l], ones),
+                              (f.forward_for(z[l].size), (z[l], a[l]))]  # fmt: skip
+        batch.backward = []
+        for l in range(last, 0, -1):
+            f, deriv = self._layer_activations[l - 1], batch.deriv[l - 1]
+            batch.backward.append(_product(dm[l - 1], dm[l], self._backward_right[l], K))
+            batch.backward += f.derivative_calls(z[l - 1], a[l - 1], deriv)
+            batch.backward.append((np.multiply, (delta[l - 1], deriv, delta[l - 1])))
+        batch.output = zm[-1], am[-1], dm[-1]  # z^L, a^L and δ^L
         # (δ^l, a^{l−1}) of every layer; the batch's inputs go in at every run.
         batch.factors = [(dm[0], None)] + [(dm[l], am[l - 1]) for l in range(1, last + 1)]
-        self._batches[k, X.ndim] = batch
+        self._batches[X.shape] = batch  # by shape: (k, sizes[0]), or (K, k, sizes[0])
         return batch
 
     def feedforward(self, X: np.ndarray) -> _Batch:
@@ -576,19 +582,14 @@ class Backprop:
         """
         if self.net is not None and self.net.params is not self._params:
             self._bind()
-        batch = self._batches.get((X.shape[-2], X.ndim)) or self._batch(X)
+        batch = self._batches.get(X.shape) or self._batch(X)
         if batch.first is None:  # z^1_k = X_k·w_kᵀ of each member's own batch
             np.matmul(X, self._first_right, out=batch.z_members[0])
         else:
             gemm, right, out, trans = batch.first
             gemm(1.0, right, X.T, 0.0, out, trans, 0, 1)  # z^1 = X·wᵀ, into batch.z[0]
-        z = batch.z[0]
-        z += self._wide_biases[0]
-        self._activations[0](z, batch.a[0])
-        for product, arguments, z, b, forward, a in batch.forward:
-            product(*arguments)
-            z += b
-            forward(z, a)
+        for call, arguments in batch.forward:
+            call(*arguments)
         return batch
 
     def run(self, X: np.ndarray, targets: np.ndarray, output_scale=None) -> Backprop:
@@ -611,14 +612,12 @@ class Backprop:
         weights in between.
         """
         batch = self.feedforward(X)
-        output = batch.delta_members[-1]
-        self._cost_delta(batch.z_members[-1], batch.a_members[-1], targets, output)
+        z, a, output = batch.output
+        self._cost_delta(z, a, targets, output)
         if output_scale is not None:
             output *= output_scale
-        derivative = self._derivative
-        for product, arguments, wide, z, a, deriv in batch.backward:
-            product(*arguments)
-            wide *= derivative(z, a, deriv)
+        for call, arguments in batch.backward:
+            call(*arguments)
         batch.factors[0] = (batch.delta_members[0], X)
         self.batch = batch
         self._formed = False
