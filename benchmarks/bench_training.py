@@ -67,7 +67,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import decaylab as dl
-from decaylab._blas import matmul_into
+from decaylab._blas import matmul_into, scipy_blas
 
 SIZES = [784, 30, 10]
 ETA, LMBDA = 0.5, 5.0
@@ -1184,6 +1184,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     n = args.n or (2000 if args.quick else 10000)
     repeats = args.repeats or (2 if args.quick else 5)
+    # SciPy's BLAS loads at decaylab's first product; load it now, so that the limit
+    # below holds its pool too (threadpoolctl limits only the pools already loaded).
+    scipy_blas()
     limit = threadpool_limits(limits=args.blas_threads, user_api="blas")
     if args.blas_threads is not None and not args.no_torch:
         try:
