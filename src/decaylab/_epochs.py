@@ -209,7 +209,8 @@ class StepSplit:
         """The budget of the block's steps from the products kept; shown to the readers."""
         steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
         self.steps = 0
-        fresh, products = (np.array(values) for values in self.kept)
+        # fromiter: half the time of np.array on a list of floats
+        fresh, products = (np.fromiter(values, float, len(values)) for values in self.kept)
         for values in self.kept:
             values.clear()
         products = products.reshape(steps, 2, n_layers)  # w′·R, R·R
