@@ -177,8 +177,9 @@ class StepSplit:
         if axpy(weights, rest, weights.size, 0.0) is not rest:  # SciPy returns y when in place
             raise RuntimeError("axpy would write R into a copy of its buffer")
         weight_views, rest_views = self._views(weights), self._views(rest)
-        # Per step of the block (and layer): w·w before every EXACT_EVERY-th, then w′·R and
-        # R·R of each step, in one list (x·R = w′·R + R·R, from them once a block).
+        # Per step of the block: w·w of each layer before every EXACT_EVERY-th; then w′·R
+        # and R·R of each layer, in one list (x·R = w′·R + R·R, from them once a block).
+        firsts, seconds = weight_views + rest_views, rest_views + rest_views
         self.kept = (fresh, kept) = ([], [])
         keep_fresh, keep = fresh.extend, kept.extend
         # Σ x over the block, when a monitor reads Σ D
@@ -196,9 +197,7 @@ class StepSplit:
 
         def show(backprop) -> None:
             axpy(weights, rest, size, -1.0)  # R = x − w′, exactly as a subtraction
-            # map: the loop over the layers runs in C
-            keep(map(dot, weight_views, rest_views))
-            keep(map(dot, rest_views, rest_views))
+            keep(map(dot, firsts, seconds))  # map: the loop over the layers runs in C
             split.steps = steps = split.steps + 1
             if steps == BLOCK_STEPS:
                 split._flush()
