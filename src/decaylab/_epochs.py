@@ -29,6 +29,8 @@ from decaylab._step_budget import (
     carried_squares,
     carry_matrix,
     dot_of,
+    kept_block_matrix,
+    kept_budget,
     six_products,
 )
 from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
@@ -168,7 +170,7 @@ class StepSplit:
 
     def _start_multiplied(self, multiplier: float) -> None:
         self.multiplier, self.capacity = multiplier, BLOCK_STEPS
-        self.carry = carry_matrix(multiplier)
+        self.matrix = kept_block_matrix(multiplier)
         weights = self.weights
         # x = d·w before the step; after it R = x − w′ in the same buffer, by a BLAS axpy
         # (a call cheaper than a ufunc's on small layers, and one buffer less to pass over).
@@ -177,11 +179,11 @@ class StepSplit:
         if axpy(weights, rest, weights.size, 0.0) is not rest:  # SciPy returns y when in place
             raise RuntimeError("axpy would write R into a copy of its buffer")
         weight_views, rest_views = self._views(weights), self._views(rest)
-        # Per step of the block: w·w of each layer before every EXACT_EVERY-th; then w′·R
-        # and R·R of each layer, in one list (x·R = w′·R + R·R, from them once a block).
+        # Kept in one list (:func:`kept_budget`): w·w of each layer before every
+        # EXACT_EVERY-th step, then w′·R and R·R of each layer and step (x·R = w′·R + R·R).
         firsts, seconds = weight_views + rest_views, rest_views + rest_views
-        self.kept = (fresh, kept) = ([], [])
-        keep_fresh, keep = fresh.extend, kept.extend
+        self.kept = []
+        keep = self.kept.extend
         # Σ x over the block, when a monitor reads Σ D
         self.scaled_sum = scaled_sum = np.zeros_like(weights) if self.arrays else None
         # A 0-d array: a Python float costs the ufunc a conversion at every call.
@@ -190,7 +192,7 @@ class StepSplit:
 
         def prepare(backprop) -> None:
             if not split.steps % EXACT_EVERY:
-                keep_fresh(map(dot, weight_views, weight_views))
+                keep(map(dot, weight_views, weight_views))
             multiply(weights, scale, rest)  # x = d·w, formed as the step forms it
             if scaled_sum is not None:
                 np.add(scaled_sum, rest, scaled_sum)
@@ -206,17 +208,10 @@ class StepSplit:
 
     def _scaled_block(self) -> None:
         """The budget of the block's steps from the products kept; shown to the readers."""
-        steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
+        steps, d = self.steps, self.multiplier
         self.steps = 0
-        # fromiter: half the time of np.array on a list of floats
-        fresh, products = (np.fromiter(values, float, len(values)) for values in self.kept)
-        for values in self.kept:
-            values.clear()
-        products = products.reshape(steps, 2, n_layers)  # w′·R, R·R
-        rr = products[:, 1]
-        wr = (products[:, 0] + rr) / d  # w·R = x·R / d, x·R = w′·R + R·R
-        ww = carried_squares(fresh.reshape(-1, n_layers), wr, rr, d, self.carry)
-        budget = StepBudget.of_multiplied(d, ww, wr, rr)
+        budget = kept_budget(self.kept, steps, len(self.layers), self.matrix, d)
+        self.kept.clear()
         if self.arrays:  # Σ D = (1 − d)/d · Σ x
             total = self.scaled_sum * ((1.0 - d) / d)
             self.scaled_sum[...] = 0.0
