@@ -60,9 +60,10 @@ class StepSplit:
     and the monitors' bookkeeping are made once a block. When every monitor
     reads the budget and the rule's decay part is D = (1 − d)·w (its
     ``multiplier``, eq. 93 and AdamW) in float64, D is never formed: x = d·w
-    before the step, R = x − w_after after it, two dot products per layer
-    (x·x is carried). Under eq. 93 (a part with ``factored_eta``) with
-    batches small enough that the batch's k × k Gram matrices cost less than
+    before the step, R = x − w_after after it in the same buffer, two dot
+    products per layer (w·w is carried; :func:`kept_budget`). Under eq. 93
+    (a part with ``factored_eta``) with batches small enough that the
+    batch's k × k Gram matrices cost less than
     those passes over the weights (:func:`gram_is_cheaper`), and no monitor
     reading the budget's arrays, not even x or R is formed
     (:meth:`_budget_of_batch`). Other rules, and float32, form the parts at

@@ -19,15 +19,18 @@ at a step happens there; everything else is done once a block.
 
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
 ``multiplier``), in float64. D is then never formed: before the step the loop keeps
-x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
-the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
-form, with a = 1 − d (x·x is taken every ``EXACT_EVERY`` steps and carried
-between, :func:`carried_squares`: two dot products per layer and step):
+x = d·w, after it R = x − w′ in the same buffer (exactly 0 where the step was
+pure decay, as the step itself forms d·w), and takes w′·R and R·R: two dot
+products per layer and step, kept as floats (w·w is taken before every
+``EXACT_EVERY``-th step and carried between). With a = 1 − d and x = w′ + R,
 
-.. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
-           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R
+.. math::  w\cdot R = \frac{w'\cdot R + R\cdot R}{d},\quad
+           w'\cdot w' = d^2\,w\cdot w - 2d\,w\cdot R + R\cdot R,\quad
+           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R,
 
-(:meth:`StepBudget.of_multiplied`).
+all linear in the floats kept: one matrix product forms a block's budget
+(:func:`kept_block_matrix`, :func:`kept_budget`; :meth:`StepBudget.of_multiplied`
+from w·w, w·R and R·R).
 
 **Eq. 93 with small batches** (float64): the step is one gemm,
 w′ = d·w − s·G with s = η/m_B and G = δᵀa the batch's summed gradient in

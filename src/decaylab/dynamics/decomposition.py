@@ -102,10 +102,11 @@ class DecompositionMonitor:
     that the training loop computes for all the monitors that read it:
     contraction ‖w − u‖² − ‖w‖² = u·u − 2w·u and radial −2(w − u)·v. When the
     rule's decay multiplies the weights (eq. 93, AdamW: u = (1 − d)·w; float64)
-    neither u nor v is formed at a step: the loop keeps the weights before each
-    step and takes v and three products per layer (w·w, w·v, v·v) once a
-    block; under eq. 93 with batches small beside the layers not even that: the
-    products come from the batch's backpropagation (k × k Gram matrices, no
+    u is never formed: the loop keeps x = d·w before each step, forms
+    v = x − w′ after it in the same buffer and takes two products per layer
+    (w′·v, v·v), the rest of the budget once a block; under eq. 93 with
+    batches small beside the layers not even that: the products come from
+    the batch's backpropagation (k × k Gram matrices, no
     pass over the weights; :mod:`decaylab._step_budget`). Under other rules
     the rule forms u and six dot products are taken at each step. With
     ``displacement`` the loop also sums u over each block (Σv follows from the
