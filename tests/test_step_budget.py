@@ -258,3 +258,27 @@ def test_carried_squares_follow_the_step_by_step_recurrence(steps, multiplier):
             expected[t] = multiplier**2 * previous - 2 * multiplier * wr[t - 1] + rr[t - 1]
     result = carried_squares(fresh, wr, rr, multiplier, carry_matrix(multiplier))
     np.testing.assert_allclose(result, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("steps", [1, 16, 21, 40])
+@pytest.mark.parametrize("multiplier", [0.999, 0.9])
+def test_kept_budget_equals_the_dot_products_of_the_steps(steps, multiplier):
+    from decaylab._step_budget import EXACT_EVERY, kept_block_matrix, kept_budget
+
+    # Steps w′ = d·w − R of two layers, and the floats the d·w form keeps of them.
+    rng = np.random.default_rng(steps)
+    weights = [rng.normal(size=12), rng.normal(size=5)]
+    kept, expected = [], np.empty((steps, 6, 2))
+    for t in range(steps):
+        rests = [rng.normal(scale=0.05, size=w.size) for w in weights]
+        after = [multiplier * w - r for w, r in zip(weights, rests)]
+        if t % EXACT_EVERY == 0:
+            kept += [float(w @ w) for w in weights]
+        kept += [float(a @ r) for a, r in zip(after, rests)] + [float(r @ r) for r in rests]
+        for l, (w, r) in enumerate(zip(weights, rests)):
+            u = (1.0 - multiplier) * w
+            expected[t, :, l] = [w @ w, w @ u, w @ r, u @ u, u @ r, r @ r]
+        weights = after
+    budget = kept_budget(kept, steps, 2, kept_block_matrix(multiplier), multiplier)
+    assert budget.multiplier == multiplier
+    np.testing.assert_allclose(budget.products, expected.transpose(1, 0, 2), rtol=1e-12)

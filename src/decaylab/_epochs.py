@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from decaylab._blas import prepared_gram, prepared_matmul
+from decaylab._blas import BlasRoutines, prepared_gram, prepared_matmul
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
 from decaylab._step_budget import (
@@ -29,6 +29,8 @@ from decaylab._step_budget import (
     carried_squares,
     carry_matrix,
     dot_of,
+    kept_block_matrix,
+    kept_budget,
     six_products,
 )
 from decaylab.errors import CheckpointWriteError, TrainingDiverged, TrainingInterrupted
@@ -38,6 +40,8 @@ from decaylab.network import Backprop, Network
 #: The most steps a block holds (a multiple of EXACT_EVERY): their products are kept as
 #: Python floats and shown to the monitors as arrays once a block (or epoch).
 BLOCK_STEPS = 8 * EXACT_EVERY
+
+_AXPY = BlasRoutines("axpy")
 
 
 class StepSplit:
@@ -56,9 +60,10 @@ class StepSplit:
     and the monitors' bookkeeping are made once a block. When every monitor
     reads the budget and the rule's decay part is D = (1 − d)·w (its
     ``multiplier``, eq. 93 and AdamW) in float64, D is never formed: x = d·w
-    before the step, R = x − w_after after it, two dot products per layer
-    (x·x is carried). Under eq. 93 (a part with ``factored_eta``) with
-    batches small enough that the batch's k × k Gram matrices cost less than
+    before the step, R = x − w_after after it in the same buffer, two dot
+    products per layer (w·w is carried; :func:`kept_budget`). Under eq. 93
+    (a part with ``factored_eta``) with batches small enough that the
+    batch's k × k Gram matrices cost less than
     those passes over the weights (:func:`gram_is_cheaper`), and no monitor
     reading the budget's arrays, not even x or R is formed
     (:meth:`_budget_of_batch`). Other rules, and float32, form the parts at
@@ -166,46 +171,48 @@ class StepSplit:
 
     def _start_multiplied(self, multiplier: float) -> None:
         self.multiplier, self.capacity = multiplier, BLOCK_STEPS
-        self.carry = carry_matrix(multiplier)
-        self.scaled, self.rest = np.empty_like(self.weights), np.empty_like(self.weights)
-        self.scaled_views, self.rest_views = self._views(self.scaled), self._views(self.rest)
-        # Per step of the block (and layer): x·x before every EXACT_EVERY-th, x·R, R·R.
-        self.kept = ([], [], [])
-        self.extend = tuple(kept.extend for kept in self.kept)
-        if self.arrays:
-            self.scaled_sum = np.zeros_like(self.weights)  # Σ x over the block
-        self.prepare, self.show = self._scale_before, self._products_of_step
-        self._flush = self._scaled_block
+        self.matrix = kept_block_matrix(multiplier)
+        weights = self.weights
+        # x = d·w before the step; after it R = x − w′ in the same buffer, by a BLAS axpy
+        # (a call cheaper than a ufunc's on small layers, and one buffer less to pass over).
+        self.rest = rest = np.empty_like(weights)
+        axpy = _AXPY[weights.dtype]
+        if axpy(weights, rest, weights.size, 0.0) is not rest:  # SciPy returns y when in place
+            raise RuntimeError("axpy would write R into a copy of its buffer")
+        weight_views, rest_views = self._views(weights), self._views(rest)
+        # Kept in one list (:func:`kept_budget`): w·w of each layer before every
+        # EXACT_EVERY-th step, then w′·R and R·R of each layer and step (x·R = w′·R + R·R).
+        firsts, seconds = weight_views + rest_views, rest_views + rest_views
+        self.kept = []
+        keep = self.kept.extend
+        # Σ x over the block, when a monitor reads Σ D
+        self.scaled_sum = scaled_sum = np.zeros_like(weights) if self.arrays else None
+        # A 0-d array: a Python float costs the ufunc a conversion at every call.
+        scale, multiply, dot, size, split = np.array(multiplier), np.multiply, self.dot, \
+            weights.size, self  # fmt: skip
 
-    def _scale_before(self, backprop) -> None:
-        np.multiply(self.weights, self.multiplier, self.scaled)  # out positional: cheaper
+        def prepare(backprop) -> None:
+            if not split.steps % EXACT_EVERY:
+                keep(map(dot, weight_views, weight_views))
+            multiply(weights, scale, rest)  # x = d·w, formed as the step forms it
+            if scaled_sum is not None:
+                np.add(scaled_sum, rest, scaled_sum)
 
-    def _products_of_step(self, backprop) -> None:
-        """R = x − w′ and x·R, R·R of each layer (x·x every EXACT_EVERY steps), kept."""
-        np.subtract(self.scaled, self.weights, self.rest)
-        keep_fresh, keep_xr, keep_rr = self.extend
-        dot, scaled, rest, steps = self.dot, self.scaled_views, self.rest_views, self.steps
-        # map: the loop over the layers runs in C
-        if not steps % EXACT_EVERY:
-            keep_fresh(map(dot, scaled, scaled))
-        keep_xr(map(dot, scaled, rest))
-        keep_rr(map(dot, rest, rest))
-        if self.arrays:
-            self.scaled_sum += self.scaled
-        self.steps = steps = steps + 1
-        if steps == self.capacity:
-            self._flush()
+        def show(backprop) -> None:
+            axpy(weights, rest, size, -1.0)  # R = x − w′, exactly as a subtraction
+            keep(map(dot, firsts, seconds))  # map: the loop over the layers runs in C
+            split.steps = steps = split.steps + 1
+            if steps == BLOCK_STEPS:
+                split._flush()
+
+        self.prepare, self.show, self._flush = prepare, show, self._scaled_block
 
     def _scaled_block(self) -> None:
         """The budget of the block's steps from the products kept; shown to the readers."""
-        steps, d, n_layers = self.steps, self.multiplier, len(self.layers)
+        steps, d = self.steps, self.multiplier
         self.steps = 0
-        fresh, x_r, r_r = (np.array(kept) for kept in self.kept)
-        for kept in self.kept:
-            kept.clear()
-        wr, rr = x_r.reshape(steps, n_layers) / d, r_r.reshape(steps, n_layers)
-        fresh = fresh.reshape(-1, n_layers) / (d * d)  # w·w = x·x / d²
-        budget = StepBudget.of_multiplied(d, carried_squares(fresh, wr, rr, d, self.carry), wr, rr)
+        budget = kept_budget(self.kept, steps, len(self.layers), self.matrix, d)
+        self.kept.clear()
         if self.arrays:  # Σ D = (1 − d)/d · Σ x
             total = self.scaled_sum * ((1.0 - d) / d)
             self.scaled_sum[...] = 0.0

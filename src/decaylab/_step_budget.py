@@ -19,15 +19,18 @@ at a step happens there; everything else is done once a block.
 
 **A decay that multiplies the weights** (eq. 93, AdamW: D = (1 − d)·w, see
 ``multiplier``), in float64. D is then never formed: before the step the loop keeps
-x = d·w, after it R = x − w′ (exactly 0 where the step was pure decay, as
-the step itself forms d·w), and x·R, R·R and x·x give the rest in closed
-form, with a = 1 − d (x·x is taken every ``EXACT_EVERY`` steps and carried
-between, :func:`carried_squares`: two dot products per layer and step):
+x = d·w, after it R = x − w′ in the same buffer (exactly 0 where the step was
+pure decay, as the step itself forms d·w), and takes w′·R and R·R: two dot
+products per layer and step, kept as floats (w·w is taken before every
+``EXACT_EVERY``-th step and carried between). With a = 1 − d and x = w′ + R,
 
-.. math::  w\cdot w = \frac{x\cdot x}{d^2},\quad w\cdot R = \frac{x\cdot R}{d},\quad
-           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R
+.. math::  w\cdot R = \frac{w'\cdot R + R\cdot R}{d},\quad
+           w'\cdot w' = d^2\,w\cdot w - 2d\,w\cdot R + R\cdot R,\quad
+           w\cdot D = a\,w\cdot w,\quad D\cdot D = a^2\,w\cdot w,\quad D\cdot R = a\,w\cdot R,
 
-(:meth:`StepBudget.of_multiplied`).
+all linear in the floats kept: one matrix product forms a block's budget
+(:func:`kept_block_matrix`, :func:`kept_budget`; :meth:`StepBudget.of_multiplied`
+from w·w, w·R and R·R).
 
 **Eq. 93 with small batches** (float64): the step is one gemm,
 w′ = d·w − s·G with s = η/m_B and G = δᵀa the batch's summed gradient in
@@ -206,3 +209,48 @@ def carried_squares(fresh: np.ndarray, wr: np.ndarray, rr: np.ndarray, multiplie
     terms[:, 0] = fresh
     terms[:, 1:] = increments.reshape(chunks, EXACT_EVERY, n_layers)
     return np.matmul(carry, terms).reshape(chunks * EXACT_EVERY, n_layers)[:steps]
+
+
+def kept_block_matrix(multiplier: float) -> np.ndarray:
+    r"""A, shape (6E, 2E + 1), E = ``EXACT_EVERY``: the six products of E steps whose decay
+    is D = (1 − d)·w, each a linear function of what the d·w form keeps of them.
+
+    Kept per E steps: f = w·w before the first, then p = w′·R and q = R·R of
+    each step s (w′ the weights after it, R = d·w − w′), as
+    u = (f, p₀, q₀, …, p_{E−1}, q_{E−1}); A·u stacks ww, wd, wr, dd, dr and rr
+    of the E steps, E rows each, with a = 1 − d and x·R = p + q:
+
+    .. math::  w\cdot R = \frac{p + q}{d},\quad
+               w_{i+1}\cdot w_{i+1} = d^2\,w_i\cdot w_i - 2p_i - q_i,
+               \quad w\cdot D = a\,w\cdot w,\ D\cdot D = a^2\,w\cdot w,\ D\cdot R = a\,w\cdot R.
+
+    One product A·u then forms a block's whole budget (:func:`kept_budget`).
+    """
+    steps = np.arange(EXACT_EVERY)
+    square, a = multiplier * multiplier, 1.0 - multiplier
+    lag = steps[:, None] - 1 - steps[None, :]  # i − 1 − s: the steps from s to step i
+    carry = np.where(lag >= 0, square ** np.maximum(lag, 0), 0.0)
+    ww = np.zeros((EXACT_EVERY, 2 * EXACT_EVERY + 1))
+    ww[:, 0] = square**steps
+    ww[:, 1::2], ww[:, 2::2] = -2.0 * carry, -carry
+    wr = np.zeros_like(ww)
+    wr[steps, 1 + 2 * steps] = wr[steps, 2 + 2 * steps] = 1.0 / multiplier
+    rr = np.zeros_like(ww)
+    rr[steps, 2 + 2 * steps] = 1.0
+    return np.vstack([ww, a * ww, wr, a * a * ww, a * wr, rr])
+
+
+def kept_budget(kept: list, steps: int, n_layers: int, matrix: np.ndarray,
+                multiplier: float) -> StepBudget:  # fmt: skip
+    """The budget of ``steps`` steps from the floats the d·w form kept of them, in order:
+    every ``EXACT_EVERY`` steps w·w of each layer, then for each step w′·R and R·R of each
+    layer; ``matrix`` is :func:`kept_block_matrix` of d. ``kept`` is padded with zeros
+    to whole chunks of ``EXACT_EVERY`` steps (their rows are dropped)."""
+    chunks = -(-steps // EXACT_EVERY)
+    size = chunks * (2 * EXACT_EVERY + 1) * n_layers
+    kept.extend([0.0] * (size - len(kept)))
+    # fromiter: half the time of np.array on a list of floats
+    values = np.fromiter(kept, float, size).reshape(chunks, 2 * EXACT_EVERY + 1, n_layers)
+    products = np.matmul(matrix, values).reshape(chunks, 6, EXACT_EVERY, n_layers)
+    products = products.transpose(1, 0, 2, 3).reshape(6, chunks * EXACT_EVERY, n_layers)
+    return StepBudget(products[:, :steps], multiplier)
