@@ -46,6 +46,7 @@ import numpy as np
 
 import decaylab as dl
 import decaylab.training as training
+from decaylab._blas import scipy_blas
 
 #: Targets: per-epoch statistics under 5 % of SGD alone; a DecompositionMonitor
 #: run at most 1.3 times an unmonitored one (issue 17).
@@ -107,6 +108,7 @@ def _one_blas_thread():
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext(), "default (threadpoolctl not installed)"
+    scipy_blas()  # loaded first, so that the limit holds SciPy's pool as well as NumPy's
     return threadpool_limits(limits=1, user_api="blas"), 1
 
 
