@@ -7,6 +7,8 @@ neighbours in log λ. It is *interior* when the least cost is not at an end of
 the grid: only then is it a minimum rather than a bound. Over seeds, λ* is
 summarised by its geometric mean with a standard error carried from log λ*.
 
+Examples
+--------
 >>> import numpy as np
 >>> grid = np.array([0.1, 1.0, 10.0])
 >>> best = find_best_lambda(grid, [[2.0, 1.0, 2.0], [3.0, 1.0, 3.0]])

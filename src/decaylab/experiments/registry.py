@@ -6,6 +6,8 @@ full presets as data, the function that runs it and the one that draws its
 figure. :data:`EXPERIMENTS` lists them in order; adding a question is one
 module and one :meth:`Registry.register` call.
 
+Examples
+--------
 >>> EXPERIMENTS.slugs[0]
 'q1_dominance'
 >>> EXPERIMENTS["q3"].title
