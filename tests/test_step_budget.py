@@ -123,17 +123,25 @@ def _assert_budget_closes(runs):
     np.testing.assert_allclose(budget, np.diff(history.weights.norm**2, axis=0), rtol=1e-10)
 
 
+def _watched_runs(optimizer, eta, decay, *, sizes=SIZES, parts_formed=False,
+                  displacement=False):  # fmt: skip
+    """The unmonitored run, the monitored run with its history, and the record its steps
+    give written out (a trajectory monitor beside the package's ones forms the parts)."""
+    trajectory = _Trajectory()
+    plain, _ = _train(optimizer, eta, decay, [], sizes)
+    _train(optimizer, eta, decay, [trajectory], sizes)
+    monitors = [dl.DecompositionMonitor(displacement=displacement),
+                dl.RotationMonitor(per_step=True)]  # fmt: skip
+    if parts_formed:
+        monitors.append(_Trajectory())
+    watched, history = _train(optimizer, eta, decay, monitors, sizes)
+    return plain, watched, history, _expected(trajectory)
+
+
 @pytest.fixture(scope="module", params=RULES, ids=IDS)
 def runs(request):
     optimizer, eta, decay, parts_formed = request.param
-    trajectory = _Trajectory()
-    plain, _ = _train(optimizer, eta, decay, [])
-    _train(optimizer, eta, decay, [trajectory])
-    monitors = [dl.DecompositionMonitor(displacement=True), dl.RotationMonitor(per_step=True)]
-    if parts_formed:
-        monitors.append(_Trajectory())
-    watched, history = _train(optimizer, eta, decay, monitors)
-    return plain, watched, history, _expected(trajectory)
+    return _watched_runs(optimizer, eta, decay, parts_formed=parts_formed, displacement=True)
 
 
 @pytest.mark.parametrize(
@@ -177,12 +185,7 @@ BATCH_SIZES = [400, 60, 40, 5]
 
 @pytest.fixture(scope="module")
 def batch_runs():
-    trajectory = _Trajectory()
-    plain, _ = _train(None, 0.6, "sum", [], BATCH_SIZES)
-    _train(None, 0.6, "sum", [trajectory], BATCH_SIZES)
-    monitors = [dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True)]
-    watched, history = _train(None, 0.6, "sum", monitors, BATCH_SIZES)
-    return plain, watched, history, _expected(trajectory)
+    return _watched_runs(None, 0.6, "sum", sizes=BATCH_SIZES)
 
 
 def test_the_budget_of_these_runs_is_taken_from_the_batch():
@@ -222,23 +225,21 @@ BLOCK_CASES = [
 ]
 
 
-@pytest.mark.parametrize("optimizer, eta, parts_formed, sizes", BLOCK_CASES,
-                         ids=["eq93", "adamw", "eq93-parts-formed", "eq93-batch"])  # fmt: skip
-@pytest.mark.parametrize("key", ["decay_norm", "contraction", "radial", "noise", "mean_step_angle"])
-def test_record_shown_in_short_blocks_matches_the_steps_written_out(
-    monkeypatch, optimizer, eta, parts_formed, sizes, key
-):
+@pytest.fixture(scope="module", params=BLOCK_CASES,
+                ids=["eq93", "adamw", "eq93-parts-formed", "eq93-batch"])  # fmt: skip
+def block_runs(request):
     from decaylab import _epochs
     from decaylab._step_budget import EXACT_EVERY
 
-    monkeypatch.setattr(_epochs, "BLOCK_STEPS", EXACT_EVERY)
-    trajectory = _Trajectory()
-    _train(optimizer, eta, "sum", [trajectory], sizes)
-    monitors = [dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True)]
-    if parts_formed:
-        monitors.append(_Trajectory())
-    _, history = _train(optimizer, eta, "sum", monitors, sizes)
-    _assert_record_matches((None, None, history, _expected(trajectory)), key)
+    optimizer, eta, parts_formed, sizes = request.param
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_epochs, "BLOCK_STEPS", EXACT_EVERY)
+        return _watched_runs(optimizer, eta, "sum", sizes=sizes, parts_formed=parts_formed)
+
+
+@pytest.mark.parametrize("key", ["decay_norm", "contraction", "radial", "noise", "mean_step_angle"])
+def test_record_shown_in_short_blocks_matches_the_steps_written_out(block_runs, key):
+    _assert_record_matches(block_runs, key)
 
 
 @pytest.mark.parametrize("steps", [1, 15, 16, 17, 40])
