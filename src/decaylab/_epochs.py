@@ -114,7 +114,7 @@ class StepSplit:
 
     def _end_of_step(self, backprop) -> None:
         self.steps += 1
-        if self.steps == self.capacity:
+        if self.steps == BLOCK_STEPS:
             self._flush()
 
     def _start_parts(self) -> None:
@@ -128,7 +128,7 @@ class StepSplit:
         each = [getattr(read.__self__, "reads_formed_parts", True) for read in self.readers]
         self.each_step = [read for read, one in zip(self.readers, each) if one]
         self.readers = [read for read, one in zip(self.readers, each) if not one]
-        self.capacity, self.kept = BLOCK_STEPS, []  # the six products of each step and layer
+        self.kept = []  # the six products of each step and layer
         if self.arrays:
             self.decay_sum = np.zeros_like(self.weights)  # Σ D over the block
         self.prepare, self.show, self._flush = self._copy_before, self._show_parts, self._parts
@@ -170,7 +170,7 @@ class StepSplit:
         self._show(budget)
 
     def _start_multiplied(self, multiplier: float) -> None:
-        self.multiplier, self.capacity = multiplier, BLOCK_STEPS
+        self.multiplier = multiplier
         self.matrix = kept_block_matrix(multiplier)
         weights = self.weights
         # x = d·w before the step; after it R = x − w′ in the same buffer, by a BLAS axpy
@@ -222,7 +222,7 @@ class StepSplit:
     def _start_factored(self, net: Network, eta: float, multiplier: float) -> None:
         self.eta, self.biases, self.multiplier = eta, list(net.biases), multiplier
         self.weight_views = self._views(self.weights)
-        self.carry, self.capacity = carry_matrix(multiplier), BLOCK_STEPS
+        self.carry = carry_matrix(multiplier)
         # Per step of the block (and layer): w·w before every EXACT_EVERY-th, w·G, G·G, η/k.
         self.kept = ([], [], [], [])
         self.append = tuple(kept.append for kept in self.kept)
