@@ -99,7 +99,8 @@ class StackedDecomposition:
         self._floats: list[float] | None = None
         if fast:
             self.rest_layers = self._layers(stack.keep_rest())
-            self._steps = (_nothing, self._after_stack_step)
+            # w′·w′ (the next step's w·w), w′·v and v·v from the stack's v
+            self._steps = (_nothing, partial(self._take_dots, 1, self.after_layers))
             if K <= _FEW_MEMBERS:
                 self._floats, self._dot = [], dot_of(np.float64)
                 self._steps = (_nothing, self._after_stack_step_by_member)
@@ -151,20 +152,21 @@ class StackedDecomposition:
         self.ww = np.concatenate([self.ww, np.empty_like(self.ww[1:])])
         self.wv, self.vv = (np.concatenate([a, np.empty_like(a)]) for a in (self.wv, self.vv))
 
-    def _after_stack_step(self) -> None:
-        """w′·w′ (the next step's w·w), w′·v and v·v from the stack's v, for every layer."""
+    def _take_dots(self, ahead: int, weights: list[np.ndarray]) -> None:
+        """w·w, w·v and v·v of every layer, one row-wise product each, for this step;
+        w·w goes ``ahead`` rows on (1: w′·w′ is the next step's w·w)."""
         t = self.steps
         if t == len(self.vv):
             self._grow()
-        ww, wv, vv = self.ww[t + 1], self.wv[t], self.vv[t]
-        for l, (w, v) in enumerate(zip(self.after_layers, self.rest_layers)):
+        ww, wv, vv = self.ww[t + ahead], self.wv[t], self.vv[t]
+        for l, (w, v) in enumerate(zip(weights, self.rest_layers)):
             _rowwise_dot(w, w, out=ww[l])
             _rowwise_dot(w, v, out=wv[l])
             _rowwise_dot(v, v, out=vv[l])
         self.steps = t + 1
 
     def _after_stack_step_by_member(self) -> None:
-        """As :meth:`_after_stack_step`, one BLAS dot product per member and product, as
+        """As ``_take_dots`` on the stack's path, one BLAS dot product per member and product, as
         floats (for a few members the calls cost less than one row-wise product each)."""
         dot = self._dot
         self._floats += [x for w, v in self._pairs for x in (dot(w, w), dot(w, v), dot(v, v))]
@@ -191,15 +193,7 @@ class StackedDecomposition:
         before, rest = self.parts
         np.multiply(before, self.multiplier, out=rest)
         rest -= self.weights
-        t = self.steps
-        if t == len(self.vv):
-            self._grow()
-        ww, wv, vv = self.ww[t], self.wv[t], self.vv[t]
-        for l, (w, v) in enumerate(zip(self.before_layers, self.rest_layers)):
-            _rowwise_dot(w, w, out=ww[l])
-            _rowwise_dot(w, v, out=wv[l])
-            _rowwise_dot(v, v, out=vv[l])
-        self.steps = t + 1
+        self._take_dots(0, self.before_layers)
 
     def end_epoch(self, members: list[int]) -> None:
         """Close the epoch's rows of the networks ``members`` (those whose epoch was recorded)."""
