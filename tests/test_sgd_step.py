@@ -15,6 +15,8 @@ from decaylab._blas import (
     matmul_into,
     prepared_add_rows,
     prepared_gram,
+    prepared_subtract_rows,
+    prepared_symmetric_product,
     update_call,
 )
 from decaylab.network import Backprop
@@ -257,3 +259,37 @@ def test_prepared_add_rows_is_bit_for_bit_numpys_broadcast_sum(dtype, rows):
         assert ger(*arguments) is arguments[5]
     np.testing.assert_array_equal(out, expected)
     assert np.array_equal(np.signbit(out), np.signbit(expected))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows", [1, 7, 300])
+def test_prepared_subtract_rows_is_bit_for_bit_numpys_broadcast_difference(dtype, rows):
+    # The step monitors take z − b this way; NumPy's subtraction is the reference.
+    rng = np.random.default_rng(5)
+    source = rng.standard_normal((rows, 8)) * 10.0 ** rng.integers(-20, 20, (rows, 8))
+    source = source.astype(dtype)
+    source[0] = [0.0, -0.0, np.inf, -np.inf, np.nan, np.finfo(dtype).tiny / 4, 1.0, 3.0]
+    row = (rng.standard_normal(8) * 10.0 ** rng.integers(-20, 20, 8)).astype(dtype)
+    row[:2] = 0.0  # −0 − 0 is −0, 0 − 0 is 0: signs must survive
+    out = np.full_like(source, 7.0)
+    for call, arguments in prepared_subtract_rows(out, source, row, np.ones(rows, dtype=dtype)):
+        call(*arguments)
+    with np.errstate(invalid="ignore"):
+        expected = source - row
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 30])
+def test_prepared_symmetric_product_reads_the_upper_triangle_as_the_whole_matrix(rows):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((rows, 9))
+    gram = np.zeros((rows, rows))
+    prepared_gram(gram, a)  # the upper triangle; the lower stays 0
+    right = rng.standard_normal((rows, 5))
+    out = np.full((rows, 5), 7.0)
+    symm, arguments = prepared_symmetric_product(out, gram, right)
+    np.testing.assert_allclose(out, (a @ a.T) @ right, rtol=1e-13, atol=1e-13)
+    right[...] = rng.standard_normal((rows, 5))  # the same buffers at the next step
+    assert symm(*arguments) is arguments[4]
+    np.testing.assert_allclose(out, (a @ a.T) @ right, rtol=1e-13, atol=1e-13)

@@ -177,10 +177,10 @@ def test_float32_budget_closes_to_a_few_roundings_of_the_contraction():
 
 
 # Eq. 93 with batches small beside the layers, and no monitor reading the budget's arrays:
-# the budget is taken from the batch, neither x = d·w nor R formed: k × k Gram matrices
-# of δ and of the inputs (the batch X in the first layer, a¹ in the second) and the
-# output layer's gradient δᵀa itself.
-BATCH_SIZES = [400, 60, 40, 5]
+# the budget is taken from the batch, neither x = d·w nor R formed: the k × k Gram
+# matrix of the inputs (the batch X in the first layer, a¹ in the second) times δ, and
+# the output layer's gradient δᵀa itself.
+BATCH_SIZES = [400, 90, 60, 5]
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +196,16 @@ def test_the_budget_of_these_runs_is_taken_from_the_batch():
     monitors = (dl.DecompositionMonitor(), dl.RotationMonitor(per_step=True))
     split = StepSplit(net, part, monitors, state={}, batch_size=BATCH)
     assert split.prepare == split._budget_of_batch
+
+
+@pytest.mark.parametrize("k", [BATCH, N % BATCH])
+def test_these_runs_take_both_forms_of_a_deeper_layer(k):
+    # the batch's Gram matrix in the first two layers, G itself in the output layer
+    from decaylab._epochs import _layer_products
+
+    layers = enumerate(zip(BATCH_SIZES[:-1], BATCH_SIZES[1:]))
+    formed = [_layer_products(k, i, o, first=l == 0)[0] for l, (i, o) in layers]
+    assert formed == [False, False, True]
 
 
 @pytest.mark.parametrize(

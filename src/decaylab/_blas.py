@@ -66,6 +66,8 @@ _GEMM = BlasRoutines("gemm")
 _GEMV = BlasRoutines("gemv")
 _SYRK = BlasRoutines("syrk")
 _GER = BlasRoutines("ger")
+_SYMM = BlasRoutines("symm")
+_COPY = BlasRoutines("copy")
 
 
 def matmul_into(out: np.ndarray, left: np.ndarray, right: np.ndarray, *, alpha: float = 1.0,
@@ -162,6 +164,42 @@ def prepared_gram(out: np.ndarray, a: np.ndarray) -> tuple:
     if syrk(*arguments) is not out_fortran:
         raise RuntimeError(f"syrk copied its output of shape {out.shape}; expected it in place")
     return syrk, arguments
+
+
+def prepared_symmetric_product(out: np.ndarray, symmetric: np.ndarray,
+                               right: np.ndarray) -> tuple:  # fmt: skip
+    """``(symm, arguments)`` such that ``symm(*arguments)`` does ``out ← S·right`` in place,
+    S the symmetric matrix whose upper triangle (C order, diagonal included) ``symmetric``
+    holds, as :func:`prepared_gram` leaves it; its lower triangle is never read.
+
+    ``symmetric``, shape (k, k); ``right`` and ``out``, shape (k, o); all C-contiguous.
+    As Fortran arrays the call is ``outᵀ ← rightᵀ·S`` (side = right), S read from
+    the lower triangle of ``symmetric``'s transpose. ``out`` is overwritten here.
+    """
+    symm, out_fortran = _SYMM[out.dtype], out.T
+    # symm(alpha, a, b, beta, c, side, lower, overwrite_c)
+    arguments = (1.0, symmetric.T, right.T, 0.0, out_fortran, 1, 1, 1)
+    if symm(*arguments) is not out_fortran:
+        raise RuntimeError(f"symm copied its output of shape {out.shape}; expected it in place")
+    return symm, arguments
+
+
+def prepared_subtract_rows(out: np.ndarray, source: np.ndarray, row: np.ndarray,
+                           ones: np.ndarray) -> list[tuple]:  # fmt: skip
+    """Two ``(function, arguments)`` calls that do ``out ← source − row`` (``row``
+    subtracted from every row), bit for bit NumPy's ``np.subtract(source, row, out)``.
+
+    ``out`` and ``source``, shape (k, o), C-contiguous; ``row``, shape (o,); ``ones``,
+    shape (k,), all ones. A BLAS copy, then ger with α = −1 (as
+    :func:`prepared_add_rows`: each element source_ij + (−1·1)·row_j, one rounded
+    sum): NumPy's broadcasting subtraction costs its iterator more than the
+    arithmetic of a small batch. Not called here.
+    """
+    copy, ger = _COPY[out.dtype], _GER[out.dtype]
+    flat = out.reshape(-1)
+    if copy(source.reshape(-1), flat) is not flat:
+        raise RuntimeError(f"copy wrote into a copy of its output of shape {out.shape}")
+    return [(copy, (source.reshape(-1), flat)), (ger, (-1.0, row, ones, 1, 1, out.T, 1, 1, 1))]
 
 
 def prepared_add_rows(out: np.ndarray, row: np.ndarray, ones: np.ndarray) -> tuple:

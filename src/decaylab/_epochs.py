@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from decaylab._blas import BlasRoutines, prepared_gram, prepared_matmul
+from decaylab._blas import (
+    BlasRoutines,
+    prepared_gram,
+    prepared_matmul,
+    prepared_subtract_rows,
+    prepared_symmetric_product,
+)
 from decaylab._progress import progress_bar as tqdm
 from decaylab._safeguards import checkpoint_write_failed, continuation_call
 from decaylab._step_budget import (
@@ -225,7 +231,6 @@ class StepSplit:
         self.carry = carry_matrix(multiplier)
         # Per step of the block (and layer): w·w before every EXACT_EVERY-th, w·G, G·G, η/k.
         self.kept = ([], [], [], [])
-        self.append = tuple(kept.append for kept in self.kept)
         self.prepare, self.show = self._budget_of_batch, self._end_of_step
         self._flush = self._batches
         self.plans: dict = {}  # per batch of the Backprop (one per batch length)
@@ -234,24 +239,17 @@ class StepSplit:
         """Before the step w′ = d·w − (η/k)·δᵀa, w·G and G·G of each layer from the
         batch's factors (and the biases it was computed with), kept for the block."""
         dot = self.dot
-        keep_fresh, keep_w_g, keep_g_g, keep_scale = self.append
+        fresh, w_g, g_g, scale = self.kept
         if self.steps % EXACT_EVERY == 0:
-            for w in self.weight_views:
-                keep_fresh(dot(w, w))
+            fresh.extend(map(dot, self.weight_views, self.weight_views))
         batch = backprop.batch
-        syrk, first_gram, layers, k = self.plans.get(batch) or self._plan(batch)
+        syrk, first_gram, calls, pairs, k = self.plans.get(batch) or self._plan(batch)
         syrk(1.0, batch.factors[0][1].T, 0.0, first_gram, 1, 1, 1)  # X·Xᵀ, upper triangle
-        subtract = np.subtract
-        for z, b, shifted, flats, call, pair in layers:
-            call[0](*call[1])  # the Gram matrices, or G
-            if shifted is not None:
-                subtract(z, b, out=shifted)  # a·wᵀ = z − b, from the forward pass
-            keep_w_g(dot(*flats))
-            if len(pair) == 1:  # G itself
-                keep_g_g(dot(pair[0], pair[0]))
-            else:  # Σ (δδᵀ)∘(aaᵀ) from their upper triangles: twice those less the diagonal
-                keep_g_g(2.0 * dot(*pair) - dot(*pair, k, 0, k + 1, 0, k + 1))
-        keep_scale(self.eta / k)
+        for call, arguments in calls:
+            call(*arguments)
+        w_g.extend(map(dot, *pairs[0]))  # the loops over the layers in C
+        g_g.extend(map(dot, *pairs[1]))
+        scale.append(self.eta / k)
 
     def _batches(self) -> None:
         """The budget of the block's steps from the products kept; shown to the readers."""
@@ -267,38 +265,38 @@ class StepSplit:
         self._show(StepBudget.of_multiplied(d, ww, wr, rr))
 
     def _plan(self, batch) -> tuple:
-        """The buffers and prepared products of :meth:`_budget_of_batch` for ``batch``:
-        per layer, G·G from the Gram matrices δδᵀ and aaᵀ (k × k) or, where that
-        costs less (:func:`_layer_products`), from G = δᵀa itself, formed."""
+        """The buffers and prepared calls of :meth:`_budget_of_batch` for ``batch``: the
+        calls that form what the dot products read, and per layer the operands of w·G and
+        of G·G. G·G from the Gram matrix aaᵀ (k × k) or, where that costs less
+        (:func:`_layer_products`), from G = δᵀa itself, formed."""
         k, dtype = len(batch.z[0]), self.weights.dtype
-        layers, first_gram, syrk = [], None, None
+        ones = np.ones(k, dtype=dtype)
+        calls, w_g, g_g = [], ([], []), ([], [])
         for l, ((delta, inputs), z, b) in enumerate(zip(batch.factors, batch.z, self.biases)):
             o, i = delta.shape[1], inputs.shape[1]
             if _layer_products(k, i, o, first=l == 0)[0]:  # w·G and G·G from G itself
                 gradient = np.empty((o, i), dtype=dtype)
-                call, pair = prepared_matmul(gradient, delta.T, inputs), (gradient.reshape(-1),)
-                shifted, flats = None, (self.weight_views[l], pair[0])
-                layers.append((z, b, shifted, flats, call, pair))
-                continue
-            # w·G from z − b; G·G from the Gram matrices' upper triangles (the lower stay 0).
-            shifted = np.empty_like(z)
-            delta_gram, input_gram = np.zeros((2, k, k), dtype=dtype)
-            syrk, arguments = call = prepared_gram(delta_gram, delta)
-            if l == 0:  # the batch X: a new array at every step, its Gram taken there
-                first_gram = input_gram.T
+                calls.append(prepared_matmul(gradient, delta.T, inputs))
+                flat = gradient.reshape(-1)
+                pairs = ((self.weight_views[l], flat), (flat, flat))
             else:
-                _, input_arguments = prepared_gram(input_gram, inputs)
-                call = (_two_calls, (syrk, arguments, input_arguments))
-            pair = (delta_gram.reshape(-1), input_gram.reshape(-1))
-            flats = (delta.reshape(-1), shifted.reshape(-1))
-            layers.append((z, b, shifted, flats, call, pair))
-        self.plans[batch] = plan = (syrk, first_gram, layers, k)
+                # w·G = Σ δ∘(z − b), a·wᵀ from the forward pass; G·G = Σ (δδᵀ)∘(aaᵀ) =
+                # δ·(aaᵀ δ), aaᵀ from its upper triangle (the batch X's taken at each step).
+                shifted, product = np.empty_like(z), np.empty_like(delta)
+                gram = np.zeros((k, k), dtype=dtype)
+                calls += prepared_subtract_rows(shifted, z, b, ones)
+                if l == 0:  # the batch X: a new array at every step, its Gram taken there
+                    (syrk, _), first_gram = prepared_gram(gram, inputs), gram.T
+                else:
+                    calls.append(prepared_gram(gram, inputs))
+                calls.append(prepared_symmetric_product(product, gram, delta))
+                pairs = ((delta.reshape(-1), shifted.reshape(-1)),
+                         (product.reshape(-1), delta.reshape(-1)))  # fmt: skip
+            for kept, (left, right) in zip((w_g, g_g), pairs):
+                kept[0].append(left)
+                kept[1].append(right)
+        self.plans[batch] = plan = (syrk, first_gram, calls, (w_g, g_g), k)
         return plan
-
-
-def _two_calls(function, first: tuple, second: tuple) -> None:
-    function(*first)
-    function(*second)
 
 
 #: Rough costs in nanoseconds of the two ways of taking the budget under eq. 93, measured
@@ -312,24 +310,25 @@ def gram_is_cheaper(sizes, batch_size: int) -> bool:
     """Whether the batch form of the budget (:meth:`StepSplit._budget_of_batch`) is
     expected to cost less than the d·w form, for batches of ``batch_size`` examples.
 
-    The batch form takes per layer, with a call each, two m × m Gram matrices
-    (their upper triangles) or G itself (:func:`_layer_products`), and three
-    calls more; the d·w form passes over the weights and makes two calls, and
-    two per layer. By these costs the batch form is the cheaper one on
+    The batch form takes per layer, with a call each, the inputs' m × m Gram
+    matrix (its upper triangle), its product with δ and z − b (two calls), or G
+    itself (:func:`_layer_products`), and two dot products; the d·w form passes
+    over the weights and makes two calls, and two per layer. By these costs the batch form is the cheaper one on
     [784, 30, 10] up to m = 15, on [64, 30, 10] never (the calls outweigh the
     passes over its 2,220 weights), as measured."""
     layers = list(zip(sizes[:-1], sizes[1:]))
     batch = sum(_layer_products(batch_size, i, o, first=l == 0)[1] for l, (i, o) in
-                enumerate(layers)) + CALL_NS * (1 + 3 * len(layers))  # fmt: skip
+                enumerate(layers)) + CALL_NS * (1 + 2 * len(layers))  # fmt: skip
     passes = PASSES_NS_PER_WEIGHT * sum(i * o for i, o in layers) + CALL_NS * (2 + 2 * len(layers))
     return batch < passes
 
 
 def _layer_products(k: int, i: int, o: int, *, first: bool) -> tuple[bool, float]:
-    """(whether G = δᵀa is formed rather than the Gram matrices, the cost in ns) of G·G
-    for a layer of i inputs and o outputs at batch length k; in the first layer
+    """(whether G = δᵀa is formed rather than the Gram matrix, the cost in ns) of w·G and
+    G·G for a layer of i inputs and o outputs at batch length k; in the first layer
     the inputs are the batch and their Gram matrix is always taken."""
-    gram = PRODUCT_NS_PER_MULTIPLY_ADD * k * k * (i + o) / 2 + 2 * CALL_NS
+    # aaᵀ (half its products), (aaᵀ)·δ, and z − b as a copy and a rank-one update
+    gram = PRODUCT_NS_PER_MULTIPLY_ADD * k * k * (i / 2 + o) + 4 * CALL_NS
     gradient = PRODUCT_NS_PER_MULTIPLY_ADD * k * i * o + CALL_NS
     return (not first and gradient < gram), (gram if first else min(gram, gradient))
 

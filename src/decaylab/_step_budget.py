@@ -39,7 +39,8 @@ R = s·G is never formed either: its products come from the batch
 (k examples, k × k Gram matrices instead of passes over the weights),
 
 .. math::  w\cdot G = \sum_{x,j} \delta_{xj}\,(z_{xj} - b_j),\qquad
-           G\cdot G = \sum_{x,x'} (\delta\delta^\top)_{xx'}\,(a a^\top)_{xx'},
+           G\cdot G = \sum_{x,x'} (\delta\delta^\top)_{xx'}\,(a a^\top)_{xx'}
+                     = \delta\cdot\big((a a^\top)\,\delta\big),
 
 (z = a·wᵀ + b the layer's weighted input of the forward pass), and w·w is
 carried as d²w·w − 2d·w·R + R·R from a value taken afresh every
