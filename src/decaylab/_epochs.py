@@ -55,8 +55,9 @@ class StepSplit:
 
     Built once per run, from the rule's ``decay_part`` at the run's first
     step; its buffers and their views are made once. With
-    w_before − w_after = D + R. ``prepare`` runs before each step and
-    ``show`` after it, both given the step's gradient (the Backprop);
+    w_before − w_after = D + R. ``see_inputs``, when not None, is given
+    each batch as soon as it is gathered; ``prepare`` runs before each step
+    and ``show`` after it, both given the step's gradient (the Backprop);
     :meth:`flush` at the end of each epoch shows the steps not yet shown.
 
     Monitors with a ``step_budgets`` method share one
@@ -90,6 +91,7 @@ class StepSplit:
         bounds = np.cumsum([0] + [w.size for w in net.weights])
         self.layers = list(zip(bounds[:-1], bounds[1:]))
         self.steps = 0  # made and not yet shown
+        self.see_inputs = None
         multiplier = getattr(decay_part, "multiplier", None)
         # In float32 the rounding of d·w is of the order of the decay itself (and d is
         # applied rounded): there D is formed as the step forms it.
@@ -231,9 +233,21 @@ class StepSplit:
         self.carry = carry_matrix(multiplier)
         # Per step of the block (and layer): w·w before every EXACT_EVERY-th, w·G, G·G, η/k.
         self.kept = ([], [], [], [])
-        self.prepare, self.show = self._budget_of_batch, self._end_of_step
-        self._flush = self._batches
+        self.see_inputs, self.prepare = self._gram_of_inputs, self._budget_of_batch
+        self.show, self._flush = self._end_of_step, self._batches
         self.plans: dict = {}  # per batch of the Backprop (one per batch length)
+        self.input_grams: dict = {}  # per batch length k, X·Xᵀ (k × k) as a Fortran array
+
+    def _gram_of_inputs(self, X: np.ndarray) -> None:
+        """The upper triangle of X·Xᵀ, taken as soon as the batch X is gathered: in cache
+        then, it costs half what it does after the forward and backward passes."""
+        gram = self.input_grams.get(len(X))
+        if gram is not None:
+            self.syrk(1.0, X.T, 0.0, gram, 1, 1, 1)
+        else:
+            gram = np.zeros((len(X), len(X)), dtype=X.dtype)
+            self.syrk, _ = prepared_gram(gram, X)
+            self.input_grams[len(X)] = gram.T
 
     def _budget_of_batch(self, backprop) -> None:
         """Before the step w′ = d·w − (η/k)·δᵀa, w·G and G·G of each layer from the
@@ -243,8 +257,7 @@ class StepSplit:
         if self.steps % EXACT_EVERY == 0:
             fresh.extend(map(dot, self.weight_views, self.weight_views))
         batch = backprop.batch
-        syrk, first_gram, calls, pairs, k = self.plans.get(batch) or self._plan(batch)
-        syrk(1.0, batch.factors[0][1].T, 0.0, first_gram, 1, 1, 1)  # X·Xᵀ, upper triangle
+        calls, pairs, k = self.plans.get(batch) or self._plan(batch)
         for call, arguments in calls:
             call(*arguments)
         w_g.extend(map(dot, *pairs[0]))  # the loops over the layers in C
@@ -281,13 +294,13 @@ class StepSplit:
                 pairs = ((self.weight_views[l], flat), (flat, flat))
             else:
                 # w·G = Σ δ∘(z − b), a·wᵀ from the forward pass; G·G = Σ (δδᵀ)∘(aaᵀ) =
-                # δ·(aaᵀ δ), aaᵀ from its upper triangle (the batch X's taken at each step).
+                # δ·(aaᵀ δ), aaᵀ from its upper triangle.
                 shifted, product = np.empty_like(z), np.empty_like(delta)
-                gram = np.zeros((k, k), dtype=dtype)
                 calls += prepared_subtract_rows(shifted, z, b, ones)
-                if l == 0:  # the batch X: a new array at every step, its Gram taken there
-                    (syrk, _), first_gram = prepared_gram(gram, inputs), gram.T
+                if l == 0:  # the batch X's, taken by _gram_of_inputs
+                    gram = self.input_grams[k].T
                 else:
+                    gram = np.zeros((k, k), dtype=dtype)
                     calls.append(prepared_gram(gram, inputs))
                 calls.append(prepared_symmetric_product(product, gram, delta))
                 pairs = ((delta.reshape(-1), shifted.reshape(-1)),
@@ -295,7 +308,7 @@ class StepSplit:
             for kept, (left, right) in zip((w_g, g_g), pairs):
                 kept[0].append(left)
                 kept[1].append(right)
-        self.plans[batch] = plan = (syrk, first_gram, calls, (w_g, g_g), k)
+        self.plans[batch] = plan = (calls, (w_g, g_g), k)
         return plan
 
 
@@ -313,9 +326,9 @@ def gram_is_cheaper(sizes, batch_size: int) -> bool:
     The batch form takes per layer, with a call each, the inputs' m × m Gram
     matrix (its upper triangle), its product with δ and z − b (two calls), or G
     itself (:func:`_layer_products`), and two dot products; the d·w form passes
-    over the weights and makes two calls, and two per layer. By these costs the batch form is the cheaper one on
-    [784, 30, 10] up to m = 15, on [64, 30, 10] never (the calls outweigh the
-    passes over its 2,220 weights), as measured."""
+    over the weights and makes two calls, and two per layer. By these costs the
+    batch form is the cheaper one on [784, 30, 10] up to m = 15, on [64, 30, 10]
+    never (the calls outweigh the passes over its 2,220 weights), as measured."""
     layers = list(zip(sizes[:-1], sizes[1:]))
     batch = sum(_layer_products(batch_size, i, o, first=l == 0)[1] for l, (i, o) in
                 enumerate(layers)) + CALL_NS * (1 + 2 * len(layers))  # fmt: skip
@@ -357,7 +370,8 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
     """
     net, backprop, X, targets, step = run.net, run.backprop, run.X, run.targets, run.step
     params = net.params
-    prepare, show = (split.prepare, split.show) if split is not None else (None, None)
+    see_inputs, prepare, show = ((split.see_inputs, split.prepare, split.show)
+                                 if split is not None else (None, None, None))  # fmt: skip
     # order is a permutation of range(n), so no index is out of range; mode="raise"
     # would gather through a temporary and take twice as long. The arrays' own take,
     # positional: np.take's wrapper and keywords cost as much as the gather of a small
@@ -370,6 +384,8 @@ def run_epoch(run: Run, order: np.ndarray | None, *, split: StepSplit | None,
             xb, yb = X[start:stop], targets[start:stop]
         else:
             xb, yb = take_x(order[start:stop], 0, xbuf, "clip"), shuffled_yb
+        if see_inputs is not None:
+            see_inputs(xb)
         grad = backprop.run(xb, yb)
         if show is not None:
             prepare(grad)
