@@ -140,10 +140,12 @@ class DecompositionMonitor:
         self.eta = float(eta)
         self.multiplier = float(multiplier)
         self.n_layers = net.n_layers
+        # Sums over each epoch's steps, per layer: the six products, then ‖u‖ and ‖v‖;
+        # the record is formed from them in :meth:`result`, not at every epoch.
         self._rows = []
-        # Sums over the epoch's steps, per layer: each of the six products, and ‖u‖, ‖v‖.
-        self._totals = np.zeros((6, self.n_layers))
-        self._lengths = np.zeros((2, self.n_layers))
+        self._sums = np.zeros((8, self.n_layers))
+        self._totals, self._lengths = self._sums[:6], self._sums[6:]
+        self._displacements: list[np.ndarray] = []
         self._ones = np.ones(0)
         self._weights = [w.reshape(-1) for w in net.weights]
         if self.displacement:
@@ -175,34 +177,36 @@ class DecompositionMonitor:
                 total += u
 
     def end_epoch(self, net: Network) -> None:
-        """Close the epoch's row and start a new one."""
-        row = np.empty((len(self.keys), self.n_layers))
-        _, wu, wv, uu, uv, vv = self._totals
-        row[0], row[1] = self._lengths
-        row[3] = uu - 2.0 * wu  # Σ ‖w − u‖² − ‖w‖²
-        row[4] = 2.0 * (uv - wv)  # Σ −2(w − u)·v
-        row[5] = vv
-        with np.errstate(divide="ignore", invalid="ignore"):
-            row[2] = row[0] / row[1]
+        """Close the epoch's sums and start new ones."""
+        self._rows.append(self._sums.copy())
+        self._sums[...] = 0.0
         if self.displacement:
+            row = np.empty((2, self.n_layers))
             for l, (w, total, start) in enumerate(
                 zip(self._weights, self._decay_sum, self._epoch_start)
             ):
-                row[6, l] = np.sqrt(np.dot(total, total))  # ‖Σu‖
+                row[0, l] = np.sqrt(np.dot(total, total))  # ‖Σu‖
                 start -= w  # w_start − w_end = Σu + Σv
                 start -= total  # Σv
-                row[7, l] = np.sqrt(np.dot(start, start))
+                row[1, l] = np.sqrt(np.dot(start, start))
                 start[...] = w
                 total[...] = 0.0
-        self._rows.append(row)
-        self._totals[...] = 0.0
-        self._lengths[...] = 0.0
+            self._displacements.append(row)
 
     def result(self) -> dict[str, np.ndarray]:
         """The record of the completed epochs: arrays of shape (epochs, n_layers)."""
-        keys = self.keys
-        rows = np.array(self._rows).reshape(len(self._rows), len(keys), self.n_layers)
-        return {key: rows[:, i, :].copy() for i, key in enumerate(keys)}
+        sums = np.array(self._rows).reshape(len(self._rows), 8, self.n_layers)
+        _, wu, wv, uu, uv, vv = sums.transpose(1, 0, 2)[:6]
+        record = {"decay_norm": sums[:, 6].copy(), "gradient_norm": sums[:, 7].copy()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            record["ratio"] = record["decay_norm"] / record["gradient_norm"]
+        record["contraction"] = uu - 2.0 * wu  # Σ ‖w − u‖² − ‖w‖²
+        record["radial"] = 2.0 * (uv - wv)  # Σ −2(w − u)·v
+        record["noise"] = vv.copy()
+        if self.displacement:
+            rows = np.array(self._displacements).reshape(len(self._rows), 2, self.n_layers)
+            record["net_decay_norm"], record["net_gradient_norm"] = rows[:, 0], rows[:, 1]
+        return {key: np.ascontiguousarray(record[key]) for key in self.keys}
 
 
 def _record(source: History | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
