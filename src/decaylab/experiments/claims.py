@@ -63,7 +63,6 @@ STATEMENTS = {
     12: "As the data set grows, λ should grow in proportion to n, rather than stay fixed.",
 }
 
-
 def _check_line(name: str, text: str, limit: int) -> None:
     if not isinstance(text, str):
         raise TypeError(f"{name} has type {type(text).__name__}; expected str")

@@ -111,9 +111,7 @@ def _reconcile(q3, q7) -> str:
     """One sentence comparing the sweeps on the λ/n scale, then any run both made."""
     s3, s7 = q3.settings, q7.settings
     if (s3["sweep_hidden"], s3["batch_size"], s3["eta"]) != (
-        s7["sizes"][1],
-        s7["batch_size"],
-        s7["eta"]["sgd"],
+        s7["sizes"][1], s7["batch_size"], s7["eta"]["sgd"]
     ):
         return ""
     p3, p7 = _points(q3, q7)
