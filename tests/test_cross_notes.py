@@ -36,7 +36,8 @@ def _records(curve3, curve7):
         lambda_reached=np.ones(norm3.shape, bool), lambda_fit=fit(LMBDAS3, norm3), ns=NS3,
         n_norm_squared=curve3(LMBDA3 / NS3)[:, None] * WOBBLE,
         n_reached=np.ones((NS3.size, WOBBLE.size), bool),
-        settings={"sweep_hidden": 30, "n": N3, "batch_size": 10, "eta": 0.5, "lmbda": LMBDA3},
+        settings={"sweep_hidden": 30, "n": N3, "batch_size": 10, "eta": 0.5, "lmbda": LMBDA3,
+                  "init": "scaled"},
     )  # fmt: skip
     q7 = SimpleNamespace(
         number=7, equilibrium_fit={"sgd": fit(LMBDAS7, norm7)},
@@ -91,6 +92,26 @@ def test_a_run_both_made_is_shown_from_each():
     note = cross_notes([q3, q7])[7][0]
     assert f"At n = 500, λ = 5, which both ran, the equilibrium ‖w‖² is {q3_mean} (3 seeds) " \
         f"in Q3 and {q7_mean} (2 seeds) in Q7." in note
+
+
+def test_a_different_initialisation_is_named_where_the_sweeps_differ():
+    q3, q7 = _records(power(-1.0), power(-2.0))
+    q3.settings["init"] = "large"
+    note = cross_notes([q3, q7])[3][0]
+    assert "large initialisation)" in note and "scaled initialisation)" in note
+    assert "differ in n and the λ range and the initialisation" in note
+
+
+def test_a_run_both_made_from_different_initialisations_says_so():
+    q3, q7 = _records(bent, bent)
+    q3.settings["init"] = "large"
+    note = cross_notes([q3, q7])[7][0]
+    assert "which both ran (Q3 from the large initialisation, Q7 from the scaled)" in note
+
+
+def test_the_same_initialisation_is_not_named_as_a_difference():
+    note = cross_notes(_records(power(-1.0), power(-2.0)))[3][0]
+    assert "differ in n and the λ range;" in note or "differ in n and the λ range." in note
 
 
 def test_no_note_without_both_sections():

@@ -17,6 +17,7 @@ import numpy as np
 
 from decaylab._format import format_measured
 from decaylab.dynamics.scaling import fit_power_law
+from decaylab.experiments.q7_equilibria import EQUILIBRIUM_INIT
 from decaylab.experiments.records import ExperimentResult
 
 __all__ = ["cross_notes"]
@@ -48,7 +49,7 @@ def cross_notes(results: Iterable[ExperimentResult]) -> dict[int, list[str]]:
         return {}
     where3, where7 = _settings(q3, q7)
     overlap = _overlap(fit3, fit7)
-    differ = [k if k != "λ" else "the λ range" for k in where3 if where3[k] != where7[k]]
+    differ = [_NAMES.get(k, k) for k in where3 if where3[k] != where7[k]]
     agree = (
         "their intervals overlap"
         if overlap
@@ -72,14 +73,21 @@ def _settings(q3, q7) -> tuple[dict, dict]:
     s3, s7 = q3.settings, q7.settings
     lam3, lam7 = np.asarray(q3.lmbdas, dtype=float), np.asarray(q7.equilibrium_lmbda["sgd"])
     where3 = {"hidden": s3["sweep_hidden"], "n": s3["n"], "m": s3["batch_size"],
-              "η": f"{s3['eta']:g}", "λ": _span(lam3)}  # fmt: skip
+              "η": f"{s3['eta']:g}", "λ": _span(lam3), "init": s3["init"]}  # fmt: skip
     where7 = {"hidden": s7["sizes"][1], "n": s7["equilibrium_n"], "m": s7["batch_size"],
-              "η": f"{s7['eta']['sgd']:g}", "λ": _span(lam7)}  # fmt: skip
+              "η": f"{s7['eta']['sgd']:g}", "λ": _span(lam7), "init": EQUILIBRIUM_INIT}  # fmt: skip
     return where3, where7
 
 
+# How a setting is named where the sweeps differ in it.
+_NAMES = {"λ": "the λ range", "init": "the initialisation"}
+
+
 def _where_text(where: dict) -> str:
-    return ", ".join(f"{k} = {v}" if k != "hidden" else f"hidden {v}" for k, v in where.items())
+    return ", ".join(
+        f"hidden {v}" if k == "hidden" else f"{v} initialisation" if k == "init" else f"{k} = {v}"
+        for k, v in where.items()
+    )
 
 
 def _overlap(a, b) -> bool:
@@ -162,6 +170,9 @@ def _shared_runs(q3, q7) -> str:
     rows3 += [(s3["n"], lam, q3.lambda_norm_squared[i], q3.lambda_reached[i])
               for i, lam in enumerate(q3.lmbdas)]  # fmt: skip
     n7 = q7.settings["equilibrium_n"]
+    both = "both ran" if s3["init"] == EQUILIBRIUM_INIT else (
+        f"both ran (Q3 from the {s3['init']} initialisation, Q7 from the {EQUILIBRIUM_INIT})"
+    )
     for g, lam7 in enumerate(q7.equilibrium_lmbda["sgd"]):
         for n3, lam3, norm3, reached3 in rows3:
             if n3 != n7 or abs(lam3 - lam7) > _SAME * lam7:
@@ -171,7 +182,7 @@ def _shared_runs(q3, q7) -> str:
             values7 = values7[np.isfinite(values7)]
             if values3.size and values7.size:
                 return (
-                    f" At n = {n7}, λ = {lam7:g}, which both ran, the equilibrium ‖w‖² is "
+                    f" At n = {n7}, λ = {lam7:g}, which {both}, the equilibrium ‖w‖² is "
                     f"{_mean_text(values3)} in Q3 and {_mean_text(values7)} in Q7."
                 )
     return ""

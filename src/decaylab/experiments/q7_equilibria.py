@@ -18,12 +18,16 @@ from decaylab.experiments.runs import RunSpec
 from decaylab.rules import get_rule
 
 __all__ = [
+    "EQUILIBRIUM_INIT",
     "adam_layers_claim",
     "equilibria",
     "equilibrium_claim",
     "equilibrium_fits",
     "equilibrium_specs",
 ]
+
+#: The initialisation every equilibrium run starts from.
+EQUILIBRIUM_INIT = "scaled"
 
 
 def adam_layers_claim(
@@ -95,9 +99,9 @@ def equilibrium_specs(sizes, seeds, lmbdas, *, etas, beta, batch_size, n_train, 
     initialisation until its detector says settled, capped at ``max_relaxations`` of its τ;
     Adam + L2's at the middle λ also measure its effective decay."""
     middle = len(next(iter(lmbdas.values()))) // 2
-    common = {"sizes": tuple(sizes), "init": "scaled", "epochs": 0, "batch_size": batch_size,
-              "n_train": n_train, "evaluate": False, "until_equilibrium": True,
-              "max_relaxations": max_relaxations}  # fmt: skip
+    common = {"sizes": tuple(sizes), "init": EQUILIBRIUM_INIT, "epochs": 0,
+              "batch_size": batch_size, "n_train": n_train, "evaluate": False,
+              "until_equilibrium": True, "max_relaxations": max_relaxations}  # fmt: skip
     specs = []
     for rule, grid in lmbdas.items():
         optimizer = optimizer_of(rule, beta)
