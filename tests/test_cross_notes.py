@@ -99,7 +99,7 @@ def test_a_different_initialisation_is_named_where_the_sweeps_differ():
     q3.settings["init"] = "large"
     note = cross_notes([q3, q7])[3][0]
     assert "large initialisation)" in note and "scaled initialisation)" in note
-    assert "differ in n and the λ range and the initialisation" in note
+    assert "differ in n, the λ range and the initialisation" in note
 
 
 def test_a_run_both_made_from_different_initialisations_says_so():

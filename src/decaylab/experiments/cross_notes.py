@@ -54,7 +54,7 @@ def cross_notes(results: Iterable[ExperimentResult]) -> dict[int, list[str]]:
         "their intervals overlap"
         if overlap
         else "their intervals do not overlap; the two sweeps differ in "
-        + (" and ".join(differ) or "their seeds only")
+        + (_listed(differ) or "their seeds only")
     )
     reconciled = "" if overlap else _reconcile(q3, q7)
     text3, text7 = _where_text(where3), _where_text(where7)
@@ -81,6 +81,11 @@ def _settings(q3, q7) -> tuple[dict, dict]:
 
 # How a setting is named where the sweeps differ in it.
 _NAMES = {"λ": "the λ range", "init": "the initialisation"}
+
+
+def _listed(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), "".join(items[-1:])]))
 
 
 def _where_text(where: dict) -> str:
