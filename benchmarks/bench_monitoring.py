@@ -18,17 +18,19 @@ Run ``python benchmarks/bench_monitoring.py``. It trains the report's
 Each set-up's time per epoch is that of an ``epochs``-epoch call of
 ``dl.train`` less that of a zero-epoch call (argument checks, the initial
 record and the monitors' ``start`` are not counted), divided by ``epochs``.
-Every ratio printed is a monitored set-up's time over the baseline's,
-measured in the same run: the target of issue 17 is a
-``DecompositionMonitor`` run at most 1.3 times an unmonitored one. The
+The set-ups are timed in rounds, each set-up once per round, one after the
+other. Every ratio printed is the median, over the rounds, of a monitored
+set-up's time over the baseline's *of the same round*, with a 95 % interval
+for that median (:func:`median_interval`): a drift of the machine's speed
+between rounds cancels in each pair. The target of issue 17 is a
+``DecompositionMonitor`` run at most 1.3 times an unmonitored one, met when
+the whole interval is (``--target-only`` times those two set-ups alone). The
 per-epoch statistics are also timed on their own (best of many calls)
-against ``bare`` (target < 5 %).
+against the best ``bare`` epoch (target < 5 %).
 
-The set-ups are timed in interleaved rounds so that drifts in machine load
-hit them alike, and the best of the rounds is kept; times are the process's
-CPU time (less sensitive to other programs than wall time), with BLAS
-limited to one thread when threadpoolctl is installed. Ratios measured on a
-busy machine are only indicative. The table is printed and written to
+Times are the process's CPU time (less sensitive to other programs than wall
+time), with BLAS limited to one thread when threadpoolctl is installed. The
+table is printed and written, with every round's times, to
 ``benchmarks/results/monitoring.json`` (``--output`` to write elsewhere).
 """
 
