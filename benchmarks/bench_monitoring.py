@@ -196,10 +196,14 @@ def _run(n, epochs, repeats, batch_sizes, target_only) -> dict:
         "networks": {},
     }
     for name, (sizes, data) in _problems(n).items():
-        large = sizes[0] == 784 and not target_only  # the statistics' target too
-        setups = SETUPS if large else ("baseline", "decomposition") if target_only else SETUPS[1:]
+        # The statistics' target is measured on [784, 30, 10] against SGD alone ("bare").
+        statistics = sizes[0] == 784 and not target_only
+        if target_only:
+            setups = ("baseline", "decomposition")
+        else:
+            setups = SETUPS if statistics else SETUPS[1:]
         entry: dict = {"sizes": sizes, "n": len(data[0]), "batch_sizes": {}}
-        if large:
+        if statistics:
             entry["statistics_seconds_per_epoch"] = _statistics_time_per_epoch(sizes, repeats)
         for batch_size in batch_sizes:
             per_round = _paired_epochs(setups, sizes, data, batch_size=batch_size,
@@ -218,12 +222,10 @@ def _run(n, epochs, repeats, batch_sizes, target_only) -> dict:
                     "decomposition": verdict(intervals["decomposition"], TARGETS["decomposition"])
                 },
             }
-            if large:
-                statistics = (
-                    entry["statistics_seconds_per_epoch"] / row["seconds_per_epoch"]["bare"]
-                )
-                row["statistics_overhead"] = statistics
-                row["meets_target"]["statistics"] = statistics < TARGETS["statistics"]
+            if statistics:
+                overhead = entry["statistics_seconds_per_epoch"] / row["seconds_per_epoch"]["bare"]
+                row["statistics_overhead"] = overhead
+                row["meets_target"]["statistics"] = overhead < TARGETS["statistics"]
             entry["batch_sizes"][str(batch_size)] = row
         results["networks"][name] = entry
     return results
